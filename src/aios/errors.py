@@ -1,0 +1,199 @@
+"""The one exception tree of Ai:oS.
+
+Every error Ai:oS raises on purpose is an ``AiosError``. The tree is grouped by what the caller
+can do about it::
+
+    AiosError
+    ├── UsageError                 the caller got something wrong; fix the input and try again
+    │   ├── ManifestError          a manifest file is malformed or inconsistent (file:line issues)
+    │   ├── ConfigError            a setting, CLI argument or environment variable is wrong
+    │   ├── NotFoundError          a run, action, sequence, model ... that does not exist
+    │   └── ConflictError          the request clashes with the current state (already decided ...)
+    ├── StoreError                 the database refused a read or a write
+    │   └── StoreUnreachable       the database cannot be reached at all (check the URL)
+    ├── ActionError                an action could not complete
+    │   ├── HandlerError           the handler raised; the original exception is the __cause__
+    │   ├── ActionTimeout          the handler ran past its timeout
+    │   ├── ActionSkipped          the pipeline decided not to run it (forensic, not confirmed)
+    │   └── DuplicateExecution     a mutating action was asked to run again under the same key
+    ├── ProviderError              an LLM provider failed
+    │   ├── TransientProviderError rate limit, timeout, connection error, 5xx: worth retrying
+    │   └── PermanentProviderError bad request, auth, unknown model: retrying will not help
+    ├── GuardrailTripped           a guardrail blocked an input or output
+    ├── ApprovalDenied             a human (or a policy) rejected the action
+    └── BudgetExceeded             the call would exceed a token or USD budget
+
+Foreign exceptions (SDKs, drivers) are translated where they enter Ai:oS, with
+``raise ... from exc``, so nothing above an adapter needs to know them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+__all__ = [
+    "ActionError",
+    "ActionSkipped",
+    "ActionTimeout",
+    "AiosError",
+    "ApprovalDenied",
+    "BudgetExceeded",
+    "ConfigError",
+    "ConflictError",
+    "DuplicateExecution",
+    "GuardrailTripped",
+    "HandlerError",
+    "Issue",
+    "ManifestError",
+    "NotFoundError",
+    "PermanentProviderError",
+    "ProviderError",
+    "StoreError",
+    "StoreUnreachable",
+    "TransientProviderError",
+    "UsageError",
+]
+
+
+class AiosError(Exception):
+    """Base of every error Ai:oS raises on purpose."""
+
+    #: Process exit code the CLI uses for this kind of error.
+    exit_code: int = 1
+
+
+class UsageError(AiosError):
+    """The caller got something wrong: the message says what and how to fix it."""
+
+    exit_code = 2
+
+
+@dataclass(frozen=True)
+class Issue:
+    """One problem found in a manifest or another structured input.
+
+    Attributes:
+        message: what is wrong and, where possible, how to fix it.
+        path: where in the document, as dotted keys (``agents.kernel.actions.ps.timeout``).
+        file: the file the problem is in, if it came from a file.
+        line: the 1-based line in ``file``, when it is known.
+    """
+
+    message: str
+    path: str = ""
+    file: str | None = None
+    line: int | None = None
+
+    def __str__(self) -> str:
+        where = self.file or "<manifest>"
+        if self.line is not None:
+            where = f"{where}:{self.line}"
+        field = f" [{self.path}]" if self.path else ""
+        return f"{where}{field}: {self.message}"
+
+
+class ManifestError(UsageError):
+    """A manifest is malformed or inconsistent; ``issues`` lists every problem found."""
+
+    def __init__(self, issues: Sequence[Issue]):
+        self.issues = tuple(issues)
+        count = len(self.issues)
+        head = f"manifest has {count} problem{'s' if count != 1 else ''}:"
+        super().__init__("\n".join([head, *(f"  {issue}" for issue in self.issues)]))
+
+
+class ConfigError(UsageError):
+    """A setting, CLI argument or environment variable is wrong."""
+
+
+class NotFoundError(UsageError):
+    """Something the caller named does not exist."""
+
+
+class ConflictError(UsageError):
+    """The request clashes with the current state of the store."""
+
+
+class StoreError(AiosError):
+    """The database cannot be reached, or refused a read or a write."""
+
+
+class StoreUnreachable(StoreError):
+    """The database at the configured URL cannot be reached or opened."""
+
+    exit_code = 2
+
+
+class ActionError(AiosError):
+    """An action could not complete."""
+
+    def __init__(self, message: str, *, action: str | None = None):
+        self.action = action
+        super().__init__(message)
+
+
+class HandlerError(ActionError):
+    """The handler raised; the original exception is chained as ``__cause__``."""
+
+
+class ActionTimeout(ActionError):
+    """The handler ran longer than its timeout."""
+
+
+class ActionSkipped(ActionError):
+    """The pipeline decided not to run the action (forensic mode, confirmation missing)."""
+
+    def __init__(self, message: str, *, action: str | None = None, reason: str = "skipped"):
+        self.reason = reason
+        super().__init__(message, action=action)
+
+
+class DuplicateExecution(ActionError):
+    """A mutating action was asked to run again under an idempotency key that already ran."""
+
+
+class ProviderError(AiosError):
+    """An LLM provider failed.
+
+    Attributes:
+        provider: the provider's registered name.
+        model: the model asked for, if known.
+        status: the HTTP status, if the failure came with one.
+        retry_after: seconds the provider asked us to wait, if it said.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str | None = None,
+        model: str | None = None,
+        status: int | None = None,
+        retry_after: float | None = None,
+    ):
+        self.provider = provider
+        self.model = model
+        self.status = status
+        self.retry_after = retry_after
+        super().__init__(message)
+
+
+class TransientProviderError(ProviderError):
+    """Rate limit, timeout, connection failure or server error: a retry may succeed."""
+
+
+class PermanentProviderError(ProviderError):
+    """Bad request, authentication, unknown model: a retry will fail the same way."""
+
+
+class GuardrailTripped(AiosError):
+    """A guardrail blocked an input or an output."""
+
+
+class ApprovalDenied(AiosError):
+    """A human or a policy rejected the action."""
+
+
+class BudgetExceeded(AiosError):
+    """The call would take a run, agent or tenant past its token or USD budget."""

@@ -1,0 +1,173 @@
+"""The manifest as frozen pydantic models: plain data, validated, never holding run state."""
+
+from __future__ import annotations
+
+import re
+from enum import Enum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+__all__ = [
+    "Action",
+    "Agent",
+    "Criticality",
+    "Manifest",
+    "Sequence",
+    "Step",
+]
+
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Criticality(str, Enum):
+    """How much harm an action can do; drives confirmation and approval."""
+
+    low = "low"
+    medium = "medium"
+    high = "high"
+    critical = "critical"
+
+    @property
+    def rank(self) -> int:
+        """0 for low up to 3 for critical, for comparisons."""
+        return ["low", "medium", "high", "critical"].index(self.value)
+
+
+class Action(_Frozen):
+    """One thing an agent can do."""
+
+    description: str = Field("", description="What the action does, in one sentence.")
+    handler: str = Field(
+        description=(
+            "Either `package.module:function` or the name of a built-in handler "
+            "(for example `kernel.processes`)."
+        )
+    )
+    criticality: Criticality = Field(
+        Criticality.low, description="low | medium | high | critical."
+    )
+    mutates: bool = Field(
+        False, description="True if the action changes anything; forensic mode never runs it."
+    )
+    timeout: float | None = Field(
+        30.0, gt=0, description="Seconds before the handler is cancelled; null for no limit."
+    )
+    inputs: dict[str, Any] = Field(
+        default_factory=dict,
+        description="JSON Schema of the arguments (an object schema); checked before each run.",
+    )
+    params: dict[str, Any] = Field(
+        default_factory=dict, description="Default arguments, overridden by a step's `with`."
+    )
+
+
+class Agent(_Frozen):
+    """A named group of actions."""
+
+    description: str = Field("", description="What the agent is responsible for.")
+    actions: dict[str, Action] = Field(
+        default_factory=dict, description="Actions by key; the full name is `agent.key`."
+    )
+
+    @field_validator("actions")
+    @classmethod
+    def _action_names(cls, value: dict[str, Action]) -> dict[str, Action]:
+        for key in value:
+            if not _NAME.match(key):
+                raise ValueError(
+                    f"action key {key!r} must be lower-case letters, digits and underscores"
+                )
+        return value
+
+
+class Step(_Frozen):
+    """One step of a sequence."""
+
+    action: str = Field(description="The action to run, as `agent.key`.")
+    id: str | None = Field(
+        None, description="Step id for `depends_on`; defaults to the action name."
+    )
+    depends_on: list[str] | None = Field(
+        None,
+        description=(
+            "Step ids that must finish first. If any step of a sequence sets it, the sequence "
+            "is a DAG (steps without it are roots); otherwise the steps run in list order."
+        ),
+    )
+    critical: bool = Field(
+        True,
+        description="A critical step's failure stops the sequence; a non-critical one is recorded.",
+    )
+    with_: dict[str, Any] = Field(
+        default_factory=dict, alias="with", description="Arguments for this step."
+    )
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    @property
+    def step_id(self) -> str:
+        """The id other steps use in `depends_on`."""
+        return self.id or self.action
+
+
+class Sequence(_Frozen):
+    """A named workflow: an ordered list of steps, or a DAG through `depends_on`."""
+
+    description: str = Field("", description="What the sequence is for.")
+    steps: list[Step] = Field(description="The steps, in order.")
+
+    @property
+    def is_dag(self) -> bool:
+        """True when any step declares `depends_on`."""
+        return any(step.depends_on is not None for step in self.steps)
+
+    def dependencies(self) -> dict[str, list[str]]:
+        """Step id -> ids it waits for (list order becomes a chain when not a DAG)."""
+        if self.is_dag:
+            return {s.step_id: list(s.depends_on or []) for s in self.steps}
+        deps: dict[str, list[str]] = {}
+        previous: str | None = None
+        for step in self.steps:
+            deps[step.step_id] = [previous] if previous else []
+            previous = step.step_id
+        return deps
+
+
+class Manifest(_Frozen):
+    """Everything Ai:oS needs to know about a deployment's agents."""
+
+    version: Literal[1] = Field(1, description="Manifest format version; only 1 exists.")
+    name: str = Field("aios", description="Name of this deployment.")
+    description: str = Field("", description="What this manifest is for.")
+    env: dict[str, str] = Field(
+        default_factory=dict,
+        description="Environment values handed to every action (`ctx.env`); --env overrides.",
+    )
+    agents: dict[str, Agent] = Field(default_factory=dict, description="Agents by name.")
+    sequences: dict[str, Sequence] = Field(
+        default_factory=dict, description="Sequences by name (`boot`, `shutdown`, ...)."
+    )
+
+    @field_validator("agents")
+    @classmethod
+    def _agent_names(cls, value: dict[str, Agent]) -> dict[str, Agent]:
+        for key in value:
+            if not _NAME.match(key):
+                raise ValueError(
+                    f"agent name {key!r} must be lower-case letters, digits and underscores"
+                )
+        return value
+
+    def action(self, name: str) -> Action:
+        """The action called `agent.key`; KeyError if there is none."""
+        agent, _, key = name.partition(".")
+        return self.agents[agent].actions[key]
+
+    def action_names(self) -> list[str]:
+        """Every `agent.key` this manifest declares."""
+        return [f"{a}.{k}" for a, agent in self.agents.items() for k in agent.actions]

@@ -1,0 +1,335 @@
+"""The runtime: runs a sequence as a DAG with bounded concurrency, durably."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import jsonschema
+
+from aios.errors import ActionSkipped, ConfigError, NotFoundError
+from aios.manifest.loader import manifest_digest
+from aios.manifest.schema import Manifest, Step
+from aios.manifest.schema import Sequence as SequenceSpec
+from aios.runtime.context import ActionContext
+from aios.runtime.events import (
+    Listener,
+    RunFinished,
+    RunStarted,
+    StepFinished,
+    StepStarted,
+)
+from aios.runtime.handlers import HandlerRegistry
+from aios.runtime.layers import ConfirmationLayer, ForensicLayer, IdempotencyLayer, TimeoutLayer
+from aios.runtime.pipeline import Layer, Next, StepCall, compose
+from aios.store.runs import RunStore
+
+__all__ = ["RunResult", "Runtime", "StepOutcome"]
+
+log = logging.getLogger("aios.runtime")
+
+#: A step in one of these states needs no execution when a run resumes.
+_DONE = frozenset({"succeeded", "skipped"})
+
+
+@dataclass(frozen=True)
+class StepOutcome:
+    """How one step ended."""
+
+    step_id: str
+    action: str
+    status: str
+    duration_ms: float = 0.0
+    result: Any = None
+    error: str | None = None
+
+
+@dataclass
+class RunResult:
+    """How a run ended, with each step's outcome in declaration order."""
+
+    run_id: str
+    target: str
+    status: str
+    steps: dict[str, StepOutcome] = field(default_factory=dict)
+    metadata: dict[str, dict[str, Any]] = field(default_factory=dict)
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when the run succeeded."""
+        return self.status == "succeeded"
+
+
+def default_layers(runs: RunStore, *, assume_yes: bool) -> list[Layer]:
+    """The core pipeline, outermost first."""
+    return [ForensicLayer(), ConfirmationLayer(assume_yes=assume_yes), IdempotencyLayer(runs),
+            TimeoutLayer()]
+
+
+class Runtime:
+    """Executes a manifest's sequences and actions through the pipeline, recording everything.
+
+    Args:
+        manifest: the validated manifest.
+        runs: where runs are recorded.
+        registry: resolves `handler:` references (default: the built-in handlers).
+        layers: the pipeline, outermost first (default: `default_layers`).
+        forensic: read-only mode; mutating actions are skipped.
+        assume_yes: confirm mutating high/critical actions (the CLI's --yes).
+        env: overrides on top of the manifest's `env`.
+        llm: the model gateway handed to handlers as `ctx.llm`.
+        listeners: callables receiving run and step events (live progress).
+        max_concurrency: steps of one run executing at the same time.
+        manifest_path: recorded with each run so `resume` can reload it.
+    """
+
+    def __init__(self, manifest: Manifest, runs: RunStore, *,
+                 registry: HandlerRegistry | None = None, layers: Sequence[Layer] | None = None,
+                 forensic: bool = False, assume_yes: bool = False,
+                 env: Mapping[str, str] | None = None, llm: Any = None,
+                 listeners: Iterable[Listener] = (), max_concurrency: int = 16,
+                 manifest_path: str | None = None):
+        if max_concurrency < 1:
+            raise ConfigError(f"max_concurrency must be at least 1, got {max_concurrency}")
+        self.manifest = manifest
+        self.runs = runs
+        self.registry = registry or HandlerRegistry.builtin()
+        self.layers = list(layers) if layers is not None else default_layers(
+            runs, assume_yes=assume_yes)
+        self.forensic = forensic
+        self.env = {**manifest.env, **(env or {})}
+        self.llm = llm
+        self.listeners = list(listeners)
+        self.max_concurrency = max_concurrency
+        self.manifest_path = manifest_path
+        self._chain: Next = compose(self.layers)
+        self._validators: dict[str, jsonschema.protocols.Validator | None] = {}
+
+    # -- public API -----------------------------------------------------------------------
+
+    async def run(self, sequence: str, *, run_id: str | None = None) -> RunResult:
+        """Run the sequence called `sequence` and return how it ended.
+
+        Raises:
+            NotFoundError: the manifest has no such sequence.
+        """
+        spec = self.manifest.sequences.get(sequence)
+        if spec is None:
+            known = ", ".join(sorted(self.manifest.sequences)) or "(none)"
+            raise NotFoundError(f"no sequence {sequence!r} in the manifest; known: {known}")
+        return await self._start("sequence", sequence, spec, run_id)
+
+    async def execute(self, action: str, args: Mapping[str, Any] | None = None, *,
+                      run_id: str | None = None) -> RunResult:
+        """Run one action as a run of its own.
+
+        Raises:
+            NotFoundError: the manifest declares no such action.
+        """
+        try:
+            self.manifest.action(action)
+        except KeyError:
+            raise NotFoundError(
+                f"no action {action!r}; `aios manifest validate` lists the declared actions "
+                f"({', '.join(self.manifest.action_names()[:8])}, ...)") from None
+        spec = SequenceSpec(steps=[Step(action=action, **{"with": dict(args or {})})])
+        return await self._start("action", action, spec, run_id)
+
+    async def resume(self, run_id: str) -> RunResult:
+        """Continue a run that stopped part-way: finished steps keep their results.
+
+        A mutating step whose execution may have begun is never re-executed: its idempotency
+        claim replays a recorded result or refuses.
+        """
+        record = await self.runs.get_run(run_id)
+        if record.status == "succeeded":
+            return self._result_from_record(record)
+        if record.kind == "sequence":
+            spec = self.manifest.sequences.get(record.target)
+            if spec is None:
+                raise NotFoundError(f"run {record.id} ran sequence {record.target!r}, which "
+                                    "this manifest does not declare; pass the same --manifest")
+        else:
+            args = record.options.get("args", {})
+            spec = SequenceSpec(steps=[Step(action=record.target, **{"with": args})])
+        done = {s.step_id: StepOutcome(s.step_id, s.action, s.status, s.duration_ms or 0.0,
+                                       s.result, s.error)
+                for s in record.steps if s.status in _DONE}
+        await self.runs.reopen_run(record.id)
+        return await self._execute(record.id, record.target, spec, done, record.metadata,
+                                   resumed=True)
+
+    # -- internals ------------------------------------------------------------------------
+
+    def _result_from_record(self, record: Any) -> RunResult:
+        steps = {s.step_id: StepOutcome(s.step_id, s.action, s.status, s.duration_ms or 0.0,
+                                        s.result, s.error) for s in record.steps}
+        return RunResult(record.id, record.target, record.status, steps, record.metadata,
+                         record.error)
+
+    async def _start(self, kind: str, target: str, spec: SequenceSpec,
+                     run_id: str | None) -> RunResult:
+        run_id = run_id or uuid.uuid4().hex
+        options: dict[str, Any] = {"env": self.env}
+        if kind == "action":
+            options["args"] = spec.steps[0].with_
+        await self.runs.create_run(
+            run_id, kind=kind, target=target, forensic=self.forensic,
+            manifest_name=self.manifest.name, manifest_path=self.manifest_path,
+            manifest_digest=manifest_digest(self.manifest), options=options)
+        return await self._execute(run_id, target, spec, {}, {}, resumed=False)
+
+    def _emit(self, event: Any) -> None:
+        for listener in self.listeners:
+            try:
+                listener(event)
+            except Exception:  # a broken listener must not break the run
+                log.exception("run listener failed")
+
+    async def _execute(self, run_id: str, target: str, spec: SequenceSpec,
+                       done: dict[str, StepOutcome], published: dict[str, dict[str, Any]],
+                       *, resumed: bool) -> RunResult:
+        steps = {step.step_id: step for step in spec.steps}
+        deps = spec.dependencies()
+        outcomes: dict[str, StepOutcome] = dict(done)
+        metadata: dict[str, dict[str, Any]] = {k: dict(v) for k, v in published.items()}
+        self._emit(RunStarted(run_id, target, tuple(steps), resumed))
+
+        waiting = {sid: sum(1 for d in deps[sid] if d not in outcomes) for sid in steps
+                   if sid not in outcomes}
+        dependents: dict[str, list[str]] = {sid: [] for sid in steps}
+        for sid, needs in deps.items():
+            for dep in needs:
+                dependents[dep].append(sid)
+        ready = [sid for sid, count in waiting.items() if count == 0]
+        ready.reverse()  # pop() from the end keeps declaration order
+        finished: asyncio.Queue[StepOutcome] = asyncio.Queue()
+        in_flight: dict[str, asyncio.Task[None]] = {}
+        stop_error: str | None = None
+
+        def publish(action: str, key: str, value: Any) -> None:
+            metadata.setdefault(action, {})[key] = value
+            self.runs.publish(run_id, action, key, value)
+
+        async def run_one(step: Step) -> None:
+            outcome = await self._run_step(run_id, step, publish, metadata)
+            finished.put_nowait(outcome)
+
+        try:
+            while ready or in_flight:
+                while ready and stop_error is None and len(in_flight) < self.max_concurrency:
+                    sid = ready.pop()
+                    in_flight[sid] = asyncio.create_task(run_one(steps[sid]), name=sid)
+                if not in_flight:
+                    break
+                outcome = await finished.get()
+                in_flight.pop(outcome.step_id, None)
+                outcomes[outcome.step_id] = outcome
+                if outcome.status == "failed" and steps[outcome.step_id].critical:
+                    stop_error = f"critical step {outcome.step_id} failed: {outcome.error}"
+                    await self._cancel_all(in_flight, steps, outcomes, finished)
+                    break
+                for nxt in dependents[outcome.step_id]:
+                    waiting[nxt] -= 1
+                    if waiting[nxt] == 0:
+                        ready.append(nxt)
+        except asyncio.CancelledError:
+            await self._cancel_all(in_flight, steps, outcomes, finished)
+            self._mark_not_started(run_id, steps, outcomes, {}, "cancelled")
+            await asyncio.shield(self._finish(run_id, "cancelled", "cancelled by the user"))
+            raise
+
+        self._mark_not_started(run_id, steps, outcomes, {}, "cancelled")
+        status = "failed" if stop_error else "succeeded"
+        await self._finish(run_id, status, stop_error)
+        ordered = {sid: outcomes[sid] for sid in steps if sid in outcomes}
+        return RunResult(run_id, target, status, ordered, metadata, stop_error)
+
+    @staticmethod
+    async def _cancel_all(in_flight: dict[str, asyncio.Task[None]], steps: Mapping[str, Step],
+                          outcomes: dict[str, StepOutcome],
+                          finished: asyncio.Queue[StepOutcome]) -> None:
+        """Cancel running steps and wait for them; each records its own cancellation."""
+        for task in in_flight.values():
+            task.cancel()
+        for task in list(in_flight.values()):
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        while not finished.empty():  # steps that ended before the cancellation reached them
+            outcome = finished.get_nowait()
+            outcomes[outcome.step_id] = outcome
+        for sid in in_flight:
+            outcomes.setdefault(sid, StepOutcome(sid, steps[sid].action, "cancelled",
+                                                 error="cancelled"))
+        in_flight.clear()
+
+    def _mark_not_started(self, run_id: str, steps: Mapping[str, Step],
+                          outcomes: dict[str, StepOutcome], in_flight: Mapping[str, Any],
+                          status: str) -> None:
+        for sid, step in steps.items():
+            if sid not in outcomes and sid not in in_flight:
+                outcome = StepOutcome(sid, step.action, status, error="not started")
+                outcomes[sid] = outcome
+                self.runs.step_event(run_id, sid, step.action, status, error="not started")
+
+    async def _finish(self, run_id: str, status: str, error: str | None) -> None:
+        await self.runs.finish_run(run_id, status, error)
+        self._emit(RunFinished(run_id, status, error))
+
+    def _validate_args(self, action: str, schema: dict[str, Any], args: dict[str, Any]) -> None:
+        if action not in self._validators:
+            self._validators[action] = (jsonschema.Draft202012Validator(schema)
+                                        if schema else None)
+        validator = self._validators[action]
+        if validator is None:
+            return
+        errors = sorted(validator.iter_errors(args), key=lambda e: list(e.path))
+        if errors:
+            detail = "; ".join(
+                f"{'.'.join(str(p) for p in e.path) or '(arguments)'}: {e.message}"
+                for e in errors)
+            raise ConfigError(f"{action}: invalid arguments: {detail}")
+
+    async def _run_step(self, run_id: str, step: Step, publish: Any,
+                        metadata: Mapping[str, Mapping[str, Any]]) -> StepOutcome:
+        spec = self.manifest.action(step.action)
+        args = {**spec.params, **step.with_}
+        self._emit(StepStarted(run_id, step.step_id, step.action))
+        self.runs.step_event(run_id, step.step_id, step.action, "running")
+        started = time.perf_counter()
+        result: Any = None
+        error: str | None = None
+        try:
+            self._validate_args(step.action, spec.inputs, args)
+            ctx = ActionContext(
+                run_id=run_id, action=step.action, step_id=step.step_id, spec=spec, args=args,
+                env=self.env, forensic=self.forensic,
+                logger=logging.getLogger(f"aios.action.{step.action}"), llm=self.llm,
+                _publish=publish, _run_metadata=metadata)
+            call = StepCall(ctx, self.registry.resolve(spec.handler), step.critical)
+            result = await self._chain(call)
+            status = "succeeded"
+        except ActionSkipped as exc:
+            status, error = "skipped", str(exc)
+        except asyncio.CancelledError:
+            duration = (time.perf_counter() - started) * 1000
+            self.runs.step_event(run_id, step.step_id, step.action, "cancelled",
+                                 duration_ms=duration, error="cancelled")
+            self._emit(StepFinished(run_id, step.step_id, step.action, "cancelled", duration,
+                                    None, "cancelled"))
+            raise
+        except Exception as exc:
+            status, error = "failed", f"{type(exc).__name__}: {exc}"
+        duration = (time.perf_counter() - started) * 1000
+        self.runs.step_event(run_id, step.step_id, step.action, status, duration_ms=duration,
+                             result=result, error=error)
+        self._emit(StepFinished(run_id, step.step_id, step.action, status, duration, result,
+                                error))
+        return StepOutcome(step.step_id, step.action, status, duration, result, error)

@@ -1,0 +1,128 @@
+"""The store's database engine: SQLite (WAL) by default, PostgreSQL by URL, Alembic-migrated."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from aios.errors import StoreUnreachable
+
+__all__ = ["Store", "normalise_url", "redact_url"]
+
+_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg",
+            "postgres": "postgresql+asyncpg"}
+_MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def normalise_url(url: str) -> str:
+    """Pick the async driver for plain `sqlite:///` and `postgresql://` URLs."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        raise StoreUnreachable(
+            f"store URL {url!r} is not a URL; set AIOS_DATABASE_URL to something like "
+            "postgresql://user@127.0.0.1:5432/aios or sqlite:////path/aios.db")
+    return f"{_DRIVERS.get(scheme, scheme)}://{rest}"
+
+
+def redact_url(url: str) -> str:
+    """The URL with any password hidden, for messages and logs."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url
+
+
+def _json_dumps(value: Any) -> str:
+    # Handlers may return datetimes, paths or sets; store their text rather than fail a batch.
+    return json.dumps(value, default=str, separators=(",", ":"))
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cursor = dbapi_conn.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=15000")
+    cursor.close()
+
+
+def _upgrade(connection: Connection) -> None:
+    config = Config()
+    config.set_main_option("script_location", str(_MIGRATIONS))
+    config.attributes["connection"] = connection
+    command.upgrade(config, "head")
+
+
+class Store:
+    """The one persistence layer: an async SQLAlchemy engine plus its migrations.
+
+    Use `await Store.open(url)`; repositories (runs, approvals, spans ...) take the store and
+    use `store.engine`.
+    """
+
+    def __init__(self, engine: AsyncEngine, url: str):
+        self.engine = engine
+        self.url = url
+
+    @property
+    def dialect(self) -> str:
+        """`sqlite` or `postgresql`."""
+        return self.engine.dialect.name
+
+    @classmethod
+    async def open(cls, url: str, *, migrate: bool = True) -> Store:
+        """Connect to the store at `url` and bring its schema up to date.
+
+        Raises:
+            StoreUnreachable: the URL is malformed, the driver is missing or the server
+                does not answer; the message says which and what to set.
+        """
+        url = normalise_url(url)
+        shown = redact_url(url)
+        try:
+            parsed = make_url(url)
+        except ArgumentError as exc:
+            raise StoreUnreachable(f"store URL {shown!r} is malformed: {exc}") from exc
+        kwargs: dict[str, Any] = {"json_serializer": _json_dumps}
+        if parsed.get_backend_name() == "sqlite":
+            database = parsed.database
+            if database and database != ":memory:":
+                try:
+                    Path(database).parent.mkdir(parents=True, exist_ok=True)
+                except OSError as exc:
+                    raise StoreUnreachable(
+                        f"cannot create the store directory for {database!r}: {exc}; "
+                        "set AIOS_HOME to a writable directory") from exc
+        else:
+            kwargs.update(pool_pre_ping=True, pool_size=10, max_overflow=20)
+        try:
+            engine = create_async_engine(url, **kwargs)
+        except (ArgumentError, ImportError) as exc:
+            raise StoreUnreachable(
+                f"cannot use store URL {shown!r}: {exc}. For PostgreSQL install the extra: "
+                "pip install 'aios[postgres]'") from exc
+        if engine.dialect.name == "sqlite":
+            event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        store = cls(engine, url)
+        try:
+            async with engine.begin() as conn:
+                if migrate:
+                    await conn.run_sync(_upgrade)
+        except (OSError, SQLAlchemyError, DBAPIError) as exc:
+            await engine.dispose()
+            raise StoreUnreachable(
+                f"cannot open the store at {shown}: {type(exc).__name__}: "
+                f"{str(exc).splitlines()[0]}. Check AIOS_DATABASE_URL (or AIOS_HOME for the "
+                "SQLite file) and that the database server is running.") from exc
+        return store
+
+    async def close(self) -> None:
+        """Release every connection."""
+        await self.engine.dispose()

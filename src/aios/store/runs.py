@@ -1,0 +1,254 @@
+"""Durable runs: the run record, each step's state changes, published metadata, idempotency."""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import psutil
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from aios.errors import NotFoundError
+from aios.store.engine import Store
+from aios.store.tables import idempotency, run_metadata, runs, step_events
+from aios.store.writer import BatchWriter
+
+__all__ = ["IdempotencyRecord", "RunRecord", "RunStore", "StepRecord", "utcnow"]
+
+#: Run and step states. A run left `running` by a process that died reads as `interrupted`.
+TERMINAL = frozenset({"succeeded", "failed", "cancelled", "skipped"})
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware UTC."""
+    return datetime.now(UTC)
+
+
+def _as_utc(value: datetime | None) -> datetime | None:
+    if value is not None and value.tzinfo is None:  # SQLite drops the zone
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    """The latest known state of one step of a run."""
+
+    step_id: str
+    action: str
+    status: str
+    attempt: int
+    at: datetime
+    duration_ms: float | None
+    result: Any
+    error: str | None
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """A run as stored, with its steps and metadata when loaded with `get_run`."""
+
+    id: str
+    kind: str
+    target: str
+    status: str
+    forensic: bool
+    manifest_name: str
+    manifest_path: str | None
+    manifest_digest: str
+    options: dict[str, Any]
+    error: str | None
+    pid: int | None
+    host: str | None
+    created_at: datetime
+    finished_at: datetime | None
+    steps: list[StepRecord] = field(default_factory=list)
+    metadata: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class IdempotencyRecord:
+    """The guard row of one mutating execution."""
+
+    key: str
+    run_id: str
+    step_id: str
+    action: str
+    status: str
+    result: Any
+    error: str | None
+
+
+def _effective_status(status: str, pid: int | None, host: str | None) -> str:
+    """`interrupted` for a run still marked active whose process on this host is gone."""
+    if status in ("running", "pending") and pid and host == socket.gethostname():
+        try:
+            alive = psutil.pid_exists(pid) and psutil.Process(pid).status() != "zombie"
+        except psutil.Error:
+            alive = False
+        if not alive:
+            return "interrupted"
+    return status
+
+
+class RunStore:
+    """Reads and writes runs. Hot-path writes are queued on a `BatchWriter`."""
+
+    def __init__(self, store: Store, writer: BatchWriter | None = None):
+        self.store = store
+        self.writer = writer or BatchWriter(store)
+
+    # -- writes ---------------------------------------------------------------------------
+
+    async def create_run(self, run_id: str, *, kind: str, target: str, forensic: bool,
+                         manifest_name: str, manifest_path: str | None, manifest_digest: str,
+                         options: dict[str, Any]) -> None:
+        """Insert the run record and commit it before anything of the run executes."""
+        async with self.store.engine.begin() as conn:
+            await conn.execute(insert(runs).values(
+                id=run_id, kind=kind, target=target, status="running", forensic=forensic,
+                manifest_name=manifest_name, manifest_path=manifest_path,
+                manifest_digest=manifest_digest, options=options, error=None,
+                pid=os.getpid(), host=socket.gethostname(), created_at=utcnow(),
+            ))
+
+    async def reopen_run(self, run_id: str) -> None:
+        """Mark a run as running again in this process (resume)."""
+        async with self.store.engine.begin() as conn:
+            await conn.execute(update(runs).where(runs.c.id == run_id).values(
+                status="running", pid=os.getpid(), host=socket.gethostname(),
+                finished_at=None, error=None))
+
+    def step_event(self, run_id: str, step_id: str, action: str, status: str, *,
+                   attempt: int = 1, duration_ms: float | None = None, result: Any = None,
+                   error: str | None = None) -> None:
+        """Queue a state change of a step (committed within one flush cycle)."""
+        self.writer.put(step_events, {
+            "run_id": run_id, "step_id": step_id, "action": action, "status": status,
+            "attempt": attempt, "at": utcnow(), "duration_ms": duration_ms, "result": result,
+            "error": error,
+        })
+
+    def publish(self, run_id: str, action: str, key: str, value: Any) -> None:
+        """Queue one published metadata value."""
+        self.writer.put(run_metadata, {"run_id": run_id, "action": action, "key": key,
+                                       "value": value, "at": utcnow()})
+
+    async def finish_run(self, run_id: str, status: str, error: str | None = None) -> None:
+        """Flush queued rows, then record the run's final state."""
+        await self.writer.flush()
+        async with self.store.engine.begin() as conn:
+            await conn.execute(update(runs).where(runs.c.id == run_id).values(
+                status=status, error=error, finished_at=utcnow()))
+
+    async def claim(self, key: str, *, run_id: str, step_id: str,
+                    action: str) -> IdempotencyRecord | None:
+        """Record that a mutating execution is starting, durably, unless `key` exists.
+
+        Returns None when this caller claimed the key (it may execute), else the existing
+        record (it must not execute again).
+        """
+        await self.writer.flush()  # everything before this step is on disk first
+        try:
+            async with self.store.engine.begin() as conn:
+                await conn.execute(insert(idempotency).values(
+                    key=key, run_id=run_id, step_id=step_id, action=action, status="started",
+                    result=None, error=None, created_at=utcnow()))
+        except IntegrityError:
+            return await self.get_claim(key)
+        return None
+
+    async def settle(self, key: str, status: str, *, result: Any = None,
+                     error: str | None = None) -> None:
+        """Record the outcome of a claimed execution."""
+        async with self.store.engine.begin() as conn:
+            await conn.execute(update(idempotency).where(idempotency.c.key == key).values(
+                status=status, result=result, error=error, finished_at=utcnow()))
+
+    async def get_claim(self, key: str) -> IdempotencyRecord | None:
+        """The idempotency record for `key`, if any."""
+        async with self.store.engine.connect() as conn:
+            row = (await conn.execute(select(idempotency).where(
+                idempotency.c.key == key))).mappings().first()
+        if row is None:
+            return None
+        return IdempotencyRecord(key=row["key"], run_id=row["run_id"], step_id=row["step_id"],
+                                 action=row["action"], status=row["status"],
+                                 result=row["result"], error=row["error"])
+
+    # -- reads ----------------------------------------------------------------------------
+
+    def _run_record(self, row: Any, **extra: Any) -> RunRecord:
+        return RunRecord(
+            id=row["id"], kind=row["kind"], target=row["target"],
+            status=_effective_status(row["status"], row["pid"], row["host"]),
+            forensic=bool(row["forensic"]), manifest_name=row["manifest_name"],
+            manifest_path=row["manifest_path"], manifest_digest=row["manifest_digest"],
+            options=dict(row["options"] or {}), error=row["error"], pid=row["pid"],
+            host=row["host"], created_at=_as_utc(row["created_at"]) or utcnow(),
+            finished_at=_as_utc(row["finished_at"]), **extra)
+
+    async def list_runs(self, limit: int = 20, status: str | None = None) -> list[RunRecord]:
+        """The most recent runs first."""
+        query = select(runs).order_by(runs.c.created_at.desc()).limit(limit)
+        if status:
+            query = query.where(runs.c.status == status)
+        async with self.store.engine.connect() as conn:
+            rows = (await conn.execute(query)).mappings().all()
+        return [self._run_record(row) for row in rows]
+
+    async def find_run_id(self, prefix: str) -> str:
+        """Expand a unique prefix of a run id (as `git` does).
+
+        Raises:
+            NotFoundError: no run, or several, start with `prefix`.
+        """
+        async with self.store.engine.connect() as conn:
+            ids = (await conn.execute(select(runs.c.id).where(
+                runs.c.id.startswith(prefix, autoescape=True)).limit(3))).scalars().all()
+        if len(ids) == 1:
+            return str(ids[0])
+        if not ids:
+            raise NotFoundError(f"no run with id {prefix!r}; `aios runs` lists recent runs")
+        raise NotFoundError(f"run id prefix {prefix!r} is ambiguous ({', '.join(ids)}, ...); "
+                            "give more characters")
+
+    async def get_run(self, run_id: str) -> RunRecord:
+        """A run with its steps (latest state each, in order of first appearance)."""
+        run_id = await self.find_run_id(run_id)
+        async with self.store.engine.connect() as conn:
+            row = (await conn.execute(select(runs).where(runs.c.id == run_id))).mappings().one()
+            events = (await conn.execute(select(step_events).where(
+                step_events.c.run_id == run_id).order_by(step_events.c.id))).mappings().all()
+            meta = (await conn.execute(select(run_metadata).where(
+                run_metadata.c.run_id == run_id).order_by(run_metadata.c.id))).mappings().all()
+        latest: dict[str, StepRecord] = {}
+        for ev in events:
+            latest[ev["step_id"]] = StepRecord(
+                step_id=ev["step_id"], action=ev["action"], status=ev["status"],
+                attempt=ev["attempt"], at=_as_utc(ev["at"]) or utcnow(),
+                duration_ms=ev["duration_ms"], result=ev["result"], error=ev["error"])
+        published: dict[str, dict[str, Any]] = {}
+        for m in meta:
+            published.setdefault(m["action"], {})[m["key"]] = m["value"]
+        return self._run_record(row, steps=list(latest.values()), metadata=published)
+
+    async def latest_metadata(self) -> dict[str, dict[str, Any]]:
+        """Metadata of the most recent run that published any."""
+        async with self.store.engine.connect() as conn:
+            run_id = (await conn.execute(
+                select(run_metadata.c.run_id).order_by(run_metadata.c.id.desc()).limit(1)
+            )).scalar()
+        if run_id is None:
+            return {}
+        return (await self.get_run(run_id)).metadata
+
+    async def count_runs(self) -> int:
+        """How many runs the store holds."""
+        async with self.store.engine.connect() as conn:
+            return int((await conn.execute(select(func.count()).select_from(runs))).scalar()
+                       or 0)
