@@ -15,6 +15,7 @@ can do about it::
     │   ├── HandlerError           the handler raised; the original exception is the __cause__
     │   ├── ActionTimeout          the handler ran past its timeout
     │   ├── ActionSkipped          the pipeline decided not to run it (forensic, not confirmed)
+    │   ├── ActionSuspended        the step waits (for an approval); the run resumes later
     │   └── DuplicateExecution     a mutating action was asked to run again under the same key
     ├── ProviderError              an LLM provider failed
     │   ├── TransientProviderError rate limit, timeout, connection error, 5xx: worth retrying
@@ -35,6 +36,7 @@ from dataclasses import dataclass
 __all__ = [
     "ActionError",
     "ActionSkipped",
+    "ActionSuspended",
     "ActionTimeout",
     "AiosError",
     "ApprovalDenied",
@@ -146,6 +148,19 @@ class ActionSkipped(ActionError):
 
     def __init__(self, message: str, *, action: str | None = None, reason: str = "skipped"):
         self.reason = reason
+        super().__init__(message, action=action)
+
+
+class ActionSuspended(ActionError):
+    """The step cannot go on now (it waits for a human decision); its run is suspended.
+
+    The engine records the step as `waiting` and the run as `waiting`; `Runtime.resume`
+    (`aios runs resume`) executes the step again later, when the pipeline lets it through.
+    """
+
+    def __init__(self, message: str, *, action: str | None = None,
+                 reference: str | None = None):
+        self.reference = reference
         super().__init__(message, action=action)
 
 

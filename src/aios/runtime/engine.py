@@ -13,7 +13,7 @@ from typing import Any
 
 import jsonschema
 
-from aios.errors import ActionSkipped, ConfigError, NotFoundError
+from aios.errors import ActionSkipped, ActionSuspended, ConfigError, NotFoundError
 from aios.manifest.loader import manifest_digest
 from aios.manifest.schema import Manifest, Step
 from aios.manifest.schema import Sequence as SequenceSpec
@@ -159,9 +159,14 @@ class Runtime:
         else:
             args = record.options.get("args", {})
             spec = SequenceSpec(steps=[Step(action=record.target, **{"with": args})])
+        critical = {step.step_id: step.critical for step in spec.steps}
+        # Finished steps keep their outcome; a critical failure is retried (its cause may be
+        # fixed now), a non-critical one was already accepted by the run.
         done = {s.step_id: StepOutcome(s.step_id, s.action, s.status, s.duration_ms or 0.0,
                                        s.result, s.error)
-                for s in record.steps if s.status in _DONE}
+                for s in record.steps
+                if s.status in _DONE or (s.status == "failed"
+                                         and not critical.get(s.step_id, True))}
         await self.runs.reopen_run(record.id)
         return await self._execute(record.id, record.target, spec, done, record.metadata,
                                    resumed=True)
@@ -236,6 +241,8 @@ class Runtime:
                     stop_error = f"critical step {outcome.step_id} failed: {outcome.error}"
                     await self._cancel_all(in_flight, steps, outcomes, finished)
                     break
+                if outcome.status == "waiting":
+                    continue  # its dependents wait with it; `resume` picks them up
                 for nxt in dependents[outcome.step_id]:
                     waiting[nxt] -= 1
                     if waiting[nxt] == 0:
@@ -246,8 +253,15 @@ class Runtime:
             await asyncio.shield(self._finish(run_id, "cancelled", "cancelled by the user"))
             raise
 
-        self._mark_not_started(run_id, steps, outcomes, {}, "cancelled")
-        status = "failed" if stop_error else "succeeded"
+        suspended = any(o.status == "waiting" for o in outcomes.values())
+        if stop_error:
+            self._mark_not_started(run_id, steps, outcomes, {}, "cancelled")
+            status = "failed"
+        elif suspended:
+            self._mark_not_started(run_id, steps, outcomes, {}, "pending")
+            status = "waiting"
+        else:
+            status = "succeeded"
         await self._finish(run_id, status, stop_error)
         ordered = {sid: outcomes[sid] for sid in steps if sid in outcomes}
         return RunResult(run_id, target, status, ordered, metadata, stop_error)
@@ -318,6 +332,8 @@ class Runtime:
             status = "succeeded"
         except ActionSkipped as exc:
             status, error = "skipped", str(exc)
+        except ActionSuspended as exc:
+            status, error = "waiting", str(exc)
         except asyncio.CancelledError:
             duration = (time.perf_counter() - started) * 1000
             self.runs.step_event(run_id, step.step_id, step.action, "cancelled",

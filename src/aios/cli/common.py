@@ -1,0 +1,112 @@
+"""What every command shares: the global options, error handling, JSON output."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Coroutine
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any, NoReturn, TypeVar
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from aios.errors import AiosError, ConfigError
+from aios.settings import Settings
+
+__all__ = ["EnvOpt", "ForensicOpt", "JsonOpt", "ManifestOpt", "Options", "emit_json", "fail",
+           "parse_env", "resolve_options", "run"]
+
+T = TypeVar("T")
+
+ManifestOpt = Annotated[Path | None, typer.Option(
+    "--manifest", "-m", help="Manifest file (.yaml/.json/.toml); default: the packaged one.",
+    envvar="AIOS_MANIFEST")]
+EnvOpt = Annotated[list[str] | None, typer.Option(
+    "--env", "-e", help="Override a manifest env value: KEY=VALUE (repeatable).")]
+ForensicOpt = Annotated[bool, typer.Option(
+    "--forensic", help="Read-only mode: mutating actions are reported, never run.",
+    envvar="AIOS_FORENSIC")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+
+
+@dataclass
+class Options:
+    """The global options of one invocation (also accepted before the command)."""
+
+    manifest: Path | None = None
+    env: dict[str, str] = field(default_factory=dict)
+    forensic: bool = False
+    json: bool = False
+
+    def merged(self, manifest: Path | None = None, env: list[str] | None = None,
+               forensic: bool = False, json_out: bool = False) -> Options:
+        """These options with a command's own options applied on top."""
+        return Options(manifest=manifest or self.manifest,
+                       env={**self.env, **parse_env(env)},
+                       forensic=forensic or self.forensic, json=json_out or self.json)
+
+    def settings(self) -> Settings:
+        """Settings from the environment, with --forensic applied."""
+        settings = Settings()
+        if self.forensic and not settings.forensic:
+            settings = settings.model_copy(update={"forensic": True})
+        return settings
+
+
+def parse_env(pairs: list[str] | None) -> dict[str, str]:
+    """`["A=1", "B=x=y"]` -> `{"A": "1", "B": "x=y"}`.
+
+    Raises:
+        ConfigError: an entry has no `=` or an empty key.
+    """
+    out: dict[str, str] = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--env {pair!r} is not KEY=VALUE; write it as --env {pair or 'KEY'}"
+                              "=VALUE")
+        out[key.strip()] = value
+    return out
+
+
+def console(json_out: bool = False) -> Console:
+    """The console for human output (stderr when stdout carries JSON)."""
+    return Console(stderr=json_out, highlight=False)
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    """Print an error the way every command does, and exit with `code`."""
+    Console(stderr=True, highlight=False).print(f"[bold red]error:[/] {escape(message)}",
+                                                soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def run(coro: Coroutine[Any, Any, T]) -> T:
+    """Run a command's coroutine; AiosErrors become a message and their exit code."""
+    try:
+        return asyncio.run(coro)
+    except AiosError as exc:
+        fail(str(exc), exc.exit_code)
+    except KeyboardInterrupt:
+        Console(stderr=True).print("[yellow]interrupted[/]; the run is recorded as cancelled")
+        raise typer.Exit(130) from None
+
+
+def emit_json(value: Any) -> None:
+    """Write `value` as JSON on stdout."""
+    sys.stdout.write(json.dumps(value, indent=2, default=str) + "\n")
+
+
+def resolve_options(ctx: typer.Context, manifest: Path | None = None,
+                    env: list[str] | None = None, forensic: bool = False,
+                    json_out: bool = False) -> Options:
+    """The global options (given before the command) merged with the command's own."""
+    base = ctx.obj if isinstance(ctx.obj, Options) else Options()
+    try:
+        return base.merged(manifest, env, forensic, json_out)
+    except AiosError as exc:
+        fail(str(exc), exc.exit_code)

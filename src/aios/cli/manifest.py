@@ -1,0 +1,55 @@
+"""`aios manifest validate|schema`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from aios.app import load_manifest
+from aios.cli.common import EnvOpt, JsonOpt, console, emit_json, fail, resolve_options
+from aios.errors import ManifestError
+from aios.manifest import json_schema
+
+__all__ = ["register"]
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `manifest` command group to `app`."""
+    manifest_app = typer.Typer(help="Check manifests and export their JSON Schema.",
+                               no_args_is_help=True)
+    app.add_typer(manifest_app, name="manifest")
+
+    @manifest_app.command("validate")
+    def validate(ctx: typer.Context,
+                 file: Path | None = typer.Argument(None, help="Manifest file (default: the "
+                                                    "packaged one)."),
+                 env: EnvOpt = None, json_out: JsonOpt = False) -> None:
+        """Validate a manifest: schema, cross-references, cycles, handlers (exit 2 if bad)."""
+        opts = resolve_options(ctx, file, env, json_out=json_out)
+        try:
+            manifest = load_manifest(opts.manifest, env=opts.env)
+        except ManifestError as exc:
+            if opts.json:
+                emit_json({"valid": False, "issues": [
+                    {"file": i.file, "line": i.line, "path": i.path, "message": i.message}
+                    for i in exc.issues]})
+                raise typer.Exit(2) from None
+            fail(str(exc), 2)
+        actions = manifest.action_names()
+        if opts.json:
+            emit_json({"valid": True, "name": manifest.name, "actions": actions,
+                       "sequences": sorted(manifest.sequences)})
+            return
+        out = console()
+        out.print(f"[green]valid[/]: {manifest.name}: {len(manifest.agents)} agents, "
+                  f"{len(actions)} actions, sequences: {', '.join(sorted(manifest.sequences))}")
+        for name in actions:
+            spec = manifest.action(name)
+            flag = " [yellow]mutates[/]" if spec.mutates else ""
+            out.print(f"  {name}  ({spec.criticality.value}){flag}")
+
+    @manifest_app.command("schema")
+    def schema() -> None:
+        """Print the manifest's JSON Schema (for editors and CI checks)."""
+        emit_json(json_schema())

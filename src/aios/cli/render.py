@@ -1,0 +1,180 @@
+"""Rich rendering for runs: live progress, summaries, reports. No logic lives here."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from rich.console import Console, Group
+from rich.live import Live
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
+
+from aios.runtime.engine import RunResult
+from aios.runtime.events import RunFinished, RunStarted, StepFinished, StepStarted
+from aios.store.runs import RunRecord
+
+__all__ = ["LiveProgress", "render_report", "render_run", "render_runs", "run_to_json",
+           "status_text"]
+
+_STYLE = {"succeeded": "green", "failed": "red", "skipped": "yellow", "cancelled": "magenta",
+          "running": "cyan", "pending": "dim", "interrupted": "red"}
+
+
+def status_text(status: str) -> Text:
+    """A status word in its colour."""
+    return Text(status, style=_STYLE.get(status, ""))
+
+
+def _short(value: Any, limit: int = 70) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+class LiveProgress:
+    """A run listener that shows each step's state live (a context manager around the run)."""
+
+    def __init__(self, console: Console, title: str):
+        self.console = console
+        self.title = title
+        self.steps: dict[str, dict[str, Any]] = {}
+        self.live = Live(self._table(), console=console, refresh_per_second=8, transient=False)
+
+    def __enter__(self) -> LiveProgress:
+        self.live.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.live.update(self._table())
+        self.live.__exit__(None, None, None)
+
+    def __call__(self, event: object) -> None:
+        if isinstance(event, RunStarted):
+            for sid in event.steps:
+                self.steps.setdefault(sid, {"status": "pending", "ms": None, "note": ""})
+        elif isinstance(event, StepStarted):
+            self.steps[event.step_id] = {"status": "running", "ms": None, "note": ""}
+        elif isinstance(event, StepFinished):
+            self.steps[event.step_id] = {"status": event.status, "ms": event.duration_ms,
+                                         "note": event.error or ""}
+        elif isinstance(event, RunFinished):
+            pass
+        self.live.update(self._table())
+
+    def _table(self) -> Table:
+        table = Table(title=self.title, title_justify="left", expand=False)
+        table.add_column("step")
+        table.add_column("status")
+        table.add_column("ms", justify="right")
+        table.add_column("note", overflow="fold", max_width=70)
+        for sid, info in self.steps.items():
+            ms = f"{info['ms']:.1f}" if info["ms"] is not None else ""
+            table.add_row(sid, status_text(info["status"]), ms, _short(info["note"]))
+        return table
+
+
+def run_to_json(result: RunResult) -> dict[str, Any]:
+    """A run result as plain JSON data."""
+    return {
+        "run_id": result.run_id,
+        "target": result.target,
+        "status": result.status,
+        "error": result.error,
+        "steps": [
+            {"step": o.step_id, "action": o.action, "status": o.status,
+             "duration_ms": round(o.duration_ms, 3), "result": o.result, "error": o.error}
+            for o in result.steps.values()
+        ],
+        "metadata": result.metadata,
+    }
+
+
+def record_to_json(record: RunRecord) -> dict[str, Any]:
+    """A stored run as plain JSON data."""
+    return {
+        "run_id": record.id, "kind": record.kind, "target": record.target,
+        "status": record.status, "forensic": record.forensic, "error": record.error,
+        "created_at": record.created_at.isoformat(),
+        "finished_at": record.finished_at.isoformat() if record.finished_at else None,
+        "manifest": record.manifest_path or record.manifest_name,
+        "steps": [{"step": s.step_id, "action": s.action, "status": s.status,
+                   "attempt": s.attempt, "duration_ms": s.duration_ms, "result": s.result,
+                   "error": s.error} for s in record.steps],
+        "metadata": record.metadata,
+    }
+
+
+def _when(value: datetime | None) -> str:
+    return value.astimezone().strftime("%Y-%m-%d %H:%M:%S") if value else ""
+
+
+def render_runs(console: Console, records: list[RunRecord]) -> None:
+    """The `aios runs` table."""
+    table = Table(title="runs (newest first)", title_justify="left")
+    for col in ("id", "target", "status", "started", "finished", "error"):
+        table.add_column(col, overflow="fold")
+    for r in records:
+        table.add_row(r.id[:12], r.target, status_text(r.status), _when(r.created_at),
+                      _when(r.finished_at), _short(r.error or "", 50))
+    console.print(table)
+
+
+def render_run(console: Console, record: RunRecord) -> None:
+    """The `aios runs show` view: the run and each step's latest state."""
+    console.print(f"run [bold]{record.id}[/]  {escape(record.kind)} [bold]"
+                  f"{escape(record.target)}[/]  ", status_text(record.status))
+    console.print(f"started {_when(record.created_at)}  finished {_when(record.finished_at)}"
+                  f"  forensic={record.forensic}")
+    if record.error:
+        console.print(f"[red]{escape(record.error)}[/]")
+    table = Table(title_justify="left")
+    for col in ("step", "status", "attempt", "ms", "result / error"):
+        table.add_column(col, overflow="fold")
+    for s in record.steps:
+        detail = s.error if s.error else s.result
+        table.add_row(s.step_id, status_text(s.status), str(s.attempt),
+                      f"{s.duration_ms:.1f}" if s.duration_ms is not None else "",
+                      _short(detail, 80) if detail is not None else "")
+    console.print(table)
+
+
+def render_report(console: Console, result: RunResult) -> None:
+    """The host report at the end of a boot: the summary's findings, else the metadata."""
+    report = _find_report(result.metadata)
+    if not report:
+        console.print(f"run {result.run_id[:12]} {result.status}")
+        return
+    findings = report.get("findings") or []
+    table = Table(title="host report", title_justify="left")
+    table.add_column("severity")
+    table.add_column("finding", overflow="fold")
+    for item in findings:
+        if isinstance(item, Mapping):
+            table.add_row(str(item.get("severity", "")), escape(str(item.get("message", item))))
+        else:
+            table.add_row("", escape(str(item)))
+    parts: list[Any] = [table]
+    highlights = report.get("highlights") or report.get("agents")
+    if isinstance(highlights, Mapping):
+        hl = Table(title="highlights", title_justify="left")
+        hl.add_column("agent")
+        hl.add_column("summary", overflow="fold")
+        for agent, summary in highlights.items():
+            hl.add_row(agent, escape(_short(summary, 110)))
+        parts.insert(0, hl)
+    narrative = report.get("narrative")
+    if narrative:
+        parts.append(Text(f"\n{narrative}"))
+    console.print(Group(*parts))
+
+
+def _find_report(metadata: Mapping[str, Mapping[str, Any]]) -> Mapping[str, Any] | None:
+    for values in metadata.values():
+        report = values.get("report")
+        if isinstance(report, Mapping):
+            return report
+    return None

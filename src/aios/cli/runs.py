@@ -1,0 +1,97 @@
+"""`aios runs`: list, show and resume durable runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from aios.app import load_manifest, open_runtime, open_store
+from aios.cli.common import (
+    EnvOpt,
+    JsonOpt,
+    ManifestOpt,
+    console,
+    emit_json,
+    resolve_options,
+    run,
+)
+from aios.cli.render import record_to_json, render_run, render_runs, run_to_json
+from aios.errors import ConfigError
+from aios.runtime.engine import RunResult
+from aios.store.runs import RunRecord, RunStore
+
+__all__ = ["register"]
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `runs` command group to `app`."""
+    runs_app = typer.Typer(help="Durable runs: list, show, resume.", invoke_without_command=True,
+                           no_args_is_help=False)
+    app.add_typer(runs_app, name="runs")
+
+    @runs_app.callback()
+    def list_runs(ctx: typer.Context, limit: int = typer.Option(20, "--limit", "-n", min=1),
+                  status: str | None = typer.Option(None, help="Only runs in this state."),
+                  json_out: JsonOpt = False) -> None:
+        """List recent runs (newest first)."""
+        if ctx.invoked_subcommand is not None:
+            return
+        opts = resolve_options(ctx, json_out=json_out)
+
+        async def go() -> list[RunRecord]:
+            async with open_store(opts.settings()) as store:
+                return await RunStore(store).list_runs(limit, status)
+
+        records = run(go())
+        if opts.json:
+            emit_json([record_to_json(r) for r in records])
+        else:
+            render_runs(console(), records)
+
+    @runs_app.command("show")
+    def show(ctx: typer.Context, run_id: str = typer.Argument(..., help="Run id or prefix."),
+             json_out: JsonOpt = False) -> None:
+        """Show one run: each step's state, result or error, and its metadata."""
+        opts = resolve_options(ctx, json_out=json_out)
+
+        async def go() -> RunRecord:
+            async with open_store(opts.settings()) as store:
+                return await RunStore(store).get_run(run_id)
+
+        record = run(go())
+        if opts.json:
+            emit_json(record_to_json(record))
+        else:
+            render_run(console(), record)
+
+    @runs_app.command("resume")
+    def resume(ctx: typer.Context, run_id: str = typer.Argument(..., help="Run id or prefix."),
+               manifest: ManifestOpt = None, env: EnvOpt = None, json_out: JsonOpt = False,
+               yes: bool = typer.Option(False, "--yes", "-y",
+                                        help="Confirm high/critical mutating actions.")) -> None:
+        """Continue a run that stopped part-way; finished steps are not run again."""
+        opts = resolve_options(ctx, manifest, env, json_out=json_out)
+
+        async def go() -> RunResult:
+            settings = opts.settings()
+            async with open_store(settings) as store:
+                record = await RunStore(store).get_run(run_id)
+            path = opts.manifest or (Path(record.manifest_path) if record.manifest_path
+                                     else None)
+            if path is not None and not path.exists():
+                raise ConfigError(f"run {record.id} used manifest {path}, which no longer "
+                                  "exists; pass --manifest")
+            loaded = load_manifest(path, env=opts.env or record.options.get("env") or None)
+            async with open_runtime(loaded, settings=settings.model_copy(
+                    update={"forensic": record.forensic}), assume_yes=yes, env=opts.env,
+                    manifest_path=str(path) if path else None) as runtime:
+                return await runtime.resume(record.id)
+
+        result = run(go())
+        if opts.json:
+            emit_json(run_to_json(result))
+        else:
+            console().print(f"run {result.run_id} {result.status}")
+        if not result.ok:
+            raise typer.Exit(1)

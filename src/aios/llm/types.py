@@ -1,0 +1,164 @@
+"""The data that crosses the model gateway: requests, responses, usage, model capabilities.
+
+All frozen: a layer that needs a different request builds a new one (`dataclasses.replace`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+__all__ = ["LLMRequest", "LLMResponse", "Message", "ModelInfo", "StreamChunk", "ToolCall",
+           "Usage"]
+
+Role = Literal["system", "user", "assistant", "tool"]
+
+
+@dataclass(frozen=True)
+class Message:
+    """One chat message."""
+
+    role: Role
+    content: str
+    name: str | None = None
+    tool_call_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    """A tool call the model asked for."""
+
+    id: str
+    name: str
+    arguments: str  # JSON text, as the providers return it
+
+
+@dataclass(frozen=True)
+class LLMRequest:
+    """What a caller asks the gateway for.
+
+    Attributes:
+        messages: the conversation, system message(s) first.
+        model: a model name from the manifest's `models:` (None: the router chooses).
+        tier: ask for a tier instead of a model (`simple`, `medium`, `complex`).
+        max_tokens: cap on output tokens.
+        temperature, top_p, stop, seed: sampling parameters (None: the provider's default).
+        tools: tool definitions in the OpenAI function-calling format.
+        response_format: a JSON Schema the output must follow (`{"type": "object", ...}`),
+            or `{}` for any JSON object; None for free text.
+        tenant, user: who the call is for (budgets and cache namespaces).
+        run_id, agent, action: where the call comes from (budgets, traces).
+        cache: False to bypass the response cache for this call.
+    """
+
+    messages: tuple[Message, ...]
+    model: str | None = None
+    tier: str | None = None
+    max_tokens: int | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    stop: tuple[str, ...] = ()
+    seed: int | None = None
+    tools: tuple[Mapping[str, Any], ...] = ()
+    response_format: Mapping[str, Any] | None = None
+    tenant: str | None = None
+    user: str | None = None
+    run_id: str | None = None
+    agent: str | None = None
+    action: str | None = None
+    cache: bool = True
+
+    @classmethod
+    def of(cls, prompt: str, *, system: str | None = None, **kwargs: Any) -> LLMRequest:
+        """A request from a single user prompt (and an optional system prompt)."""
+        messages = [Message("system", system)] if system else []
+        messages.append(Message("user", prompt))
+        return cls(messages=tuple(messages), **kwargs)
+
+    @property
+    def prompt_text(self) -> str:
+        """All message text joined, for length estimates and classifiers."""
+        return "\n".join(m.content for m in self.messages)
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Tokens by class. `counted` is True when we counted them (the provider reported none)."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    reasoning_tokens: int = 0
+    counted: bool = False
+
+    @property
+    def total_tokens(self) -> int:
+        """Input plus output tokens (cache and reasoning tokens are already inside those)."""
+        return self.input_tokens + self.output_tokens
+
+
+@dataclass(frozen=True)
+class LLMResponse:
+    """What the gateway returns.
+
+    Attributes:
+        text: the completion text.
+        model: the model name (manifest name) that answered.
+        provider: the provider's registered name.
+        usage: tokens by class.
+        tool_calls: tool calls the model asked for.
+        finish_reason: `stop`, `length`, `tool_calls`, ...
+        latency_s: wall time of the call; ttft_s: time to first token (streams).
+        cost_usd: the cost from the cost ledger (0 for a cache hit or the local model).
+        cached: True when the response cache answered.
+        route_reason: why the router chose this model, when it chose.
+        response_model: the model id the provider says answered, if it said.
+    """
+
+    text: str
+    model: str
+    provider: str
+    usage: Usage = field(default_factory=Usage)
+    tool_calls: tuple[ToolCall, ...] = ()
+    finish_reason: str | None = None
+    latency_s: float = 0.0
+    ttft_s: float | None = None
+    cost_usd: float = 0.0
+    cached: bool = False
+    route_reason: str | None = None
+    response_model: str | None = None
+
+
+@dataclass(frozen=True)
+class StreamChunk:
+    """One piece of a streamed completion; the last one carries `usage` and `finish_reason`."""
+
+    text: str = ""
+    tool_calls: tuple[ToolCall, ...] = ()
+    finish_reason: str | None = None
+    usage: Usage | None = None
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """A configured model and what it can do: the router filters on these, never on names.
+
+    Prices are USD per million tokens; None means "look it up in genai-prices".
+    """
+
+    name: str
+    provider: str
+    model_id: str
+    tier: str = "simple"
+    context_window: int = 8192
+    max_output_tokens: int | None = None
+    supports_tools: bool = False
+    supports_json: bool = False
+    supports_streaming: bool = True
+    input_price: float | None = None
+    output_price: float | None = None
+    cache_read_price: float | None = None
+    cache_write_price: float | None = None
+    params: Mapping[str, Any] = field(default_factory=dict)
