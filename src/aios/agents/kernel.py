@@ -113,6 +113,7 @@ def processes(ctx: ActionContext) -> dict[str, Any]:
     ctx.publish_metadata("zombies", {"count": len(zombies), "sample": zombies[:_MAX_ZOMBIES]})
     ctx.publish_metadata("top_memory", top_memory)
     ctx.publish_metadata("top_cpu", top_cpu)
+    ctx.publish_metadata("restricted", restricted)
     return {"count": len(rows), "pids": sorted(r["pid"] for r in rows),
             "status_counts": status_counts, "zombies": zombies, "top_memory": top_memory,
             "top_cpu": top_cpu, "restricted": restricted}

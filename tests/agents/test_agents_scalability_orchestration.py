@@ -1,0 +1,171 @@
+"""scalability.assess's rule, and orchestration.summarize's report, findings and narrative."""
+
+from __future__ import annotations
+
+import json
+from types import SimpleNamespace
+
+import psutil
+import pytest
+
+from aios.agents import orchestration, scalability
+from aios.errors import TransientProviderError
+from aios.manifest.schema import Action
+from aios.runtime.context import ActionContext
+from aios.runtime.handlers import HandlerRegistry
+
+
+def make_ctx(action, args=None, env=None, llm=None, metadata=None):
+    published = metadata if metadata is not None else {}
+    ctx = ActionContext(run_id="t", action=action, step_id=action, spec=Action(handler=action),
+                        args=args or {}, env=env or {}, llm=llm,
+                        _publish=lambda a, k, v: published.setdefault(a, {}).__setitem__(k, v),
+                        _run_metadata=published)
+    return ctx, published
+
+
+class FakeLLM:
+    def __init__(self, text="All good.", error=None):
+        self.text, self.error, self.prompts = text, error, []
+
+    async def complete(self, prompt, max_tokens=None):
+        self.prompts.append((prompt, max_tokens))
+        if self.error:
+            raise self.error
+        return SimpleNamespace(text=self.text)
+
+
+@pytest.mark.parametrize("metrics, level", [
+    ({"load_per_cpu": 0.2, "memory_percent": 40, "swap_percent": 0}, "ok"),
+    ({"load_per_cpu": 0.9, "memory_percent": 40}, "elevated"),
+    ({"load_per_cpu": 0.2, "memory_percent": 88}, "elevated"),
+    ({"load_per_cpu": 1.6, "memory_percent": 40}, "saturated"),
+    ({"load_per_cpu": 0.2, "memory_percent": 96}, "saturated"),
+    ({"load_per_cpu": 0.2, "swap_percent": 99}, "elevated"),
+    ({"memory_psi_avg10": 45.0}, "saturated"),
+    ({"load_per_cpu": None, "memory_percent": None}, "ok"),
+])
+def test_assess_rule_takes_the_worst_metric(metrics, level):
+    got, reasons = scalability.assess(metrics)
+    assert got == level
+    assert (reasons == []) == (level == "ok")
+
+
+def test_assess_explains_each_metric_over_its_threshold():
+    level, reasons = scalability.assess({"load_per_cpu": 2.0, "memory_percent": 86})
+    assert level == "saturated"
+    assert {"metric": "load_per_cpu", "value": 2.0, "threshold": 1.5,
+            "level": "saturated"} in reasons
+    assert {"metric": "memory_percent", "value": 86, "threshold": 85.0,
+            "level": "elevated"} in reasons
+
+
+def test_assess_handler_uses_this_hosts_numbers():
+    ctx, published = make_ctx("scalability.assess")
+    result = scalability.assess_load(ctx)
+    assert result["metrics"]["cpu_count"] == psutil.cpu_count()
+    assert result["level"] == scalability.assess(result["metrics"])[0]
+    assert published["scalability.assess"]["assessment"] == result
+    json.dumps(result)
+
+
+def sample_metadata():
+    return {
+        "kernel.resources": {"memory": {"percent": 50.0}, "swap": {"percent": 85.0},
+                             "cpu": {"logical": 4}},
+        "kernel.hardening": {"sysctl": {
+            "kernel.randomize_va_space": {"value": 0, "expected": "2", "hardened": False},
+            "kernel.dmesg_restrict": {"value": 1, "expected": "1", "hardened": True}},
+            "weak": ["kernel.randomize_va_space"]},
+        "storage.disks": {"mounts": [{"mountpoint": "/", "percent": 96.0, "inodes_percent": 10},
+                                     {"mountpoint": "/data", "percent": 20.0}]},
+        "security.exposure": {"exposed": [
+            {"proto": "tcp", "address": "0.0.0.0", "port": 22, "process": "sshd"},
+            {"proto": "tcp", "address": "::", "port": 22, "process": "sshd"}]},
+        "security.firewall": {"firewall": {"tool": "nft", "status": "empty"}},
+        "user.accounts": {"uid0_accounts": ["root", "toor"], "account_count": 3},
+        "scalability.assess": {"assessment": {"level": "elevated", "reasons": [
+            {"metric": "load_per_cpu", "value": 1.0, "threshold": 0.8}]}},
+    }
+
+
+def test_build_report_turns_metadata_into_findings_with_severity():
+    report = orchestration.build_report(sample_metadata())
+    by_message = {f["message"]: f for f in report["findings"]}
+    assert by_message["swap in use 85%"]["severity"] == "critical"
+    assert by_message["kernel.randomize_va_space is 0 (should be 2)"]["severity"] == "warning"
+    assert by_message["port 22/tcp listening on all interfaces (sshd)"]["severity"] == "warning"
+    assert by_message["disk on / 96% full"]["severity"] == "critical"
+    assert by_message["account 'toor' has uid 0"]["severity"] == "critical"
+    assert by_message["firewall (nft) has no filtering rules"]["severity"] == "warning"
+    assert by_message["host load elevated: load_per_cpu 1.0 >= 0.8"]["source"] == \
+        "scalability.assess"
+    assert sum(1 for f in report["findings"] if f["code"] == "exposed_port") == 1
+    assert not any("dmesg_restrict" in m or "/data" in m for m in by_message)
+    severities = [orchestration.SEVERITIES.index(f["severity"]) for f in report["findings"]]
+    assert severities == sorted(severities, reverse=True)
+    assert report["status"] == "critical"
+    assert report["highlights"]["kernel"]["kernel.resources"]["swap_percent"] == 85.0
+    assert report["highlights"]["storage"]["storage.disks"]["fullest_mount"]["mountpoint"] == "/"
+    json.dumps(report)
+
+
+def test_build_report_downgrades_exposed_ports_behind_an_active_firewall():
+    meta = {"security.probe": {"firewall": {"tool": "nft", "status": "active"},
+                               "exposed": [{"proto": "tcp", "port": 22}]}}
+    report = orchestration.build_report(meta)
+    assert [f["severity"] for f in report["findings"]] == ["info"]
+    assert report["status"] == "ok"
+
+
+def test_build_report_survives_malformed_metadata():
+    meta = {"x.y": {"memory": "lots", "sysctl": [1, 2], "mounts": {"a": 1}, "exposed": 3,
+                    "uid0_accounts": "root", "assessment": None, "swap": {"percent": True}},
+            "bad": "not a mapping"}
+    report = orchestration.build_report(meta)
+    assert report["findings"] == [] and report["status"] == "ok"
+
+
+async def test_summarize_without_llm_publishes_report_with_null_narrative():
+    ctx, published = make_ctx("orchestration.summarize", metadata=sample_metadata())
+    report = await orchestration.summarize(ctx)
+    assert report["narrative"] is None
+    assert published["orchestration.summarize"]["report"] == report
+    assert "orchestration.summarize" not in report["actions"]
+
+
+async def test_summarize_asks_the_llm_for_a_narrative():
+    llm = FakeLLM(text="  Swap is nearly full; fix ASLR.  ")
+    ctx, _ = make_ctx("orchestration.summarize", llm=llm, metadata=sample_metadata())
+    report = await orchestration.summarize(ctx)
+    assert report["narrative"] == "Swap is nearly full; fix ASLR."
+    prompt, max_tokens = llm.prompts[0]
+    assert max_tokens == 200
+    assert "swap in use 85%" in prompt and "Overall status: critical" in prompt
+
+
+async def test_summarize_records_the_llm_error_instead_of_failing():
+    llm = FakeLLM(error=TransientProviderError("rate limited", provider="fake"))
+    ctx, published = make_ctx("orchestration.summarize", llm=llm, metadata=sample_metadata())
+    report = await orchestration.summarize(ctx)
+    assert report["narrative"] is None
+    assert "rate limited" in report["narrative_error"]
+    assert published["orchestration.summarize"]["report"]["findings"]
+
+
+async def test_summarize_reports_on_every_real_probe_of_this_host():
+    ctx_meta: dict = {}
+    registry = HandlerRegistry.builtin()
+    probes = ["kernel.processes", "kernel.resources", "kernel.hardening", "storage.disks",
+              "networking.interfaces", "networking.sockets", "security.firewall",
+              "security.exposure", "user.sessions", "user.accounts", "application.containers",
+              "application.services", "scalability.assess"]
+    for name in probes:
+        registry.resolve(name)(make_ctx(name, metadata=ctx_meta)[0])
+    ctx, published = make_ctx("orchestration.summarize", metadata=ctx_meta)
+    report = await orchestration.summarize(ctx)
+    assert set(report["highlights"]) == {"kernel", "storage", "networking", "security", "user",
+                                         "application", "scalability"}
+    assert report["status"] in ("ok", "warning", "critical")
+    assert report["highlights"]["kernel"]["kernel.processes"]["processes"] > 0
+    json.dumps(published)
