@@ -6,6 +6,7 @@ can do about it::
     AiosError
     ├── UsageError                 the caller got something wrong; fix the input and try again
     │   ├── ManifestError          a manifest file is malformed or inconsistent (file:line issues)
+    │   ├── DatasetError           an evaluation dataset or suite file is malformed (file:line issues)
     │   ├── ConfigError            a setting, CLI argument or environment variable is wrong
     │   ├── NotFoundError          a run, action, sequence, model ... that does not exist
     │   └── ConflictError          the request clashes with the current state (already decided ...)
@@ -43,6 +44,7 @@ __all__ = [
     "BudgetExceeded",
     "ConfigError",
     "ConflictError",
+    "DatasetError",
     "DuplicateExecution",
     "GuardrailTripped",
     "HandlerError",
@@ -103,6 +105,18 @@ class ManifestError(UsageError):
         count = len(self.issues)
         head = f"manifest has {count} problem{'s' if count != 1 else ''}:"
         super().__init__("\n".join([head, *(f"  {issue}" for issue in self.issues)]))
+
+
+class DatasetError(UsageError):
+    """An evaluation dataset or suite file is malformed; ``issues`` names each file:line:field."""
+
+    def __init__(self, issues: Sequence[Issue]):
+        self.issues = tuple(issues)
+        count = len(self.issues)
+        shown = self.issues[:20]  # a broken 10,000-row file must not flood the terminal
+        more = [f"  ... and {count - len(shown)} more"] if count > len(shown) else []
+        head = f"evaluation file has {count} problem{'s' if count != 1 else ''}:"
+        super().__init__("\n".join([head, *(f"  {issue}" for issue in shown), *more]))
 
 
 class ConfigError(UsageError):

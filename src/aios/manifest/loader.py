@@ -96,6 +96,7 @@ def check_manifest(manifest: Manifest, source: Source | None = None,
     actions = set(manifest.action_names())
     for seq_name, seq in manifest.sequences.items():
         ids: dict[str, int] = {}
+        duplicated = False
         for index, step in enumerate(seq.steps):
             loc: Loc = ("sequences", seq_name, "steps", index)
             if step.action not in actions:
@@ -106,6 +107,7 @@ def check_manifest(manifest: Manifest, source: Source | None = None,
                 issues.append(issue(
                     f"duplicate step id {step.step_id!r} (also step {ids[step.step_id]}); "
                     "give one of them a distinct `id:`", loc))
+                duplicated = True
             ids[step.step_id] = index
         for index, step in enumerate(seq.steps):
             for dep in step.depends_on or []:
@@ -113,7 +115,7 @@ def check_manifest(manifest: Manifest, source: Source | None = None,
                     issues.append(issue(
                         f"depends_on names unknown step {dep!r}{_suggest(dep, ids)}",
                         ("sequences", seq_name, "steps", index, "depends_on")))
-        cycle = _find_cycle(seq.dependencies())
+        cycle = None if duplicated else _find_cycle(seq.dependencies())
         if cycle:
             first = ids.get(cycle[0], 0)
             issues.append(issue(

@@ -1,0 +1,5 @@
+"""`python -m aios.cli` runs the `aios` command."""
+
+from aios.cli.main import main
+
+main()

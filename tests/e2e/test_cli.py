@@ -1,0 +1,177 @@
+"""The `aios` command end to end, as a user runs it (real subprocesses, real store)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).parent
+AIOS = [sys.executable, "-m", "aios.cli"]
+
+SEQUENCE = """\
+name: e2e
+env:
+  MARKER: {marker}
+agents:
+  e2e:
+    description: end-to-end helpers
+    actions:
+      note: {{handler: "e2e_handlers:note"}}
+      mutate: {{handler: "e2e_handlers:mutate", mutates: true, criticality: low}}
+      slow: {{handler: "e2e_handlers:slow", timeout: null}}
+sequences:
+  boot:
+    steps:
+      - {{id: first, action: e2e.note}}
+      - {{id: change, action: e2e.mutate}}
+      - {{id: second, action: e2e.note}}
+      - {{id: wait, action: e2e.slow}}
+      - {{id: last, action: e2e.note}}
+"""
+
+
+def aios(*args: str, home: Path, check: bool = False, **kw: object) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "AIOS_HOME": str(home), "PYTHONPATH": str(HERE)}
+    env.pop("AIOS_DATABASE_URL", None)
+    proc = subprocess.run([*AIOS, *args], capture_output=True, text=True, env=env, timeout=120,
+                          **kw)  # type: ignore[call-overload]
+    if check and proc.returncode != 0:
+        raise AssertionError(f"aios {' '.join(args)} exited {proc.returncode}:\n{proc.stderr}")
+    return proc
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    return tmp_path / "home"
+
+
+def test_forensic_boot_prints_json_and_skips_every_mutating_action(home: Path) -> None:
+    proc = aios("boot", "--forensic", "--json", home=home)
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["status"] == "succeeded"
+    from aios.app import load_manifest
+
+    manifest = load_manifest()
+    by_action = {s["action"]: s for s in data["steps"]}
+    mutating = [a for a in by_action if manifest.action(a).mutates]
+    assert mutating
+    for action in mutating:
+        assert by_action[action]["status"] == "skipped"
+        assert "forensic" in by_action[action]["error"]
+    assert any(s["status"] == "succeeded" for s in data["steps"])
+    assert "orchestration.summarize" in by_action
+
+
+def test_env_value_without_equals_is_a_usage_error(home: Path) -> None:
+    proc = aios("boot", "--env", "NOEQUALS", home=home)
+    assert proc.returncode == 2
+    assert "--env 'NOEQUALS' is not KEY=VALUE" in proc.stderr
+    assert not (home / "aios.db").exists(), "nothing may be written on bad input"
+
+
+def test_invalid_manifest_fails_with_file_and_line_and_runs_nothing(home: Path,
+                                                                    tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("agents:\n  k:\n    actions:\n      a: {handler: 'x:y', colour: red}\n")
+    proc = aios("boot", "--manifest", str(bad), home=home)
+    assert proc.returncode == 2
+    assert f"{bad}:4" in proc.stderr and "unknown field 'colour'" in proc.stderr
+    assert not (home / "aios.db").exists()
+    proc = aios("manifest", "validate", str(bad), "--json", home=home)
+    assert proc.returncode == 2
+    issues = json.loads(proc.stdout)["issues"]
+    assert {i["line"] for i in issues} == {4}
+
+
+def test_manifest_validate_and_schema(home: Path) -> None:
+    proc = aios("manifest", "validate", home=home, check=True)
+    assert "valid" in proc.stdout and "storage.clean_old_files" in proc.stdout
+    schema = json.loads(aios("manifest", "schema", home=home, check=True).stdout)
+    assert "agents" in schema["properties"]
+
+
+def test_unknown_run_id_is_a_usage_error(home: Path) -> None:
+    proc = aios("runs", "show", "doesnotexist", home=home)
+    assert proc.returncode == 2
+    assert "no run with id 'doesnotexist'" in proc.stderr
+
+
+def test_unreachable_database_url_is_a_usage_error(home: Path) -> None:
+    env = {**os.environ, "AIOS_HOME": str(home),
+           "AIOS_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/nothing"}
+    proc = subprocess.run([*AIOS, "runs"], capture_output=True, text=True, env=env, timeout=60)
+    assert proc.returncode == 2
+    assert "AIOS_DATABASE_URL" in proc.stderr
+
+
+def test_exec_runs_one_action_with_arguments_and_checks_them(home: Path, tmp_path: Path) -> None:
+    old = tmp_path / "junk"
+    old.mkdir()
+    (old / "a.log").write_text("x")
+    os.utime(old / "a.log", (time.time() - 30 * 86400,) * 2)
+    proc = aios("exec", "storage.clean_old_files", "--arg", f"directory={old}",
+                "--arg", "older_than_days=7", "--json", home=home)
+    data = json.loads(proc.stdout)
+    assert data["steps"][0]["status"] == "skipped", "high criticality needs --yes"
+    assert (old / "a.log").exists()
+    proc = aios("exec", "storage.clean_old_files", "--arg", f"directory={old}", "--yes",
+                "--json", home=home)
+    assert proc.returncode == 0, proc.stderr
+    assert not (old / "a.log").exists()
+    bad = aios("exec", "storage.clean_old_files", "--args", "{not json", home=home)
+    assert bad.returncode == 2 and "--args is not valid JSON" in bad.stderr
+    unknown = aios("exec", "kernel.nope", home=home)
+    assert unknown.returncode == 2 and "no action 'kernel.nope'" in unknown.stderr
+
+
+def test_sigkill_mid_boot_keeps_what_finished_and_resume_never_repeats_a_mutation(
+        home: Path, tmp_path: Path) -> None:
+    marker = tmp_path / "marker.txt"
+    manifest = tmp_path / "m.yaml"
+    manifest.write_text(SEQUENCE.format(marker=marker))
+    env = {**os.environ, "AIOS_HOME": str(home), "PYTHONPATH": str(HERE)}
+    env.pop("AIOS_DATABASE_URL", None)
+    proc = subprocess.Popen([*AIOS, "boot", "--manifest", str(manifest), "--json"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    db = home / "aios.db"
+    deadline = time.monotonic() + 60
+    run_id = None
+    while time.monotonic() < deadline:
+        if db.exists():
+            try:
+                with sqlite3.connect(db) as conn:
+                    row = conn.execute("select run_id from step_events where step_id='wait' "
+                                       "and status='running'").fetchone()
+            except sqlite3.OperationalError:  # tables not migrated yet
+                row = None
+            if row:
+                run_id = row[0]
+                break
+        time.sleep(0.05)
+    assert run_id, "the boot never reached the slow step"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=10)
+
+    shown = json.loads(aios("runs", "show", run_id, "--json", home=home, check=True).stdout)
+    assert shown["status"] == "interrupted"
+    states = {s["step"]: s["status"] for s in shown["steps"]}
+    assert states == {"first": "succeeded", "change": "succeeded", "second": "succeeded",
+                      "wait": "running"}
+    assert marker.read_text().count("\n") == 1
+
+    resumed = aios("runs", "resume", run_id[:10], "--env", "SLOW_SECONDS=0", "--json",
+                   home=home)
+    assert resumed.returncode == 0, resumed.stderr
+    final = json.loads(resumed.stdout)
+    assert final["status"] == "succeeded"
+    assert [s["status"] for s in final["steps"]] == ["succeeded"] * 5
+    assert marker.read_text().count("\n") == 1, "the mutating step ran twice"

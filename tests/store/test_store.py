@@ -1,0 +1,136 @@
+"""The store on real SQLite and PostgreSQL: migrations, runs, claims, batching, bad URLs."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from sqlalchemy import inspect
+
+from aios.errors import NotFoundError, StoreUnreachable
+from aios.store import RunStore, Store, normalise_url, redact_url
+
+
+async def test_migrations_create_the_core_tables(store: Store) -> None:
+    async with store.engine.connect() as conn:
+        tables = await conn.run_sync(lambda c: set(inspect(c).get_table_names()))
+    assert {"runs", "step_events", "run_metadata", "idempotency"} <= tables
+
+
+async def test_opening_twice_is_idempotent(store_url: str) -> None:
+    first = await Store.open(store_url)
+    await first.close()
+    second = await Store.open(store_url)
+    await second.close()
+
+
+async def create(runs: RunStore, run_id: str) -> None:
+    await runs.create_run(run_id, kind="sequence", target="boot", forensic=False,
+                          manifest_name="m", manifest_path=None, manifest_digest="d",
+                          options={"env": {"A": "1"}})
+
+
+async def test_run_lifecycle_is_recorded_in_order(runs: RunStore) -> None:
+    await create(runs, "run1")
+    runs.step_event("run1", "a", "k.a", "running")
+    runs.step_event("run1", "a", "k.a", "succeeded", duration_ms=1.5, result={"x": [1, 2]})
+    runs.step_event("run1", "b", "k.b", "running")
+    runs.publish("run1", "k.a", "load", {"one": 0.5})
+    await runs.finish_run("run1", "failed", "b broke")
+    record = await runs.get_run("run1")
+    assert record.status == "failed" and record.error == "b broke"
+    assert [(s.step_id, s.status) for s in record.steps] == [("a", "succeeded"),
+                                                             ("b", "running")]
+    assert record.steps[0].result == {"x": [1, 2]}
+    assert record.metadata == {"k.a": {"load": {"one": 0.5}}}
+    assert record.options == {"env": {"A": "1"}}
+    assert record.finished_at is not None and record.created_at.tzinfo is not None
+
+
+async def test_results_that_are_not_json_are_stored_as_text(runs: RunStore) -> None:
+    await create(runs, "run2")
+    runs.step_event("run2", "a", "k.a", "succeeded", result={"path": Path("/tmp"), "s": {1}})
+    await runs.writer.flush()
+    (step,) = (await runs.get_run("run2")).steps
+    assert step.result == {"path": "/tmp", "s": "{1}"}
+
+
+async def test_list_runs_newest_first(runs: RunStore) -> None:
+    for i in range(3):
+        await create(runs, f"r{i}")
+        await asyncio.sleep(0.01)
+    assert [r.id for r in await runs.list_runs(limit=2)] == ["r2", "r1"]
+    assert await runs.count_runs() == 3
+
+
+async def test_unknown_and_ambiguous_run_ids(runs: RunStore) -> None:
+    await create(runs, "abc1")
+    await create(runs, "abc2")
+    with pytest.raises(NotFoundError, match="no run with id 'zz'"):
+        await runs.get_run("zz")
+    with pytest.raises(NotFoundError, match="ambiguous"):
+        await runs.get_run("abc")
+    with pytest.raises(NotFoundError):
+        await runs.get_run("%")  # LIKE wildcards are escaped
+
+
+async def test_a_run_left_running_by_a_dead_process_reads_as_interrupted(
+        runs: RunStore) -> None:
+    await create(runs, "dead")
+    from sqlalchemy import update
+
+    from aios.store.tables import runs as runs_table
+
+    async with runs.store.engine.begin() as conn:
+        await conn.execute(update(runs_table).values(pid=2**22 + 12345))
+    assert (await runs.get_run("dead")).status == "interrupted"
+
+
+async def test_only_one_of_many_concurrent_claims_wins(runs: RunStore) -> None:
+    await create(runs, "c")
+    results = await asyncio.gather(*(runs.claim("key-1", run_id="c", step_id="s", action="a")
+                                     for _ in range(10)))
+    assert sum(r is None for r in results) == 1
+    losers = [r for r in results if r is not None]
+    assert all(r.status == "started" for r in losers)
+    await runs.settle("key-1", "succeeded", result={"ok": True})
+    claim = await runs.get_claim("key-1")
+    assert claim is not None and claim.status == "succeeded" and claim.result == {"ok": True}
+
+
+async def test_flush_is_a_barrier_for_everything_queued_before(runs: RunStore) -> None:
+    await create(runs, "f")
+    for i in range(500):
+        runs.step_event("f", f"s{i}", "k.a", "succeeded")
+    await runs.writer.flush()
+    assert len((await runs.get_run("f")).steps) == 500
+    assert runs.writer.batches < 500  # rows were grouped into transactions
+
+
+def test_plain_urls_get_async_drivers_and_passwords_are_hidden() -> None:
+    assert normalise_url("sqlite:////x/a.db") == "sqlite+aiosqlite:////x/a.db"
+    assert normalise_url("postgresql://u@h/db") == "postgresql+asyncpg://u@h/db"
+    assert "secret" not in redact_url("postgresql+asyncpg://u:secret@h/db")
+
+
+async def test_unreachable_database_is_a_clear_error() -> None:
+    with pytest.raises(StoreUnreachable) as info:
+        await Store.open("postgresql://nobody:pw@127.0.0.1:1/none")
+    message = str(info.value)
+    assert "AIOS_DATABASE_URL" in message and "pw" not in message
+    assert info.value.exit_code == 2
+
+
+async def test_malformed_and_unknown_urls_are_clear_errors() -> None:
+    with pytest.raises(StoreUnreachable, match="not a URL"):
+        await Store.open("just-a-path.db")
+    with pytest.raises(StoreUnreachable, match="cannot use store URL"):
+        await Store.open("nosuchdb://x/y")
+
+
+async def test_unwritable_sqlite_location_is_a_clear_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    with pytest.raises(StoreUnreachable, match="AIOS_HOME"):
+        await Store.open(f"sqlite:///{blocker}/sub/aios.db")
