@@ -1,0 +1,113 @@
+"""Runtime overhead: Ai:oS's full pipeline with the durable store on, against plain asyncio.
+
+Run: .venv/bin/python bench/runtime_overhead.py [--repeats 5]
+
+1. A 1,000-step chain of async no-op handlers (each step depends on the previous one) through
+   the runtime assembled by `aios.app.open_runtime` (every pipeline layer, every state change
+   written to a SQLite store), next to plain asyncio awaiting the same no-op 1,000 times as
+   tasks. Prints the per-action overhead (difference of medians / 1,000).
+2. A 1,000-wide fan-out of handlers that each sleep 10 ms, next to `asyncio.gather` of the
+   same sleeps. Prints wall times and their ratio to the ideal 10 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from aios.app import open_runtime
+from aios.manifest import Manifest
+from aios.runtime import ActionContext, handler
+from aios.settings import Settings
+
+N = 1000
+
+
+@handler("bench.noop")
+async def noop(ctx: ActionContext) -> None:
+    return None
+
+
+@handler("bench.sleep")
+async def sleep10(ctx: ActionContext) -> None:
+    await asyncio.sleep(0.010)
+
+
+def bench_manifest() -> Manifest:
+    chain = [{"id": f"c{i}", "action": "bench.noop"} for i in range(N)]
+    fan = [{"id": f"f{i}", "action": "bench.sleep", "depends_on": []} for i in range(N)]
+    return Manifest.model_validate({
+        "agents": {"bench": {"actions": {"noop": {"handler": "bench.noop"},
+                                         "sleep": {"handler": "bench.sleep"}}}},
+        "sequences": {"chain": {"steps": chain}, "fan": {"steps": fan}},
+    })
+
+
+async def plain_chain() -> float:
+    async def noop_plain() -> None:
+        return None
+
+    start = time.perf_counter()
+    for _ in range(N):
+        await asyncio.create_task(noop_plain())
+    return time.perf_counter() - start
+
+
+async def plain_fan() -> float:
+    start = time.perf_counter()
+    await asyncio.gather(*(asyncio.sleep(0.010) for _ in range(N)))
+    return time.perf_counter() - start
+
+
+async def aios_run(sequence: str, home: Path) -> tuple[float, int]:
+    settings = Settings(home=home, max_concurrency=N)
+    async with open_runtime(bench_manifest(), settings=settings,
+                            handlers=[noop, sleep10]) as runtime:
+        start = time.perf_counter()
+        result = await runtime.run(sequence)
+        elapsed = time.perf_counter() - start
+        assert result.ok, result.error
+        written = runtime.runs.writer.rows_written
+    return elapsed, written
+
+
+async def main(repeats: int) -> dict[str, Any]:
+    chain_aios, chain_plain, fan_aios, fan_plain = [], [], [], []
+    rows = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        await aios_run("chain", Path(tmp) / "warmup")  # imports, migrations, JIT-free warmup
+        for i in range(repeats):
+            elapsed, rows = await aios_run("chain", Path(tmp) / f"c{i}")
+            chain_aios.append(elapsed)
+            chain_plain.append(await plain_chain())
+            fan_aios.append((await aios_run("fan", Path(tmp) / f"f{i}"))[0])
+            fan_plain.append(await plain_fan())
+    med = statistics.median
+    per_action_us = (med(chain_aios) - med(chain_plain)) / N * 1e6
+    print(f"runtime overhead ({repeats} repeats, medians; Python {sys.version.split()[0]})")
+    print(f"  chain of {N} no-op actions, full pipeline + SQLite store "
+          f"({rows} store rows per run):")
+    print(f"    aios        {med(chain_aios) * 1e3:8.1f} ms  = {med(chain_aios) / N * 1e6:6.1f} "
+          "µs/action")
+    print(f"    plain asyncio {med(chain_plain) * 1e3:6.1f} ms  = "
+          f"{med(chain_plain) / N * 1e6:6.1f} µs/action")
+    print(f"    overhead per action: {per_action_us:.1f} µs   (target < 200 µs)")
+    print(f"  fan-out of {N} actions sleeping 10 ms each:")
+    print(f"    aios           {med(fan_aios) * 1e3:7.1f} ms  = {med(fan_aios) / 0.010:.2f}x "
+          "the ideal 10 ms  (target < 2x)")
+    print(f"    asyncio.gather {med(fan_plain) * 1e3:7.1f} ms  = {med(fan_plain) / 0.010:.2f}x "
+          "the ideal 10 ms")
+    return {"per_action_overhead_us": per_action_us, "fan_out_ms": med(fan_aios) * 1e3,
+            "gather_ms": med(fan_plain) * 1e3}
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=5)
+    asyncio.run(main(parser.parse_args().repeats))
