@@ -108,6 +108,20 @@ def record_to_json(record: RunRecord) -> dict[str, Any]:
     }
 
 
+def _plain(value: Any) -> str:
+    """Nested highlights as `key value, key value` text instead of JSON punctuation."""
+    if isinstance(value, Mapping):
+        parts = []
+        for key, inner in value.items():
+            label = str(key).rpartition(".")[2]
+            parts.append(f"{label} {_plain(inner)}" if isinstance(inner, Mapping)
+                         else f"{label}={_plain(inner)}")
+        return ", ".join(parts)
+    if isinstance(value, list):
+        return "[" + ", ".join(_plain(v) for v in value[:6]) + (", …" if len(value) > 6 else "") + "]"
+    return str(value)
+
+
 def _when(value: datetime | None) -> str:
     return value.astimezone().strftime("%Y-%m-%d %H:%M:%S") if value else ""
 
@@ -164,7 +178,7 @@ def render_report(console: Console, result: RunResult) -> None:
         hl.add_column("agent")
         hl.add_column("summary", overflow="fold")
         for agent, summary in highlights.items():
-            hl.add_row(agent, escape(_short(summary, 110)))
+            hl.add_row(agent, escape(_plain(summary)))
         parts.insert(0, hl)
     narrative = report.get("narrative")
     if narrative:

@@ -52,6 +52,7 @@ def _finish(opts: Options, result: RunResult, report: bool) -> None:
     else:
         out = console()
         if report:
+            out.print()
             render_report(out, result)
         style = "green" if result.ok else "red"
         out.print(f"run [bold]{result.run_id}[/] [{style}]{result.status}[/]"
