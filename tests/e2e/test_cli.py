@@ -38,7 +38,8 @@ sequences:
 """
 
 
-def aios(*args: str, home: Path, check: bool = False, **kw: object) -> subprocess.CompletedProcess[str]:
+def aios(*args: str, home: Path, check: bool = False,
+         **kw: object) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "AIOS_HOME": str(home), "PYTHONPATH": str(HERE)}
     env.pop("AIOS_DATABASE_URL", None)
     proc = subprocess.run([*AIOS, *args], capture_output=True, text=True, env=env, timeout=120,

@@ -204,7 +204,7 @@ async def test_unknown_sequence_and_action_are_not_found(runs: RunStore) -> None
     rt = Runtime(manifest({}), runs, registry=registry())
     with pytest.raises(NotFoundError, match="no sequence 'nope'"):
         await rt.run("nope")
-    with pytest.raises(NotFoundError, match="no action 't.nope'"):
+    with pytest.raises(NotFoundError, match=r"no action 't\.nope'"):
         await rt.execute("t.nope")
 
 

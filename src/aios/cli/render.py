@@ -118,7 +118,8 @@ def _plain(value: Any) -> str:
                          else f"{label}={_plain(inner)}")
         return ", ".join(parts)
     if isinstance(value, list):
-        return "[" + ", ".join(_plain(v) for v in value[:6]) + (", …" if len(value) > 6 else "") + "]"
+        more = ", …" if len(value) > 6 else ""
+        return "[" + ", ".join(_plain(v) for v in value[:6]) + more + "]"
     return str(value)
 
 

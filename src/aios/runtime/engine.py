@@ -67,6 +67,11 @@ class RunResult:
         return self.status == "succeeded"
 
 
+def _single_step(action: str, args: dict[str, Any]) -> SequenceSpec:
+    """The one-step sequence that `execute` runs."""
+    return SequenceSpec.model_validate({"steps": [{"action": action, "with": args}]})
+
+
 def default_layers(runs: RunStore, *, assume_yes: bool) -> list[Layer]:
     """The core pipeline, outermost first."""
     return [ForensicLayer(), ConfirmationLayer(assume_yes=assume_yes), IdempotencyLayer(runs),
@@ -139,7 +144,7 @@ class Runtime:
             raise NotFoundError(
                 f"no action {action!r}; `aios manifest validate` lists the declared actions "
                 f"({', '.join(self.manifest.action_names()[:8])}, ...)") from None
-        spec = SequenceSpec(steps=[Step(action=action, **{"with": dict(args or {})})])
+        spec = _single_step(action, dict(args or {}))
         return await self._start("action", action, spec, run_id)
 
     async def resume(self, run_id: str) -> RunResult:
@@ -158,7 +163,7 @@ class Runtime:
                                     "this manifest does not declare; pass the same --manifest")
         else:
             args = record.options.get("args", {})
-            spec = SequenceSpec(steps=[Step(action=record.target, **{"with": args})])
+            spec = _single_step(record.target, args)
         critical = {step.step_id: step.critical for step in spec.steps}
         # Finished steps keep their outcome; a critical failure is retried (its cause may be
         # fixed now), a non-critical one was already accepted by the run.
