@@ -49,6 +49,23 @@ def aios(*args: str, home: Path, check: bool = False,
     return proc
 
 
+def wait_for_step(db: Path, step: str) -> str:
+    """Poll the SQLite store until `step` is running; return its run id."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if db.exists():
+            try:
+                with sqlite3.connect(db) as conn:
+                    row = conn.execute("select run_id from step_events where step_id=? "
+                                       "and status='running'", (step,)).fetchone()
+            except sqlite3.OperationalError:  # tables not migrated yet
+                row = None
+            if row:
+                return str(row[0])
+        time.sleep(0.05)
+    raise AssertionError(f"the run never reached step {step!r}")
+
+
 @pytest.fixture
 def home(tmp_path: Path) -> Path:
     return tmp_path / "home"
@@ -143,22 +160,7 @@ def test_sigkill_mid_boot_keeps_what_finished_and_resume_never_repeats_a_mutatio
     env.pop("AIOS_DATABASE_URL", None)
     proc = subprocess.Popen([*AIOS, "boot", "--manifest", str(manifest), "--json"], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    db = home / "aios.db"
-    deadline = time.monotonic() + 60
-    run_id = None
-    while time.monotonic() < deadline:
-        if db.exists():
-            try:
-                with sqlite3.connect(db) as conn:
-                    row = conn.execute("select run_id from step_events where step_id='wait' "
-                                       "and status='running'").fetchone()
-            except sqlite3.OperationalError:  # tables not migrated yet
-                row = None
-            if row:
-                run_id = row[0]
-                break
-        time.sleep(0.05)
-    assert run_id, "the boot never reached the slow step"
+    run_id = wait_for_step(home / "aios.db", "wait")
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=10)
 
@@ -176,3 +178,22 @@ def test_sigkill_mid_boot_keeps_what_finished_and_resume_never_repeats_a_mutatio
     assert final["status"] == "succeeded"
     assert [s["status"] for s in final["steps"]] == ["succeeded"] * 5
     assert marker.read_text().count("\n") == 1, "the mutating step ran twice"
+
+
+def test_ctrl_c_stops_the_run_cleanly_and_records_it(home: Path, tmp_path: Path) -> None:
+    manifest = tmp_path / "m.yaml"
+    manifest.write_text(SEQUENCE.format(marker=tmp_path / "marker.txt"))
+    env = {**os.environ, "AIOS_HOME": str(home), "PYTHONPATH": str(HERE)}
+    env.pop("AIOS_DATABASE_URL", None)
+    proc = subprocess.Popen([*AIOS, "boot", "--manifest", str(manifest), "--json"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    run_id = wait_for_step(home / "aios.db", "wait")
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    assert "interrupted" in err
+    shown = json.loads(aios("runs", "show", run_id, "--json", home=home, check=True).stdout)
+    assert shown["status"] == "cancelled"
+    states = {s["step"]: s["status"] for s in shown["steps"]}
+    assert states["wait"] == "cancelled" and states["last"] == "cancelled"
+    assert states["first"] == "succeeded"
