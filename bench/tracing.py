@@ -1,0 +1,127 @@
+"""Tracing overhead: Ai:oS tracing with the store exporter against the raw OpenTelemetry SDK.
+
+Prints, in one run:
+  * per-span cost (µs) of the SDK with no processor, of the SDK with SimpleSpanProcessor +
+    InMemorySpanExporter, and of Ai:oS tracing (redaction + store processor) measured from
+    the first span to the moment every span is committed to SQLite;
+  * spans written to SQLite per second, end to end and by the exporter alone;
+  * spans dropped (must be 0).
+Targets: Ai:oS within 1.5x the in-memory SDK; >= 50,000 spans/s to SQLite; 0 dropped.
+
+Run: .venv/bin/python bench/tracing.py [--spans N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import Tracer
+
+from aios.observability import StoreSpanExporter, setup_tracing
+from aios.settings import Settings
+from aios.store import Store
+
+ATTRS: dict[str, Any] = {"aios.kind": "action", "aios.run_id": "5f0c2e8a9b1d4c3e8f7a6b5c4d3e2f1a",
+                         "aios.action": "kernel.processes", "aios.agent": "kernel",
+                         "aios.step_id": "kernel.processes", "aios.criticality": "low",
+                         "aios.mutates": False, "aios.forensic": False}
+
+
+def make_spans(tracer: Tracer, n: int) -> None:
+    """`n` spans shaped like action spans: a parent per 100 children, 8 attributes each."""
+    for _ in range(n // 100):
+        with tracer.start_as_current_span("run bench", attributes={"aios.kind": "run"}):
+            for _ in range(99):
+                with tracer.start_as_current_span("action kernel.processes", attributes=ATTRS) \
+                        as span:
+                    span.set_attribute("aios.status", "succeeded")
+
+
+def per_span_us(provider: TracerProvider, n: int, rounds: int = 3) -> float:
+    tracer = provider.get_tracer("bench")
+    times = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        make_spans(tracer, n)
+        times.append((time.perf_counter() - started) / n * 1e6)
+    return statistics.median(times)
+
+
+async def open_store(path: Path) -> Store:
+    return await Store.open(f"sqlite+aiosqlite:///{path}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--spans", type=int, default=100_000)
+    n = parser.parse_args().spans
+
+    bare = per_span_us(TracerProvider(shutdown_on_exit=False), n)
+    memory_provider = TracerProvider(shutdown_on_exit=False)
+    memory = InMemorySpanExporter()
+    memory_provider.add_span_processor(SimpleSpanProcessor(memory))
+    tracer = memory_provider.get_tracer("bench")
+    times = []
+    for _ in range(3):
+        memory.clear()
+        started = time.perf_counter()
+        make_spans(tracer, n)
+        times.append((time.perf_counter() - started) / n * 1e6)
+    in_memory = statistics.median(times)
+    sample: list[ReadableSpan] = list(memory.get_finished_spans())
+
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = Settings(home=Path(tmp), database_url=None)
+        store = asyncio.run(open_store(Path(tmp) / "aios.db"))
+        tracing = setup_tracing(settings)
+        assert tracing.store is not None
+        ours_times = []
+        for _ in range(3):
+            started = time.perf_counter()
+            make_spans(tracing.tracer, n)
+            if not tracing.store.force_flush(120_000):
+                raise SystemExit("flush timed out")
+            ours_times.append(time.perf_counter() - started)
+        tracing.shutdown()
+        ours = statistics.median(ours_times) / n * 1e6
+        end_to_end = n / statistics.median(ours_times)
+        dropped = tracing.store.dropped
+        written = tracing.store.written
+
+        exporter = StoreSpanExporter(settings.store_url())
+        started = time.perf_counter()
+        batch = 4096
+        for i in range(0, len(sample), batch):
+            # Spans of the in-memory run: their ids differ from those already stored.
+            exporter.write(sample[i:i + batch])
+        exporter_rate = len(sample) / (time.perf_counter() - started)
+        exporter.shutdown()
+        asyncio.run(store.close())
+
+    ratio = ours / in_memory
+    load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
+    print(f"spans per measurement: {n:,} (x3, median); load average {load} on "
+          f"{os.cpu_count()} cores")
+    print(f"OTel SDK, no processor:                 {bare:6.2f} µs/span")
+    print(f"OTel SDK, Simple + InMemory exporter:   {in_memory:6.2f} µs/span")
+    print(f"Ai:oS (redaction + store, to SQLite):   {ours:6.2f} µs/span   "
+          f"= {ratio:.2f}x in-memory (target <= 1.5x)")
+    print(f"spans to SQLite, end to end:            {end_to_end:10,.0f} spans/s (target >= 50,000)")
+    print(f"spans to SQLite, exporter alone:        {exporter_rate:10,.0f} spans/s")
+    print(f"spans written: {written:,}; dropped: {dropped} (target 0)")
+    if dropped or written != 3 * n:
+        raise SystemExit(1)
+
+
+if __name__ == "__main__":
+    main()

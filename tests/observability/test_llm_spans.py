@@ -1,0 +1,205 @@
+"""LLM spans from the Provider wrapper: GenAI attributes, cost, streams, errors, content."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind, StatusCode
+
+from aios.errors import TransientProviderError
+from aios.llm.gateway import Gateway
+from aios.llm.pricing import PriceTable, cost_usd
+from aios.llm.provider import Provider
+from aios.llm.types import LLMRequest, LLMResponse, ModelInfo, StreamChunk, Usage
+from aios.observability import RedactingSpanProcessor, llm_tracing
+
+MODEL = ModelInfo(name="fast", provider="openai", model_id="gpt-4o-mini", tier="simple")
+
+
+class ScriptedProvider:
+    """Answers from a script; fails when told to."""
+
+    name = "openai"
+
+    def __init__(self, *, fail: Exception | None = None, cost: float = 0.0,
+                 cached: bool = False) -> None:
+        self.fail = fail
+        self.cost = cost
+        self.cached = cached
+
+    async def complete(self, request: LLMRequest, model: ModelInfo) -> LLMResponse:
+        if self.fail is not None:
+            raise self.fail
+        return LLMResponse(
+            text="all systems nominal", model=model.name, provider=self.name,
+            usage=Usage(input_tokens=42, output_tokens=7, cache_read_tokens=30,
+                        cache_write_tokens=2, reasoning_tokens=1),
+            finish_reason="stop", latency_s=0.2, cost_usd=self.cost, cached=self.cached,
+            response_model="gpt-4o-mini-2024-07-18")
+
+    async def stream(self, request: LLMRequest, model: ModelInfo) -> AsyncIterator[StreamChunk]:
+        yield StreamChunk(text="all ")
+        yield StreamChunk(text="good")
+        if self.fail is not None:
+            raise self.fail
+        yield StreamChunk(finish_reason="stop",
+                          usage=Usage(input_tokens=9, output_tokens=2, counted=True))
+
+
+@pytest.fixture
+def memory() -> InMemorySpanExporter:
+    return InMemorySpanExporter()
+
+
+def _wrap(memory: InMemorySpanExporter, inner: ScriptedProvider, **kwargs: Any) -> Provider:
+    provider = TracerProvider(shutdown_on_exit=False)
+    provider.add_span_processor(RedactingSpanProcessor([SimpleSpanProcessor(memory)]))
+    return llm_tracing(provider.get_tracer("t"), **kwargs)(inner, MODEL)
+
+
+REQUEST = LLMRequest.of("is the host healthy? mail ops@example.com", system="be brief",
+                        max_tokens=64, temperature=0.2, top_p=0.9, seed=7, stop=("END",),
+                        run_id="run1", agent="orchestration", action="orchestration.summarize")
+
+
+async def test_a_completion_span_follows_the_genai_conventions(
+        memory: InMemorySpanExporter) -> None:
+    provider = _wrap(memory, ScriptedProvider(cost=0.0123))
+    assert provider.name == "openai"
+    response = await provider.complete(REQUEST, MODEL)
+    assert response.text == "all systems nominal"
+    (span,) = memory.get_finished_spans()
+    attrs = span.attributes
+    assert span.name == "chat gpt-4o-mini" and span.kind is SpanKind.CLIENT
+    assert attrs["gen_ai.operation.name"] == "chat"
+    assert attrs["gen_ai.provider.name"] == "openai"
+    assert attrs["gen_ai.request.model"] == "gpt-4o-mini"
+    assert attrs["gen_ai.response.model"] == "gpt-4o-mini-2024-07-18"
+    assert attrs["gen_ai.request.max_tokens"] == 64
+    assert attrs["gen_ai.request.temperature"] == 0.2
+    assert attrs["gen_ai.request.top_p"] == 0.9
+    assert attrs["gen_ai.request.seed"] == 7
+    assert attrs["gen_ai.request.stop_sequences"] == ("END",)
+    assert attrs["gen_ai.response.finish_reasons"] == ("stop",)
+    assert attrs["gen_ai.usage.input_tokens"] == 42
+    assert attrs["gen_ai.usage.output_tokens"] == 7
+    assert attrs["gen_ai.usage.cache_read.input_tokens"] == 30
+    assert attrs["gen_ai.usage.cache_creation.input_tokens"] == 2
+    assert attrs["gen_ai.usage.reasoning.output_tokens"] == 1
+    assert attrs["aios.usage.counted"] is False
+    assert attrs["aios.cost_usd"] == 0.0123
+    assert attrs["aios.model"] == "fast"
+    assert (attrs["aios.run_id"], attrs["aios.agent"], attrs["aios.action"]) == (
+        "run1", "orchestration", "orchestration.summarize")
+    # Content is off by default.
+    assert not any(key.endswith(("messages", "instructions")) for key in attrs)
+
+
+async def test_cost_comes_from_the_ledger_when_the_response_has_none(
+        memory: InMemorySpanExporter) -> None:
+    seen: list[tuple[str, int]] = []
+
+    def ledger(model: ModelInfo, usage: Usage) -> float:
+        seen.append((model.name, usage.input_tokens))
+        return 0.5
+
+    await _wrap(memory, ScriptedProvider(), cost=ledger).complete(REQUEST, MODEL)
+    await _wrap(memory, ScriptedProvider(cached=True), cost=ledger).complete(REQUEST, MODEL)
+    first, cached = memory.get_finished_spans()
+    assert first.attributes["aios.cost_usd"] == 0.5 and seen == [("fast", 42)]
+    assert cached.attributes["aios.cost_usd"] == 0.0 and cached.attributes["aios.cached"]
+
+
+async def test_a_stream_records_usage_from_its_last_chunk(memory: InMemorySpanExporter) -> None:
+    provider = _wrap(memory, ScriptedProvider(), cost=lambda model, usage: 0.001)
+    text = "".join([chunk.text async for chunk in provider.stream(REQUEST, MODEL)])
+    assert text == "all good"
+    (span,) = memory.get_finished_spans()
+    attrs = span.attributes
+    assert attrs["gen_ai.request.stream"] is True
+    assert attrs["gen_ai.usage.input_tokens"] == 9 and attrs["gen_ai.usage.output_tokens"] == 2
+    assert attrs["aios.usage.counted"] is True
+    assert attrs["gen_ai.response.finish_reasons"] == ("stop",)
+    assert attrs["aios.cost_usd"] == 0.001
+    assert attrs["aios.stream.chunks"] == 3 and attrs["aios.stream.completed"] is True
+    assert "gen_ai.response.time_to_first_chunk" in attrs
+
+
+async def test_a_stream_abandoned_early_still_ends_its_span(
+        memory: InMemorySpanExporter) -> None:
+    stream = _wrap(memory, ScriptedProvider()).stream(REQUEST, MODEL)
+    async for _chunk in stream:
+        break
+    await stream.aclose()  # type: ignore[attr-defined]
+    (span,) = memory.get_finished_spans()
+    assert span.attributes["aios.stream.completed"] is False
+    assert span.status.status_code is StatusCode.UNSET
+
+
+async def test_a_provider_error_is_recorded_with_its_stack_trace(
+        memory: InMemorySpanExporter) -> None:
+    error = TransientProviderError("rate limited", provider="openai", status=429)
+    with pytest.raises(TransientProviderError):
+        await _wrap(memory, ScriptedProvider(fail=error)).complete(REQUEST, MODEL)
+    with pytest.raises(TransientProviderError):
+        async for _ in _wrap(memory, ScriptedProvider(fail=error)).stream(REQUEST, MODEL):
+            pass
+    for span in memory.get_finished_spans():
+        assert span.status.status_code is StatusCode.ERROR
+        assert span.attributes["error.type"] == "TransientProviderError"
+        (event,) = span.events
+        assert event.name == "exception"
+        assert "rate limited" in event.attributes["exception.message"]
+        assert "Traceback" in event.attributes["exception.stacktrace"]
+
+
+async def test_content_when_enabled_is_recorded_and_redacted(
+        memory: InMemorySpanExporter) -> None:
+    await _wrap(memory, ScriptedProvider(), capture_content=True).complete(REQUEST, MODEL)
+    (span,) = memory.get_finished_spans()
+    messages = json.loads(span.attributes["gen_ai.input.messages"])
+    assert messages == [{"role": "user", "parts": [
+        {"type": "text", "content": "is the host healthy? mail [email]"}]}]
+    assert json.loads(span.attributes["gen_ai.system_instructions"]) == [
+        {"type": "text", "content": "be brief"}]
+    output = json.loads(span.attributes["gen_ai.output.messages"])
+    assert output[0]["parts"][0]["content"] == "all systems nominal"
+    assert output[0]["finish_reason"] == "stop"
+
+
+async def test_calls_inside_an_action_inherit_its_run_and_action(
+        memory: InMemorySpanExporter) -> None:
+    provider = TracerProvider(shutdown_on_exit=False)
+    provider.add_span_processor(SimpleSpanProcessor(memory))
+    tracer = provider.get_tracer("t")
+    wrapped = llm_tracing(tracer)(ScriptedProvider(), MODEL)
+    with tracer.start_as_current_span("action kernel.ps", attributes={
+            "aios.run_id": "r9", "aios.agent": "kernel", "aios.action": "kernel.ps"}) as action:
+        await wrapped.complete(LLMRequest.of("hi"), MODEL)
+    llm = memory.get_finished_spans()[0]
+    assert llm.parent is not None and llm.parent.span_id == action.get_span_context().span_id
+    assert (llm.attributes["aios.run_id"], llm.attributes["aios.action"]) == ("r9", "kernel.ps")
+
+
+async def test_the_gateway_wrapper_records_the_ledger_cost(memory: InMemorySpanExporter) -> None:
+    priced = ModelInfo(name="fast", provider="openai", model_id="gpt-4o-mini",
+                       input_price=1.0, output_price=2.0)
+    prices = PriceTable({"openai": None})
+    provider = TracerProvider(shutdown_on_exit=False)
+    provider.add_span_processor(SimpleSpanProcessor(memory))
+    wrapper = llm_tracing(provider.get_tracer("t"),
+                          cost=lambda model, usage: cost_usd(usage, prices.prices(model)))
+    gateway = Gateway({"fast": priced}, providers={"fast": ScriptedProvider()},
+                      wrappers=[wrapper], prices=prices)
+    response = await gateway.complete("status?", model="fast")
+    await gateway.aclose()
+    (span,) = memory.get_finished_spans()
+    assert response.cost_usd > 0
+    assert span.attributes["aios.cost_usd"] == pytest.approx(response.cost_usd)
+    assert span.attributes["gen_ai.usage.input_tokens"] == response.usage.input_tokens
