@@ -1,0 +1,149 @@
+"""`aios scan` (find PII, secrets and injection in text) and `aios redteam` (attack a target)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.markup import escape
+from rich.progress import Progress
+from rich.table import Table
+
+from aios.cli.common import JsonOpt, console, emit_json, resolve_options, run
+from aios.errors import ConfigError
+
+__all__ = ["register"]
+
+def _scan(ctx: typer.Context, source: str, redact: bool, detectors: list[str] | None,
+          json_out: bool) -> None:
+    from aios.security.detectors import get_detector, scan
+    from aios.security.masking import Masker
+
+    opts = resolve_options(ctx, json_out=json_out)
+    path = Path(source)
+    try:
+        text = path.read_text(encoding="utf-8") if path.is_file() else source
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read {source}: {exc}") from exc
+    found = scan(text, [get_detector(name) for name in detectors or ["pii", "secrets",
+                                                                      "injection"]])
+    masked = Masker().mask(text, [f for f in found if f.detector != "injection"])
+    if opts.json:
+        emit_json({"findings": [f.to_dict() for f in found],
+                   **({"redacted": masked} if redact else {})})
+        return
+    out = console()
+    table = Table("start", "end", "detector", "type", "score", "text")
+    for f in found:
+        table.add_row(str(f.start), str(f.end), f.detector, f.type, f"{f.score:.2f}",
+                      escape(f.text if len(f.text) < 60 else f.text[:57] + "..."))
+    out.print(table if found else "[green]nothing found[/]")
+    if redact:
+        out.print(escape(masked), soft_wrap=True)
+
+async def _redteam(target_spec: str, guardrails_mode: str, catalog: list[Path] | None,
+                   families: list[str] | None, ids: list[str] | None, manifest_path: Path | None,
+                   progress: Progress | None) -> tuple[dict[str, Any], str]:
+    from aios.app import load_manifest, open_gateway
+    from aios.security.guardrails import Guardrails
+    from aios.security.redteam import load_catalog, resolve_target, run_suite
+
+    attacks = load_catalog(catalog, families=families, ids=ids)
+    manifest = load_manifest(manifest_path)
+    modes = {"off": ["off"], "on": ["on"], "both": ["off", "on"]}.get(guardrails_mode)
+    if modes is None:
+        raise ConfigError(f"--guardrails {guardrails_mode!r}: use on, off or both")
+    async with open_gateway(manifest) as gateway:
+        target = resolve_target(target_spec, gateway=gateway)
+        guards = Guardrails(policy=manifest.guardrails)
+        runs: dict[str, Any] = {}
+        for mode in modes:
+            task = progress.add_task(f"guardrails {mode}", total=len(attacks)) if progress else None
+
+            def tick(_: Any, task: Any = task) -> None:
+                if progress is not None and task is not None:
+                    progress.advance(task)
+
+            runs[f"guardrails_{mode}"] = await run_suite(
+                attacks, target, guards if mode == "on" else None, progress=tick)
+    return runs, target.name
+
+def register(app: typer.Typer) -> None:
+    """Add `scan` and `redteam`."""
+
+    @app.command("scan")
+    def scan_cmd(ctx: typer.Context,
+                 source: Annotated[str, typer.Argument(help="Text to scan, or a file path.")],
+                 redact: Annotated[bool, typer.Option("--redact", help="Print the text with "
+                                                      "PII and secrets masked.")] = False,
+                 detector: Annotated[list[str] | None, typer.Option(
+                     "--detector", "-d", help="Detector to run (repeatable): pii, secrets, "
+                     "injection; default all.")] = None,
+                 json_out: JsonOpt = False) -> None:
+        """Find PII, secrets and prompt injection in a text or a file."""
+        async def go() -> None:
+            _scan(ctx, source, redact, detector, json_out)
+
+        run(go())
+
+    @app.command("redteam")
+    def redteam_cmd(ctx: typer.Context,
+                    target: Annotated[str, typer.Option(
+                        "--target", "-t", help="model:[NAME] | callable:mod:fn | "
+                        "http:URL[#model]")] = "model:",
+                    guardrails: Annotated[str, typer.Option(
+                        "--guardrails", help="on | off | both")] = "both",
+                    catalog: Annotated[list[Path] | None, typer.Option(
+                        "--catalog", help="Attack YAML file or directory (repeatable); "
+                        "default: the built-in catalogue.")] = None,
+                    family: Annotated[list[str] | None, typer.Option(
+                        "--family", help="Only this family (repeatable).")] = None,
+                    attack: Annotated[list[str] | None, typer.Option(
+                        "--attack", help="Only this attack id (repeatable).")] = None,
+                    html_out: Annotated[Path | None, typer.Option(
+                        "--html", help="Write an HTML report with transcripts.")] = None,
+                    fail_on: Annotated[str | None, typer.Option(
+                        "--fail-on", help="Exit 1 if an attack of this severity or worse "
+                        "succeeds (low | medium | high | critical).")] = None,
+                    json_out: JsonOpt = False) -> None:
+        """Run the attack catalogue against a target, with guardrails off and/or on."""
+        from aios.security.redteam import Severity, exit_code, render_html, summarize, to_json
+
+        opts = resolve_options(ctx, json_out=json_out)
+        threshold = None
+        if fail_on is not None:
+            try:
+                threshold = Severity(fail_on)
+            except ValueError:
+                run(_raise(ConfigError(f"--fail-on {fail_on!r}: use low, medium, high or "
+                                       "critical")))
+        out = console(opts.json)
+        with Progress(console=out, transient=True) as progress:
+            runs, name = run(_redteam(target, guardrails, catalog, family, attack,
+                                      opts.manifest, progress))
+        if html_out is not None:
+            html_out.write_text(render_html(runs, name), encoding="utf-8")
+        if opts.json:
+            emit_json(to_json(runs, name))
+        else:
+            table = Table("family", *[f"succeeded ({m})" for m in runs],
+                          *[f"blocked ({m})" for m in runs], title=f"red team: {name}")
+            summaries = {m: summarize(r) for m, r in runs.items()}
+            fams = sorted({f for s in summaries.values() for f in s["by_family"]})
+            for fam in fams:
+                table.add_row(fam, *[f"{s['by_family'][fam]['succeeded']}/"
+                                     f"{s['by_family'][fam]['attacks']}"
+                                     for s in summaries.values()],
+                              *[str(s["by_family"][fam]["blocked"]) for s in summaries.values()])
+            out.print(table)
+            for mode, s in summaries.items():
+                sev = ", ".join(f"{k} {v['succeeded']}/{v['attacks']}"
+                                for k, v in s["by_severity"].items())
+                out.print(f"{mode}: {s['succeeded']}/{s['attacks']} succeeded, "
+                          f"{s['blocked']} blocked ({sev})")
+        raise typer.Exit(exit_code(runs, threshold))
+
+async def _raise(exc: Exception) -> None:
+    raise exc
+

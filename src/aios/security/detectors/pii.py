@@ -1,0 +1,198 @@
+"""Personal data: e-mail, phone, US SSN, payment card, IBAN, IP address, person name, address.
+
+Each type is a rule: a regular expression that proposes candidates and, where the format has
+one, a validator that rejects what cannot be real (checksums from `python-stdnum`: Luhn for
+cards, ISO 13616 for IBANs, the SSA rules for SSNs). Type names follow Presidio's
+(`EMAIL_ADDRESS`, `US_SSN`, ...), so results compare with its tools and data sets. Person
+names and street addresses are heuristic (cues such as honorifics, "my name is", street
+suffixes); they find the common shapes, not every name.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from stdnum import iban as std_iban
+from stdnum import luhn
+from stdnum.us import ssn as std_ssn
+
+from aios.errors import ConfigError
+from aios.security.detectors.base import Finding, merge_findings, register_detector
+
+__all__ = ["PII_TYPES", "PiiDetector", "PiiRule"]
+
+
+@dataclass(frozen=True)
+class PiiRule:
+    """One PII type: a candidate pattern, an optional validator and a score.
+
+    Attributes:
+        type: the finding type.
+        pattern: proposes candidates; group `v` (if present) is the value, else the match.
+        score: the confidence of a validated match.
+        validate: returns False for a candidate that cannot be this type.
+    """
+
+    type: str
+    pattern: re.Pattern[str]
+    score: float
+    validate: Callable[[str], bool] | None = None
+
+
+def _digits(value: str) -> str:
+    return re.sub(r"\D", "", value)
+
+
+def _valid_card(value: str) -> bool:
+    digits = _digits(value)
+    # Known issuer prefixes: Visa, Mastercard (incl. 2-series), Amex, Diners, Discover,
+    # JCB (incl. the old 1800/2131 ranges), Maestro, UnionPay.
+    return (12 <= len(digits) <= 19 and luhn.is_valid(digits)
+            and re.match(r"(4|5[0-8]|2[2-7]|3[0-9]|6|1800|2131)", digits) is not None
+            and len(set(digits)) > 1)
+
+
+def _valid_ssn(value: str) -> bool:
+    digits = _digits(value)
+    return len(digits) == 9 and bool(std_ssn.is_valid(digits))
+
+
+def _valid_iban(value: str) -> bool:
+    return bool(std_iban.is_valid(value))
+
+
+def _valid_ip(value: str) -> bool:
+    try:
+        address = ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    # Version strings such as 1.2.0.0 parse as IPv4; an all-small-octets address with a zero
+    # tail is far more often a version than a host.
+    return not (address.version == 4 and value.endswith(".0.0"))
+
+
+_EXT = r"(?:\s?(?:x|ext\.?\s?)\d{1,5})?"
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}|^\d{1,2}[./-]\d{1,2}[./-]\d{2,4}$")
+
+
+def _phone_digits(value: str) -> str:
+    return _digits(re.sub(r"(?:x|ext\.?)\s?\d+$", "", value))
+
+
+def _valid_phone_in_context(value: str) -> bool:
+    digits = _phone_digits(value)
+    return 7 <= len(digits) <= 15 and len(set(digits)) >= 3 and not _DATE.match(value)
+
+
+def _valid_phone(value: str) -> bool:
+    # Without a cue ("Phone:", a leading +) short numbers are more often postcodes, times or
+    # amounts than phones, so ask for eight digits and some separator.
+    digits = _phone_digits(value)
+    if not _valid_phone_in_context(value) or (len(digits) < 8 and not value.startswith("+")):
+        return False
+    return bool(re.search(r"[\s().+-]", value.strip()))
+
+
+_STREET_SUFFIX = (
+    r"(?:Street|St\.?|Avenue|Ave\.?|Road|Rd\.?|Boulevard|Blvd\.?|Drive|Dr\.?|Lane|Ln\.?|"
+    r"Court|Ct\.?|Place|Pl\.?|Square|Sq\.?|Terrace|Way|Parkway|Pkwy\.?|Highway|Hwy\.?|"
+    r"Circle|Crescent|Close|Row|Trail|Route|Path|Alley|Plaza|Gardens|Hill|Heights|Park|Mews|"
+    r"Walk|Forges?|Crossing|Expressway|Freeway|Pike|Loop|Ridge|View|Green)")
+_CAP = r"[A-ZÀ-ÖØ-Þ][\w'À-ÿ-]+"
+_HONORIFIC = r"(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Sir|Madam|Herr|Frau|Mme|Mlle|M)\.?"
+_NAME = rf"{_CAP}(?:\s+(?:[A-Z]\.?\s+)?{_CAP}){{0,2}}"
+
+#: The rules, in no particular order: overlaps are resolved by score then length.
+RULES: tuple[PiiRule, ...] = (
+    PiiRule("EMAIL_ADDRESS", re.compile(
+        r"(?<![\w.+-])[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@(?:[A-Za-z0-9-]{1,63}\.)+"
+        r"[A-Za-z]{2,24}\b"), 0.95),
+    PiiRule("US_SSN", re.compile(r"(?<![\d-])(?P<v>\d{3}([- ])\d{2}\2\d{4})(?![\d-])"),
+            0.9, _valid_ssn),
+    PiiRule("US_SSN", re.compile(
+        r"(?i)\b(?:ssn|social security(?: number| no\.?)?)\W{0,3}(?:is\W{0,2})?"
+        r"(?P<v>\d{9})\b"), 0.85, _valid_ssn),
+    PiiRule("CREDIT_CARD", re.compile(
+        r"(?<![\d+-])(?P<v>\d{4}(?:[ -]?\d{4}){2}[ -]?\d{1,7}|\d{4}[ -]?\d{6}[ -]?\d{5}|"
+        r"\d{12,19})(?![\d-])"), 0.9, _valid_card),
+    PiiRule("IBAN_CODE", re.compile(
+        r"\b(?P<v>[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?)\b"), 0.95,
+        _valid_iban),
+    PiiRule("IP_ADDRESS", re.compile(
+        r"(?<![\w.])(?P<v>(?:\d{1,3}\.){3}\d{1,3})(?![\w.])"), 0.8, _valid_ip),
+    PiiRule("IP_ADDRESS", re.compile(
+        r"(?<![\w:])(?P<v>(?:[0-9A-Fa-f]{1,4}:){2,7}(?::|[0-9A-Fa-f]{1,4})"
+        r"|(?:[0-9A-Fa-f]{1,4}:){1,6}:(?:[0-9A-Fa-f]{1,4})?)(?![\w:])"), 0.8, _valid_ip),
+    PiiRule("PHONE_NUMBER", re.compile(
+        rf"(?<![\w+])(?P<v>(?:\+\d{{1,3}}[\s.-]?)?(?:\(0\)\s?)?(?:\(\d{{1,4}}\)[\s.-]?)?"
+        rf"\d{{1,5}}(?:[\s.-]\d{{2,5}}){{1,4}}{_EXT})(?![\w-])(?!\.\d)"), 0.6, _valid_phone),
+    PiiRule("PHONE_NUMBER", re.compile(
+        rf"(?<![\w+])(?P<v>\(\d{{2,4}}\)\s?\d{{3}}[\s.-]?\d{{3,4}}{_EXT})(?!\w)"), 0.75,
+        _valid_phone),
+    PiiRule("PHONE_NUMBER", re.compile(r"(?<![\w+])(?P<v>\+\d{8,15})(?!\w)"), 0.75,
+            _valid_phone),
+    PiiRule("PHONE_NUMBER", re.compile(
+        rf"(?i:\b(?:phone|tel|telephone|mobile|cell|fax|desk|office|call me at|text me at|"
+        rf"reach me at|answering at|registered|whatsapp)\b\W{{0,3}}(?:no\.?|number|is|on)?\W{{0,2}})"
+        rf"(?P<v>\+?\(?\d[\d\s().-]{{5,18}}\d{_EXT})(?![\w-])"), 0.8, _valid_phone_in_context),
+    PiiRule("PERSON", re.compile(rf"\b{_HONORIFIC}\s+(?P<v>{_NAME})"), 0.7),
+    PiiRule("PERSON", re.compile(
+        rf"(?i:\b(?:my name is|my name's|i am called|i'm called|name:|signed,?|regards,?|"
+        rf"sincerely,?|patient|customer|employee|contact|dear)\s+)(?P<v>{_NAME})"), 0.6),
+    PiiRule("PERSON", re.compile(
+        rf"\b(?P<v>{_CAP}\s+(?:[A-Z]\.?\s+)?{_CAP})(?=\s+(?:was born|is born|lives|lived|"
+        rf"works|worked|said|says|wrote|called|emailed|phoned|\(born|,\s+(?:born|aged|age)\b))"),
+        0.55),
+    PiiRule("STREET_ADDRESS", re.compile(
+        rf"\b(?P<v>\d{{1,6}}[A-Za-z]?\s+(?:{_CAP}\s+){{1,4}}{_STREET_SUFFIX}\b"
+        rf"(?:,?\s+(?:Apt\.?|Apartment|Suite|Ste\.?|Unit|#)\s*\w+)?)"), 0.7),
+    PiiRule("STREET_ADDRESS", re.compile(
+        r"\b(?P<v>[A-ZÀ-Þ][\wÀ-ÿ-]*(?:straße|strasse|str\.|weg|gasse|platz|allee|vej|gade|"
+        r"katu|tie|väg|gatan|laan|straat|ulica|utca|rue|via|calle|rua)\s+\d{1,5}[a-zA-Z]?)\b"),
+        0.7),
+    PiiRule("STREET_ADDRESS", re.compile(
+        r"\b(?P<v>(?:Rue|Via|Calle|Rua|Avenida|Avenue|Piazza|Plaza)\s+(?:[\wÀ-ÿ'-]+\s+){0,3}?"
+        r"\d{1,5})\b"), 0.6),
+)
+
+#: Every type this detector can report.
+PII_TYPES: tuple[str, ...] = tuple(dict.fromkeys(rule.type for rule in RULES))
+
+
+@register_detector("pii")
+class PiiDetector:
+    """Finds personal data with validated patterns.
+
+    Args:
+        types: report only these types (default: all of `PII_TYPES`).
+        min_score: drop findings scored below this.
+    """
+
+    name = "pii"
+
+    def __init__(self, types: Iterable[str] | None = None, min_score: float = 0.0):
+        wanted = set(types) if types is not None else set(PII_TYPES)
+        unknown = wanted - set(PII_TYPES)
+        if unknown:
+            raise ConfigError(f"unknown PII type(s) {sorted(unknown)}; known: "
+                              f"{', '.join(PII_TYPES)}")
+        self.rules = tuple(rule for rule in RULES if rule.type in wanted)
+        self.min_score = min_score
+
+    def detect(self, text: str) -> list[Finding]:
+        """Every validated PII span in `text`, overlaps resolved (a card beats a phone)."""
+        found: list[Finding] = []
+        for rule in self.rules:
+            for match in rule.pattern.finditer(text):
+                group = "v" if "v" in rule.pattern.groupindex else 0
+                value = match.group(group)
+                if rule.validate is not None and not rule.validate(value):
+                    continue
+                if rule.score < self.min_score:
+                    continue
+                start, end = match.span(group)
+                found.append(Finding(start, end, rule.type, rule.score, value, self.name))
+        return merge_findings(found)

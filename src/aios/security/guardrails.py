@@ -1,0 +1,238 @@
+"""Runtime guardrails: the checks, the pipeline layer, and the decisions they emit.
+
+`Guardrails` holds the policy, the detectors and the decision hooks; `GuardrailLayer` applies
+it to every action (arguments in, result out) and `GuardrailProvider` (streaming.py) to every
+LLM call. Each check produces a `GuardrailDecision`, handed to every hook (trace exporter,
+audit log) and logged, whatever the verdict.
+
+Injection verdicts: `block` raises `GuardrailTripped`; `flag` records and continues;
+`approve` raises `GuardrailTripped` saying how to approve: re-run with the action named in
+the `AIOS_GUARDRAILS_APPROVE` env value (`--env AIOS_GUARDRAILS_APPROVE=agent.key`), which
+turns the verdict into `flag` for that action. The approval gate cannot be asked from here
+(it decides on the action, before its output exists), hence this explicit re-run.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from aios.errors import GuardrailTripped
+from aios.runtime.pipeline import Next, StepCall
+from aios.security.detectors.base import Detector, Finding
+from aios.security.detectors.injection import InjectionDetector
+from aios.security.detectors.pii import PiiDetector
+from aios.security.detectors.secrets import SecretsDetector
+from aios.security.masking import Masker
+from aios.security.policy import DataAction, EffectivePolicy, GuardrailPolicy, InjectionAction
+
+__all__ = ["APPROVE_ENV", "DecisionHook", "GuardrailDecision", "GuardrailLayer", "Guardrails"]
+
+log = logging.getLogger("aios.security.guardrails")
+
+#: Env value listing actions whose injection verdict an operator approved (comma-separated).
+APPROVE_ENV = "AIOS_GUARDRAILS_APPROVE"
+
+
+@dataclass(frozen=True)
+class GuardrailDecision:
+    """One guardrail check and its outcome.
+
+    Attributes:
+        subject: what was checked: an action (`agent.key`) or a model name.
+        stage: `input`, `output`, `prompt` or `completion`.
+        check: `injection`, `pii` or `secrets`.
+        verdict: `pass`, `block`, `flag`, `approve`, `redact` or `allow`.
+        findings: (type, score) of what was found; never the values themselves.
+        run_id: the run, when the check ran inside one.
+    """
+
+    subject: str
+    stage: str
+    check: str
+    verdict: str
+    findings: tuple[tuple[str, float], ...] = ()
+    run_id: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return {"subject": self.subject, "stage": self.stage, "check": self.check,
+                "verdict": self.verdict, "run_id": self.run_id,
+                "findings": [{"type": t, "score": round(s, 3)} for t, s in self.findings]}
+
+
+DecisionHook = Callable[[GuardrailDecision], None]
+
+
+@dataclass
+class Guardrails:
+    """The policy, the detectors, and where decisions go.
+
+    Args:
+        policy: the deployment's guardrail policy (`Manifest.guardrails`).
+        injection: the injection detector (default: heuristics + the packaged classifier).
+        pii: the PII detector.
+        secrets: the secrets detector.
+        hooks: called with every decision (trace, audit); a failing hook is logged, not raised.
+    """
+
+    policy: GuardrailPolicy = field(default_factory=GuardrailPolicy)
+    injection: Detector | None = None
+    pii: Detector | None = None
+    secrets: Detector | None = None
+    hooks: Sequence[DecisionHook] = ()
+
+    def __post_init__(self) -> None:
+        self.injection = self.injection or InjectionDetector()
+        self.pii = self.pii or PiiDetector()
+        self.secrets = self.secrets or SecretsDetector()
+
+    def emit(self, decision: GuardrailDecision) -> None:
+        """Hand `decision` to every hook and log it."""
+        level = logging.WARNING if decision.verdict in ("block", "approve") else logging.INFO
+        log.log(level, "guardrail %s %s on %s (%s): %s", decision.check, decision.verdict,
+                decision.subject, decision.stage,
+                ", ".join(t for t, _ in decision.findings) or "nothing found")
+        for hook in self.hooks:
+            try:
+                hook(decision)
+            except Exception:  # an audit sink failing must not change the verdict
+                log.exception("guardrail decision hook failed")
+
+    # -- injection ------------------------------------------------------------------------
+
+    def injection_findings(self, text: str, policy: EffectivePolicy) -> list[Finding]:
+        """Injection findings in `text` that count under `policy` (threshold applied)."""
+        assert self.injection is not None
+        found = self.injection.detect(text)
+        if policy.injection_threshold is not None:
+            found = [f for f in found if f.type != "injection"
+                     or f.score >= policy.injection_threshold]
+        return found
+
+    def check_injection(self, texts: Iterable[str], policy: EffectivePolicy, *, subject: str,
+                        stage: str, run_id: str | None = None,
+                        approved: bool = False) -> GuardrailDecision:
+        """Scan `texts`; raise or record per `policy.injection`.
+
+        Raises:
+            GuardrailTripped: verdict `block`, or `approve` without the operator's approval.
+        """
+        if not policy.enabled or policy.injection is InjectionAction.off:
+            return GuardrailDecision(subject, stage, "injection", "pass", run_id=run_id)
+        found = [f for text in texts if text for f in self.injection_findings(text, policy)]
+        if not found:
+            decision = GuardrailDecision(subject, stage, "injection", "pass", run_id=run_id)
+            self.emit(decision)
+            return decision
+        verdict = policy.injection.value
+        if verdict == "approve" and approved:
+            verdict = "flag"
+        summary = tuple((f.type, f.score) for f in found)
+        decision = GuardrailDecision(subject, stage, "injection", verdict, summary, run_id)
+        self.emit(decision)
+        kinds = ", ".join(sorted({f.type for f in found}))
+        if verdict == "block":
+            raise GuardrailTripped(
+                f"{subject}: prompt injection detected in its {stage} ({kinds}); blocked by "
+                "the guardrail policy. If the content is trusted, set `guardrails.injection: "
+                f"flag` for this agent in the manifest")
+        if verdict == "approve":
+            raise GuardrailTripped(
+                f"{subject}: prompt injection detected in its {stage} ({kinds}); it needs an "
+                f"operator's approval: review the content, then re-run with "
+                f"--env {APPROVE_ENV}={subject}")
+        return decision
+
+    # -- PII and secrets ------------------------------------------------------------------
+
+    def data_findings(self, text: str, policy: EffectivePolicy) -> dict[str, list[Finding]]:
+        """PII and secret findings in `text`, by check name."""
+        assert self.pii is not None and self.secrets is not None
+        pii = self.pii.detect(text)
+        if policy.pii_types is not None:
+            pii = [f for f in pii if f.type in policy.pii_types]
+        return {"pii": pii, "secrets": self.secrets.detect(text)}
+
+    def sanitize(self, text: str, policy: EffectivePolicy, *, subject: str, stage: str,
+                 masker: Masker | None = None, run_id: str | None = None) -> str:
+        """`text` with PII and secrets handled per `policy` (redacted, or allowed).
+
+        Raises:
+            GuardrailTripped: a check whose action is `block` found something.
+        """
+        if not policy.enabled or not text:
+            return text
+        masker = masker or Masker()
+        to_mask: list[Finding] = []
+        for check, found in self.data_findings(text, policy).items():
+            action: DataAction = getattr(policy, check)
+            if not found:
+                continue
+            summary = tuple((f.type, f.score) for f in found)
+            self.emit(GuardrailDecision(subject, stage, check, action.value, summary, run_id))
+            if action is DataAction.block:
+                kinds = ", ".join(sorted({f.type for f in found}))
+                raise GuardrailTripped(
+                    f"{subject}: its {stage} contains {check} ({kinds}); blocked by the "
+                    f"guardrail policy (set `guardrails.{check}: redact` to mask it instead)")
+            if action is DataAction.redact:
+                to_mask.extend(found)
+        return masker.mask(text, to_mask) if to_mask else text
+
+
+def _strings(value: Any) -> Iterable[str]:
+    """Every string inside a JSON-like value."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, Mapping):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list | tuple | set):
+        for item in value:
+            yield from _strings(item)
+
+
+def _map_strings(value: Any, fn: Callable[[str], str]) -> Any:
+    """A copy of a JSON-like value with `fn` applied to every string."""
+    if isinstance(value, str):
+        return fn(value)
+    if isinstance(value, Mapping):
+        return {k: _map_strings(v, fn) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_map_strings(v, fn) for v in value)
+    return value
+
+
+@dataclass
+class GuardrailLayer:
+    """Pipeline layer: injection checks on arguments and results, PII/secrets on results.
+
+    Put it first (outermost) in the pipeline, before the approval gate: an injected argument
+    is refused before anyone is asked to approve it, and the result is sanitised after every
+    other layer, so what the engine stores and traces is the masked result.
+    """
+
+    guardrails: Guardrails
+
+    async def __call__(self, call: StepCall, call_next: Next) -> Any:
+        ctx = call.ctx
+        policy = self.guardrails.policy.for_agent(ctx.agent)
+        if not policy.enabled:
+            return await call_next(call)
+        approved = call.action in {a.strip() for a in ctx.env.get(APPROVE_ENV, "").split(",")}
+        if policy.scan_inputs:
+            self.guardrails.check_injection(_strings(ctx.args), policy, subject=call.action,
+                                            stage="input", run_id=ctx.run_id, approved=approved)
+        result = await call_next(call)
+        if not policy.scan_outputs:
+            return result
+        # Tool and document output is where indirect injection arrives.
+        self.guardrails.check_injection(_strings(result), policy, subject=call.action,
+                                        stage="output", run_id=ctx.run_id, approved=approved)
+        masker = Masker()
+        return _map_strings(result, lambda text: self.guardrails.sanitize(
+            text, policy, subject=call.action, stage="output", masker=masker,
+            run_id=ctx.run_id))

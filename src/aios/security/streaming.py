@@ -1,0 +1,151 @@
+"""The guardrails around LLM calls: a `Provider` wrapper for the model gateway.
+
+`GuardrailProvider` wraps any provider (it implements the same two methods):
+
+- before the call, user and tool messages are checked for injection (tool messages carry
+  documents and tool output: indirect injection) and, with `pseudonymise`, PII in them is
+  replaced by placeholders (`<EMAIL_1>`) so the model never sees the values;
+- after the call, placeholders in the answer are restored and PII and secrets in it are
+  handled per policy (redact / block / allow);
+- streamed answers are buffered just enough to redact across chunk boundaries: text is held
+  back until it is `holdback` characters behind the newest chunk and not inside a finding,
+  so a key split over two chunks is still masked whole.
+
+`guardrail_wrapper(guardrails)` is the `(provider, model_info) -> Provider` factory the
+gateway's `wrappers=` takes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import AsyncIterator, Callable
+
+from aios.llm.provider import Provider
+from aios.llm.types import LLMRequest, LLMResponse, Message, ModelInfo, StreamChunk
+from aios.security.guardrails import Guardrails
+from aios.security.masking import Masker
+from aios.security.policy import EffectivePolicy
+
+__all__ = ["GuardrailProvider", "StreamSanitizer", "guardrail_wrapper"]
+
+
+class StreamSanitizer:
+    """Sanitises a stream of text pieces, holding back the tail that may still change.
+
+    Args:
+        clean: sanitises a piece of text (redacts; may raise GuardrailTripped).
+        detect_spans: spans of findings in a text, to avoid cutting through one.
+        holdback: characters kept unsent behind the newest chunk.
+    """
+
+    def __init__(self, clean: Callable[[str], str],
+                 detect_spans: Callable[[str], list[tuple[int, int]]], holdback: int = 96):
+        self.clean = clean
+        self.detect_spans = detect_spans
+        self.holdback = holdback
+        self._pending = ""
+
+    def feed(self, piece: str) -> str:
+        """Add `piece`; return the sanitised text that is now safe to send (may be empty)."""
+        self._pending += piece
+        if len(self._pending) <= self.holdback:
+            return ""
+        cut = len(self._pending) - self.holdback
+        for start, end in self.detect_spans(self._pending):
+            if start < cut < end:
+                cut = start
+        space = max(self._pending.rfind(" ", 0, cut), self._pending.rfind("\n", 0, cut))
+        if space > 0:
+            cut = space + 1  # never split a word: a partial token could dodge the detectors
+        elif cut < len(self._pending) - self.holdback:
+            return ""
+        ready, self._pending = self._pending[:cut], self._pending[cut:]
+        return self.clean(ready)
+
+    def flush(self) -> str:
+        """The rest, sanitised, at the end of the stream."""
+        ready, self._pending = self._pending, ""
+        return self.clean(ready) if ready else ""
+
+
+class GuardrailProvider:
+    """A provider wrapper that applies the guardrails to prompts and completions."""
+
+    def __init__(self, inner: Provider, guardrails: Guardrails, model: ModelInfo | None = None):
+        self.inner = inner
+        self.guardrails = guardrails
+        self.name = inner.name
+        self.model = model
+
+    def _policy(self, request: LLMRequest) -> EffectivePolicy:
+        return self.guardrails.policy.for_agent(request.agent)
+
+    def _prepare(self, request: LLMRequest, policy: EffectivePolicy, subject: str,
+                 masker: Masker) -> LLMRequest:
+        untrusted = [m.content for m in request.messages if m.role in ("user", "tool")]
+        self.guardrails.check_injection(untrusted, policy, subject=subject, stage="prompt",
+                                        run_id=request.run_id)
+        if not (policy.enabled and policy.pseudonymise):
+            return request
+        assert self.guardrails.pii is not None
+        messages = []
+        for message in request.messages:
+            found = self.guardrails.pii.detect(message.content)
+            if policy.pii_types is not None:
+                found = [f for f in found if f.type in policy.pii_types]
+            messages.append(Message(message.role, masker.mask(message.content, found),
+                                    message.name, message.tool_call_id) if found else message)
+        return dataclasses.replace(request, messages=tuple(messages))
+
+    async def complete(self, request: LLMRequest, model: ModelInfo) -> LLMResponse:
+        """Check the prompt, call the inner provider, restore and sanitise the answer."""
+        policy = self._policy(request)
+        masker = Masker(pseudonymise=policy.pseudonymise)
+        subject = request.action or model.name
+        response = await self.inner.complete(self._prepare(request, policy, subject, masker),
+                                             model)
+        text = self.guardrails.sanitize(masker.restore(response.text), policy, subject=subject,
+                                        stage="completion", masker=Masker(),
+                                        run_id=request.run_id)
+        return dataclasses.replace(response, text=text)
+
+    async def stream(self, request: LLMRequest, model: ModelInfo) -> AsyncIterator[StreamChunk]:
+        """Like `complete`, chunk by chunk, with a small hold-back buffer."""
+        policy = self._policy(request)
+        masker = Masker(pseudonymise=policy.pseudonymise)
+        subject = request.action or model.name
+        prepared = self._prepare(request, policy, subject, masker)
+        out_masker = Masker()
+
+        def clean(text: str) -> str:
+            return self.guardrails.sanitize(masker.restore(text), policy, subject=subject,
+                                            stage="completion", masker=out_masker,
+                                            run_id=request.run_id)
+
+        def spans(text: str) -> list[tuple[int, int]]:
+            restored = masker.restore(text)
+            if restored != text:  # offsets shift with restoration: hold everything back
+                return [(0, len(text))]
+            found = self.guardrails.data_findings(text, policy)
+            return [(f.start, f.end) for group in found.values() for f in group]
+
+        sanitizer = StreamSanitizer(clean, spans)
+        async for chunk in self.inner.stream(prepared, model):
+            last = chunk.finish_reason is not None or chunk.usage is not None
+            text = sanitizer.feed(chunk.text)
+            if last:
+                text += sanitizer.flush()
+            if text or last or chunk.tool_calls:
+                yield dataclasses.replace(chunk, text=text)
+        tail = sanitizer.flush()
+        if tail:
+            yield StreamChunk(text=tail)
+
+
+def guardrail_wrapper(guardrails: Guardrails) -> Callable[[Provider, ModelInfo], Provider]:
+    """The gateway wrapper factory: `Gateway(..., wrappers=[guardrail_wrapper(g)])`."""
+
+    def wrap(provider: Provider, model: ModelInfo) -> Provider:
+        return GuardrailProvider(provider, guardrails, model)
+
+    return wrap
