@@ -134,3 +134,18 @@ async def test_unwritable_sqlite_location_is_a_clear_error(tmp_path: Path) -> No
     blocker.write_text("not a directory")
     with pytest.raises(StoreUnreachable, match="AIOS_HOME"):
         await Store.open(f"sqlite:///{blocker}/sub/aios.db")
+
+
+async def test_flush_waits_for_a_batch_already_being_committed(runs: RunStore) -> None:
+    await create(runs, "g")
+    runs.step_event("g", "a", "k.a", "succeeded")
+    await asyncio.sleep(0)  # let the writer take the batch off the queue
+    await runs.writer.flush()
+    from sqlalchemy import func, select
+
+    from aios.store.tables import step_events
+
+    async with runs.store.engine.connect() as conn:
+        count = (await conn.execute(select(func.count()).select_from(step_events).where(
+            step_events.c.run_id == "g"))).scalar()
+    assert count == 1

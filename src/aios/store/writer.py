@@ -39,6 +39,7 @@ class BatchWriter:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._failure: BaseException | None = None
+        self._committing = False
         self.rows_written = 0
         self.batches = 0
 
@@ -80,7 +81,8 @@ class BatchWriter:
                 self._task = None
 
     def _busy(self) -> bool:
-        return bool(self._waiters)
+        # A batch taken off the queue but not yet committed counts: flush must wait for it.
+        return bool(self._waiters) or self._committing
 
     def _ensure_running(self) -> None:
         if self._task is None or self._task.done():
@@ -93,16 +95,19 @@ class BatchWriter:
             self._wake.clear()
             batch, self._pending = self._pending, []
             waiters, self._waiters = self._waiters, []
+            self._committing = bool(batch)
             try:
                 if batch:
                     await self._commit(batch)
             except (SQLAlchemyError, OSError) as exc:
+                self._committing = False
                 self._failure = exc
                 error = StoreError(f"the store refused a write: {exc}")
                 for waiter in waiters:
                     if not waiter.done():
                         waiter.set_exception(error)
                 return
+            self._committing = False
             for waiter in waiters:
                 if not waiter.done():
                     waiter.set_result(None)
