@@ -24,6 +24,7 @@ BUILTIN_MODULES = (
     "aios.agents.user",
     "aios.agents.scalability",
     "aios.agents.orchestration",
+    "aios.discovery.action",
 )
 
 _MARK = "__aios_handler__"
