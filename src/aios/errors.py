@@ -6,21 +6,27 @@ can do about it::
     AiosError
     ├── UsageError                 the caller got something wrong; fix the input and try again
     │   ├── ManifestError          a manifest file is malformed or inconsistent (file:line issues)
-    │   ├── DatasetError           an evaluation dataset or suite file is malformed (file:line issues)
+    │   ├── DatasetError           an evaluation dataset or suite file is malformed (file:line)
     │   ├── ConfigError            a setting, CLI argument or environment variable is wrong
     │   ├── NotFoundError          a run, action, sequence, model ... that does not exist
-    │   └── ConflictError          the request clashes with the current state (already decided ...)
+    │   ├── ConflictError          the request clashes with the current state (already decided ...)
+    │   ├── AuthenticationError    no valid credentials: missing, unknown, expired or revoked token
+    │   └── PermissionDenied       authenticated, but not allowed (role, separation of duties)
     ├── StoreError                 the database refused a read or a write
     │   └── StoreUnreachable       the database cannot be reached at all (check the URL)
     ├── ActionError                an action could not complete
     │   ├── HandlerError           the handler raised; the original exception is the __cause__
     │   ├── ActionTimeout          the handler ran past its timeout
-    │   ├── ActionSkipped          the pipeline decided not to run it (forensic, not confirmed)
+    │   ├── ActionSkipped          the pipeline chose not to run it (forensic, not confirmed)
     │   ├── ActionSuspended        the step waits (for an approval); the run resumes later
-    │   └── DuplicateExecution     a mutating action was asked to run again under the same key
+    │   ├── DuplicateExecution     a mutating action was asked to run again under the same key
+    │   └── ActionCircuitOpen      the action's circuit breaker is open: failing fast, try later
     ├── ProviderError              an LLM provider failed
     │   ├── TransientProviderError rate limit, timeout, connection error, 5xx: worth retrying
+    │   │   └── CircuitOpen        the model's circuit breaker is open: fail over, or try later
+    │   ├── StreamInterrupted      a stream broke after output reached the caller (not re-sent)
     │   └── PermanentProviderError bad request, auth, unknown model: retrying will not help
+    │       └── InvalidOutput      the model's output broke the requested format (JSON)
     ├── GuardrailTripped           a guardrail blocked an input or output
     ├── ApprovalDenied             a human (or a policy) rejected the action
     └── BudgetExceeded             the call would exceed a token or USD budget
@@ -35,26 +41,32 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 __all__ = [
+    "ActionCircuitOpen",
     "ActionError",
     "ActionSkipped",
     "ActionSuspended",
     "ActionTimeout",
     "AiosError",
     "ApprovalDenied",
+    "AuthenticationError",
     "BudgetExceeded",
+    "CircuitOpen",
     "ConfigError",
     "ConflictError",
     "DatasetError",
     "DuplicateExecution",
     "GuardrailTripped",
     "HandlerError",
+    "InvalidOutput",
     "Issue",
     "ManifestError",
     "NotFoundError",
     "PermanentProviderError",
+    "PermissionDenied",
     "ProviderError",
     "StoreError",
     "StoreUnreachable",
+    "StreamInterrupted",
     "TransientProviderError",
     "UsageError",
 ]
@@ -131,6 +143,14 @@ class ConflictError(UsageError):
     """The request clashes with the current state of the store."""
 
 
+class AuthenticationError(UsageError):
+    """No valid credentials: a missing, unknown, expired or revoked token or a wrong password."""
+
+
+class PermissionDenied(UsageError):
+    """The caller is authenticated but may not do this (role, group, separation of duties)."""
+
+
 class StoreError(AiosError):
     """The database cannot be reached, or refused a read or a write."""
 
@@ -182,6 +202,21 @@ class DuplicateExecution(ActionError):
     """A mutating action was asked to run again under an idempotency key that already ran."""
 
 
+class ActionCircuitOpen(ActionError):
+    """The action failed too often lately; its circuit breaker rejects calls for a while.
+
+    Attributes:
+        breaker: the breaker's name (`action:agent.key`), as `aios breakers` lists it.
+        retry_in: seconds until the breaker lets a trial call through.
+    """
+
+    def __init__(self, message: str, *, action: str | None = None, breaker: str = "",
+                 retry_in: float = 0.0):
+        self.breaker = breaker
+        self.retry_in = retry_in
+        super().__init__(message, action=action)
+
+
 class ProviderError(AiosError):
     """An LLM provider failed.
 
@@ -212,8 +247,48 @@ class TransientProviderError(ProviderError):
     """Rate limit, timeout, connection failure or server error: a retry may succeed."""
 
 
+class CircuitOpen(TransientProviderError):
+    """The model failed too often lately; its circuit breaker rejects calls for a while.
+
+    Transient (a fallback model may answer, or this one after `retry_in` seconds), but a
+    retry loop does not retry it: the point of an open breaker is to fail fast.
+
+    Attributes:
+        breaker: the breaker's name (`model:provider/model`), as `aios breakers` lists it.
+        retry_in: seconds until the breaker lets a trial call through.
+    """
+
+    def __init__(self, message: str, *, breaker: str = "", retry_in: float = 0.0,
+                 provider: str | None = None, model: str | None = None):
+        self.breaker = breaker
+        self.retry_in = retry_in
+        super().__init__(message, provider=provider, model=model)
+
+
+class StreamInterrupted(ProviderError):
+    """A streamed completion failed after part of it reached the caller.
+
+    The request is not re-sent (the caller already holds the first part), and the output is
+    never silently truncated: this error says how much was delivered. The cause is chained.
+
+    Attributes:
+        delivered_chunks: chunks the caller received before the failure.
+        delivered_chars: characters of text the caller received before the failure.
+    """
+
+    def __init__(self, message: str, *, delivered_chunks: int = 0, delivered_chars: int = 0,
+                 provider: str | None = None, model: str | None = None):
+        self.delivered_chunks = delivered_chunks
+        self.delivered_chars = delivered_chars
+        super().__init__(message, provider=provider, model=model)
+
+
 class PermanentProviderError(ProviderError):
     """Bad request, authentication, unknown model: a retry will fail the same way."""
+
+
+class InvalidOutput(PermanentProviderError):
+    """The model answered, but not in the format the request required (invalid JSON ...)."""
 
 
 class GuardrailTripped(AiosError):

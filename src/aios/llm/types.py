@@ -16,22 +16,32 @@ Role = Literal["system", "user", "assistant", "tool"]
 
 
 @dataclass(frozen=True)
-class Message:
-    """One chat message."""
-
-    role: Role
-    content: str
-    name: str | None = None
-    tool_call_id: str | None = None
-
-
-@dataclass(frozen=True)
 class ToolCall:
     """A tool call the model asked for."""
 
     id: str
     name: str
     arguments: str  # JSON text, as the providers return it
+
+
+@dataclass(frozen=True)
+class Message:
+    """One chat message.
+
+    Attributes:
+        role: `system`, `user`, `assistant` or `tool`.
+        content: the text.
+        name: an optional participant name.
+        tool_call_id: for `tool` messages, the id of the call this message answers.
+        tool_calls: for `assistant` messages, the tool calls the model made (so a conversation
+            with tools can be sent back).
+    """
+
+    role: Role
+    content: str
+    name: str | None = None
+    tool_call_id: str | None = None
+    tool_calls: tuple[ToolCall, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -84,7 +94,14 @@ class LLMRequest:
 
 @dataclass(frozen=True)
 class Usage:
-    """Tokens by class. `counted` is True when we counted them (the provider reported none)."""
+    """Tokens by class. `counted` is True when we counted them (the provider reported none).
+
+    One convention for every provider (adapters normalise to it, the cost ledger relies on it):
+    `input_tokens` is every prompt token, cache reads and cache writes included;
+    `output_tokens` is every generated token, reasoning tokens included. So
+    `input_tokens - cache_read_tokens - cache_write_tokens` are the uncached prompt tokens and
+    `output_tokens - reasoning_tokens` the visible output tokens.
+    """
 
     input_tokens: int = 0
     output_tokens: int = 0
@@ -139,6 +156,9 @@ class StreamChunk:
     tool_calls: tuple[ToolCall, ...] = ()
     finish_reason: str | None = None
     usage: Usage | None = None
+    #: Set on the last chunk the gateway yields: the whole call as one response (text, model,
+    #: usage, cost, latency, time to first token); None on provider chunks.
+    response: LLMResponse | None = None
 
 
 @dataclass(frozen=True)
@@ -146,6 +166,10 @@ class ModelInfo:
     """A configured model and what it can do: the router filters on these, never on names.
 
     Prices are USD per million tokens; None means "look it up in genai-prices".
+    `reasoning_price` defaults to the output price (reasoning tokens are billed as output).
+    `base_url` is the endpoint (None: the provider's official one); `api_key_env` is the NAME
+    of the environment variable holding the key, never the key; `params` are the provider's
+    options (see each provider's docstring); `timeout_s` bounds one HTTP request.
     """
 
     name: str
@@ -162,3 +186,7 @@ class ModelInfo:
     cache_read_price: float | None = None
     cache_write_price: float | None = None
     params: Mapping[str, Any] = field(default_factory=dict)
+    reasoning_price: float | None = None
+    base_url: str | None = None
+    api_key_env: str | None = None
+    timeout_s: float = 60.0

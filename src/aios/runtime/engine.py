@@ -27,7 +27,7 @@ from aios.runtime.events import (
 )
 from aios.runtime.handlers import HandlerRegistry
 from aios.runtime.layers import ConfirmationLayer, ForensicLayer, IdempotencyLayer, TimeoutLayer
-from aios.runtime.pipeline import Layer, Next, StepCall, compose
+from aios.runtime.pipeline import Layer, Next, StepCall, compose, invoke_handler
 from aios.store.runs import RunStore
 
 __all__ = ["RunResult", "Runtime", "StepOutcome"]
@@ -93,6 +93,8 @@ class Runtime:
         listeners: callables receiving run and step events (live progress).
         max_concurrency: steps of one run executing at the same time.
         manifest_path: recorded with each run so `resume` can reload it.
+        executor: the innermost stage that runs a handler (default: in this process,
+            `invoke_handler`); a distributed executor runs it elsewhere (Ray).
     """
 
     def __init__(self, manifest: Manifest, runs: RunStore, *,
@@ -100,7 +102,7 @@ class Runtime:
                  forensic: bool = False, assume_yes: bool = False,
                  env: Mapping[str, str] | None = None, llm: Any = None,
                  listeners: Iterable[Listener] = (), max_concurrency: int = 16,
-                 manifest_path: str | None = None):
+                 manifest_path: str | None = None, executor: Next | None = None):
         if max_concurrency < 1:
             raise ConfigError(f"max_concurrency must be at least 1, got {max_concurrency}")
         self.manifest = manifest
@@ -114,7 +116,7 @@ class Runtime:
         self.listeners = list(listeners)
         self.max_concurrency = max_concurrency
         self.manifest_path = manifest_path
-        self._chain: Next = compose(self.layers)
+        self._chain: Next = compose(self.layers, executor or invoke_handler)
         self._validators: dict[str, jsonschema.protocols.Validator | None] = {}
 
     # -- public API -----------------------------------------------------------------------
@@ -327,10 +329,14 @@ class Runtime:
         error: str | None = None
         try:
             self._validate_args(step.action, spec.inputs, args)
+            # A gateway with `bind` stamps run, agent and action on every call (budgets, ledger).
+            llm = (self.llm.bind(run_id=run_id, agent=step.action.partition(".")[0],
+                                 action=step.action)
+                   if hasattr(self.llm, "bind") else self.llm)
             ctx = ActionContext(
                 run_id=run_id, action=step.action, step_id=step.step_id, spec=spec, args=args,
                 env=self.env, forensic=self.forensic,
-                logger=logging.getLogger(f"aios.action.{step.action}"), llm=self.llm,
+                logger=logging.getLogger(f"aios.action.{step.action}"), llm=llm,
                 _publish=publish, _run_metadata=metadata)
             call = StepCall(ctx, self.registry.resolve(spec.handler), step.critical)
             result = await self._chain(call)

@@ -1,0 +1,56 @@
+"""Builds a ready `Gateway` from the manifest's `models:` and `budgets:` (the composition root
+and the CLI call this; nothing here reads a global)."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+
+from aios.llm.budget import BudgetManager
+from aios.llm.config import BudgetsConfig, ModelSpec, model_infos
+from aios.llm.gateway import Gateway
+from aios.llm.interfaces import ResponseCache, Router, Wrapper
+from aios.llm.ledger import CostLedger
+from aios.llm.pricing import PriceTable
+from aios.llm.providers import provider_class, registered_providers
+from aios.llm.types import ModelInfo
+from aios.store.engine import Store
+from aios.store.writer import BatchWriter
+
+__all__ = ["build_gateway", "resolve_models"]
+
+
+def resolve_models(specs: Mapping[str, ModelSpec], prices: PriceTable) -> dict[str, ModelInfo]:
+    """`ModelInfo`s for `specs`, with context windows genai-prices knows filled in."""
+    infos = model_infos(specs)
+    for name, info in infos.items():
+        spec = specs.get(name)
+        if spec is None or spec.context_window is None:
+            known = prices.context_window(info)
+            if known:
+                infos[name] = dataclasses.replace(info, context_window=int(known))
+    return infos
+
+
+def build_gateway(models: Mapping[str, ModelSpec], budgets: BudgetsConfig | None = None, *,
+                  store: Store | None = None, writer: BatchWriter | None = None,
+                  env: Mapping[str, str] | None = None, router: Router | None = None,
+                  cache: ResponseCache | None = None,
+                  wrappers: Sequence[Wrapper] = ()) -> Gateway:
+    """A gateway for the manifest's models (the packaged local model when there are none).
+
+    Args:
+        models: the manifest's `models:`.
+        budgets: the manifest's `budgets:`.
+        store: where the cost ledger goes and past spend is read from (None: no ledger).
+        writer: the batch writer to queue ledger rows on (share the runtime's).
+        env: where API keys are read from (default: the process environment).
+        router, cache, wrappers: see `Gateway`.
+    """
+    prices = PriceTable({name: provider_class(name).pricing_id
+                         for name in registered_providers()})
+    ledger = CostLedger(store, writer) if store is not None else None
+    manager = BudgetManager(budgets, ledger) if budgets is not None and not budgets.empty \
+        else None
+    return Gateway(resolve_models(models, prices), env=env, router=router, cache=cache,
+                   wrappers=wrappers, ledger=ledger, budgets=manager, prices=prices)

@@ -1,0 +1,171 @@
+"""The cost ledger: one row per LLM call in the `llm_calls` table, queued on a `BatchWriter`.
+
+Rows are written by the gateway after every call (answered, failed, cancelled or served from
+the cache), so the table is the one source for cost roll-ups, and budgets read a resumed run's
+earlier spend from it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    func,
+    select,
+)
+
+from aios.store.engine import Store
+from aios.store.tables import metadata
+from aios.store.writer import BatchWriter
+
+__all__ = ["CallRecord", "CostLedger", "Spend", "llm_calls"]
+
+llm_calls = Table(
+    "llm_calls",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+           autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("run_id", String(32), nullable=True),
+    Column("agent", String(200), nullable=True),
+    Column("action", String(200), nullable=True),
+    Column("tenant", String(200), nullable=True),
+    Column("user", String(200), nullable=True),
+    Column("model", String(200), nullable=False),  # the manifest's model name
+    Column("model_id", String(200), nullable=False),  # the provider's model id
+    Column("provider", String(64), nullable=False),
+    Column("input_tokens", Integer, nullable=False, default=0),
+    Column("output_tokens", Integer, nullable=False, default=0),
+    Column("cache_read_tokens", Integer, nullable=False, default=0),
+    Column("cache_write_tokens", Integer, nullable=False, default=0),
+    Column("reasoning_tokens", Integer, nullable=False, default=0),
+    Column("counted", Boolean, nullable=False, default=False),
+    Column("cost_usd", Float, nullable=False, default=0.0),
+    Column("latency_s", Float, nullable=True),
+    Column("ttft_s", Float, nullable=True),
+    Column("cached", Boolean, nullable=False, default=False),
+    Column("stream", Boolean, nullable=False, default=False),
+    Column("status", String(16), nullable=False),  # ok | error | invalid | cancelled
+    Column("error", Text, nullable=True),
+    Column("route_reason", Text, nullable=True),
+    Index("ix_llm_calls_at", "at"),
+    Index("ix_llm_calls_run", "run_id"),
+    Index("ix_llm_calls_tenant", "tenant", "at"),
+    Index("ix_llm_calls_user", "user", "at"),
+)
+
+
+@dataclass(frozen=True)
+class CallRecord:
+    """One LLM call as the ledger stores it (the columns of `llm_calls`, minus the id)."""
+
+    at: datetime
+    model: str
+    model_id: str
+    provider: str
+    status: str
+    run_id: str | None = None
+    agent: str | None = None
+    action: str | None = None
+    tenant: str | None = None
+    user: str | None = None
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    reasoning_tokens: int = 0
+    counted: bool = False
+    cost_usd: float = 0.0
+    latency_s: float | None = None
+    ttft_s: float | None = None
+    cached: bool = False
+    stream: bool = False
+    error: str | None = None
+    route_reason: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    def row(self) -> dict[str, Any]:
+        """The row to insert."""
+        data = asdict(self)
+        data.pop("extra")
+        return data
+
+
+@dataclass(frozen=True)
+class Spend:
+    """Tokens and dollars summed over some calls."""
+
+    tokens: int = 0
+    usd: float = 0.0
+
+
+class CostLedger:
+    """Records calls on a `BatchWriter` and sums past spend for budgets.
+
+    Args:
+        store: the store rows go to and past spend is read from.
+        writer: where rows are queued; pass the runtime's writer so LLM calls share its group
+            commits (default: a writer of its own, stopped by `close`).
+    """
+
+    def __init__(self, store: Store, writer: BatchWriter | None = None):
+        self.store = store
+        self._own_writer = writer is None
+        self.writer = writer if writer is not None else BatchWriter(store)
+
+    async def close(self) -> None:
+        """Flush; stop the writer if the ledger created it."""
+        if self._own_writer:
+            await self.writer.close()
+        else:
+            await self.writer.flush()
+
+    def record(self, call: CallRecord) -> None:
+        """Queue `call`; it is committed within one flush cycle of the writer."""
+        self.writer.put(llm_calls, call.row())
+
+    async def flush(self) -> None:
+        """Wait until every recorded call is committed."""
+        await self.writer.flush()
+
+    async def spend(self, *, run_id: str | None = None, agent: str | None = None,
+                    tenant: str | None = None, user: str | None = None,
+                    since: datetime | None = None) -> Spend:
+        """Tokens and USD of the recorded calls (cache hits excluded) matching every filter."""
+        await self.writer.flush()  # this process's queued rows count too
+        query = select(func.coalesce(func.sum(llm_calls.c.input_tokens
+                                              + llm_calls.c.output_tokens), 0),
+                       func.coalesce(func.sum(llm_calls.c.cost_usd), 0.0)
+                       ).where(llm_calls.c.cached.is_(False))  # cache hits consumed nothing
+        for column, value in (("run_id", run_id), ("agent", agent), ("tenant", tenant),
+                              ("user", user)):
+            if value is not None:
+                query = query.where(llm_calls.c[column] == value)
+        if since is not None:
+            query = query.where(llm_calls.c.at >= since)
+        async with self.store.engine.connect() as conn:
+            tokens, usd = (await conn.execute(query)).one()
+        return Spend(int(tokens or 0), float(usd or 0.0))
+
+    async def calls(self, *, run_id: str | None = None, limit: int = 100) -> list[CallRecord]:
+        """The most recent calls first (of one run when `run_id` is given)."""
+        await self.writer.flush()
+        query = select(llm_calls).order_by(llm_calls.c.id.desc()).limit(limit)
+        if run_id is not None:
+            query = query.where(llm_calls.c.run_id == run_id)
+        async with self.store.engine.connect() as conn:
+            rows = (await conn.execute(query)).mappings().all()
+        names = set(CallRecord.__dataclass_fields__) - {"extra"}
+        return [CallRecord(**{k: v for k, v in row.items() if k in names}) for row in rows]

