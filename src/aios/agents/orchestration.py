@@ -6,7 +6,7 @@ not by action name, so a manifest that renames an action still gets its findings
 
 from __future__ import annotations
 
-import json
+import asyncio
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -21,7 +21,11 @@ __all__ = ["SEVERITIES", "build_report", "summarize"]
 SEVERITIES = ("info", "warning", "critical")
 
 #: Findings handed to the model at most, worst first, to keep the prompt small.
-_PROMPT_FINDINGS = 25
+_PROMPT_FINDINGS = 12
+
+#: Seconds the narrative may take before the report goes out without it (a small CPU model
+#: on a busy host can be slow; the report itself never waits on the model).
+_NARRATIVE_SECONDS = 45.0
 
 Finding = dict[str, Any]
 
@@ -219,7 +223,6 @@ def _prompt(report: Mapping[str, Any]) -> str:
         "sentences, tell the operator how this host is doing and what to look at first. "
         "Use only the facts below; do not invent numbers.\n"
         f"Overall status: {report['status']}\nFindings:\n" + "\n".join(lines)
-        + "\nHighlights: " + json.dumps(report["highlights"], default=str)[:2000]
     )
 
 
@@ -235,11 +238,16 @@ async def summarize(ctx: ActionContext) -> dict[str, Any]:
     report["narrative"] = None
     report["narrative_error"] = None
     if ctx.llm is not None:
+        limit = float(ctx.args.get("narrative_seconds", _NARRATIVE_SECONDS))
         try:
-            reply = await ctx.llm.complete(_prompt(report), max_tokens=200)
+            async with asyncio.timeout(limit):
+                reply = await ctx.llm.complete(_prompt(report), max_tokens=160)
             report["narrative"] = str(reply.text).strip()
         except AiosError as exc:
             report["narrative_error"] = f"{type(exc).__name__}: {exc}"
             ctx.logger.warning("narrative unavailable: %s", exc)
+        except TimeoutError:
+            report["narrative_error"] = f"the model took longer than {limit:g} s"
+            ctx.logger.warning("narrative unavailable: model slower than %g s", limit)
     ctx.publish_metadata("report", report)
     return report
