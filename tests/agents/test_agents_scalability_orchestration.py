@@ -140,7 +140,7 @@ async def test_summarize_asks_the_llm_for_a_narrative():
     report = await orchestration.summarize(ctx)
     assert report["narrative"] == "Swap is nearly full; fix ASLR."
     prompt, max_tokens = llm.prompts[0]
-    assert max_tokens == 200
+    assert max_tokens == 160
     assert "swap in use 85%" in prompt and "Overall status: critical" in prompt
 
 
