@@ -17,15 +17,20 @@ from aios.llm.factory import build_gateway
 from aios.llm.gateway import Gateway
 from aios.manifest.loader import load_manifest as _load_manifest
 from aios.manifest.schema import Manifest
+from aios.reliability import ReliabilityLayer
 from aios.runtime.engine import Runtime
 from aios.runtime.events import Listener
 from aios.runtime.handlers import HandlerRegistry
+from aios.runtime.layers import ConfirmationLayer, ForensicLayer, IdempotencyLayer, TimeoutLayer
+from aios.runtime.pipeline import Layer
+from aios.security.guardrails import GuardrailLayer
+from aios.services import Services, open_services
 from aios.settings import Settings
 from aios.store.engine import Store
 from aios.store.runs import RunStore
 from aios.store.writer import BatchWriter
 
-__all__ = ["load_manifest", "open_gateway", "open_runtime", "open_store"]
+__all__ = ["load_manifest", "open_gateway", "open_runtime", "open_store", "runtime_layers"]
 
 
 def load_manifest(path: Path | str | None = None, *, env: Mapping[str, str] | None = None,
@@ -56,20 +61,55 @@ async def open_store(settings: Settings) -> AsyncIterator[Store]:
 
 @asynccontextmanager
 async def open_gateway(manifest: Manifest, *, store: Store | None = None,
-                       writer: BatchWriter | None = None) -> AsyncIterator[Gateway]:
+                       writer: BatchWriter | None = None, services: Services | None = None,
+                       settings: Settings | None = None) -> AsyncIterator[Gateway]:
     """The model gateway for `manifest`: its `models:` (the packaged local model when none
     are configured) and `budgets:`, the cost ledger on `store` (queued on `writer` when
     given), API keys read from the process environment. Clients are closed on exit.
 
-    This is the one place the gateway is composed (router, cache and provider wrappers are
-    handed to `build_gateway` here), for the runtime and the CLI alike.
+    This is the one place the gateway is composed, for the runtime and the CLI alike: with a
+    store, every provider call is wrapped by guardrails, tracing and reliability (the shared
+    `services`, opened here from `settings` when not given).
     """
-    gateway = build_gateway(manifest.models, manifest.budgets, store=store, writer=writer,
-                            env=os.environ)
-    try:
-        yield gateway
-    finally:
-        await gateway.aclose()
+    async with contextlib.AsyncExitStack() as stack:
+        if services is None and store is not None:
+            services = await stack.enter_async_context(
+                open_services(settings or Settings(), manifest, store))
+        holder: list[Gateway] = []
+
+        def resolve(name: str) -> object:
+            # Fallback models are wrapped lazily, the first time a chain reaches them.
+            return holder[0].provider(holder[0].model(name))
+
+        wrappers = services.gateway_wrappers(manifest, resolve) if services else []
+        gateway = build_gateway(manifest.models, manifest.budgets, store=store, writer=writer,
+                                env=os.environ, wrappers=wrappers)
+        holder.append(gateway)
+        try:
+            yield gateway
+        finally:
+            await gateway.aclose()
+
+
+def runtime_layers(manifest: Manifest, runs: RunStore, registry: HandlerRegistry,
+                   services: Services, *, assume_yes: bool) -> list[Layer]:
+    """The pipeline around every handler, outermost first.
+
+    Tracing encloses everything; guardrails refuse injected input before anyone is asked
+    to approve it and mask output last; forensic mode and the confirmation gate decide
+    whether a mutating action may run at all; reliability retries and falls back inside
+    those gates but outside the idempotency claim, which is checked before every attempt.
+    """
+    return [
+        services.tracing.layer(),
+        GuardrailLayer(services.guardrails),
+        ForensicLayer(),
+        ConfirmationLayer(assume_yes=assume_yes),
+        ReliabilityLayer(manifest, registry.resolve, runs=runs, breakers=services.breakers,
+                         listeners=[services.reliability_listener]),
+        IdempotencyLayer(runs),
+        TimeoutLayer(),
+    ]
 
 
 @asynccontextmanager
@@ -89,17 +129,21 @@ async def open_runtime(manifest: Manifest, *, settings: Settings | None = None,
     """
     settings = settings or Settings()
     async with open_store(settings) as store, contextlib.AsyncExitStack() as stack:
+        services = await stack.enter_async_context(open_services(settings, manifest, store))
         runs = RunStore(store)
         if llm is None:
             llm = await stack.enter_async_context(
-                open_gateway(manifest, store=store, writer=runs.writer))
+                open_gateway(manifest, store=store, writer=runs.writer, services=services))
+        registry = HandlerRegistry.builtin(handlers)
         runtime = Runtime(
-            manifest, runs, registry=HandlerRegistry.builtin(handlers),
+            manifest, runs, registry=registry,
+            layers=runtime_layers(manifest, runs, registry, services, assume_yes=assume_yes),
             forensic=settings.forensic if forensic is None else forensic,
-            assume_yes=assume_yes, env=env, llm=llm, listeners=listeners,
+            env=env, llm=llm, listeners=[services.tracing.listener(), *listeners],
             max_concurrency=settings.max_concurrency, manifest_path=manifest_path)
         try:
             yield runtime
         finally:
-            await stack.aclose()  # the gateway first: it flushes its ledger rows
+            await runs.writer.flush()  # step rows first, then the gateway's and the spans
+            await stack.aclose()
             await runs.writer.close()

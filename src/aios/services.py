@@ -1,0 +1,99 @@
+"""The per-process services the runtime and the gateway share: tracing, circuit breakers,
+guardrails. Built once at the edge (`aios.app`), passed down, closed on exit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import functools
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from aios.llm.interfaces import Wrapper
+from aios.manifest.schema import Manifest
+from aios.observability import Tracing, setup_tracing
+from aios.reliability import BreakerRegistry, BreakerStore, reliability_wrappers
+from aios.security.guardrails import GuardrailDecision, Guardrails
+from aios.security.streaming import guardrail_wrapper
+from aios.settings import Settings
+from aios.store.engine import Store
+
+__all__ = ["Services", "open_services"]
+
+log = logging.getLogger("aios.services")
+
+
+def _event_attributes(event: Any) -> dict[str, Any]:
+    """A frozen event record as flat span-event attributes (scalars only)."""
+    out: dict[str, Any] = {}
+    for field in dataclasses.fields(event):
+        value = getattr(event, field.name)
+        if isinstance(value, str | int | float | bool):
+            out[f"aios.{field.name}"] = value
+        elif value is not None:
+            out[f"aios.{field.name}"] = str(value)
+    return out
+
+
+def _reliability_event(tracing: Tracing, event: Any) -> None:
+    tracing.hook.event(f"aios.reliability.{type(event).__name__}", _event_attributes(event))
+
+
+def _guardrail_event(tracing: Tracing, decision: GuardrailDecision) -> None:
+    tracing.hook.event("aios.guardrail.decision", _event_attributes(decision))
+
+
+@dataclass
+class Services:
+    """What one Ai:oS process shares between its runtime and its gateway.
+
+    Attributes:
+        tracing: OpenTelemetry provider, store exporter, layer and LLM wrapper.
+        breakers: circuit breakers, shared through the store with every other process.
+        guardrails: the manifest's guardrail policy with its detectors.
+    """
+
+    tracing: Tracing
+    breakers: BreakerRegistry
+    guardrails: Guardrails
+
+    def reliability_listener(self, event: Any) -> None:
+        """Turn a retry / breaker / fallback record into a span event."""
+        _reliability_event(self.tracing, event)
+
+    def gateway_wrappers(self, manifest: Manifest,
+                         resolve: Callable[[str], object] | None = None) -> list[Wrapper]:
+        """Wrappers around every provider call, innermost first.
+
+        Guardrails sit next to the provider (the cache and the traces see masked text), the
+        per-attempt LLM span next, then time limits, bulkhead, breaker, retry and fallback.
+        """
+        return [
+            guardrail_wrapper(self.guardrails),
+            self.tracing.llm_wrapper(),
+            *reliability_wrappers(manifest.reliability, breakers=self.breakers,
+                                  listeners=[self.reliability_listener], resolve=resolve),
+        ]
+
+
+@asynccontextmanager
+async def open_services(settings: Settings, manifest: Manifest,
+                        store: Store) -> AsyncIterator[Services]:
+    """Build the shared services on an opened store; flush and close them on exit."""
+    tracing = setup_tracing(settings, store_url=store.url)
+    services = Services(
+        tracing=tracing,
+        breakers=BreakerRegistry(store=BreakerStore(store),
+                                 listeners=[functools.partial(_reliability_event, tracing)]),
+        guardrails=Guardrails(policy=manifest.guardrails,
+                              hooks=[functools.partial(_guardrail_event, tracing)]),
+    )
+    try:
+        yield services
+    finally:
+        await services.breakers.close()
+        await asyncio.to_thread(tracing.shutdown)
