@@ -17,11 +17,13 @@ from aios.llm.factory import build_gateway
 from aios.llm.gateway import Gateway
 from aios.manifest.loader import load_manifest as _load_manifest
 from aios.manifest.schema import Manifest
+from aios.approvals import approval_layers
 from aios.reliability import ReliabilityLayer
 from aios.runtime.engine import Runtime
 from aios.runtime.events import Listener
+from aios.runtime.executors import build_executor
 from aios.runtime.handlers import HandlerRegistry
-from aios.runtime.layers import ConfirmationLayer, ForensicLayer, IdempotencyLayer, TimeoutLayer
+from aios.runtime.layers import ForensicLayer, IdempotencyLayer, TimeoutLayer
 from aios.runtime.pipeline import Layer
 from aios.security.guardrails import GuardrailLayer
 from aios.services import Services, open_services
@@ -92,19 +94,21 @@ async def open_gateway(manifest: Manifest, *, store: Store | None = None,
 
 
 def runtime_layers(manifest: Manifest, runs: RunStore, registry: HandlerRegistry,
-                   services: Services, *, assume_yes: bool) -> list[Layer]:
+                   services: Services, *, requester: str | None = None) -> list[Layer]:
     """The pipeline around every handler, outermost first.
 
     Tracing encloses everything; guardrails refuse injected input before anyone is asked
-    to approve it and mask output last; forensic mode and the confirmation gate decide
-    whether a mutating action may run at all; reliability retries and falls back inside
-    those gates but outside the idempotency claim, which is checked before every attempt.
+    to approve it and mask output last; forensic mode skips mutating actions before any
+    approval is requested; the approval gate (the manifest's `approvals:` policy) decides
+    whether an action may run and suspends the run until people decide; reliability
+    retries and falls back inside those gates but outside the idempotency claim, which is
+    checked before every attempt.
     """
     return [
         services.tracing.layer(),
         GuardrailLayer(services.guardrails),
         ForensicLayer(),
-        ConfirmationLayer(assume_yes=assume_yes),
+        *approval_layers(runs.store, manifest, requester=requester),
         ReliabilityLayer(manifest, registry.resolve, runs=runs, breakers=services.breakers,
                          listeners=[services.reliability_listener]),
         IdempotencyLayer(runs),
@@ -114,15 +118,18 @@ def runtime_layers(manifest: Manifest, runs: RunStore, registry: HandlerRegistry
 
 @asynccontextmanager
 async def open_runtime(manifest: Manifest, *, settings: Settings | None = None,
-                       forensic: bool | None = None, assume_yes: bool = False,
+                       forensic: bool | None = None, requester: str | None = None,
                        env: Mapping[str, str] | None = None,
                        listeners: Iterable[Listener] = (),
                        handlers: Iterable[Callable[..., Any]] = (),
                        manifest_path: str | None = None,
-                       llm: Any = None) -> AsyncIterator[Runtime]:
+                       llm: Any = None,
+                       executor: str | None = None) -> AsyncIterator[Runtime]:
     """A ready runtime on the store that `settings` names; everything is flushed on exit.
 
-    `llm` is the model gateway handed to handlers; None builds one from the manifest's
+    `requester` is who approval requests are recorded as caused by (default: the operating
+    system user). `llm` is the model gateway handed to handlers; None builds one from the
+    manifest's
     `models:` and `budgets:` (the packaged local model when none are configured), with its
     cost ledger on the runtime's store and writer and API keys read from the process
     environment.
@@ -137,10 +144,11 @@ async def open_runtime(manifest: Manifest, *, settings: Settings | None = None,
         registry = HandlerRegistry.builtin(handlers)
         runtime = Runtime(
             manifest, runs, registry=registry,
-            layers=runtime_layers(manifest, runs, registry, services, assume_yes=assume_yes),
+            layers=runtime_layers(manifest, runs, registry, services, requester=requester),
             forensic=settings.forensic if forensic is None else forensic,
             env=env, llm=llm, listeners=[services.tracing.listener(), *listeners],
-            max_concurrency=settings.max_concurrency, manifest_path=manifest_path)
+            max_concurrency=settings.max_concurrency, manifest_path=manifest_path,
+            executor=build_executor(executor or settings.executor, settings))
         try:
             yield runtime
         finally:

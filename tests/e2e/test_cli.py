@@ -131,20 +131,36 @@ def test_unreachable_database_url_is_a_usage_error(home: Path) -> None:
     assert "AIOS_DATABASE_URL" in proc.stderr
 
 
-def test_exec_runs_one_action_with_arguments_and_checks_them(home: Path, tmp_path: Path) -> None:
+def test_exec_of_a_gated_action_waits_for_approval_then_runs_once(home: Path,
+                                                                   tmp_path: Path) -> None:
     old = tmp_path / "junk"
     old.mkdir()
     (old / "a.log").write_text("x")
     os.utime(old / "a.log", (time.time() - 30 * 86400,) * 2)
     proc = aios("exec", "storage.clean_old_files", "--arg", f"directory={old}",
                 "--arg", "older_than_days=7", "--json", home=home)
-    data = json.loads(proc.stdout)
-    assert data["steps"][0]["status"] == "skipped", "high criticality needs --yes"
-    assert (old / "a.log").exists()
-    proc = aios("exec", "storage.clean_old_files", "--arg", f"directory={old}", "--yes",
-                "--json", home=home)
     assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["status"] == "waiting", "a high-criticality mutation waits for a human"
+    assert data["steps"][0]["status"] == "waiting"
+    assert (old / "a.log").exists()
+
+    aios("users", "add", "alice", "--role", "approver", home=home, check=True)
+    token = aios("users", "token", "alice", "--expires", "1h", home=home,
+                 check=True).stdout.strip()
+    pending = json.loads(aios("approvals", "list", "--json", home=home, check=True).stdout)
+    (request,) = pending if isinstance(pending, list) else pending["requests"]
+    aios("approvals", "approve", request["id"], "--token", token, home=home, check=True)
+    resumed = aios("runs", "resume", data["run_id"], "--json", home=home)
+    assert resumed.returncode == 0, resumed.stderr
+    assert json.loads(resumed.stdout)["status"] == "succeeded"
     assert not (old / "a.log").exists()
+
+    again = aios("runs", "resume", data["run_id"], "--json", home=home)
+    assert json.loads(again.stdout)["status"] == "succeeded"
+
+
+def test_exec_argument_errors_are_usage_errors(home: Path) -> None:
     bad = aios("exec", "storage.clean_old_files", "--args", "{not json", home=home)
     assert bad.returncode == 2 and "--args is not valid JSON" in bad.stderr
     unknown = aios("exec", "kernel.nope", home=home)

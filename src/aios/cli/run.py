@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import Any
 
 import typer
+from rich.markup import escape
 
 from aios.app import load_manifest, open_runtime, open_store
 from aios.cli.common import (
@@ -26,17 +27,13 @@ from aios.store.runs import RunStore
 
 __all__ = ["register"]
 
-YesOpt = Annotated[bool, typer.Option(
-    "--yes", "-y", help="Confirm mutating actions of high and critical criticality.")]
-
-
-async def _run_sequence(opts: Options, name: str, yes: bool) -> RunResult:
+async def _run_sequence(opts: Options, name: str) -> RunResult:
     manifest = load_manifest(opts.manifest, env=opts.env)
     settings = opts.settings()
     out = console(opts.json)
     progress = None if opts.json else LiveProgress(out, f"{name} ({manifest.name})")
     listeners = [progress] if progress else []
-    async with open_runtime(manifest, settings=settings, assume_yes=yes, env=opts.env,
+    async with open_runtime(manifest, settings=settings, env=opts.env,
                             listeners=listeners,
                             manifest_path=str(opts.manifest) if opts.manifest else None
                             ) as runtime:
@@ -54,11 +51,15 @@ def _finish(opts: Options, result: RunResult, report: bool) -> None:
         if report:
             out.print()
             render_report(out, result)
-        style = "green" if result.ok else "red"
+        style = {"succeeded": "green", "waiting": "yellow"}.get(result.status, "red")
         out.print(f"run [bold]{result.run_id}[/] [{style}]{result.status}[/]"
-                  + (f": {result.error}" if result.error else ""), markup=True)
+                  + (f": {escape(result.error)}" if result.error else ""), markup=True)
+        if result.status == "waiting":
+            out.print("steps wait for approval: `aios approvals list`, then "
+                      f"`aios runs resume {result.run_id[:12]}` once they are decided")
         out.print(f"details: aios runs show {result.run_id[:12]}")
-    if not result.ok:
+    # A run waiting for people is not a failure: it resumes once they decide.
+    if result.status not in ("succeeded", "waiting"):
         raise typer.Exit(1)
 
 
@@ -89,27 +90,26 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def boot(ctx: typer.Context, manifest: ManifestOpt = None, env: EnvOpt = None,
-             forensic: ForensicOpt = False, json_out: JsonOpt = False, yes: YesOpt = False,
+             forensic: ForensicOpt = False, json_out: JsonOpt = False,
              sequence: str = typer.Option("boot", help="The sequence to run.")) -> None:
         """Boot: run the manifest's `boot` sequence and show the host report."""
         opts = resolve_options(ctx, manifest, env, forensic, json_out)
-        _finish(opts, run(_run_sequence(opts, sequence, yes)), report=True)
+        _finish(opts, run(_run_sequence(opts, sequence)), report=True)
 
     @app.command()
     def shutdown(ctx: typer.Context, manifest: ManifestOpt = None, env: EnvOpt = None,
-                 forensic: ForensicOpt = False, json_out: JsonOpt = False,
-                 yes: YesOpt = False) -> None:
+                 forensic: ForensicOpt = False, json_out: JsonOpt = False) -> None:
         """Run the manifest's `shutdown` sequence."""
         opts = resolve_options(ctx, manifest, env, forensic, json_out)
-        _finish(opts, run(_run_sequence(opts, "shutdown", yes)), report=True)
+        _finish(opts, run(_run_sequence(opts, "shutdown")), report=True)
 
     @app.command("run")
     def run_sequence(ctx: typer.Context, sequence: str, manifest: ManifestOpt = None,
                      env: EnvOpt = None, forensic: ForensicOpt = False,
-                     json_out: JsonOpt = False, yes: YesOpt = False) -> None:
+                     json_out: JsonOpt = False) -> None:
         """Run any sequence of the manifest by name."""
         opts = resolve_options(ctx, manifest, env, forensic, json_out)
-        _finish(opts, run(_run_sequence(opts, sequence, yes)), report=False)
+        _finish(opts, run(_run_sequence(opts, sequence)), report=False)
 
     @app.command("exec")
     def exec_action(
@@ -119,7 +119,7 @@ def register(app: typer.Typer) -> None:
                                              help="An argument KEY=VALUE (VALUE as JSON)."),
         args_json: str | None = typer.Option(None, "--args", help="All arguments as JSON."),
         manifest: ManifestOpt = None, env: EnvOpt = None, forensic: ForensicOpt = False,
-        json_out: JsonOpt = False, yes: YesOpt = False,
+        json_out: JsonOpt = False,
     ) -> None:
         """Execute one action (AGENT.ACTION) as a run of its own."""
         opts = resolve_options(ctx, manifest, env, forensic, json_out)
@@ -127,7 +127,7 @@ def register(app: typer.Typer) -> None:
         async def go() -> RunResult:
             args = _parse_args(arg, args_json)
             loaded = load_manifest(opts.manifest, env=opts.env)
-            async with open_runtime(loaded, settings=opts.settings(), assume_yes=yes,
+            async with open_runtime(loaded, settings=opts.settings(),
                                     env=opts.env, manifest_path=str(opts.manifest)
                                     if opts.manifest else None) as runtime:
                 return await runtime.execute(action, args)

@@ -67,9 +67,7 @@ def register(app: typer.Typer) -> None:
 
     @runs_app.command("resume")
     def resume(ctx: typer.Context, run_id: str = typer.Argument(..., help="Run id or prefix."),
-               manifest: ManifestOpt = None, env: EnvOpt = None, json_out: JsonOpt = False,
-               yes: bool = typer.Option(False, "--yes", "-y",
-                                        help="Confirm high/critical mutating actions.")) -> None:
+               manifest: ManifestOpt = None, env: EnvOpt = None, json_out: JsonOpt = False) -> None:
         """Continue a run that stopped part-way; finished steps are not run again."""
         opts = resolve_options(ctx, manifest, env, json_out=json_out)
 
@@ -84,7 +82,7 @@ def register(app: typer.Typer) -> None:
                                   "exists; pass --manifest")
             loaded = load_manifest(path, env=opts.env or record.options.get("env") or None)
             async with open_runtime(loaded, settings=settings.model_copy(
-                    update={"forensic": record.forensic}), assume_yes=yes, env=opts.env,
+                    update={"forensic": record.forensic}), env=opts.env,
                     manifest_path=str(path) if path else None) as runtime:
                 return await runtime.resume(record.id)
 
@@ -93,5 +91,5 @@ def register(app: typer.Typer) -> None:
             emit_json(run_to_json(result))
         else:
             console().print(f"run {result.run_id} {result.status}")
-        if not result.ok:
+        if result.status not in ("succeeded", "waiting"):
             raise typer.Exit(1)

@@ -14,6 +14,7 @@ turns the verdict into `flag` for that action. The approval gate cannot be asked
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -78,7 +79,7 @@ class Guardrails:
         hooks: called with every decision (trace, audit); a failing hook is logged, not raised.
     """
 
-    policy: GuardrailPolicy = field(default_factory=GuardrailPolicy)
+    policy: GuardrailPolicy = field(default_factory=lambda: GuardrailPolicy.model_validate({}))
     injection: Detector | None = None
     pii: Detector | None = None
     secrets: Detector | None = None
@@ -120,9 +121,11 @@ class Guardrails:
         Raises:
             GuardrailTripped: verdict `block`, or `approve` without the operator's approval.
         """
-        if not policy.enabled or policy.injection is InjectionAction.off:
+        texts = [text for text in texts if text]
+        if not texts or not policy.enabled or policy.injection is InjectionAction.off:
+            # Nothing to scan is no decision: no event, nothing on the hot path.
             return GuardrailDecision(subject, stage, "injection", "pass", run_id=run_id)
-        found = [f for text in texts if text for f in self.injection_findings(text, policy)]
+        found = [f for text in texts for f in self.injection_findings(text, policy)]
         if not found:
             decision = GuardrailDecision(subject, stage, "injection", "pass", run_id=run_id)
             self.emit(decision)
@@ -223,16 +226,27 @@ class GuardrailLayer:
         if not policy.enabled:
             return await call_next(call)
         approved = call.action in {a.strip() for a in ctx.env.get(APPROVE_ENV, "").split(",")}
-        if policy.scan_inputs:
-            self.guardrails.check_injection(_strings(ctx.args), policy, subject=call.action,
-                                            stage="input", run_id=ctx.run_id, approved=approved)
+        if policy.scan_inputs and (inputs := list(_strings(ctx.args))):
+            # The classifier takes milliseconds per text: keep it off the event loop.
+            await asyncio.to_thread(self.guardrails.check_injection, inputs, policy,
+                                    subject=call.action, stage="input", run_id=ctx.run_id,
+                                    approved=approved)
         result = await call_next(call)
         if not policy.scan_outputs:
             return result
-        # Tool and document output is where indirect injection arrives.
-        self.guardrails.check_injection(_strings(result), policy, subject=call.action,
-                                        stage="output", run_id=ctx.run_id, approved=approved)
-        masker = Masker()
-        return _map_strings(result, lambda text: self.guardrails.sanitize(
-            text, policy, subject=call.action, stage="output", masker=masker,
-            run_id=ctx.run_id))
+        outputs = list(_strings(result))
+        if not outputs:
+            return result
+
+        def check_output() -> Any:
+            # Tool and document output is where indirect injection arrives.
+            self.guardrails.check_injection(outputs, policy, subject=call.action,
+                                            stage="output", run_id=ctx.run_id,
+                                            approved=approved)
+            masker = Masker()
+            return _map_strings(result, lambda text: self.guardrails.sanitize(
+                text, policy, subject=call.action, stage="output", masker=masker,
+                run_id=ctx.run_id))
+
+        # The detectors take milliseconds per text: keep them off the event loop.
+        return await asyncio.to_thread(check_output)

@@ -32,8 +32,13 @@ class BatchWriter:
         batches: transactions committed so far.
     """
 
-    def __init__(self, store: Store):
+    def __init__(self, store: Store, *, linger_s: float = 0.002, max_batch: int = 2000):
         self._store = store
+        # Waiting a moment after the first queued row lets a busy run fill one transaction
+        # with many rows instead of committing each; a flush() cuts the wait short.
+        self._linger_s = linger_s
+        self._max_batch = max_batch
+        self._urgent = asyncio.Event()
         self._pending: list[tuple[Table, dict[str, Any]]] = []
         self._waiters: list[asyncio.Future[None]] = []
         self._wake = asyncio.Event()
@@ -66,6 +71,7 @@ class BatchWriter:
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiters.append(waiter)
         self._ensure_running()
+        self._urgent.set()
         self._wake.set()
         await waiter
 
@@ -93,6 +99,11 @@ class BatchWriter:
         while True:
             await self._wake.wait()
             self._wake.clear()
+            if self._linger_s > 0 and not self._waiters and len(self._pending) < self._max_batch:
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(self._linger_s):
+                        await self._urgent.wait()
+            self._urgent.clear()
             batch, self._pending = self._pending, []
             waiters, self._waiters = self._waiters, []
             self._committing = bool(batch)

@@ -1,0 +1,361 @@
+"""The audit trail: an append-only, hash-chained log of every approval event.
+
+Each record holds a sequence number, the store's time, what happened, who did it, and the
+SHA-256 of the record before it; its own hash covers all of that (canonical JSON). Editing,
+deleting or reordering any row breaks the chain at that row, and `verify` names it.
+
+Appends are serialised by a one-row chain head (`audit_head`): the first statement of an
+append is an UPDATE of that row, which takes SQLite's write lock (the whole transaction is
+then serialised) and PostgreSQL's row lock (held to commit), so two writers never read the
+same head and the chain never forks. Appends run inside the caller's transaction, so a
+decision and its audit record commit together or not at all.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    insert,
+    literal,
+    literal_column,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from aios.approvals.canonical import canonical_json, sha256_hex
+from aios.store.engine import Store
+from aios.store.tables import metadata
+
+__all__ = ["GENESIS", "AuditLog", "AuditRecord", "Entry", "VerifyReport", "audit_head", "audit_log",
+           "verify_records"]
+
+#: The `prev_hash` of the first record.
+GENESIS = "0" * 64
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+           autoincrement=False),
+    Column("at", String(40), nullable=False),
+    Column("kind", String(40), nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("request_id", String(32), nullable=True),
+    Column("run_id", String(32), nullable=True),
+    Column("record", Text, nullable=False),  # the canonical JSON the hash covers
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    Index("ix_audit_log_request", "request_id"),
+)
+
+# One row (id 1): the last sequence number and hash. Its UPDATE is the append lock.
+audit_head = Table(
+    "audit_head",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("seq", BigInteger().with_variant(Integer, "sqlite"), nullable=False),
+    Column("hash", String(64), nullable=False),
+    Column("at", String(40), nullable=False),
+)
+
+#: The store's clock, per dialect, as ISO 8601 UTC text (other dialects: this process's).
+_STORE_NOW: dict[str, str] = {
+    "postgresql": "to_char(clock_timestamp() AT TIME ZONE 'UTC', "
+                  "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')",
+    "sqlite": "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')",
+}
+
+#: INSERT ... ON CONFLICT DO NOTHING, per dialect.
+_INSERT_IGNORE: dict[str, Callable[[Table], Any]] = {
+    "postgresql": postgresql.insert, "sqlite": sqlite.insert}
+_EMPTY_HEAD = {"id": 1, "seq": 0, "hash": GENESIS, "at": ""}
+
+_COLUMNS = ("seq", "at", "kind", "actor", "request_id", "run_id", "prev_hash")
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A record to append: what happened, who did it, to which request and run."""
+
+    kind: str
+    actor: str
+    data: Mapping[str, Any] = field(default_factory=dict)
+    request_id: str | None = None
+    run_id: str | None = None
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    """One entry of the audit trail."""
+
+    seq: int
+    at: str
+    kind: str
+    actor: str
+    request_id: str | None
+    run_id: str | None
+    data: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+    def body(self) -> dict[str, Any]:
+        """What the hash covers: everything but the hash itself."""
+        return {"seq": self.seq, "at": self.at, "kind": self.kind, "actor": self.actor,
+                "request_id": self.request_id, "run_id": self.run_id, "data": self.data,
+                "prev_hash": self.prev_hash}
+
+    def to_json(self) -> dict[str, Any]:
+        """The body plus its hash: one line of `aios audit export`."""
+        return {**self.body(), "hash": self.hash}
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    """The result of recomputing the chain.
+
+    Attributes:
+        ok: True when every link holds.
+        records: how many records were checked.
+        broken_seq: the sequence number of the first broken link, if any.
+        problem: what is wrong there, in words.
+        head_seq: the sequence number the chain head records.
+    """
+
+    ok: bool
+    records: int
+    broken_seq: int | None = None
+    problem: str | None = None
+    head_seq: int | None = None
+
+    def __str__(self) -> str:
+        if self.ok:
+            return f"audit chain intact: {self.records} records, head at seq {self.head_seq}"
+        return f"audit chain broken at seq {self.broken_seq}: {self.problem}"
+
+
+@dataclass
+class _Checker:
+    """Walks records in sequence order and stops at the first broken link."""
+
+    expected: int = 1
+    prev_hash: str = GENESIS
+    prev_at: str = ""
+    count: int = 0
+    broken: VerifyReport | None = field(default=None)
+
+    def fail(self, seq: int, problem: str) -> None:
+        self.broken = VerifyReport(False, self.count, seq, problem)
+
+    def check(self, row: Mapping[str, Any]) -> bool:
+        seq = int(row["seq"])
+        if seq != self.expected:
+            what = "missing" if seq > self.expected else "out of order"
+            self.fail(self.expected, f"record {self.expected} is {what} (found seq {seq} "
+                                     "next): a record was deleted or the rows were reordered")
+            return False
+        raw = row["record"]
+        try:
+            body = json.loads(raw)
+        except (TypeError, ValueError):
+            self.fail(seq, "the record is not valid JSON: it was edited")
+            return False
+        if not isinstance(body, dict) or canonical_json(body) != raw:
+            self.fail(seq, "the record is not in canonical form: it was edited")
+            return False
+        if sha256_hex(raw) != row["hash"]:
+            self.fail(seq, "its hash does not match its content: the record was edited")
+            return False
+        for column in _COLUMNS:
+            if column in row and body.get(column) != row[column]:
+                self.fail(seq, f"column {column!r} is {row[column]!r} but the hashed record "
+                               f"says {body.get(column)!r}: the row was edited or reordered")
+                return False
+        if body.get("prev_hash") != self.prev_hash:
+            self.fail(seq, f"it does not link to record {seq - 1} (prev_hash differs): a "
+                           "record before it was edited, deleted or reordered")
+            return False
+        if str(body.get("at", "")) < self.prev_at:
+            self.fail(seq, "its time is earlier than the record before it: reordered")
+            return False
+        self.prev_hash, self.prev_at = row["hash"], str(body.get("at", ""))
+        self.expected += 1
+        self.count += 1
+        return True
+
+    def finish(self, head: Mapping[str, Any] | None) -> VerifyReport:
+        if self.broken is not None:
+            return self.broken
+        last = self.expected - 1
+        if head is None:
+            if last:
+                return VerifyReport(False, self.count, last, "the chain head row is missing")
+            return VerifyReport(True, 0, head_seq=0)
+        head_seq = int(head["seq"])
+        if head_seq > last:
+            return VerifyReport(False, self.count, last + 1,
+                                f"the chain head records seq {head_seq} but the log ends at "
+                                f"seq {last}: records at the end were deleted")
+        if head_seq < last:
+            return VerifyReport(False, self.count, head_seq + 1,
+                                f"records after seq {head_seq} (the chain head) were added "
+                                "outside the audit log")
+        if last and head["hash"] != self.prev_hash:
+            return VerifyReport(False, self.count, last,
+                                "its hash differs from the one the chain head records: the "
+                                "last record was rewritten")
+        return VerifyReport(True, self.count, head_seq=last)
+
+
+def verify_records(records: Iterable[Mapping[str, Any]],
+                   head: Mapping[str, Any] | None = None) -> VerifyReport:
+    """Check exported records (dicts with `record` text or a body plus `hash`), in order.
+
+    Args:
+        records: rows as stored, or `aios audit export` lines (their body is re-serialised).
+        head: the chain head (`seq`, `hash`) to compare the end with; None to skip.
+    """
+    checker = _Checker()
+    for rec in records:
+        row = dict(rec)
+        if "record" not in row:
+            body = {k: v for k, v in row.items() if k != "hash"}
+            row["record"] = canonical_json(body)
+        if not checker.check(row):
+            break
+    if head is None and checker.broken is None:
+        return VerifyReport(True, checker.count, head_seq=checker.expected - 1)
+    return checker.finish(head)
+
+
+class AuditLog:
+    """Appends to, reads and verifies the audit trail in the store."""
+
+    def __init__(self, store: Store):
+        self.store = store
+
+    async def _bump(self, conn: AsyncConnection, count: int) -> tuple[int, str, str]:
+        """Advance the head by `count`: (new last seq, previous hash, time), under its lock."""
+        now_sql = _STORE_NOW.get(conn.dialect.name)
+        now = literal_column(now_sql) if now_sql else literal(
+            datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
+        bump = (update(audit_head).where(audit_head.c.id == 1)
+                .values(seq=audit_head.c.seq + count)
+                .returning(audit_head.c.seq, audit_head.c.hash, audit_head.c.at,
+                           now.label("now")))
+        row = (await conn.execute(bump)).first()
+        if row is None:
+            # The head row was removed (a store emptied by hand): recreate it, race-free.
+            make = _INSERT_IGNORE.get(conn.dialect.name)
+            if make is None:
+                await conn.execute(insert(audit_head).values(**_EMPTY_HEAD))
+            else:
+                await conn.execute(make(audit_head).values(**_EMPTY_HEAD)
+                                   .on_conflict_do_nothing())
+            row = (await conn.execute(bump)).one()
+        seq, prev_hash, last_at, now_text = row
+        return int(seq), str(prev_hash), max(str(now_text), str(last_at))  # never earlier
+
+    async def append_many(self, conn: AsyncConnection, entries: Sequence[Entry]
+                          ) -> list[AuditRecord]:
+        """Append `entries` in order, inside the caller's transaction on `conn`.
+
+        The first statement takes the chain head's lock; the records commit (or roll back)
+        with whatever else the caller's transaction writes.
+        """
+        if not entries:
+            return []
+        last, prev, at = await self._bump(conn, len(entries))
+        records: list[AuditRecord] = []
+        rows: list[dict[str, Any]] = []
+        for seq, entry in enumerate(entries, start=last - len(entries) + 1):
+            body = AuditRecord(seq=seq, at=at, kind=entry.kind, actor=entry.actor,
+                               request_id=entry.request_id, run_id=entry.run_id,
+                               data=json.loads(canonical_json(dict(entry.data))),
+                               prev_hash=prev, hash="")
+            raw = canonical_json(body.body())
+            prev = sha256_hex(raw)
+            records.append(AuditRecord(**{**body.__dict__, "hash": prev}))
+            rows.append({"seq": seq, "at": at, "kind": entry.kind, "actor": entry.actor,
+                         "request_id": entry.request_id, "run_id": entry.run_id,
+                         "record": raw, "prev_hash": body.prev_hash, "hash": prev})
+        await conn.execute(insert(audit_log), rows)
+        await conn.execute(update(audit_head).where(audit_head.c.id == 1).values(
+            hash=prev, at=at))
+        return records
+
+    async def append(self, conn: AsyncConnection, kind: str, *, actor: str,
+                     data: Mapping[str, Any] | None = None, request_id: str | None = None,
+                     run_id: str | None = None) -> AuditRecord:
+        """Append one record inside the caller's transaction on `conn`."""
+        return (await self.append_many(conn, [Entry(kind, actor, dict(data or {}),
+                                                    request_id, run_id)]))[0]
+
+    async def record(self, kind: str, *, actor: str, data: Mapping[str, Any] | None = None,
+                     request_id: str | None = None, run_id: str | None = None) -> AuditRecord:
+        """Append one record in a transaction of its own."""
+        async with self.store.engine.begin() as conn:
+            return await self.append(conn, kind, actor=actor, data=data,
+                                     request_id=request_id, run_id=run_id)
+
+    async def rows(self, *, request_id: str | None = None,
+                   batch: int = 2000) -> AsyncIterator[dict[str, Any]]:
+        """Stored rows in sequence order, read in batches (constant memory)."""
+        last = -1
+        while True:
+            query = (select(audit_log).where(audit_log.c.seq > last)
+                     .order_by(audit_log.c.seq).limit(batch))
+            if request_id is not None:
+                query = query.where(audit_log.c.request_id == request_id)
+            async with self.store.engine.connect() as conn:
+                rows = (await conn.execute(query)).mappings().all()
+            if not rows:
+                return
+            for row in rows:
+                yield dict(row)
+            last = int(rows[-1]["seq"])
+
+    async def records(self, *, request_id: str | None = None) -> AsyncIterator[AuditRecord]:
+        """Records in sequence order (optionally of one request)."""
+        async for row in self.rows(request_id=request_id):
+            body = json.loads(row["record"])
+            yield AuditRecord(seq=int(row["seq"]), at=row["at"], kind=row["kind"],
+                              actor=row["actor"], request_id=row["request_id"],
+                              run_id=row["run_id"], data=body.get("data", {}),
+                              prev_hash=row["prev_hash"], hash=row["hash"])
+
+    async def head(self) -> dict[str, Any] | None:
+        """The chain head row (`seq`, `hash`, `at`), or None in an empty store."""
+        async with self.store.engine.connect() as conn:
+            row = (await conn.execute(select(audit_head).where(audit_head.c.id == 1))
+                   ).mappings().first()
+        return dict(row) if row is not None else None
+
+    async def verify(self) -> VerifyReport:
+        """Recompute the whole chain; the report names the first broken link."""
+        checker = _Checker()
+        async for row in self.rows():
+            if not checker.check(row):
+                break
+        return checker.finish(await self.head())
+
+    async def export(self, write: Callable[[str], Any]) -> int:
+        """Write every record as one JSON line through `write`; return how many."""
+        count = 0
+        async for record in self.records():
+            write(json.dumps(record.to_json(), sort_keys=True, ensure_ascii=False) + "\n")
+            count += 1
+        return count

@@ -1,0 +1,187 @@
+"""`ApprovalLayer`: the pipeline's approval gate, durable across restarts.
+
+For a call the policy gates, the layer finds or creates the call's request (stored before
+anything waits), then waits in-process up to `wait_seconds` or suspends the step
+(`ActionSuspended`: the step and run become `waiting`; `Runtime.resume` asks again). An
+approved request runs with exactly the approved arguments, once: the `IdempotencyLayer`
+inside this one claims a durable key for them, and the outcome is recorded as `executed`.
+A rejected or expired request fails its step with `ApprovalDenied`, naming who and why.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import jsonschema
+
+from aios.approvals.canonical import args_hash, canonical_json, sha256_hex
+from aios.approvals.policy import ActionFacts, ApprovalPolicy, Mode
+from aios.approvals.requests import ApprovalRequest
+from aios.approvals.workflow import ApprovalService, Proposal
+from aios.errors import (
+    ActionSkipped,
+    ActionSuspended,
+    ApprovalDenied,
+    ConfigError,
+    StoreError,
+)
+from aios.manifest.schema import Manifest
+from aios.runtime.pipeline import Layer, Next, StepCall
+from aios.store.engine import Store
+
+__all__ = ["ApprovalLayer", "Justification", "approval_layers", "default_requester",
+           "describe_call", "resumable_runs"]
+
+
+@dataclass(frozen=True)
+class Justification:
+    """Why an agent wants to run a call: shown to approvers and matched by the policy."""
+
+    reason: str
+    risks: tuple[str, ...] = ()
+    confidence: float | None = None
+
+
+def describe_call(call: StepCall) -> Justification:
+    """The default justification: the action's description and its declared risks.
+
+    Agents that reason about their calls (an LLM planner) pass their own `describe` to the
+    layer, with their stated reason and confidence.
+    """
+    spec = call.spec
+    risks = [f"criticality {spec.criticality.value}"]
+    if spec.mutates:
+        risks.append("changes the host (mutates)")
+    return Justification(spec.description or f"run {call.action}", tuple(risks))
+
+
+def default_requester() -> str:
+    """Who starts runs in this process: the operating-system user (`getpass.getuser()`)."""
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no login name (some containers)
+        return f"uid-unknown@{socket.gethostname()}"
+
+
+@dataclass
+class ApprovalLayer:
+    """The approval gate of the pipeline.
+
+    Args:
+        service: requests, decisions and waiting.
+        policy: the manifest's `approvals:` section.
+        requester: the identity recorded as having caused the requests of this runtime.
+        wait_seconds: in-process wait before suspending; None uses `policy.wait_seconds`.
+        describe: the justification of a call (reason, risks, confidence).
+    """
+
+    service: ApprovalService
+    policy: ApprovalPolicy
+    requester: str
+    wait_seconds: float | None = None
+    describe: Callable[[StepCall], Justification] = describe_call
+
+    async def __call__(self, call: StepCall, call_next: Next) -> Any:
+        why = self.describe(call)
+        facts = ActionFacts(action=call.action, criticality=call.spec.criticality.value,
+                            mutates=call.spec.mutates, forensic=call.ctx.forensic,
+                            confidence=why.confidence)
+        needed = self.policy.evaluate(facts)
+        if needed.mode is Mode.auto:
+            return await call_next(call)
+        if needed.mode is Mode.deny:
+            where = (f"approvals.rules[{needed.rule}]" if needed.rule is not None
+                     else f"approvals.levels.{needed.level}")
+            raise ApprovalDenied(f"{call.action} is denied by the approval policy ({where}); "
+                                 "change that entry of the manifest to allow it")
+        ctx = call.ctx
+        request = await self.service.find(ctx.run_id, ctx.step_id, args_hash(ctx.args))
+        if request is None:
+            request = await self.service.submit(Proposal(
+                run_id=ctx.run_id, step_id=ctx.step_id, action=call.action, args=ctx.args,
+                requester=self.requester, reason=why.reason, risks=why.risks,
+                confidence=why.confidence, input_schema=call.spec.inputs), needed)
+        if request.decidable:
+            wait = self.policy.wait_seconds if self.wait_seconds is None else self.wait_seconds
+            request = await self.service.wait(request.id, wait)
+        if request.decidable:
+            need = request.required_approvals - len(request.approvers())
+            raise ActionSuspended(
+                f"{call.action} waits for approval: request {request.id[:12]} needs {need} more "
+                f"approval{'s' if need != 1 else ''} from {request.group.group!r}; "
+                f"`aios approvals approve {request.id[:12]}`, then `aios runs resume "
+                f"{ctx.run_id[:12]}`", action=call.action, reference=request.id)
+        if request.status in ("rejected", "expired"):
+            await self.service.record_denial(request, actor=self.requester)
+            raise ApprovalDenied(self._denied(call.action, request))
+        return await self._execute(call, call_next, request)
+
+    @staticmethod
+    def _denied(action: str, request: ApprovalRequest) -> str:
+        rejection = request.rejection()
+        if request.status == "rejected" and rejection is not None:
+            return (f"{action} was rejected by {rejection.decider}: {rejection.reason} "
+                    f"(request {request.id[:12]})")
+        when = f" at {request.deadline:%Y-%m-%d %H:%M:%S} UTC" if request.deadline else ""
+        got = ", ".join(request.approvers()) or "nobody"
+        return (f"{action} was not approved in time: request {request.id[:12]} expired{when} "
+                f"with {len(request.approvers())} of {request.required_approvals} approvals "
+                f"({got}); start a new run to ask again")
+
+    async def _execute(self, call: StepCall, call_next: Next, request: ApprovalRequest) -> Any:
+        approved = request.current_args
+        if args_hash(approved) != request.current_hash:
+            raise StoreError(f"approval request {request.id[:12]}: the stored arguments do not "
+                             "match their approved hash; the store was altered, run "
+                             "`aios audit verify`")
+        if request.approved_args is not None and call.spec.inputs:
+            errors = list(jsonschema.Draft202012Validator(call.spec.inputs).iter_errors(approved))
+            if errors:
+                raise ConfigError(f"{call.action}: the edited arguments of request "
+                                  f"{request.id[:12]} are not valid: {errors[0].message}")
+        approved_call = call.with_args(dict(approved))
+        if request.status == "executed":
+            # Ran before: the idempotency layer inside replays its result or refuses.
+            return await call_next(approved_call)
+        try:
+            result = await call_next(approved_call)
+        except (ActionSuspended, ActionSkipped):
+            raise  # an inner layer decided not to run it; nothing executed
+        except BaseException as exc:
+            await asyncio.shield(self.service.record_execution(
+                request, executed_args=approved_call.ctx.args, actor=self.requester,
+                outcome={"status": "failed", "error": f"{type(exc).__name__}: {exc}"}))
+            raise
+        await self.service.record_execution(
+            request, executed_args=approved_call.ctx.args, actor=self.requester,
+            outcome={"status": "succeeded", "result_sha256": sha256_hex(canonical_json(result))})
+        return result
+
+
+def approval_layers(store: Store, manifest: Manifest, *, requester: str | None = None,
+                    wait_seconds: float | None = None,
+                    service: ApprovalService | None = None) -> list[Layer]:
+    """The approval gate for a runtime: insert it where `ConfirmationLayer` was.
+
+    Args:
+        store: the store the runtime records runs in.
+        manifest: its `approvals:` section is the policy.
+        requester: who caused the runs (default: the operating-system user).
+        wait_seconds: override of `approvals.wait_seconds`.
+        service: an `ApprovalService` to share (listeners, clock); default: a new one.
+    """
+    return [ApprovalLayer(service or ApprovalService(store), manifest.approvals,
+                          requester or default_requester(), wait_seconds)]
+
+
+async def resumable_runs(store: Store) -> list[str]:
+    """Ids of runs in `waiting` whose approval requests have been decided since.
+
+    `aios serve` calls this periodically and resumes each with `Runtime.resume(run_id)`.
+    """
+    return await ApprovalService(store).resumable_runs()

@@ -1,0 +1,179 @@
+"""API tokens: bearer credentials for the CLI (`--token`, AIOS_TOKEN) and the REST API.
+
+A token is `aios_<id>_<secret>` with 256 random bits of secret. Only its SHA-256 is stored: for
+a high-entropy secret a fast hash is enough (nothing to brute-force), and lookup by hash needs
+no scan. The `<id>` part names the token in listings and in `aios users revoke ID`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Column, DateTime, String, Table, insert, select, update
+
+from aios.auth.users import User, UserStore, users
+from aios.errors import AuthenticationError, ConfigError, NotFoundError
+from aios.store.engine import Store
+from aios.store.tables import metadata
+
+__all__ = ["IssuedToken", "TokenInfo", "TokenStore", "api_tokens", "hash_token"]
+
+_PREFIX = "aios_"
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", String(16), primary_key=True),
+    Column("user_id", String(32), nullable=False, index=True),
+    Column("label", String(200), nullable=False, default=""),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=True),
+    Column("revoked_at", DateTime(timezone=True), nullable=True),
+)
+
+
+def hash_token(token: str) -> str:
+    """The stored form of a token: the SHA-256 of its text."""
+    return hashlib.sha256(token.strip().encode("utf-8")).hexdigest()
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    if value is not None and value.tzinfo is None:  # SQLite drops the zone
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+def _when(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    """A token as listed: never its secret."""
+
+    id: str
+    user: str
+    label: str
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+
+    def state(self, now: datetime) -> str:
+        """`active`, `expired` or `revoked` at `now`."""
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_at is not None and self.expires_at <= now:
+            return "expired"
+        return "active"
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    """A new token: `secret` is shown once and cannot be recovered later."""
+
+    info: TokenInfo
+    secret: str
+
+
+class TokenStore:
+    """Issues, revokes and checks API tokens."""
+
+    def __init__(self, store: Store):
+        self.store = store
+        self.users = UserStore(store)
+
+    async def issue(self, user_name: str, *, expires_in: float | None = None,
+                    label: str = "", now: datetime | None = None) -> IssuedToken:
+        """A new token for `user_name`, valid for `expires_in` seconds (None: until revoked).
+
+        Raises:
+            NotFoundError: no such user.
+            ConfigError: `expires_in` is not positive.
+        """
+        if expires_in is not None and expires_in <= 0:
+            raise ConfigError(f"token lifetime must be positive, got {expires_in} s; "
+                              "for example --expires 30d")
+        user = await self.users.get(user_name)
+        now = now or datetime.now(UTC)
+        token_id = secrets.token_hex(6)
+        secret = f"{_PREFIX}{token_id}_{secrets.token_urlsafe(32)}"
+        expires = now + timedelta(seconds=expires_in) if expires_in is not None else None
+        async with self.store.engine.begin() as conn:
+            await conn.execute(insert(api_tokens).values(
+                id=token_id, user_id=user.id, label=label, token_hash=hash_token(secret),
+                created_at=now, expires_at=expires, revoked_at=None))
+        return IssuedToken(TokenInfo(token_id, user.name, label, now, expires, None), secret)
+
+    async def revoke(self, token_id: str, *, now: datetime | None = None) -> TokenInfo:
+        """Revoke a token by its id (the `aios_<id>_` part); revoking twice keeps the first time.
+
+        Raises:
+            NotFoundError: no token has that id.
+        """
+        token_id = token_id.removeprefix(_PREFIX).split("_")[0]
+        now = now or datetime.now(UTC)
+        async with self.store.engine.begin() as conn:
+            await conn.execute(update(api_tokens).where(
+                api_tokens.c.id == token_id, api_tokens.c.revoked_at.is_(None)
+            ).values(revoked_at=now))
+        found = [t for t in await self.list() if t.id == token_id]
+        if not found:
+            raise NotFoundError(f"no token with id {token_id!r}; `aios users tokens` lists them")
+        return found[0]
+
+    async def list(self, user_name: str | None = None) -> list[TokenInfo]:
+        """Tokens (newest first), of one user or of everyone."""
+        query = (select(api_tokens, users.c.name.label("user_name"))
+                 .join(users, users.c.id == api_tokens.c.user_id)
+                 .order_by(api_tokens.c.created_at.desc()))
+        if user_name is not None:
+            query = query.where(users.c.name == user_name)
+        async with self.store.engine.connect() as conn:
+            rows = (await conn.execute(query)).mappings().all()
+        return [self._info(row) for row in rows]
+
+    @staticmethod
+    def _info(row: Any) -> TokenInfo:
+        return TokenInfo(row["id"], row["user_name"], row["label"],
+                         _utc(row["created_at"]) or datetime.now(UTC), _utc(row["expires_at"]),
+                         _utc(row["revoked_at"]))
+
+    async def authenticate(self, token: str | None, *, now: datetime | None = None) -> User:
+        """The user a token belongs to.
+
+        Raises:
+            AuthenticationError: no token, an unknown, expired or revoked one, or a disabled
+                user; the message says which and how to get a new token.
+        """
+        if not token or not token.strip():
+            raise AuthenticationError(
+                "this needs an API token: pass --token or set AIOS_TOKEN (an admin creates "
+                "one with `aios users token NAME`); over HTTP send `Authorization: Bearer TOKEN`")
+        now = now or datetime.now(UTC)
+        query = (select(api_tokens, users.c.name.label("user_name"))
+                 .join(users, users.c.id == api_tokens.c.user_id)
+                 .where(api_tokens.c.token_hash == hash_token(token)))
+        async with self.store.engine.connect() as conn:
+            row = (await conn.execute(query)).mappings().first()
+        if row is None:
+            raise AuthenticationError("the API token is not known (mistyped, or from another "
+                                      "store?); get a new one with `aios users token NAME`")
+        info = self._info(row)
+        state = info.state(now)
+        if state == "revoked" and info.revoked_at is not None:
+            raise AuthenticationError(
+                f"API token {info.id} of {info.user} was revoked at {_when(info.revoked_at)}; "
+                f"get a new one with `aios users token {info.user}`")
+        if state == "expired" and info.expires_at is not None:
+            raise AuthenticationError(
+                f"API token {info.id} of {info.user} expired at {_when(info.expires_at)}; "
+                f"get a new one with `aios users token {info.user} --expires 30d`")
+        user = await self.users.get_by_id(row["user_id"])
+        if user.disabled:
+            raise AuthenticationError(f"user {user.name} is disabled; an admin can re-enable it")
+        return user
