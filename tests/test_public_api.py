@@ -33,4 +33,4 @@ def test_readme_python_example_runs(tmp_path: Path) -> None:
                           timeout=120, env={"AIOS_HOME": str(tmp_path / "home"),
                                             "PATH": "/usr/bin:/bin"})
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.strip() == "succeeded {'greeting': 'hello Ada'}"
+    assert proc.stdout.strip() == "succeeded {'greeting': 'hello team'}"

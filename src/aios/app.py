@@ -15,10 +15,12 @@ from typing import Any
 
 from aios.llm.factory import build_gateway
 from aios.llm.gateway import Gateway
+from aios.llm.types import ModelInfo
 from aios.manifest.loader import load_manifest as _load_manifest
 from aios.manifest.schema import Manifest
 from aios.approvals import approval_layers
 from aios.reliability import ReliabilityLayer
+from aios.routing.config import build_cache, build_router
 from aios.runtime.engine import Runtime
 from aios.runtime.events import Listener
 from aios.runtime.executors import build_executor
@@ -83,9 +85,18 @@ async def open_gateway(manifest: Manifest, *, store: Store | None = None,
             # Fallback models are wrapped lazily, the first time a chain reaches them.
             return holder[0].provider(holder[0].model(name))
 
+        def prices(model: ModelInfo) -> tuple[float | None, float | None]:
+            # The router ranks models by the gateway's own price table (one source of cost).
+            table = holder[0].prices_of(model)
+            return (table.input.base if table.input else None,
+                    table.output.base if table.output else None)
+
         wrappers = services.gateway_wrappers(manifest, resolve) if services else []
+        embeddings = services.embeddings if services else None
+        router = build_router(manifest.routing, embeddings, prices=prices)
+        cache = await build_cache(manifest.routing, store, embeddings) if store else None
         gateway = build_gateway(manifest.models, manifest.budgets, store=store, writer=writer,
-                                env=os.environ, wrappers=wrappers)
+                                env=os.environ, wrappers=wrappers, router=router, cache=cache)
         holder.append(gateway)
         try:
             yield gateway

@@ -13,6 +13,8 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from aios.embeddings import EmbeddingService
+from aios.errors import ConfigError
 from aios.llm.interfaces import Wrapper
 from aios.manifest.schema import Manifest
 from aios.observability import Tracing, setup_tracing
@@ -55,11 +57,15 @@ class Services:
         tracing: OpenTelemetry provider, store exporter, layer and LLM wrapper.
         breakers: circuit breakers, shared through the store with every other process.
         guardrails: the manifest's guardrail policy with its detectors.
+        embeddings: the one embedding model for the cache, the router and intent matching
+            (None when its package is missing: the router then routes by features alone and
+            the cache answers exact repeats only).
     """
 
     tracing: Tracing
     breakers: BreakerRegistry
     guardrails: Guardrails
+    embeddings: EmbeddingService | None
 
     def reliability_listener(self, event: Any) -> None:
         """Turn a retry / breaker / fallback record into a span event."""
@@ -85,12 +91,18 @@ async def open_services(settings: Settings, manifest: Manifest,
                         store: Store) -> AsyncIterator[Services]:
     """Build the shared services on an opened store; flush and close them on exit."""
     tracing = setup_tracing(settings, store_url=store.url)
+    try:
+        embeddings: EmbeddingService | None = await asyncio.to_thread(EmbeddingService.open)
+    except ConfigError as exc:
+        log.warning("no embedding model (%s): routing by features, exact cache only", exc)
+        embeddings = None
     services = Services(
         tracing=tracing,
         breakers=BreakerRegistry(store=BreakerStore(store),
                                  listeners=[functools.partial(_reliability_event, tracing)]),
         guardrails=Guardrails(policy=manifest.guardrails,
                               hooks=[functools.partial(_guardrail_event, tracing)]),
+        embeddings=embeddings,
     )
     try:
         yield services

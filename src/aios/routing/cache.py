@@ -1,0 +1,411 @@
+"""The response cache: exact first, then semantic, scoped by tenant/user namespace.
+
+Exact key (`aios.routing.keys`): a digest of everything that changes the output and nothing
+else: model, messages, tools, `response_format`, sampling parameters; not who asks.
+
+Semantic lookup: within a *bucket* (the same key computed with the last user message left
+out, so a hit never crosses a different system prompt, conversation prefix, tool set, model
+or parameters), the nearest cached prompt by embedding cosine. It is served only if it is
+above the namespace's threshold and the guard (`aios.routing.guard`) finds no negation,
+antonym, number or name that differs. Sampled requests (temperature > 0) skip the semantic
+step unless their namespace allows it. Namespaces (`tenant/user`) never share answers.
+
+Bounds: a TTL per entry and a maximum entry count, evicting the least recently used. Entries
+are persisted in the store (`llm_cache`) and loaded into memory by `load()`, so the cache
+survives restarts; lookups never touch the database.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+
+from aios.embeddings import EmbeddingService
+from aios.errors import ConfigError
+from aios.llm.types import LLMRequest, LLMResponse, ModelInfo, ToolCall, Usage
+from aios.routing.cache_store import CacheRow, CacheTable
+from aios.routing.guard import conflict
+from aios.routing.index import VectorIndex
+from aios.routing.keys import (
+    bucket_key,
+    exact_key,
+    last_user_index,
+    model_identity,
+    namespace_of,
+)
+from aios.routing.spec import DEFAULT_THRESHOLD
+from aios.store.engine import Store
+
+__all__ = ["DEFAULT_THRESHOLD", "CacheConfig", "CacheStats", "NamespacePolicy",
+           "ResponseCache"]
+
+log = logging.getLogger("aios.routing.cache")
+
+
+@dataclass(frozen=True)
+class NamespacePolicy:
+    """Semantic-cache settings of one namespace (`tenant/user`, or a whole `tenant`).
+
+    Attributes:
+        threshold: minimum cosine for a semantic hit.
+        semantic: False for exact hits only.
+        sampled: allow semantic hits for requests with temperature > 0.
+        ttl_s: entry lifetime in seconds (None: the cache's default).
+    """
+
+    threshold: float = DEFAULT_THRESHOLD
+    semantic: bool = True
+    sampled: bool = False
+    ttl_s: float | None = None
+
+
+@dataclass(frozen=True)
+class CacheConfig:
+    """Bounds and defaults of a `ResponseCache`.
+
+    Attributes:
+        max_entries: entries kept; the least recently used go first.
+        ttl_s: default entry lifetime in seconds (None: no expiry).
+        default: the policy of namespaces not listed in `namespaces`.
+        namespaces: per-namespace policies, by `tenant/user` or by `tenant`.
+        top_k: semantic candidates examined per lookup.
+        ann_threshold: bucket size from which the HNSW index is used.
+    """
+
+    max_entries: int = 100_000
+    ttl_s: float | None = 7 * 24 * 3600.0
+    default: NamespacePolicy = field(default_factory=NamespacePolicy)
+    namespaces: Mapping[str, NamespacePolicy] = field(default_factory=dict)
+    top_k: int = 4
+    ann_threshold: int = 8192
+
+    def policy(self, namespace: str) -> NamespacePolicy:
+        """The policy for `namespace` (exact name, then its tenant, then the default)."""
+        found = self.namespaces.get(namespace)
+        if found is None:
+            found = self.namespaces.get(namespace.split("/", 1)[0])
+        return found or self.default
+
+
+@dataclass(frozen=True)
+class CacheStats:
+    """Counters since the cache was created."""
+
+    exact_hits: int = 0
+    semantic_hits: int = 0
+    misses: int = 0
+    refused: int = 0
+    saved_usd: float = 0.0
+    entries: int = 0
+    puts: int = 0
+    evictions: int = 0
+    expirations: int = 0
+
+    @property
+    def hits(self) -> int:
+        """Exact plus semantic hits."""
+        return self.exact_hits + self.semantic_hits
+
+    @property
+    def hit_rate(self) -> float:
+        """Hits / lookups (0 before any lookup)."""
+        total = self.hits + self.misses
+        return self.hits / total if total else 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-able record."""
+        return {**dataclasses.asdict(self), "hits": self.hits,
+                "hit_rate": round(self.hit_rate, 4)}
+
+
+def _response_to_json(response: LLMResponse) -> dict[str, Any]:
+    return {"text": response.text, "model": response.model, "provider": response.provider,
+            "usage": dataclasses.asdict(response.usage),
+            "tool_calls": [dataclasses.asdict(c) for c in response.tool_calls],
+            "finish_reason": response.finish_reason, "latency_s": response.latency_s,
+            "ttft_s": response.ttft_s, "cost_usd": response.cost_usd,
+            "response_model": response.response_model}
+
+
+def _response_from_json(data: Mapping[str, Any]) -> LLMResponse:
+    return LLMResponse(
+        text=data["text"], model=data["model"], provider=data["provider"],
+        usage=Usage(**data.get("usage", {})),
+        tool_calls=tuple(ToolCall(**c) for c in data.get("tool_calls", [])),
+        finish_reason=data.get("finish_reason"), latency_s=data.get("latency_s", 0.0),
+        ttft_s=data.get("ttft_s"), cost_usd=data.get("cost_usd", 0.0),
+        response_model=data.get("response_model"))
+
+
+@dataclass
+class _Entry:
+    id: int
+    namespace: str
+    key: str
+    bucket: str | None
+    prompt: str
+    response: LLMResponse
+    expires: float | None
+    hit: LLMResponse = field(init=False)
+
+    def __post_init__(self) -> None:
+        # Built once: responses are frozen, so every hit can share this object.
+        self.hit = dataclasses.replace(self.response, cached=True)
+
+
+class ResponseCache:
+    """Exact and semantic response cache (see the module docstring).
+
+    Args:
+        store: where entries persist (None: memory only).
+        embedder: the embedding service (None: exact hits only).
+        config: bounds, TTL and namespace policies.
+        clock: seconds since the epoch (tests pass a fake one).
+
+    Call `await cache.load()` once after creating it on a store, to bring back the stored
+    entries.
+    """
+
+    def __init__(self, store: Store | None = None, embedder: EmbeddingService | None = None,
+                 config: CacheConfig | None = None, *,
+                 clock: Callable[[], float] = time.time):
+        self.config = config or CacheConfig()
+        if self.config.max_entries < 1:
+            raise ConfigError(f"cache max_entries must be at least 1, got "
+                              f"{self.config.max_entries}")
+        self.table = CacheTable(store) if store is not None else None
+        self.embedder = embedder
+        self.clock = clock
+        self._entries: OrderedDict[tuple[str, str], _Entry] = OrderedDict()
+        self._by_id: dict[int, _Entry] = {}
+        self._indexes: dict[tuple[str, str], VectorIndex] = {}
+        self._next_id = 1
+        self._counts: dict[str, float] = dict.fromkeys(
+            ("exact_hits", "semantic_hits", "misses", "refused", "saved_usd", "puts",
+             "evictions", "expirations"), 0)
+        # ModelInfo objects are built once and reused for every call: memoise their identity.
+        self._identities: dict[int, tuple[ModelInfo, bytes]] = {}
+
+    # -- public API -----------------------------------------------------------------------
+
+    def stats(self) -> CacheStats:
+        """Hits (exact, semantic), misses, guard refusals, saved USD, size, evictions."""
+        counts = self._counts
+        return CacheStats(
+            exact_hits=int(counts["exact_hits"]), semantic_hits=int(counts["semantic_hits"]),
+            misses=int(counts["misses"]), refused=int(counts["refused"]),
+            saved_usd=float(counts["saved_usd"]), entries=len(self._entries),
+            puts=int(counts["puts"]), evictions=int(counts["evictions"]),
+            expirations=int(counts["expirations"]))
+
+    async def load(self) -> int:
+        """Load the stored, unexpired entries into memory; returns how many."""
+        if self.table is None:
+            return 0
+        now = self.clock()
+        rows = await self.table.load(now=datetime.fromtimestamp(now, UTC),
+                                     limit=self.config.max_entries)
+        pending: list[tuple[_Entry, np.ndarray | None]] = []
+        reembed: list[int] = []
+        for row in rows:
+            entry = self._remember(row.namespace, row.key, row.bucket if row.semantic else None,
+                                   row.prompt, _response_from_json(row.response),
+                                   row.expires_at.timestamp() if row.expires_at else None)
+            vector = None
+            if entry.bucket is not None and self.embedder is not None:
+                if row.vector is not None and row.embedder == self.embedder.name:
+                    vector = np.frombuffer(row.vector, dtype=np.float32)
+                else:
+                    reembed.append(len(pending))
+            pending.append((entry, vector))
+        if reembed and self.embedder is not None:
+            vectors = self.embedder.embed([pending[i][0].prompt for i in reembed])
+            for i, vector in zip(reembed, vectors, strict=True):
+                pending[i] = (pending[i][0], vector)
+        groups: dict[tuple[str, str], list[tuple[int, np.ndarray]]] = {}
+        for entry, vector in pending:
+            if vector is not None and entry.bucket is not None:
+                groups.setdefault((entry.namespace, entry.bucket), []).append((entry.id, vector))
+        for scope, items in groups.items():
+            ids = np.array([i for i, _ in items], dtype=np.int64)
+            self._index(scope).add_many(ids, np.stack([v for _, v in items]))
+        return len(rows)
+
+    async def get(self, request: LLMRequest, model: ModelInfo) -> LLMResponse | None:
+        """The cached response for `request` on `model`, or None (a miss)."""
+        if not request.cache:
+            return None
+        hit = self.lookup_exact(request, model)
+        if hit is None:
+            hit = self.lookup_semantic(request, model)
+        if hit is None:
+            self._count(misses=1)
+            return None
+        return hit
+
+    async def put(self, request: LLMRequest, model: ModelInfo, response: LLMResponse) -> None:
+        """Store `response` (an assembled one for streams) for `request` on `model`."""
+        if not request.cache or (not response.text and not response.tool_calls):
+            return  # an empty answer is a failure, not something to replay
+        namespace = namespace_of(request)
+        identity = self._identity(model)
+        key = exact_key(request, identity)
+        policy = self.config.policy(namespace)
+        ttl = policy.ttl_s if policy.ttl_s is not None else self.config.ttl_s
+        now = self.clock()
+        expires = now + ttl if ttl is not None else None
+        bucket = bucket_key(request, identity) if self._semantic_ok(request, policy) else None
+        index = last_user_index(request)
+        prompt = request.messages[index].content if index is not None else ""
+        if bucket is not None and not prompt.strip():
+            bucket = None
+        stored = dataclasses.replace(response, cached=False, route_reason=None)
+        entry = self._remember(namespace, key, bucket, prompt, stored, expires)
+        vector = None
+        if bucket is not None and self.embedder is not None:
+            vector = self.embedder.embed_one(prompt)
+            self._index((namespace, bucket)).add(entry.id, vector)
+        evicted: list[tuple[str, str]] = []
+        while len(self._entries) > self.config.max_entries:
+            oldest = next(iter(self._entries))
+            self._drop(oldest)
+            evicted.append(oldest)
+        self._count(puts=1, evictions=len(evicted))
+        if self.table is not None:
+            await self.table.write(CacheRow(
+                namespace=namespace, key=key, bucket=bucket or "", model=model.name,
+                prompt=prompt, response=_response_to_json(stored),
+                cost_usd=stored.cost_usd, semantic=bucket is not None,
+                embedder=self.embedder.name if vector is not None and self.embedder else None,
+                vector=vector.astype(np.float32).tobytes() if vector is not None else None,
+                created_at=datetime.fromtimestamp(now, UTC),
+                expires_at=datetime.fromtimestamp(expires, UTC) if expires else None),
+                drop=evicted)
+
+    async def clear(self, namespace: str | None = None) -> int:
+        """Forget every entry (of one namespace), in memory and in the store."""
+        doomed = [k for k in self._entries if namespace is None or k[0] == namespace]
+        for scope in doomed:
+            self._drop(scope)
+        if self.table is not None:
+            return await self.table.clear(namespace)
+        return len(doomed)
+
+    # -- lookups (synchronous: no I/O) -----------------------------------------------------
+
+    def lookup_exact(self, request: LLMRequest, model: ModelInfo) -> LLMResponse | None:
+        """An exact hit, or None (does not count a miss)."""
+        scope = (namespace_of(request), exact_key(request, self._identity(model)))
+        entry = self._entries.get(scope)
+        if entry is None:
+            return None
+        if entry.expires is not None and entry.expires <= self.clock():
+            self._expire(entry)
+            return None
+        self._entries.move_to_end(scope)
+        counts = self._counts
+        counts["exact_hits"] += 1
+        counts["saved_usd"] += entry.response.cost_usd
+        return entry.hit
+
+    def lookup_semantic(self, request: LLMRequest, model: ModelInfo) -> LLMResponse | None:
+        """A semantic hit that passes the threshold and the guard, or None."""
+        if self.embedder is None:
+            return None
+        namespace = namespace_of(request)
+        policy = self.config.policy(namespace)
+        if not self._semantic_ok(request, policy):
+            return None
+        bucket = bucket_key(request, self._identity(model))
+        index = self._indexes.get((namespace, bucket)) if bucket is not None else None
+        if index is None or len(index) == 0:
+            return None
+        position = last_user_index(request)
+        assert position is not None  # a bucket exists only when there is a user message
+        prompt = request.messages[position].content
+        if not prompt.strip():
+            return None
+        query = self.embedder.embed_one(prompt)
+        now = self.clock()
+        for entry_id, score in index.search(query, self.config.top_k):
+            if score < policy.threshold:
+                break
+            entry = self._by_id.get(entry_id)
+            if entry is None:
+                continue
+            if entry.expires is not None and entry.expires <= now:
+                self._expire(entry)
+                continue
+            if entry.prompt != prompt and conflict(entry.prompt, prompt) is not None:
+                self._count(refused=1)
+                continue
+            self._entries.move_to_end((entry.namespace, entry.key))
+            self._count(semantic_hits=1, saved_usd=entry.response.cost_usd)
+            return entry.hit
+        return None
+
+    # -- internals ------------------------------------------------------------------------
+
+    @staticmethod
+    def _semantic_ok(request: LLMRequest, policy: NamespacePolicy) -> bool:
+        if not policy.semantic:
+            return False
+        # An unset temperature is the caller's "no preference": treated as deterministic.
+        return policy.sampled or request.temperature is None or request.temperature <= 0
+
+    def _count(self, **deltas: float) -> None:
+        for name, value in deltas.items():
+            self._counts[name] += value
+
+    def _identity(self, model: ModelInfo) -> bytes:
+        memo = self._identities.get(id(model))
+        if memo is not None and memo[0] is model:
+            return memo[1]
+        if len(self._identities) > 1024:
+            self._identities.clear()
+        identity = model_identity(model)
+        self._identities[id(model)] = (model, identity)
+        return identity
+
+    def _index(self, scope: tuple[str, str]) -> VectorIndex:
+        index = self._indexes.get(scope)
+        if index is None:
+            assert self.embedder is not None
+            index = self._indexes[scope] = VectorIndex(
+                self.embedder.dim, ann_threshold=self.config.ann_threshold)
+        return index
+
+    def _remember(self, namespace: str, key: str, bucket: str | None, prompt: str,
+                  response: LLMResponse, expires: float | None) -> _Entry:
+        self._drop((namespace, key))
+        entry = _Entry(self._next_id, namespace, key, bucket or None, prompt, response, expires)
+        self._next_id += 1
+        self._entries[(namespace, key)] = entry
+        self._by_id[entry.id] = entry
+        return entry
+
+    def _drop(self, scope: tuple[str, str]) -> _Entry | None:
+        entry = self._entries.pop(scope, None)
+        if entry is None:
+            return None
+        self._by_id.pop(entry.id, None)
+        if entry.bucket is not None:
+            index = self._indexes.get((entry.namespace, entry.bucket))
+            if index is not None:
+                index.remove(entry.id)
+                if len(index) == 0:
+                    del self._indexes[(entry.namespace, entry.bucket)]
+        return entry
+
+    def _expire(self, entry: _Entry) -> None:
+        self._drop((entry.namespace, entry.key))
+        self._count(expirations=1)
+        # The row is deleted by the next `load` (it filters and deletes expired rows).

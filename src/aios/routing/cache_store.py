@@ -1,0 +1,147 @@
+"""Persistence of the response cache: the `llm_cache` table and its reads and writes.
+
+One row per cached answer, keyed by (namespace, exact key). The vector of the prompt is
+stored with the name of the model that made it, so a restart reloads the in-memory index
+without re-embedding (and re-embeds when the embedding model changed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    Index,
+    LargeBinary,
+    String,
+    Table,
+    Text,
+    and_,
+    delete,
+    insert,
+    or_,
+    select,
+    tuple_,
+)
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+
+from aios.errors import StoreError
+from aios.store.engine import Store
+from aios.store.tables import metadata
+
+__all__ = ["CacheRow", "CacheTable", "llm_cache"]
+
+llm_cache = Table(
+    "llm_cache",
+    metadata,
+    Column("namespace", String(200), primary_key=True),
+    Column("key", String(64), primary_key=True),
+    Column("bucket", String(64), nullable=False),
+    Column("model", String(200), nullable=False),
+    Column("prompt", Text, nullable=False),
+    Column("response", JSON, nullable=False),
+    Column("cost_usd", Float, nullable=False, default=0.0),
+    Column("semantic", Boolean, nullable=False, default=False),
+    Column("embedder", String(100), nullable=True),
+    Column("vector", LargeBinary, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=True),
+    Index("ix_llm_cache_created", "created_at"),
+)
+
+
+@dataclass(frozen=True)
+class CacheRow:
+    """One stored answer."""
+
+    namespace: str
+    key: str
+    bucket: str
+    model: str
+    prompt: str
+    response: dict[str, Any]
+    cost_usd: float
+    semantic: bool
+    embedder: str | None
+    vector: bytes | None
+    created_at: datetime
+    expires_at: datetime | None
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    # SQLite hands back naive datetimes; everything Ai:oS writes is UTC.
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+class CacheTable:
+    """Reads and writes `llm_cache` rows on a store."""
+
+    def __init__(self, store: Store):
+        self.store = store
+
+    async def load(self, *, now: datetime, limit: int) -> list[CacheRow]:
+        """The `limit` newest unexpired rows, oldest first; expired rows are deleted."""
+        live = or_(llm_cache.c.expires_at.is_(None), llm_cache.c.expires_at > now)
+        query = select(llm_cache).where(live).order_by(llm_cache.c.created_at.desc()) \
+            .limit(limit)
+        try:
+            async with self.store.engine.begin() as conn:
+                await conn.execute(delete(llm_cache).where(llm_cache.c.expires_at <= now))
+                rows = (await conn.execute(query)).mappings().all()
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot read the response cache (table llm_cache): {exc}") \
+                from exc
+        out = [CacheRow(**{**row, "created_at": _aware(row["created_at"]),
+                           "expires_at": _aware(row["expires_at"])}) for row in rows]
+        out.reverse()
+        return out
+
+    async def write(self, row: CacheRow, *, drop: Sequence[tuple[str, str]] = ()) -> None:
+        """Insert or replace `row`, deleting the `drop` (namespace, key) rows in the same
+        transaction (evictions)."""
+        keys = [(row.namespace, row.key), *drop]
+        values = {name: getattr(row, name) for name in CacheRow.__dataclass_fields__}
+        try:
+            async with self.store.engine.begin() as conn:
+                await conn.execute(delete(llm_cache).where(
+                    tuple_(llm_cache.c.namespace, llm_cache.c.key).in_(keys)))
+                await conn.execute(insert(llm_cache), [values])
+        except IntegrityError:
+            # Another process stored the same answer between our delete and insert; theirs
+            # is equivalent (same key), so nothing is lost.
+            return
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot write the response cache (table llm_cache): {exc}") \
+                from exc
+
+    async def delete(self, keys: Sequence[tuple[str, str]]) -> None:
+        """Delete rows by (namespace, key)."""
+        if not keys:
+            return
+        try:
+            async with self.store.engine.begin() as conn:
+                await conn.execute(delete(llm_cache).where(
+                    tuple_(llm_cache.c.namespace, llm_cache.c.key).in_(list(keys))))
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot delete from the response cache: {exc}") from exc
+
+    async def clear(self, namespace: str | None = None) -> int:
+        """Delete every row (of one namespace); returns how many."""
+        query = delete(llm_cache)
+        if namespace is not None:
+            query = query.where(and_(llm_cache.c.namespace == namespace))
+        try:
+            async with self.store.engine.begin() as conn:
+                result = await conn.execute(query)
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot clear the response cache: {exc}") from exc
+        return int(result.rowcount or 0)

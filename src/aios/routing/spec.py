@@ -1,0 +1,80 @@
+"""The manifest's `routing:` section: router policy and response-cache settings, as data.
+
+```yaml
+routing:
+  policy: cheapest-adequate        # quality-first | latency-budget | explicit
+  policy_params: {}                # e.g. {max_latency_s: 3} or {model: big}
+  classifier: packaged             # packaged | none | path/to/router.npz
+  cache:
+    enabled: true
+    max_entries: 100000
+    ttl_s: 604800
+    threshold: 0.9
+    namespaces:
+      acme: {threshold: 0.95, sampled: false}
+```
+
+Plain pydantic models with no other Ai:oS import, so the manifest schema can use them;
+`aios.routing.config` builds the router and the cache from them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = ["DEFAULT_THRESHOLD", "CacheSpec", "NamespaceSpec", "RoutingSpec"]
+
+#: Default semantic threshold (WordLlama cosine). Chosen on a calibration half of the
+#: paraphrase data (bench/gateway.py: the lowest threshold with >= 95% precision there was
+#: 0.89), rounded up to 0.90 because a wrong cached answer costs more than a miss.
+DEFAULT_THRESHOLD = 0.90
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class NamespaceSpec(_Frozen):
+    """Semantic-cache settings of one namespace (`tenant` or `tenant/user`)."""
+
+    threshold: float = Field(default=DEFAULT_THRESHOLD, ge=-1.0, le=1.0,
+                             description="Minimum cosine similarity for a semantic hit.")
+    semantic: bool = Field(default=True,
+                           description="False: exact hits only in this namespace.")
+    sampled: bool = Field(default=False,
+                          description="Allow semantic hits when temperature > 0.")
+    ttl_s: float | None = Field(default=None, gt=0,
+                                description="Entry lifetime (s); null: the cache's default.")
+
+
+class CacheSpec(_Frozen):
+    """The response cache."""
+
+    enabled: bool = Field(default=True, description="False turns the response cache off.")
+    max_entries: int = Field(default=100_000, ge=1,
+                             description="Entries kept (least recently used evicted).")
+    ttl_s: float | None = Field(default=7 * 24 * 3600.0, gt=0,
+                                description="Default entry lifetime in seconds; null: none.")
+    threshold: float = Field(default=DEFAULT_THRESHOLD, ge=-1.0, le=1.0,
+                             description="Default semantic similarity threshold.")
+    semantic: bool = Field(default=True, description="False: exact hits only.")
+    namespaces: dict[str, NamespaceSpec] = Field(
+        default_factory=dict,
+        description="Per-namespace settings, by `tenant` or `tenant/user`.")
+
+
+class RoutingSpec(_Frozen):
+    """How the gateway chooses models for requests that name none, and caches answers."""
+
+    policy: str = Field(default="cheapest-adequate",
+                        description="A registered routing policy: cheapest-adequate, "
+                                    "quality-first, latency-budget, explicit.")
+    policy_params: dict[str, Any] = Field(default_factory=dict,
+                                          description="Parameters of the policy.")
+    classifier: str = Field(default="packaged",
+                            description="`packaged` (the classifier shipped with Ai:oS), "
+                                        "`none` (tiers from request features), or the path "
+                                        "of a classifier written by `aios router train`.")
+    cache: CacheSpec = Field(default_factory=CacheSpec, description="The response cache.")

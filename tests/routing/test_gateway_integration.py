@@ -1,0 +1,92 @@
+"""Router and cache plugged into the real model gateway, and built from the manifest spec."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from aios.embeddings import EmbeddingService
+from aios.llm.gateway import Gateway
+from aios.llm.types import LLMRequest, LLMResponse, ModelInfo, StreamChunk, Usage
+from aios.routing import (
+    ResponseCache,
+    Router,
+    RoutingSpec,
+    build_cache,
+    build_router,
+)
+from aios.store import Store
+
+
+class CountingProvider:
+    """Answers with the model's name and counts calls."""
+
+    name = "openai"
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    async def complete(self, request: LLMRequest, model: ModelInfo) -> LLMResponse:
+        self.calls.append(model.name)
+        return LLMResponse(f"answer from {model.name}", model.name, self.name,
+                           usage=Usage(20, 5))
+
+    async def stream(self, request: LLMRequest, model: ModelInfo
+                     ) -> AsyncIterator[StreamChunk]:
+        self.calls.append(model.name)
+        yield StreamChunk(text=f"answer from {model.name}")
+        yield StreamChunk(finish_reason="stop", usage=Usage(20, 5))
+
+
+MODELS = {
+    "cheap": ModelInfo("cheap", "openai", "c", tier="simple", context_window=8000,
+                       input_price=0.1, output_price=0.4),
+    "big": ModelInfo("big", "openai", "b", tier="complex", context_window=100000,
+                     input_price=10.0, output_price=30.0),
+}
+
+
+async def test_the_gateway_routes_with_our_router_and_answers_from_our_cache(
+        embedder: EmbeddingService) -> None:
+    provider = CountingProvider()
+    cache = ResponseCache(None, embedder)
+    gateway = Gateway(MODELS, env={}, providers={"cheap": provider, "big": provider},
+                      router=Router(), cache=cache)
+    try:
+        first = await gateway.complete("How do I list the running docker containers?")
+        assert first.model == "cheap" and "cheapest-adequate" in (first.route_reason or "")
+        again = await gateway.complete("How can I list the running docker containers?")
+        assert again.cached and again.text == first.text
+        hard = await gateway.complete("Prove step by step that the integral of x^2 is x^3/3")
+        assert hard.model == "big"
+        assert provider.calls == ["cheap", "big"]
+        assert cache.stats().semantic_hits == 1
+    finally:
+        await gateway.aclose()
+
+
+async def test_router_and_cache_from_the_manifest_spec(store: Store,
+                                                       embedder: EmbeddingService) -> None:
+    spec = RoutingSpec.model_validate({
+        "policy": "latency-budget", "policy_params": {"max_latency_s": 2},
+        "classifier": "none",
+        "cache": {"max_entries": 5, "threshold": 0.95,
+                  "namespaces": {"acme": {"threshold": 0.5, "sampled": True}}}})
+    router = build_router(spec, embedder)
+    assert router.policy.name == "latency-budget" and router.classifier is None
+    cache = await build_cache(spec, store, embedder)
+    assert cache is not None and cache.config.max_entries == 5
+    assert cache.config.policy("acme/alice").sampled
+    assert cache.config.policy("globex/bob").threshold == 0.95
+    packaged = build_router(RoutingSpec(), embedder)
+    assert packaged.classifier is not None
+    assert await build_cache(RoutingSpec.model_validate({"cache": {"enabled": False}}),
+                             store, embedder) is None
+
+
+def test_the_manifest_rejects_unknown_routing_fields() -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError):
+        RoutingSpec.model_validate({"cache": {"treshold": 0.9}})
