@@ -20,6 +20,8 @@ can do about it::
     │   ├── ActionSkipped          the pipeline chose not to run it (forensic, not confirmed)
     │   ├── ActionSuspended        the step waits (for an approval); the run resumes later
     │   ├── DuplicateExecution     a mutating action was asked to run again under the same key
+    │   ├── WorkerLost             the worker process running it died; a mutating action's
+    │   │                          outcome is unknown, so it is never run again automatically
     │   └── ActionCircuitOpen      the action's circuit breaker is open: failing fast, try later
     ├── ProviderError              an LLM provider failed
     │   ├── TransientProviderError rate limit, timeout, connection error, 5xx: worth retrying
@@ -69,6 +71,7 @@ __all__ = [
     "StreamInterrupted",
     "TransientProviderError",
     "UsageError",
+    "WorkerLost",
 ]
 
 
@@ -200,6 +203,15 @@ class ActionSuspended(ActionError):
 
 class DuplicateExecution(ActionError):
     """A mutating action was asked to run again under an idempotency key that already ran."""
+
+
+class WorkerLost(ActionError):
+    """The worker process executing the action died (killed, out of memory, node lost).
+
+    A read-only action is retried on another worker first; this is raised when the retries
+    are spent. A mutating action is never retried: it may have changed the host before the
+    worker died, so its outcome is unknown and its idempotency claim refuses a second run.
+    """
 
 
 class ActionCircuitOpen(ActionError):

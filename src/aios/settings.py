@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated, Any, Literal
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 __all__ = ["Settings"]
 
@@ -40,6 +41,62 @@ class Settings(BaseSettings):
     manifest: Path | None = Field(
         default=None, description="Manifest file used when --manifest is not given."
     )
+    trace_content: bool = Field(
+        default=False,
+        description=(
+            "Record LLM prompts and completions on spans (AIOS_TRACE_CONTENT=1); the text "
+            "passes the redaction hook before any exporter sees it."
+        ),
+    )
+    otlp_endpoint: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("otlp_endpoint", "AIOS_OTLP_ENDPOINT",
+                                      "OTEL_EXPORTER_OTLP_ENDPOINT"),
+        description=(
+            "Base URL of an OpenTelemetry collector (OTLP/HTTP), for example "
+            "http://127.0.0.1:4318; spans go there as well as to the store. Read from "
+            "OTEL_EXPORTER_OTLP_ENDPOINT (or AIOS_OTLP_ENDPOINT)."
+        ),
+    )
+    executor: Literal["local", "ray"] = Field(
+        default="local",
+        description=(
+            "Where handlers run (AIOS_EXECUTOR): `local` in this process (sync handlers in "
+            "threads), `ray` as Ray tasks on worker processes. Setting AIOS_RAY_ADDRESS "
+            "implies `ray`."
+        ),
+    )
+    ray_address: str | None = Field(
+        default=None,
+        description=(
+            "Ray cluster to run actions on (AIOS_RAY_ADDRESS): `auto` (the cluster this node "
+            "joined with `ray start`), `host:6379` or `ray://host:10001`. Unset with "
+            "AIOS_EXECUTOR=ray: a local Ray instance is started on this machine."
+        ),
+    )
+    ray_driver_actions: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=("orchestration.*", "discovery.*"),
+        description=(
+            "Action globs that run on the driver even with the Ray executor "
+            "(AIOS_RAY_DRIVER_ACTIONS, comma-separated): actions that call `ctx.llm`, whose "
+            "gateway (budgets, cost ledger, cache) lives in the driver process."
+        ),
+    )
+
+    @field_validator("ray_driver_actions", mode="before")
+    @classmethod
+    def _split_globs(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _ray_address_implies_ray(cls, data: Any) -> Any:
+        # A cluster address on its own is enough to mean "run on it".
+        if isinstance(data, dict) and data.get("ray_address") and not data.get("executor"):
+            return {**data, "executor": "ray"}
+        return data
 
     def store_url(self) -> str:
         """The store URL: ``database_url`` when set, else the SQLite file under ``home``."""

@@ -17,6 +17,15 @@ COMMAND_MODULES = (
     "aios.cli.run",
     "aios.cli.runs",
     "aios.cli.manifest",
+    "aios.cli.llm",
+    "aios.cli.reliability",
+    "aios.cli.observability",
+    "aios.cli.approvals",
+    "aios.cli.evaluation",
+    "aios.cli.discovery",
+    "aios.cli.security",
+    "aios.cli.routing",
+    "aios.cli.scale",
 )
 
 app = typer.Typer(

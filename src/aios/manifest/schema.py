@@ -8,6 +8,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from aios.approvals.policy import ApprovalPolicy
+from aios.llm.config import BudgetsConfig, ModelSpec
+from aios.reliability.policy import ReliabilityPolicy
+from aios.routing.spec import RoutingSpec
+from aios.security.policy import GuardrailPolicy
+
 __all__ = [
     "Action",
     "Agent",
@@ -63,6 +69,11 @@ class Action(_Frozen):
     )
     params: dict[str, Any] = Field(
         default_factory=dict, description="Default arguments, overridden by a step's `with`."
+    )
+    reliability: ReliabilityPolicy | None = Field(
+        None, description="Retry, circuit breaker, per-attempt timeout, fallback and "
+        "concurrency limit of this action; null: the manifest's `reliability:` entry that "
+        "matches it, if any."
     )
 
 
@@ -151,6 +162,36 @@ class Manifest(_Frozen):
     agents: dict[str, Agent] = Field(default_factory=dict, description="Agents by name.")
     sequences: dict[str, Sequence] = Field(
         default_factory=dict, description="Sequences by name (`boot`, `shutdown`, ...)."
+    )
+    models: dict[str, ModelSpec] = Field(
+        default_factory=dict, description="LLMs the gateway may call, by name: provider, model "
+        "id, tier, endpoint, key variable, capabilities, prices. Empty: the packaged local "
+        "model serves every tier."
+    )
+    budgets: BudgetsConfig = Field(
+        default_factory=BudgetsConfig, description="Token and USD budgets per run, agent, "
+        "tenant and user, checked before every LLM call."
+    )
+    approvals: ApprovalPolicy = Field(
+        default_factory=ApprovalPolicy,
+        description="Human approval of actions: by criticality, ordered rules, approver "
+        "groups, deadlines and escalation (defaults: low auto, medium notify, high one "
+        "approval, critical two distinct approvers).",
+    )
+    reliability: dict[str, ReliabilityPolicy] = Field(
+        default_factory=dict, description="Reliability policies keyed by model name (from "
+        "`models:`) or action glob (`kernel.*`, `*`); an action's own `reliability:` wins, then "
+        "an exact name, then the most specific glob."
+    )
+    guardrails: GuardrailPolicy = Field(
+        default_factory=GuardrailPolicy, description="Runtime guardrails: prompt injection in "
+        "inputs, tool output and prompts (block | flag | approve | off), PII and secrets in "
+        "outputs and completions (redact | block | allow), pseudonymisation, per-agent overrides."
+    )
+    routing: RoutingSpec = Field(
+        default_factory=RoutingSpec, description="Model routing for requests that name no "
+        "model (policy, complexity classifier) and the response cache (TTL, size, semantic "
+        "threshold per tenant namespace)."
     )
 
     @field_validator("agents")
