@@ -83,6 +83,15 @@ class Settings(BaseSettings):
         ),
     )
 
+    cookie_secure: Literal["auto", "always", "never"] = Field(
+        default="auto",
+        description=(
+            "The `Secure` flag of the dashboard's cookies (AIOS_COOKIE_SECURE): `auto` sets it "
+            "when the request came over https (behind a TLS proxy, `aios serve` trusts "
+            "X-Forwarded-Proto from --forwarded-allow-ips), `always` or `never` force it."
+        ),
+    )
+
     @field_validator("ray_driver_actions", mode="before")
     @classmethod
     def _split_globs(cls, value: Any) -> Any:
