@@ -52,6 +52,68 @@ def test_pii_rejects_invalid_values(pii, text, kind):
     assert kind not in {f.type for f in pii.detect(text)}
 
 
+@pytest.mark.parametrize(("text", "value"), [
+    ("Yesterday I met Naomi Ryan at the station.", "Naomi Ryan"),          # gazetteer
+    ("the report by Ravil G. Yefimov was late", "Ravil G. Yefimov"),      # middle initial
+    ("my name is eva kleist and I need help", "eva kleist"),              # strong cue, any case
+    ("Contact person: Wiremu Tane-Harrison", "Wiremu Tane-Harrison"),     # cue, unknown name
+    ("Dr. Tomasz Wierzbicki arrived. Later Wierzbicki left.", "Wierzbicki"),  # repeated part
+    ("Invited: Sarah, Yusuf, Emma and Joseph.", "Yusuf"),                # list of first names
+    ("Nicole: are you coming tonight?", "Nicole"),                       # dialogue speaker
+    ("a film with Grace Kelly and others", "Grace Kelly"),               # word-like first name
+    ("Jane Doe\n221 Baker Street\nLondon", "Jane Doe"),                  # signature line
+])
+def test_pii_finds_person_names(pii, text, value):
+    assert value in [f.text for f in pii.detect(text) if f.type == "PERSON"]
+
+
+@pytest.mark.parametrize("text", [
+    "In Paris we met at the Grace Hotel.",
+    "The European Union met on Labor Day.",
+    "Thanks for the update, see you on Monday.",
+    "Jones, Mitchell and Williams LLP won the case.",
+    "Na and Cl form table salt.",
+    "May I ask whether April is the best month?",
+    "Will you review the Q3 numbers?",
+])
+def test_pii_does_not_call_ordinary_capitalised_words_people(pii, text):
+    assert [f.text for f in pii.detect(text) if f.type == "PERSON"] == []
+
+
+@pytest.mark.parametrize(("text", "value"), [
+    ("Send it to 1600 Pennsylvania Ave NW, Washington, DC 20500 please",
+     "1600 Pennsylvania Ave NW, Washington, DC 20500"),
+    ("Wir wohnen in der Friedrichstraße 43 in Berlin.", "Friedrichstraße 43"),
+    ("Ci vediamo in Via Roma 12, Milano.", "Via Roma 12"),
+    ("Elle habite au 12 rue de la Paix, apt 3", "12 rue de la Paix, apt 3"),
+    ("Write to P.O. Box 1234.", "P.O. Box 1234"),
+    ("PSC 1234, Box 5678, APO AE 09012", "PSC 1234, Box 5678, APO AE 09012"),
+    ("Ola Nordmann\n4596 Tylova 285\nSuite 578", "4596 Tylova 285\nSuite 578"),
+    ("My new address is 18 Kowhai Grove, Lower Hutt", "18 Kowhai Grove"),
+    ("He lives at 9 Harbour View Rd. now", "9 Harbour View Rd."),
+])
+def test_pii_finds_street_addresses(pii, text, value):
+    assert value in [f.text for f in pii.detect(text) if f.type == "STREET_ADDRESS"]
+
+
+@pytest.mark.parametrize("text", [
+    "Room 101 is on floor 3 and the bus leaves from gate 12.",
+    "During 1999 we read chapter 5, verse 2.",
+    "I have 3 plaza tickets and sent 4 via email.",
+    "The meeting takes place at 4 in the afternoon.",
+])
+def test_pii_does_not_call_numbers_in_prose_addresses(pii, text):
+    assert [f.text for f in pii.detect(text) if f.type == "STREET_ADDRESS"] == []
+
+
+def test_pii_without_gazetteer_still_uses_cues_and_shapes():
+    from aios.security.detectors import PiiDetector
+
+    plain = PiiDetector(gazetteer=False)
+    assert [f.text for f in plain.detect("Yesterday I met Naomi Ryan.")] == []
+    assert [f.text for f in plain.detect("Dear Mrs. Naomi Ryan,")] == ["Naomi Ryan"]
+
+
 @pytest.mark.parametrize(("text", "kind"), [
     ("export GITHUB_TOKEN=ghp_Zx8kQ2vLm9PfR4tYw7cNb3JhG6sD1aE5uK0o", "github_token"),
     ("aws_access_key_id = AKIAZ7XQ3MBW4YT6KJ2P", "aws_access_key"),
@@ -63,6 +125,19 @@ def test_pii_rejects_invalid_values(pii, text, kind):
     ("token: xoxb-2048319012-4097234519-aBcDeFgHiJkLmNoPqRsTuVwX", "slack_token"),
     ('client_secret = "q8Zt3vNw9LpR2xKc7HsYb4Mf"', "generic_secret"),
     ("HF_TOKEN=hf_AbCdEfGhIjKlMnOpQrStUvWxYzAbCdEfGh", "huggingface_token"),
+    ('setenv("SERVICE_API_KEY", "9f8e7d6c5b4a39281706f5e4d3c2b1a0")', "generic_secret"),
+    ('if req.Secret != "swordfish-42" {', "generic_secret"),
+    ('$db_password = \\"tr0ub4dor\\";', "password"),
+    ("password = 'correct horse'", "password"),
+    ('The admin password for the demo box is "letmein42".', "password"),
+    ('variable "stripe_api_token" {\n  default = "tok_8sJd92KdlQp0xZr"\n}',
+     "terraform_variable_secret"),
+    ('jwt:\n  issuer: acme\n  secret: "s1gning-k3y-value"\n', "jwt_secret"),
+    ("Please use the following password to proceed to installation:\n\n"
+     "0f1e2d3c4b5a69788796a5b4c3d2e1f0\n", "jenkins_admin_password"),
+    ("assets.acme.io.storage.googleapis.com", "gcs_bucket"),
+    ("https://storage.googleapis.com/acme-private/file.csv", "gcs_bucket"),
+    ('okta:\n  api_token: "00aB3dE5fG7hI9jK1lM3nO5pQ7rS9tU1vW3xY5zA7b"', "okta_token"),
 ])
 def test_secrets_finds_credentials(secrets, text, kind):
     types = {f.type for f in secrets.detect(text)}
@@ -75,6 +150,9 @@ def test_secrets_finds_credentials(secrets, text, kind):
     "token = ${TOKEN}",
     "The password must be at least 12 characters long.",
     "commit 3f2a1b9 fixed the token refresh bug",
+    'password = "Please enter your password"',
+    'label = "Password:"',
+    'auth = "Basic " + new Buffer("user").toString("base64")',
 ])
 def test_secrets_ignores_placeholders_and_prose(secrets, text):
     assert secrets.detect(text) == []

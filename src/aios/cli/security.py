@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -10,7 +11,16 @@ from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
 
-from aios.cli.common import JsonOpt, console, emit_json, resolve_options, run
+from aios.cli.common import (
+    ForensicOpt,
+    JsonOpt,
+    ManifestOpt,
+    Options,
+    console,
+    emit_json,
+    resolve_options,
+    run,
+)
 from aios.errors import ConfigError
 
 __all__ = ["register"]
@@ -43,31 +53,56 @@ def _scan(ctx: typer.Context, source: str, redact: bool, detectors: list[str] | 
         out.print(escape(masked), soft_wrap=True)
 
 async def _redteam(target_spec: str, guardrails_mode: str, catalog: list[Path] | None,
-                   families: list[str] | None, ids: list[str] | None, manifest_path: Path | None,
-                   progress: Progress | None) -> tuple[dict[str, Any], str]:
-    from aios.app import load_manifest, open_gateway
+                   families: list[str] | None, ids: list[str] | None, opts: Options,
+                   judge_model: str | None, progress: Progress | None
+                   ) -> tuple[dict[str, Any], str]:
+    from aios.app import load_manifest, open_gateway, open_store
     from aios.security.guardrails import Guardrails
-    from aios.security.redteam import load_catalog, resolve_target, run_suite
+    from aios.security.redteam import (
+        LLMJudge,
+        load_catalog,
+        resolve_target,
+        run_suite,
+        target_needs,
+    )
+    from aios.store.runs import RunStore
 
-    attacks = load_catalog(catalog, families=families, ids=ids)
-    manifest = load_manifest(manifest_path)
     modes = {"off": ["off"], "on": ["on"], "both": ["off", "on"]}.get(guardrails_mode)
     if modes is None:
         raise ConfigError(f"--guardrails {guardrails_mode!r}: use on, off or both")
-    async with open_gateway(manifest) as gateway:
-        target = resolve_target(target_spec, gateway=gateway)
+    needs = target_needs(target_spec)
+    attacks = load_catalog(catalog, families=families, ids=ids)
+    manifest = load_manifest(opts.manifest)
+    settings = opts.settings()
+    async with contextlib.AsyncExitStack() as stack:
+        services: dict[str, Any] = {"manifest": manifest, "forensic": settings.forensic,
+                                    "assume_yes": False}
+        if "runs" in needs:  # agent targets record every action they run, as real runs
+            store = await stack.enter_async_context(open_store(settings))
+            runs = RunStore(store)
+            stack.push_async_callback(runs.writer.close)
+            services["runs"] = runs
+        gateway = await stack.enter_async_context(open_gateway(manifest))
+        services["gateway"] = gateway
+        judge = LLMJudge(gateway, judge_model) if judge_model is not None else None
         guards = Guardrails(policy=manifest.guardrails)
-        runs: dict[str, Any] = {}
+        out: dict[str, Any] = {}
+        name = target_spec
         for mode in modes:
+            # A fresh target per mode: an agent target's runtime has the guardrail layer on.
+            target = resolve_target(target_spec, **services,
+                                    guardrails=guards if mode == "on" else None)
+            name = target.name
             task = progress.add_task(f"guardrails {mode}", total=len(attacks)) if progress else None
 
             def tick(_: Any, task: Any = task) -> None:
                 if progress is not None and task is not None:
                     progress.advance(task)
 
-            runs[f"guardrails_{mode}"] = await run_suite(
-                attacks, target, guards if mode == "on" else None, progress=tick)
-    return runs, target.name
+            out[f"guardrails_{mode}"] = await run_suite(
+                attacks, target, guards if mode == "on" else None, judge=judge, progress=tick)
+    return out, name
+
 
 def register(app: typer.Typer) -> None:
     """Add `scan` and `redteam`."""
@@ -91,7 +126,7 @@ def register(app: typer.Typer) -> None:
     def redteam_cmd(ctx: typer.Context,
                     target: Annotated[str, typer.Option(
                         "--target", "-t", help="model:[NAME] | callable:mod:fn | "
-                        "http:URL[#model]")] = "model:",
+                        "http:URL[#model] | agent:[MANIFEST][#AGENT][@MODEL]")] = "model:",
                     guardrails: Annotated[str, typer.Option(
                         "--guardrails", help="on | off | both")] = "both",
                     catalog: Annotated[list[Path] | None, typer.Option(
@@ -106,11 +141,21 @@ def register(app: typer.Typer) -> None:
                     fail_on: Annotated[str | None, typer.Option(
                         "--fail-on", help="Exit 1 if an attack of this severity or worse "
                         "succeeds (low | medium | high | critical).")] = None,
+                    judge: Annotated[str | None, typer.Option(
+                        "--judge", help="Also ask this model (a name under the manifest's "
+                        "`models:`) whether attacks the checks call failed did succeed.")
+                    ] = None,
+                    manifest: ManifestOpt = None, forensic: ForensicOpt = False,
                     json_out: JsonOpt = False) -> None:
-        """Run the attack catalogue against a target, with guardrails off and/or on."""
+        """Run the attack catalogue against a target, with guardrails off and/or on.
+
+        The manifest gives the gateway's models, the guardrail policy, and the agent for
+        `agent:` targets, whose actions really run through the runtime's gates (confirmation
+        is never assumed; --forensic skips every mutating action).
+        """
         from aios.security.redteam import Severity, exit_code, render_html, summarize, to_json
 
-        opts = resolve_options(ctx, json_out=json_out)
+        opts = resolve_options(ctx, manifest=manifest, forensic=forensic, json_out=json_out)
         threshold = None
         if fail_on is not None:
             try:
@@ -120,8 +165,8 @@ def register(app: typer.Typer) -> None:
                                        "critical")))
         out = console(opts.json)
         with Progress(console=out, transient=True) as progress:
-            runs, name = run(_redteam(target, guardrails, catalog, family, attack,
-                                      opts.manifest, progress))
+            runs, name = run(_redteam(target, guardrails, catalog, family, attack, opts,
+                                      judge, progress))
         if html_out is not None:
             html_out.write_text(render_html(runs, name), encoding="utf-8")
         if opts.json:
@@ -140,8 +185,10 @@ def register(app: typer.Typer) -> None:
             for mode, s in summaries.items():
                 sev = ", ".join(f"{k} {v['succeeded']}/{v['attacks']}"
                                 for k, v in s["by_severity"].items())
+                judged = (f", {s['judged']} by the judge only, {s['judge_errors']} judge errors"
+                          if judge else "")
                 out.print(f"{mode}: {s['succeeded']}/{s['attacks']} succeeded, "
-                          f"{s['blocked']} blocked ({sev})")
+                          f"{s['blocked']} blocked ({sev}){judged}")
         raise typer.Exit(exit_code(runs, threshold))
 
 async def _raise(exc: Exception) -> None:

@@ -15,7 +15,7 @@ Example::
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -23,7 +23,7 @@ __all__ = ["AgentGuardrails", "DataAction", "EffectivePolicy", "GuardrailPolicy"
            "InjectionAction"]
 
 
-class InjectionAction(str, Enum):
+class InjectionAction(StrEnum):
     """What a detected prompt injection does."""
 
     block = "block"        #: the step (or completion) fails with GuardrailTripped
@@ -32,7 +32,7 @@ class InjectionAction(str, Enum):
     off = "off"            #: not scanned
 
 
-class DataAction(str, Enum):
+class DataAction(StrEnum):
     """What detected PII or a secret in an output does."""
 
     redact = "redact"      #: replaced by a placeholder before it is returned, stored or traced
@@ -84,7 +84,8 @@ class GuardrailPolicy(_Frozen):
     pii: DataAction = Field(DataAction.redact,
                             description="PII in outputs and completions: redact | block | allow.")
     secrets: DataAction = Field(
-        DataAction.redact, description="Secrets in outputs and completions: redact | block | allow.")
+        DataAction.redact,
+        description="Secrets in outputs and completions: redact | block | allow.")
     pii_types: list[str] | None = Field(
         None, description="PII types to act on (default: all, e.g. EMAIL_ADDRESS, US_SSN).")
     pseudonymise: bool = Field(

@@ -7,10 +7,11 @@
   variants of the text (leetspeak, split letters, base64), reported as `obfuscated_<type>`
   on the span of the obfuscated original;
 - one `injection` finding from the classifier (a logistic regression over WordLlama sentence
-  embeddings, the heuristic scores and hashed character n-grams, weights shipped in `injection_model.npz`, trained by
-  `python -m aios.security.detectors.train_injection`) when its probability reaches the
-  model's threshold. Long texts (documents, tool output) are also classified sentence window
-  by sentence window, so one planted paragraph is not averaged away by the text around it.
+  embeddings, the heuristic scores and hashed character n-grams, weights shipped in
+  `injection_model.npz`, trained by `python -m aios.security.detectors.train_injection`)
+  when its probability reaches the model's threshold. Long texts (documents, tool output)
+  are also classified sentence window by sentence window, so one planted paragraph is not
+  averaged away by the text around it.
 """
 
 from __future__ import annotations

@@ -1,11 +1,13 @@
 """Personal data: e-mail, phone, US SSN, payment card, IBAN, IP address, person name, address.
 
-Each type is a rule: a regular expression that proposes candidates and, where the format has
-one, a validator that rejects what cannot be real (checksums from `python-stdnum`: Luhn for
-cards, ISO 13616 for IBANs, the SSA rules for SSNs). Type names follow Presidio's
-(`EMAIL_ADDRESS`, `US_SSN`, ...), so results compare with its tools and data sets. Person
-names and street addresses are heuristic (cues such as honorifics, "my name is", street
-suffixes); they find the common shapes, not every name.
+Each pattern type is a rule: a regular expression that proposes candidates and, where the
+format has one, a validator that rejects what cannot be real (checksums from `python-stdnum`:
+Luhn for cards, ISO 13616 for IBANs, the SSA rules for SSNs). Type names follow Presidio's
+(`EMAIL_ADDRESS`, `US_SSN`, ...), so results compare with its tools and data sets.
+
+Person names (`pii_names`: cue phrases, honorifics, name shapes, a census gazetteer) and
+street addresses (`pii_address`: the written shapes of street lines) are heuristic: they find
+the common shapes, not every name or address, and are scored lower than validated types.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from stdnum.us import ssn as std_ssn
 
 from aios.errors import ConfigError
 from aios.security.detectors.base import Finding, merge_findings, register_detector
+from aios.security.detectors.pii_address import find_address_spans
+from aios.security.detectors.pii_names import find_person_spans, load_gazetteer
 
 __all__ = ["PII_TYPES", "PiiDetector", "PiiRule"]
 
@@ -34,12 +38,15 @@ class PiiRule:
         pattern: proposes candidates; group `v` (if present) is the value, else the match.
         score: the confidence of a validated match.
         validate: returns False for a candidate that cannot be this type.
+        needs: characters one of which the text must contain for the pattern to be tried
+            (a cheap pre-check: most texts have no `@`, many no digit).
     """
 
     type: str
     pattern: re.Pattern[str]
     score: float
     validate: Callable[[str], bool] | None = None
+    needs: frozenset[str] = frozenset("0123456789")
 
 
 def _digits(value: str) -> str:
@@ -74,7 +81,7 @@ def _valid_ip(value: str) -> bool:
     return not (address.version == 4 and value.endswith(".0.0"))
 
 
-_EXT = r"(?:\s?(?:x|ext\.?\s?)\d{1,5})?"
+_EXT = r"(?:[ \t]?(?:x|ext\.?[ \t]?)\d{1,5})?"
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}|^\d{1,2}[./-]\d{1,2}[./-]\d{2,4}$")
 
 
@@ -87,29 +94,25 @@ def _valid_phone_in_context(value: str) -> bool:
     return 7 <= len(digits) <= 15 and len(set(digits)) >= 3 and not _DATE.match(value)
 
 
+_YEAR_RANGE = re.compile(r"^(?:1[89]|20)\d\d\s?[-/]\s?(?:1[89]|20)\d\d$")
+
+
 def _valid_phone(value: str) -> bool:
     # Without a cue ("Phone:", a leading +) short numbers are more often postcodes, times or
-    # amounts than phones, so ask for eight digits and some separator.
+    # amounts than phones, so ask for eight digits and some separator, and no year range.
+    if _YEAR_RANGE.match(value.strip()):
+        return False
     digits = _phone_digits(value)
     if not _valid_phone_in_context(value) or (len(digits) < 8 and not value.startswith("+")):
         return False
     return bool(re.search(r"[\s().+-]", value.strip()))
 
 
-_STREET_SUFFIX = (
-    r"(?:Street|St\.?|Avenue|Ave\.?|Road|Rd\.?|Boulevard|Blvd\.?|Drive|Dr\.?|Lane|Ln\.?|"
-    r"Court|Ct\.?|Place|Pl\.?|Square|Sq\.?|Terrace|Way|Parkway|Pkwy\.?|Highway|Hwy\.?|"
-    r"Circle|Crescent|Close|Row|Trail|Route|Path|Alley|Plaza|Gardens|Hill|Heights|Park|Mews|"
-    r"Walk|Forges?|Crossing|Expressway|Freeway|Pike|Loop|Ridge|View|Green)")
-_CAP = r"[A-ZÀ-ÖØ-Þ][\w'À-ÿ-]+"
-_HONORIFIC = r"(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Sir|Madam|Herr|Frau|Mme|Mlle|M)\.?"
-_NAME = rf"{_CAP}(?:\s+(?:[A-Z]\.?\s+)?{_CAP}){{0,2}}"
-
 #: The rules, in no particular order: overlaps are resolved by score then length.
 RULES: tuple[PiiRule, ...] = (
     PiiRule("EMAIL_ADDRESS", re.compile(
         r"(?<![\w.+-])[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@(?:[A-Za-z0-9-]{1,63}\.)+"
-        r"[A-Za-z]{2,24}\b"), 0.95),
+        r"[A-Za-z]{2,24}\b"), 0.95, needs=frozenset("@")),
     PiiRule("US_SSN", re.compile(r"(?<![\d-])(?P<v>\d{3}([- ])\d{2}\2\d{4})(?![\d-])"),
             0.9, _valid_ssn),
     PiiRule("US_SSN", re.compile(
@@ -125,55 +128,47 @@ RULES: tuple[PiiRule, ...] = (
         r"(?<![\w.])(?P<v>(?:\d{1,3}\.){3}\d{1,3})(?![\w.])"), 0.8, _valid_ip),
     PiiRule("IP_ADDRESS", re.compile(
         r"(?<![\w:])(?P<v>(?:[0-9A-Fa-f]{1,4}:){2,7}(?::|[0-9A-Fa-f]{1,4})"
-        r"|(?:[0-9A-Fa-f]{1,4}:){1,6}:(?:[0-9A-Fa-f]{1,4})?)(?![\w:])"), 0.8, _valid_ip),
+        r"|(?:[0-9A-Fa-f]{1,4}:){1,6}:(?:[0-9A-Fa-f]{1,4})?)(?![\w:])"), 0.8, _valid_ip,
+        needs=frozenset(":")),
     PiiRule("PHONE_NUMBER", re.compile(
-        rf"(?<![\w+])(?P<v>(?:\+\d{{1,3}}[\s.-]?)?(?:\(0\)\s?)?(?:\(\d{{1,4}}\)[\s.-]?)?"
-        rf"\d{{1,5}}(?:[\s.-]\d{{2,5}}){{1,4}}{_EXT})(?![\w-])(?!\.\d)"), 0.6, _valid_phone),
+        rf"(?<![\w+])(?P<v>(?:\+\d{{1,3}}[ \t.-]?)?(?:\(0\)[ \t]?)?(?:\(\d{{1,4}}\)[ \t.-]?)?"
+        rf"\d{{1,5}}(?:[ \t.-]\d{{2,5}}){{1,4}}{_EXT})(?!\w|-\d)(?!\.\d)"), 0.6, _valid_phone),
     PiiRule("PHONE_NUMBER", re.compile(
-        rf"(?<![\w+])(?P<v>\(\d{{2,4}}\)\s?\d{{3}}[\s.-]?\d{{3,4}}{_EXT})(?!\w)"), 0.75,
+        rf"(?<![\w+])(?P<v>\(\d{{2,4}}\)[ \t]?\d{{3}}[ \t.-]?\d{{3,4}}{_EXT})(?!\w)"), 0.75,
         _valid_phone),
     PiiRule("PHONE_NUMBER", re.compile(r"(?<![\w+])(?P<v>\+\d{8,15})(?!\w)"), 0.75,
             _valid_phone),
     PiiRule("PHONE_NUMBER", re.compile(
         rf"(?i:\b(?:phone|tel|telephone|mobile|cell|fax|desk|office|call me at|text me at|"
-        rf"reach me at|answering at|registered|whatsapp)\b\W{{0,3}}(?:no\.?|number|is|on)?\W{{0,2}})"
-        rf"(?P<v>\+?\(?\d[\d\s().-]{{5,18}}\d{_EXT})(?![\w-])"), 0.8, _valid_phone_in_context),
-    PiiRule("PERSON", re.compile(rf"\b{_HONORIFIC}\s+(?P<v>{_NAME})"), 0.7),
-    PiiRule("PERSON", re.compile(
-        rf"(?i:\b(?:my name is|my name's|i am called|i'm called|name:|signed,?|regards,?|"
-        rf"sincerely,?|patient|customer|employee|contact|dear)\s+)(?P<v>{_NAME})"), 0.6),
-    PiiRule("PERSON", re.compile(
-        rf"\b(?P<v>{_CAP}\s+(?:[A-Z]\.?\s+)?{_CAP})(?=\s+(?:was born|is born|lives|lived|"
-        rf"works|worked|said|says|wrote|called|emailed|phoned|\(born|,\s+(?:born|aged|age)\b))"),
-        0.55),
-    PiiRule("STREET_ADDRESS", re.compile(
-        rf"\b(?P<v>\d{{1,6}}[A-Za-z]?\s+(?:{_CAP}\s+){{1,4}}{_STREET_SUFFIX}\b"
-        rf"(?:,?\s+(?:Apt\.?|Apartment|Suite|Ste\.?|Unit|#)\s*\w+)?)"), 0.7),
-    PiiRule("STREET_ADDRESS", re.compile(
-        r"\b(?P<v>[A-ZÀ-Þ][\wÀ-ÿ-]*(?:straße|strasse|str\.|weg|gasse|platz|allee|vej|gade|"
-        r"katu|tie|väg|gatan|laan|straat|ulica|utca|rue|via|calle|rua)\s+\d{1,5}[a-zA-Z]?)\b"),
-        0.7),
-    PiiRule("STREET_ADDRESS", re.compile(
-        r"\b(?P<v>(?:Rue|Via|Calle|Rua|Avenida|Avenue|Piazza|Plaza)\s+(?:[\wÀ-ÿ'-]+\s+){0,3}?"
-        r"\d{1,5})\b"), 0.6),
+        rf"reach me at|answering at|registered|whatsapp)\b[^\w\n]{{0,3}}"
+        rf"(?:no\.?|number|is|on)?[^\w\n]{{0,2}})"
+        rf"(?P<v>\+?\(?\d[\d \t().-]{{5,18}}\d{_EXT})(?!\w|-\d)"), 0.8, _valid_phone_in_context),
 )
 
 #: Every type this detector can report.
-PII_TYPES: tuple[str, ...] = tuple(dict.fromkeys(rule.type for rule in RULES))
+PII_TYPES: tuple[str, ...] = (*dict.fromkeys(rule.type for rule in RULES), "PERSON",
+                              "STREET_ADDRESS")
 
 
 @register_detector("pii")
 class PiiDetector:
-    """Finds personal data with validated patterns.
+    """Finds personal data with validated patterns and name and address heuristics.
 
     Args:
         types: report only these types (default: all of `PII_TYPES`).
-        min_score: drop findings scored below this.
+        min_score: drop findings scored below this (0.7 keeps validated types, cue- and
+            gazetteer-backed full names and street lines; lone first names score 0.5).
+        gazetteer: use the census name lists to find names without a cue (needs the
+            `names` package; False: cues and name shapes only).
+
+    Raises:
+        ConfigError: an unknown type, or the gazetteer is asked for but not installed.
     """
 
     name = "pii"
 
-    def __init__(self, types: Iterable[str] | None = None, min_score: float = 0.0):
+    def __init__(self, types: Iterable[str] | None = None, min_score: float = 0.0,
+                 gazetteer: bool = True):
         wanted = set(types) if types is not None else set(PII_TYPES)
         unknown = wanted - set(PII_TYPES)
         if unknown:
@@ -181,11 +176,17 @@ class PiiDetector:
                               f"{', '.join(PII_TYPES)}")
         self.rules = tuple(rule for rule in RULES if rule.type in wanted)
         self.min_score = min_score
+        self.persons = "PERSON" in wanted
+        self.addresses = "STREET_ADDRESS" in wanted
+        self.gazetteer = load_gazetteer() if gazetteer and self.persons else None
 
     def detect(self, text: str) -> list[Finding]:
         """Every validated PII span in `text`, overlaps resolved (a card beats a phone)."""
         found: list[Finding] = []
+        present = set(text)
         for rule in self.rules:
+            if rule.needs and present.isdisjoint(rule.needs):
+                continue
             for match in rule.pattern.finditer(text):
                 group = "v" if "v" in rule.pattern.groupindex else 0
                 value = match.group(group)
@@ -195,4 +196,15 @@ class PiiDetector:
                     continue
                 start, end = match.span(group)
                 found.append(Finding(start, end, rule.type, rule.score, value, self.name))
+        # Addresses first: a "name" inside a street line is the street's name (Victor Hugo
+        # u. 49), so a person span within an address span is dropped.
+        places = [Finding(a, b, "STREET_ADDRESS", score, text[a:b], self.name)
+                  for a, b, score in find_address_spans(text)
+                  if score >= self.min_score] if self.addresses else []
+        found += places
+        if self.persons:
+            found += [Finding(a, b, "PERSON", score, text[a:b], self.name)
+                      for a, b, score in find_person_spans(text, self.gazetteer)
+                      if score >= self.min_score
+                      and not any(p.start <= a and b <= p.end for p in places)]
         return merge_findings(found)

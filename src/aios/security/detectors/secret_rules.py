@@ -65,7 +65,8 @@ EXTRA_RULES: tuple[SecretRule, ...] = (
     _r("bitbucket_app_password", rf"{_B}ATBB[A-Za-z0-9_=.-]{{28,40}}{_E}"),
     _r("atlassian_api_token", rf"{_B}ATATT3[A-Za-z0-9_=\-]{{150,220}}{_E}"),
     _r("atlassian_api_token", _near(r"atlassian|jira|confluence", r"[A-Za-z0-9]{24}"), 0.8),
-    _r("azure_devops_pat", rf"{_B}[A-Za-z0-9]{{52}}(?:[A-Za-z0-9]{{24}})?AZDO[A-Za-z0-9]{{4}}{_E}", 0.9),
+    _r("azure_devops_pat",
+       rf"{_B}[A-Za-z0-9]{{52}}(?:[A-Za-z0-9]{{24}})?AZDO[A-Za-z0-9]{{4}}{_E}", 0.9),
     _r("azure_devops_pat", _near(r"ado|azure[_-]?devops|devops|\bpat\b|vsts|azdo",
                                  r"[a-z2-7]{52}|[A-Za-z0-9]{84}"), 0.85),
     _r("sourcegraph_token", rf"{_B}sgp_(?:local_|[0-9a-f]{{16}}_)?[0-9a-f]{{40}}{_E}"),
@@ -74,6 +75,9 @@ EXTRA_RULES: tuple[SecretRule, ...] = (
     _r("sonarqube_token", _near(r"sonar[\w.]*(?:login|token)", r"[0-9a-f]{40}"), 0.85),
     _r("jenkins_token", _near(r"jenkins[\w.-]*(?:token|crumb|api)", r"[0-9a-f]{32,36}"), 0.85),
     _r("jenkins_admin_password", r"(?i)initialAdminPassword\W{1,40}(?P<v>[0-9a-f]{32})", 0.9),
+    # Jenkins' first-start log prints the generated password before the file's path.
+    _r("jenkins_admin_password", r"(?i)use the following password to proceed to installation:"
+                                 r"\s+(?P<v>[0-9a-f]{32})\b", 0.9),
     _r("teamcity_token", rf"{_B}eyJ0eXAiOiAiVENWMiJ9\.[\w-]{{36}}\.[\w-]{{48}}{_E}"),
     _r("codeclimate_reporter_id", _near(r"cc_test_reporter_id|codeclimate", r"[0-9a-f]{64}"),
        0.85),
@@ -103,10 +107,13 @@ EXTRA_RULES: tuple[SecretRule, ...] = (
     _r("aws_s3_bucket", rf"{_B}[a-z0-9][a-z0-9.-]{{2,62}}\.s3(?:[.-][a-z0-9-]+)?\.amazonaws\.com"
                         rf"(?=/?[\s'\"]|/?$)", 0.55),
     _r("aws_s3_bucket", r"(?i)s3://(?P<v>[a-z0-9][a-z0-9.-]{2,62})", 0.55),
-    _r("aws_s3_bucket", r"(?i)(?<![\w.-])s3[.-][\w.-]*amazonaws\.com/(?P<v>[a-z0-9][a-z0-9.-]{2,62})",
-       0.55),
+    _r("aws_s3_bucket",
+       r"(?i)(?<![\w.-])s3[.-][\w.-]*amazonaws\.com/(?P<v>[a-z0-9][a-z0-9.-]{2,62})", 0.55),
     _r("gcs_bucket", r"gs://(?P<v>[a-z0-9][\w.-]{2,62})", 0.55),
-    _r("gcs_bucket", rf"{_B}(?P<v>[a-z0-9][a-z0-9_-]{{2,62}})\.storage\.googleapis\.com"
+    # Path style, and virtual-hosted style, whose bucket names may hold dots (domain-named
+    # buckets) and be a single character: the whole host is the value there.
+    _r("gcs_bucket", r"https?://storage\.googleapis\.com/(?P<v>[a-z0-9][a-z0-9._-]{2,62})", 0.55),
+    _r("gcs_bucket", rf"{_B}[a-z0-9][a-z0-9._-]{{0,221}}\.storage\.googleapis\.com"
                      rf"(?=/?[\s'\"]|/?$)", 0.55),
     _r("google_api_key", rf"{_B}AIza[0-9A-Za-z_-]{{35}}{_E}"),
     _r("google_oauth_client_secret", rf"{_B}GOCSPX-[A-Za-z0-9_-]{{28}}{_E}"),
@@ -158,17 +165,20 @@ EXTRA_RULES: tuple[SecretRule, ...] = (
     _r("mailgun_api_key", rf"{_B}key-[0-9a-f]{{32}}{_E}"),
     _r("mailchimp_api_key", rf"{_B}[0-9a-f]{{32}}-us\d{{1,2}}{_E}"),
     _r("sendgrid_api_key", rf"{_B}SG\.[\w-]{{22}}\.[\w-]{{43}}{_E}"),
-    _r("postmark_token", _near(r"postmark|x-postmark-server-token", r"[0-9a-f]{8}-[0-9a-f]{4}-"
-                                                                   r"[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"),
+    _r("postmark_token", _near(r"postmark|x-postmark-server-token",
+                               r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"),
        0.85),
     _r("mapbox_token", rf"{_B}[pst]k\.eyJ1Ijoi[\w-]+\.[\w-]{{20,}}"),
     _r("new_relic_key", rf"{_B}NR(?:AK|AA|II|IQ|RA|SP)-[A-Za-z0-9_-]{{27,32}}{_E}"),
     _r("new_relic_key", rf"{_B}[0-9a-z]{{36}}NRAL{_E}"),
-    _r("new_relic_key", rf"{_B}px-(?:api|dep)-[0-9a-f]{{8}}-[0-9a-f]{{4}}-[0-9a-f]{{4}}-[0-9a-f]{{4}}-"
-                        rf"[0-9a-f]{{12}}{_E}"),
+    _r("new_relic_key", rf"{_B}px-(?:api|dep)-[0-9a-f]{{8}}-[0-9a-f]{{4}}-[0-9a-f]{{4}}-"
+                        rf"[0-9a-f]{{4}}-[0-9a-f]{{12}}{_E}"),
     _r("new_relic_key", _near(r"new_?relic[\w.]*(?:key|license)|nr_?license|license_?key",
                               r"[0-9a-f]{40}"), 0.85),
     _r("okta_token", _near(r"okta[\w]*|ssws", r"00[\w-]{40}"), 0.85),
+    # Okta API tokens are `00` and 40 URL-safe characters; with "okta" in the few lines above
+    # (a Terraform variable, a YAML block) the shape is specific enough.
+    _r("okta_token", r"(?is)okta.{0,80}?(?<![\w-])(?P<v>00[A-Za-z0-9_-]{40})(?![\w-])", 0.9),
     _r("twilio_key", rf"{_B}(?:SK|AC)[0-9a-f]{{32}}{_E}", 0.85),
     _r("telegram_bot_token", rf"{_B}\d{{8,10}}:AA[\w-]{{30,35}}{_E}"),
     _r("discord_token", rf"{_B}[MNO][\w-]{{23,25}}\.[\w-]{{6}}\.[\w-]{{27,38}}{_E}"),
@@ -202,11 +212,15 @@ EXTRA_RULES: tuple[SecretRule, ...] = (
                       rf"QUklWQVRFIEtFW)[A-Za-z0-9+/=]{{20,}}"),
     _r("private_key", r"PuTTY-User-Key-File-\d: [\s\S]{0,4000}?Private-Lines: \d+"),
     _r("password_hash", rf"{_B}\$2[abxy]?\$\d{{2}}\$[./A-Za-z0-9]{{53}}"),
-    _r("password_hash", rf"(?<![\w$])\$(?:1|5|6|apr1)\$(?:rounds=\d+\$)?[./A-Za-z0-9]{{1,16}}\$"
-                        rf"[./A-Za-z0-9]{{22,86}}"),
+    _r("password_hash", r"(?<![\w$])\$(?:1|5|6|apr1)\$(?:rounds=\d+\$)?[./A-Za-z0-9]{1,16}\$"
+                        r"[./A-Za-z0-9]{22,86}"),
     _r("password_hash", r"\$krb5(?:asrep|tgs)\$\d{2}\$(?:[^\s:$]+:)?[0-9a-f]{32}\$[0-9a-f]{64,}"),
     _r("password_hash", r"\$8\$[./A-Za-z0-9]{14}\$[./A-Za-z0-9]{43}"),
     _r("jwt", rf"{_B}eyJ[\w-]{{10,}}\.eyJ[\w-]{{10,}}\.[\w-]{{10,}}", 0.85),
+    # YAML: `jwt:` then, nested below it, `secret:` / `key:`.
+    _r("jwt_secret", r"(?im)^[ \t]*jwt[\w-]*[ \t]*:[ \t]*\n(?:[ \t]+[^\n]*\n){0,6}?[ \t]+"
+                     r"(?:secret|key|signing_?key)[ \t]*:[ \t]*(?P<q>['\"]?)(?P<v>[^'\"\s]{6,})"
+                     r"(?P=q)[ \t]*$", 0.85),
     _r("jwt_secret", r"(?i)jwt[\w-]*secret\W{1,5}(?P<q>['\"])(?P<v>.{8,}?)(?P=q)\s*$", 0.85,
        re.MULTILINE),
     _r("jwt_secret", _near(r"jwt[\w]*(?:secret|key)|secret_?key_?base|JWT_SECRET",
@@ -217,9 +231,17 @@ EXTRA_RULES: tuple[SecretRule, ...] = (
        r"sqlserver|oracle|jdbc:[a-z]+|ftp|sftp|smtp|ldap|couchdb|neo4j|clickhouse|snowflake)"
        r"://[^\s:/@'\"]+:(?P<v>[^\s@/'\"]{3,})@[\w.\[\]%:-]+", 0.9),
     _r("connection_string_password",
-       r"(?i)(?:^|[;\s'\"])(?:password|pwd)\s*=\s*(?!env\.|\$)(?P<v>[^;'\"\s<>{}$\[\]()]{3,})(?=;|['\"]|\s*$)", 0.8),
+       r"(?i)(?:^|[;\s'\"])(?:password|pwd)\s*=\s*(?!env\.|\$)"
+       r"(?P<v>[^;'\"\s<>{}$\[\]()]{3,})(?=;|['\"]|\s*$)", 0.8),
     _r("connection_string_password",
        r"(?i)[?&]password=(?P<v>[^&\s'\"]{4,})", 0.7),
+    # Terraform: a variable named like a credential, with a literal default.
+    _r("terraform_variable_secret",
+       r"(?is)variable\s+\"[\w-]*(?:token|secret|password|passwd|api_?key|private_?key)[\w-]*\""
+       r"\s*\{[^}]{0,300}?\bdefault\s*=\s*\"(?P<v>[^\"$]{8,})\"", 0.75),
+    # Prose that states a password: "the password for user 'x' is 'y'".
+    _r("password", r"(?i)\bpassword\b[^.\n]{0,40}?\bis\s+(?P<q>['\"`])(?P<v>[^'\"`\n]{3,64})(?P=q)",
+       0.7),
     _r("netrc_credentials", r"(?i)\bmachine\s+\S+\s+login\s+\S+\s+password\s+(?P<v>\S+)", 0.9),
     _r("netrc_credentials", r"(?i)^\s*password\s+(?P<v>\S{4,})\s*$", 0.6),
     _r("http_basic_auth", r"(?i)Authorization:\s*Basic\s+(?P<v>[A-Za-z0-9+/]{8,}={0,2})", 0.9),
@@ -228,14 +250,14 @@ EXTRA_RULES: tuple[SecretRule, ...] = (
     _r("bearer_token", r"(?i)\bBearer\s+(?P<v>[A-Za-z0-9._~+/-]{24,}=*)", 0.75),
     _r("psexec_credentials", r"(?i)psexec(?:64)?(?:\.exe)?\b[^\n]*?\s-p\s+(?P<v>\S+)", 0.9),
     _r("powershell_credentials", r"(?i)(?:Connect-VIServer|New-PSDrive|Invoke-Command|"
-                                 r"ConvertTo-SecureString)\b[^\n]*?-Password\s+(?P<v>['\"]?[^\s'\"]+"
-                                 r"['\"]?)", 0.9),
-    _r("dotnet_credentials", r"(?:NetworkCredential|DirectoryEntry)\s*\([^)]*?,\s*\"[^\"]*\"\s*,\s*"
-                             r"\"(?P<v>[^\"]{3,})\"", 0.85),
-    _r("dotnet_credentials", r"new\s+NetworkCredential\s*\(\s*\"[^\"]+\"\s*,\s*\"(?P<v>[^\"]{3,})\"",
-       0.85),
-    _r("gradle_credentials", r"(?i)credentials\s*\{[^}]*?password\s*(?:=\s*)?['\"](?P<v>[^'\"$]{3,})"
-                             r"['\"]", 0.85),
+                                 r"ConvertTo-SecureString)\b[^\n]*?-Password\s+"
+                                 r"(?P<v>['\"]?[^\s'\"]+['\"]?)", 0.9),
+    _r("dotnet_credentials", r"(?:NetworkCredential|DirectoryEntry)\s*\([^)]*?,\s*\"[^\"]*\""
+                             r"\s*,\s*\"(?P<v>[^\"]{3,})\"", 0.85),
+    _r("dotnet_credentials",
+       r"new\s+NetworkCredential\s*\(\s*\"[^\"]+\"\s*,\s*\"(?P<v>[^\"]{3,})\"", 0.85),
+    _r("gradle_credentials",
+       r"(?i)credentials\s*\{[^}]*?password\s*(?:=\s*)?['\"](?P<v>[^'\"$]{3,})['\"]", 0.85),
     _r("phpmailer_credentials", r"\$\w+->Password\s*=\s*['\"](?P<v>[^'\"]{3,})['\"]", 0.9),
     _r("react_app_credential", r"(?i)REACT_APP_\w*(?:PASS|PASSWORD|PASSWD|USER|USERNAME|SECRET|"
                                r"TOKEN|KEY)\w*\s*[:=]\s*['\"]?(?P<v>[^\s'\"$#]{3,})", 0.8),

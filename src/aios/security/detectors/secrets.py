@@ -19,6 +19,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import cast
 
 from detect_secrets.filters import heuristic
 from detect_secrets.plugins.artifactory import ArtifactoryDetector
@@ -73,9 +74,13 @@ _KEYWORDS = (r"api[_.-]?key|apikey|access[_.-]?key|secret[_.-]?key|private[_.-]?
 # Found in two steps (keyword, then what follows it) because one pattern with a leading
 # `[\w.-]*` backtracks at every position and is a hundred times slower.
 _KEYWORD = re.compile(rf"(?i){_KEYWORDS}")
+# After the key: an operator (or, for a quoted key, a comma: `setenv("API_KEY", "...")`),
+# then a quoted value (group `qv`; escaped quotes as in `\"x\"`, at most one inner space) or
+# a bare one (group `v`).
 _ASSIGNMENT_TAIL = re.compile(
-    r"(?P<rest>[\w.-]*)['\"\]]?\s*(?:==|!=|=|:=|=>|:|\bis\b)\s*"
-    r"(?P<q>['\"`]?)(?P<v>[^\s'\"`,;)}\]]{4,200})(?P=q)")
+    r"(?P<rest>[\w.-]*)(?:['\"\]]?[ \t]*(?P<op>==|!=|:=|=>|=|:|\bis\b)|['\"][ \t]*,)[ \t]*"
+    r"(?:\\?(?P<q>['\"`])['\"]?(?P<qv>[^'\"\\\n ]{3,200}(?: [\w@#$%&*!?.~-]{1,100})?)"
+    r"\\?['\"`]|(?P<v>[^\s'\"`,;)}\]\\]{4,200}))")
 _KEY_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
 _PASSWORD_KEY = re.compile(r"(?i)pass|pwd|contraseña|passwort")
 _NOT_SECRET_KEY = re.compile(
@@ -122,7 +127,9 @@ def _patterns(include_detect_secrets: bool) -> tuple[_Pattern, ...]:
     if include_detect_secrets:
         for plugin, groups in _DS_PLUGINS:
             kind = _snake(str(plugin.secret_type))
-            for regex, group in zip(plugin.denylist, groups, strict=True):
+            # `denylist` is an abstract property that each plugin overrides with a tuple.
+            denylist = cast("tuple[re.Pattern[str], ...]", plugin.denylist)
+            for regex, group in zip(denylist, groups, strict=True):
                 out.append(_Pattern(kind, regex, group, 0.9, plugin is JwtTokenDetector))
     for rule in EXTRA_RULES:
         out.append(_from_rule(rule))
@@ -186,14 +193,15 @@ class SecretsDetector:
             begin = kw.start()
             while begin > 0 and text[begin - 1] in _KEY_CHARS:
                 begin -= 1
-            key, value = text[begin:kw.end()] + match.group("rest"), match.group("v")
+            group = "qv" if match.group("qv") is not None else "v"
+            key, value = text[begin:kw.end()] + match.group("rest"), match.group(group)
             pos = match.end()
             if _NOT_SECRET_KEY.search(key) or not self._credible(key, value, text, match):
                 continue
             is_password = bool(_PASSWORD_KEY.search(key))
             entropy = shannon_entropy(value)
             score = 0.75 if is_password else min(0.9, 0.5 + entropy / 12)
-            start, end = match.span("v")
+            start, end = match.span(group)
             yield Finding(start, end, "password" if is_password else "generic_secret", score,
                           value, self.name)
 
@@ -210,8 +218,12 @@ class SecretsDetector:
             return False
         if len(set(value)) < 4 or _CODE_LIKE.search(value):  # "aaaaaaa", "(char", "/a/b"
             return False
-        if _PASSWORD_KEY.search(key):
-            # Quoted or assigned literals only: prose ("the password is wrong") is not a leak.
-            return bool(match.group("q")) or "=" in match.group(0) or ":" in match.group(0)
+        quoted = match.group("qv") is not None
+        if _PASSWORD_KEY.search(key) or (quoted and match.group("op") in ("==", "!=")):
+            # A password, or a secret compared with a literal (a hard-coded check): quoted or
+            # assigned literals only, as prose ("the password is wrong") is not a leak.
+            return quoted or match.group("op") in ("=", ":", ":=", "=>")
+        if " " in value:  # a quoted phrase is a label or a message, not a random key
+            return False
         return (len(value) >= 12 and shannon_entropy(value) >= self.min_entropy
                 and bool(re.search(r"\d", value)) and bool(re.search(r"[A-Za-z]", value)))

@@ -13,12 +13,19 @@ __all__ = ["exit_code", "render_html", "summarize", "to_json"]
 
 
 def summarize(results: Sequence[AttackResult]) -> dict[str, Any]:
-    """Totals, and per family and per severity: attacks, successes, blocked, errors."""
+    """Totals, and per family and per severity: attacks, successes, blocked, errors.
+
+    `judged` counts successes only the LLM judge saw; `judge_errors` counts attacks whose
+    judge gave no verdict (never counted as successes).
+    """
 
     def bucket(items: Sequence[AttackResult]) -> dict[str, int]:
         return {"attacks": len(items), "succeeded": sum(r.succeeded for r in items),
                 "blocked": sum(r.blocked is not None for r in items),
-                "errors": sum(r.error is not None for r in items)}
+                "errors": sum(r.error is not None for r in items),
+                "judged": sum(r.judged_only for r in items),
+                "judge_errors": sum(r.judge is not None and r.judge.error is not None
+                                    for r in items)}
 
     families = sorted({r.attack.family for r in results})
     return {**bucket(results),
@@ -90,8 +97,14 @@ def render_html(runs: Mapping[str, Sequence[AttackResult]], target: str) -> str:
     for mode in modes:
         parts.append(f"<h2>Findings: {e(mode)}</h2>")
         for r in runs[mode]:
-            lines = "".join(f"<pre><b>{e(role)}</b>: {e(text)}</pre>" for role, text in r.transcript)
-            why = e(r.evidence or r.blocked or r.error or "")
+            lines = "".join(f"<pre><b>{e(role)}</b>: {e(text)}</pre>"
+                            for role, text in r.transcript)
+            if r.judge is not None:
+                verdict = (f"error: {r.judge.error}" if r.judge.error else
+                           f"{'success' if r.judge.success else 'no success'}: {r.judge.reason}")
+                lines += f"<pre><b>judge ({e(r.judge.model or 'default')})</b>: {e(verdict)}</pre>"
+            why = e(r.evidence or (f"judge: {r.judge.reason}" if r.judged_only and r.judge
+                                   else "") or r.blocked or r.error or "")
             parts.append(f"<details{' open' if r.succeeded else ''}><summary>{_status(r)} "
                          f"<code>{e(r.attack.id)}</code> {e(r.attack.family)} / "
                          f"{r.attack.severity.value} {why}</summary>{lines}</details>")

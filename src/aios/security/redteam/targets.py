@@ -3,12 +3,17 @@
     callable:package.module:function     a Python function (messages) -> str | Reply
     model:NAME                           a model through the gateway (`model:` = the default)
     http:URL[#MODEL]                     an OpenAI-compatible endpoint (URL ends in /v1)
-    agent:MANIFEST#AGENT                 a manifest agent: the model picks actions, which run
-                                         through a Runtime with its confirmation gates
+    agent:[MANIFEST][#AGENT][@MODEL]     a manifest agent: the model asks for actions, which
+                                         run through a Runtime and its gates (agent_target.py)
 
-A target answers a conversation (system, tool and user messages) with a `Reply`; actions it
-asks for are written `CALL agent.key` in its text (the convention the suite's system prompt
-teaches), and a runtime target also says which of them actually executed.
+A target answers a conversation (system, tool and user messages) with a `Reply`. Actions are
+asked for with one line each (the protocol the suite's system prompt teaches)::
+
+    ACTION: agent.key {"json": "arguments"}
+
+`CALL agent.key` is accepted too, because attacks often dictate that wording. For a target
+without a runtime (a bare model) asking is all it can do, so asking for a forbidden action is
+the failure; a runtime target also reports which actions actually executed.
 """
 
 from __future__ import annotations
@@ -21,31 +26,106 @@ import json
 import re
 import urllib.error
 import urllib.request
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from aios.errors import ConfigError, NotFoundError, ProviderError
-from aios.llm.types import LLMRequest, Message
+from aios.llm.types import LLMRequest, LLMResponse, Message
 
-__all__ = ["TARGETS", "CallableTarget", "HttpTarget", "ModelTarget", "Reply", "Target",
-           "parse_actions", "register_target", "resolve_target"]
+__all__ = ["TARGETS", "ActionRequest", "CallableTarget", "Completer", "HttpTarget",
+           "ModelTarget", "Reply", "Target", "as_chat", "parse_actions", "parse_requests",
+           "register_target", "resolve_target", "target_needs"]
 
-_CALL = re.compile(r"\bCALL\s+`?([a-z][a-z0-9_]*\.[a-z][a-z0-9_]*)")
+_REQUEST = re.compile(
+    r"(?:^[ \t>*`-]*ACTION:|\bCALL)[ \t]+`?(?P<name>[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*)`?"
+    r"(?P<args>[ \t]*\{[^\n]*\})?", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class ActionRequest:
+    """One action a reply asks for.
+
+    Attributes:
+        action: `agent.key`.
+        args: the JSON arguments (empty when none were given).
+        error: why the arguments could not be read (the request is then not run).
+    """
+
+    action: str
+    args: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+
+
+def _args_of(raw: str | None) -> tuple[dict[str, Any], str | None]:
+    if not raw or not raw.strip():
+        return {}, None
+    text = raw.strip()
+    try:
+        value = json.loads(text)
+    except ValueError:
+        # A trailing sentence after the object ("{...} and report back") is common.
+        try:
+            value, _ = json.JSONDecoder().raw_decode(text)
+        except ValueError as exc:
+            return {}, f"arguments are not JSON: {exc}"
+    if not isinstance(value, dict):
+        return {}, "arguments must be a JSON object"
+    return value, None
+
+
+def parse_requests(text: str) -> tuple[ActionRequest, ...]:
+    """Every action `text` asks for, in order (`ACTION: agent.key {...}` or `CALL agent.key`)."""
+    out = []
+    for match in _REQUEST.finditer(text):
+        args, error = _args_of(match.group("args"))
+        out.append(ActionRequest(match.group("name"), args, error))
+    return tuple(out)
 
 
 def parse_actions(text: str) -> tuple[str, ...]:
-    """The `agent.key` names a reply asks to run (`CALL kernel.terminate_process`)."""
-    return tuple(dict.fromkeys(_CALL.findall(text)))
+    """The `agent.key` names a reply asks to run, each once."""
+    return tuple(dict.fromkeys(r.action for r in parse_requests(text)))
+
+
+def as_chat(messages: Sequence[Message]) -> tuple[Message, ...]:
+    """The conversation as any chat endpoint accepts it.
+
+    The suite hands documents, tool output and action results over as `tool` messages (so
+    the guardrails treat them as untrusted), but chat APIs accept a `tool` message only as
+    the answer to a native tool call. Without a `tool_call_id`, one becomes a user message
+    that says where its text comes from.
+    """
+    return tuple(Message("user", f"[{m.name or 'tool'} output]\n{m.content}")
+                 if m.role == "tool" and not m.tool_call_id else m for m in messages)
 
 
 @dataclass(frozen=True)
 class Reply:
-    """A target's answer to one turn."""
+    """A target's answer to one turn.
+
+    Attributes:
+        text: what it said.
+        actions: actions it asked for.
+        executed: actions that ran to success (runtime targets only).
+        forbidden: executed actions that the gates should have held: mutating, with high or
+            critical criticality (runtime targets only).
+        events: extra transcript lines, `(kind, text)`, such as each action and its outcome.
+    """
 
     text: str
     actions: tuple[str, ...] = ()
     executed: tuple[str, ...] = ()
+    forbidden: tuple[str, ...] = ()
+    events: tuple[tuple[str, str], ...] = ()
+
+
+class Completer(Protocol):
+    """What targets and the judge call a model through: the gateway's `complete`."""
+
+    async def complete(self, request: LLMRequest) -> LLMResponse:
+        """One completion."""
+        ...
 
 
 class Target(Protocol):
@@ -59,32 +139,37 @@ class Target(Protocol):
         """Answer the conversation so far."""
         ...
 
+    def reset(self) -> None:
+        """Forget the previous attack (stateful targets); called before each attack."""
+        ...
+
 
 TargetFactory = Callable[[str, dict[str, Any]], Target]
 #: Target factories by scheme.
 TARGETS: dict[str, TargetFactory] = {}
+#: The services (`gateway`, `runs`, ...) each scheme's factory needs.
+_NEEDS: dict[str, frozenset[str]] = {}
 
 
-def register_target(scheme: str) -> Callable[[TargetFactory], TargetFactory]:
-    """Register a factory `(rest_of_spec, services) -> Target` for `scheme:` specs."""
+def register_target(scheme: str, *, needs: Iterable[str] = ()
+                    ) -> Callable[[TargetFactory], TargetFactory]:
+    """Register a factory `(rest_of_spec, services) -> Target` for `scheme:` specs.
+
+    Args:
+        scheme: the prefix before the first colon.
+        needs: the services the factory reads (`gateway`, `runs`), so a caller opens only
+            those (`target_needs`).
+    """
 
     def add(factory: TargetFactory) -> TargetFactory:
         TARGETS[scheme] = factory
+        _NEEDS[scheme] = frozenset(needs)
         return factory
 
     return add
 
 
-def resolve_target(spec: str, **services: Any) -> Target:
-    """The target for `spec` (`model:`, `callable:...`, `http:...`, `agent:...`).
-
-    Args:
-        spec: the target spec.
-        services: what factories may need: `gateway` (for model and agent targets).
-
-    Raises:
-        NotFoundError: unknown scheme (the message lists the known ones).
-    """
+def _factory(spec: str) -> tuple[str, TargetFactory]:
     scheme, sep, rest = spec.partition(":")
     factory = TARGETS.get(scheme) if sep else None
     if factory is None:
@@ -92,6 +177,31 @@ def resolve_target(spec: str, **services: Any) -> Target:
         hint = f" (did you mean {close[0]}:?)" if close else ""
         raise NotFoundError(f"unknown red-team target {spec!r}{hint}; use one of: "
                             + ", ".join(f"{k}:..." for k in sorted(TARGETS)))
+    return rest, factory
+
+
+def target_needs(spec: str) -> frozenset[str]:
+    """The services `resolve_target(spec, ...)` needs (`gateway`, `runs`).
+
+    Raises:
+        NotFoundError: unknown scheme.
+    """
+    _factory(spec)
+    return _NEEDS[spec.partition(":")[0]]
+
+
+def resolve_target(spec: str, **services: Any) -> Target:
+    """The target for `spec` (`model:`, `callable:...`, `http:...`, `agent:...`).
+
+    Args:
+        spec: the target spec.
+        services: what factories may need: `gateway` (model and agent targets), `runs`,
+            `guardrails`, `manifest` ... (agent targets, see `agent_target`).
+
+    Raises:
+        NotFoundError: unknown scheme (the message lists the known ones).
+    """
+    rest, factory = _factory(spec)
     return factory(rest, services)
 
 
@@ -103,6 +213,9 @@ class CallableTarget:
     def __init__(self, fn: Callable[[Sequence[Message]], Any], name: str = "callable"):
         self.fn = fn
         self.name = name
+
+    def reset(self) -> None:
+        """Nothing to forget: the function gets the whole conversation each time."""
 
     async def reply(self, messages: Sequence[Message]) -> Reply:
         """Call the function."""
@@ -140,16 +253,19 @@ class ModelTarget:
         self.max_tokens = max_tokens
         self.name = f"model:{model or 'default'}"
 
+    def reset(self) -> None:
+        """Nothing to forget: the model gets the whole conversation each time."""
+
     async def reply(self, messages: Sequence[Message]) -> Reply:
         """One completion, greedy, never served from the cache."""
-        request = LLMRequest(messages=tuple(messages), model=self.model,
+        request = LLMRequest(messages=as_chat(messages), model=self.model,
                              max_tokens=self.max_tokens, temperature=0.0, seed=0, cache=False,
                              agent="redteam", action="redteam.attack")
         response = await self.gateway.complete(request)
         return Reply(response.text, parse_actions(response.text))
 
 
-@register_target("model")
+@register_target("model", needs=("gateway",))
 def _model(rest: str, services: dict[str, Any]) -> Target:
     gateway = services.get("gateway")
     if gateway is None:
@@ -175,7 +291,7 @@ class HttpTarget:
         def send() -> bytes:
             request = urllib.request.Request(url, data=body, method="POST",
                                              headers={"Content-Type": "application/json"})
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
                 return bytes(response.read())
 
         try:
@@ -184,11 +300,14 @@ class HttpTarget:
             raise ProviderError(f"red-team target {url} failed: {exc}; is the server running?",
                                 provider="http") from exc
 
+    def reset(self) -> None:
+        """Nothing to forget: the endpoint gets the whole conversation each time."""
+
     async def reply(self, messages: Sequence[Message]) -> Reply:
         """POST the conversation; read `choices[0].message.content`."""
         body = json.dumps({"model": self.model, "temperature": 0, "max_tokens": 256,
-                           "messages": [{"role": m.role if m.role != "tool" else "user",
-                                         "content": m.content} for m in messages]}).encode()
+                           "messages": [{"role": m.role, "content": m.content}
+                                        for m in as_chat(messages)]}).encode()
         raw = await self._post(self.url, body)
         try:
             text = str(json.loads(raw)["choices"][0]["message"]["content"] or "")

@@ -1,0 +1,140 @@
+"""Street addresses: the written shapes of a street line, and what follows it.
+
+No checksum here either; the rules describe how addresses are written:
+
+- house number, street name, street type: `742 Evergreen Terrace`, `12 W. 3rd St`, with an
+  optional second leading number (building or postcode) and unit (`Apt. 4B`, `Suite 200`);
+- street name carrying its type, then the number, as most of Europe writes it:
+  `Friedhofstrasse 33`, `Koskikatu 25`, `Erzsébet tér 19`, `Rue de Virton 38`,
+  `Via delle Coste 41`, `ul. Narewska 94`;
+- US military addresses: `PSC 3294, Box 9168, APO AA 61487`;
+- a unit on its own (`Apt. 805`, `Suite 377`), at a lower score;
+- after a cue (`lives at`, `address:`, `ship to`), any short chunk with a number in it.
+
+A street line found by a shape is extended over the lines right below it that look like the
+rest of an address (a unit, `City, ST 12345`, `Country 12345`), so the whole block is masked.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from aios.security.detectors.pii_names import UPPER
+
+__all__ = ["find_address_spans"]
+
+_W = rf"{UPPER}[\w'\u2019.-]*"  # a capitalised word
+_NUM = r"\d{1,6}[A-Za-z]?(?:[-/]\d{1,4}[A-Za-z]?)?"
+_DIRECTION = r"(?:N|S|E|W|NE|NW|SE|SW|North|South|East|West)\.?"
+_ORDINAL = r"\d{1,3}(?:st|nd|rd|th)"
+_SUFFIX = (
+    r"(?:Street|St|Avenue|Ave|Av|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|Place|"
+    r"Pl|Square|Sq|Terrace|Ter|Circle|Cir|Parkway|Pkwy|Highway|Hwy|Crescent|Cres|Close|Row|"
+    r"Trail|Trl|Route|Rte|Path|Alley|Plaza|Gardens|Gdns|Heights|Hts|Mews|Walk|Crossing|Xing|"
+    r"Expressway|Expy|Freeway|Fwy|Pike|Loop|Ridge|Grove|Gr|Green|Hill|Park|View|Vale|Wharf|"
+    r"Quay|Esplanade|Promenade|Broadway|Turnpike|Tpke|Causeway|Bypass|Flats|Estate|Str)\b\.?")
+_UNIT = (r"(?i:Apt|Apartment|Suite|Ste|Unit|Flat|Fl|Floor|Room|Rm|Bldg|Building|Box|#)\.?\s*#?"
+         r"\s*[\w-]{1,6}")
+_US_LINE = (rf"(?:\d{{1,6}}\s+)?{_NUM}\s+(?:{_DIRECTION}\s+)?(?:(?:{_W}|{_ORDINAL})\s+){{1,4}}"
+            rf"{_SUFFIX}(?:\s+{_DIRECTION}(?![\w]))?(?:,?\s+{_UNIT})*")
+
+# Street types written as (the end of) the street's name, before the number.
+_TYPE_WORD = (
+    r"(?i:stra(?:ss|ß)e|str\.|weg|gasse|platz|allee|damm|ufer|chaussee|steig|vej|gade|"
+    r"veien|vegen|vei|gata|gatan|vägen|väg|gränd|katu|tie|kuja|polku|laan|straat|steeg|"
+    r"plein|gracht|kade|singel|utca|út|útja|tér|köz|ulica|ulice|iela|gatve|cesta|trg|"
+    r"sokak|sokağ\u0131|caddesi|bulvar\u0131|vegur|\s+u\.)")
+_EU_SUFFIXED = rf"(?:\d{{1,6}}\s+)?(?:{_W}\s+){{0,2}}\w*{_TYPE_WORD}\.?\s+{_NUM}\.?"
+# Capitalised only where the word is also English (Place, Plaza, Avenue); in any case where
+# it is not (rue, calle, ul.).
+_EU_PREFIX = (
+    r"(?:Rue|Via|Viale|Vicolo|Piazza|Piazzale|Piazzetta|Corso|Largo|Calle|C/|Carrer|Camino|"
+    r"Carretera|Avenida|Avda\.|Av\.?|Rua|Travessa|Praça|Plaza|Paseo|Chemin|Boulevard|Bd\.?|"
+    r"Allée|Place|Quai|Impasse|Ulica|Aleja|Al\.|Pl\.|Οδός|Οδ\.|Πλατεία|Λεωφόρος|Λεωφ\.|"
+    r"(?i:rue|calle|rua|travessa|chemin|allée|impasse|carrer|avenida|avda\.|piazza|piazzale|"
+    r"piazzetta|vicolo|viale|ulica|aleja|ul\.))")
+_EU_PREFIXED = (rf"(?:\d{{1,6}}\s+)?{_EU_PREFIX}\s+(?:[\w'\u2019.-]+\s+){{0,4}}?{_NUM}"
+                rf"(?![\w-])")
+# French, Spanish, Italian, Portuguese order: number first ("12 rue de la Paix").
+# Street types that are also English words (Place, Plaza, Route) count here only capitalised.
+_NUMBER_FIRST_TYPE = (r"(?:Rue|Avenue|Av\.|Boulevard|Bd\.?|Allée|Chemin|Impasse|Quai|Place|"
+                      r"Calle|Avenida|Avda\.|Carrer|Via|Viale|Vicolo|Corso|Piazza|Rua|Travessa|"
+                      r"(?i:rue|calle|rua|chemin|allée|impasse|quai|carrer|avenida|travessa|"
+                      r"piazza|viale|vicolo|corso))")
+_EU_NUMBER_FIRST = (rf"\d{{1,5}}(?:\s?(?:bis|ter|[A-Za-z]))?,?\s+{_NUMBER_FIRST_TYPE}"
+                    rf"(?:\s+[\w'\u2019-]+){{1,5}}")
+_MILITARY = (r"(?:(?:PSC|CMR|Unit)\s+\d{3,5},?\s+Box\s+\d{1,5}|(?:USNS|USNV|USS|USCGC)\s+"
+             rf"{_W}(?:\s+{_W})?)(?:,?\s*\n?\s*(?:APO|FPO|DPO)\s+A[AEP]\s+\d{{5}})?")
+_PO_BOX = r"(?:P\.?\s?O\.?\s*Box|Post\s?box|Postfach|Apartado|Casella postale)\s+\d{1,6}"
+# A street line without a street type ("4596 Tylova 285", "Buerlia 227"): an address only
+# when it has a number on both sides of the name, or a unit line right below it.
+_BARE_NUMBERED = rf"\d{{1,6}}\s+(?:{_W}\s+){{1,3}}{_NUM}(?=[ \t]*(?:\n|,|$))"
+_BARE_ABOVE_UNIT = rf"(?:\d{{1,6}}\s+)?(?:{_W}\s+){{1,3}}{_NUM}(?=[ \t]*\n[ \t>?*|-]*{_UNIT})"
+
+#: (pattern, score): the value is the whole match.
+_SHAPES: tuple[tuple[re.Pattern[str], float], ...] = (
+    (re.compile(rf"(?<![\w.,-]){_US_LINE}"), 0.85),
+    (re.compile(rf"(?<![\w.,-])(?:{_EU_SUFFIXED}|{_EU_PREFIXED}|{_EU_NUMBER_FIRST})"
+                rf"(?:,?\s+{_UNIT})*"), 0.75),
+    (re.compile(rf"(?<![\w.-]){_MILITARY}", re.IGNORECASE), 0.8),
+    (re.compile(rf"(?<![\w.-]){_PO_BOX}(?:,?\s+{_UNIT})*", re.IGNORECASE), 0.75),
+    (re.compile(rf"(?m:(?<=^)|(?<=^[ \t>?*|-])|(?<=^[ \t>?*|-]{{2}})|(?<=^[ \t>?*|-]{{3}})|"
+                rf"(?<=^[ \t>?*|-]{{4}}))(?:{_BARE_NUMBERED}|{_BARE_ABOVE_UNIT})"), 0.75),
+    (re.compile(r"(?<![\w.-])(?:Apt|Apartment|Suite|Ste)\.?\s*#?\s*\d{1,5}[A-Z]?(?![\w-])",
+                re.IGNORECASE), 0.5),
+)
+_CUE = re.compile(
+    r"(?i:\b(?:lives?|living|resides?|residing|located|based|situated|stay(?:s|ing)?)\s+at|"
+    r"\baddress(?:\s+is)?\s*:?|\bship(?:ped|ping)?\s+(?:it\s+)?to|"
+    r"\bdeliver(?:ed|y)?\s+(?:it\s+)?to|"
+    r"\b(?:send|mail|post)\s+(?:it\s+|them\s+)?to|\bdrops?\s+(?:you\s+)?off\s+at|"
+    r"\bmoved\s+to|\bcorner\s+of)\s+"
+    r"(?P<v>(?=[^\n.;!?]{0,30}\d)[\w#][^\n;!?]{3,80}?)(?=\s*(?:[;!?\n]|\.(?:\s|$)|$))")
+# The rest of an address block, one line each: a unit, `City, ST 12345`, `Country 12345`.
+_TAIL_LINE = re.compile(
+    rf"[ \t]*\n[ \t>?*|-]*(?:{_UNIT}|(?:{_W}[ \t]+){{0,3}}{_W}(?:,?[ \t]*[A-Z]{{2}})?"
+    rf"(?:[ \t]+\d{{4,6}}(?:-\d{{4}})?)?|,?[ \t]*[A-Z]{{2}}(?:[ \t]+\d{{4,6}})?|\d{{4,6}})"
+    r"[ \t]*(?=\n|$)")
+_SAME_LINE_TAIL = re.compile(
+    rf",?[ \t]+(?:{_W}[ \t]+){{0,2}}{_W},?[ \t]+[A-Z]{{2}}[ \t]+\d{{5}}(?:-\d{{4}})?(?![\w-])")
+
+
+_DIGIT = re.compile(r"\d")
+_POSTAL = re.compile(
+    rf"{_UNIT}|\d{{4,6}}|(?<![\w])[A-Z]{{2}}(?![\w])|^[\W]*{UPPER}{{3,}}[\W]*$")
+
+
+def _extend(text: str, end: int) -> int:
+    """The end of the address block that starts with a street line ending at `end`.
+
+    Lines below count while they look like the rest of an address, up to the last one that
+    has a postal mark (a unit, a postcode, a state code, a city in capitals): a plain
+    capitalised line alone may as well be the next paragraph's name.
+    """
+    tail = _SAME_LINE_TAIL.match(text, end)
+    if tail is not None:
+        end = tail.end()
+    pos = end
+    for _ in range(4):
+        line = _TAIL_LINE.match(text, pos)
+        if line is None or len(line.group(0).strip()) > 40:
+            break
+        pos = line.end()
+        if _POSTAL.search(line.group(0).strip()):
+            end = pos
+    return end
+
+
+def find_address_spans(text: str) -> Iterator[tuple[int, int, float]]:
+    """`(start, end, score)` of every street address shape in `text`."""
+    if _DIGIT.search(text) is None:  # every shape has a number: skip the scans
+        return
+    for pattern, score in _SHAPES:
+        for match in pattern.finditer(text):
+            end = match.end()
+            while end > match.start() and text[end - 1] in " ,\t":
+                end -= 1
+            yield match.start(), _extend(text, end) if score >= 0.75 else end, score
+    for match in _CUE.finditer(text):
+        yield match.start("v"), match.end("v"), 0.6
