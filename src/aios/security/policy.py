@@ -48,6 +48,8 @@ class AgentGuardrails(_Frozen):
     """Overrides for one agent; unset fields inherit the deployment's policy."""
 
     injection: InjectionAction | None = Field(None, description="Override for injection.")
+    prompt_injection: InjectionAction | None = Field(
+        None, description="Override for injection in user messages sent to a model.")
     pii: DataAction | None = Field(None, description="Override for PII in outputs.")
     secrets: DataAction | None = Field(None, description="Override for secrets in outputs.")
     pseudonymise: bool | None = Field(None, description="Override for pseudonymisation.")
@@ -60,6 +62,7 @@ class EffectivePolicy(_Frozen):
 
     enabled: bool = True
     injection: InjectionAction = InjectionAction.block
+    prompt_injection: InjectionAction = InjectionAction.flag
     injection_threshold: float | None = None
     pii: DataAction = DataAction.redact
     secrets: DataAction = DataAction.redact
@@ -81,6 +84,13 @@ class GuardrailPolicy(_Frozen):
         None, ge=0, le=1,
         description="Classifier probability that counts as an injection (default: the "
                     "model's own threshold).")
+    prompt_injection: InjectionAction = Field(
+        InjectionAction.flag,
+        description="Injection in the user messages of a model call: block | flag | approve "
+                    "| off. Default flag: operators and handlers write prompts, and role "
+                    "instructions ('You are ...') look like injections to any detector; "
+                    "tool output and documents, where indirect injection arrives, follow "
+                    "`injection`.")
     pii: DataAction = Field(DataAction.redact,
                             description="PII in outputs and completions: redact | block | allow.")
     secrets: DataAction = Field(
@@ -101,6 +111,7 @@ class GuardrailPolicy(_Frozen):
         """The policy for `agent` (the deployment's, with that agent's overrides applied)."""
         base = EffectivePolicy(
             enabled=self.enabled, injection=self.injection,
+            prompt_injection=self.prompt_injection,
             injection_threshold=self.injection_threshold, pii=self.pii, secrets=self.secrets,
             pii_types=tuple(self.pii_types) if self.pii_types is not None else None,
             pseudonymise=self.pseudonymise, scan_inputs=self.scan_inputs,
