@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     "aios.cli.security",
     "aios.cli.routing",
     "aios.cli.scale",
+    "aios.cli.serve",
 )
 
 app = typer.Typer(

@@ -61,7 +61,9 @@ class RayExecutor:
             `host:6379` a cluster's GCS, `ray://host:10001` through Ray Client.
         num_cpus: CPUs of a local instance started here (worker processes running at once);
             ignored when joining a cluster.
-        driver_actions: action globs run on the driver with `invoke_handler` instead.
+        driver_actions: action globs run on the driver with `invoke_handler` instead
+            (default: the default of `Settings.ray_driver_actions`, the built-in actions
+            that call `ctx.llm`).
         read_only_retries: Ray retries of a read-only task whose worker died.
         task_cpus: CPUs each task reserves on its worker.
 
@@ -70,7 +72,7 @@ class RayExecutor:
     """
 
     def __init__(self, address: str | None = None, *, num_cpus: int | None = None,
-                 driver_actions: Sequence[str] = (), read_only_retries: int = 3,
+                 driver_actions: Sequence[str] | None = None, read_only_retries: int = 3,
                  task_cpus: float = 1.0):
         if importlib.util.find_spec("ray") is None:
             raise ConfigError("the Ray executor needs Ray: pip install 'aios[ray]' "
@@ -79,7 +81,9 @@ class RayExecutor:
             raise ConfigError(f"read_only_retries must be >= 0, got {read_only_retries}")
         self.address = address
         self.num_cpus = num_cpus
-        self.driver_actions = tuple(driver_actions)
+        self.driver_actions: tuple[str, ...] = tuple(
+            Settings.model_fields["ray_driver_actions"].default if driver_actions is None
+            else driver_actions)
         self.read_only_retries = read_only_retries
         self.task_cpus = task_cpus
         self._lock = threading.Lock()
