@@ -213,3 +213,10 @@ def test_ctrl_c_stops_the_run_cleanly_and_records_it(home: Path, tmp_path: Path)
     states = {s["step"]: s["status"] for s in shown["steps"]}
     assert states["wait"] == "cancelled" and states["last"] == "cancelled"
     assert states["first"] == "succeeded"
+
+
+def test_a_bad_environment_setting_names_the_variable(home: Path) -> None:
+    env = {**os.environ, "AIOS_HOME": str(home), "AIOS_MAX_CONCURRENCY": "many"}
+    proc = subprocess.run([*AIOS, "runs"], capture_output=True, text=True, env=env, timeout=60)
+    assert proc.returncode == 2
+    assert "AIOS_MAX_CONCURRENCY" in proc.stderr and "Traceback" not in proc.stderr

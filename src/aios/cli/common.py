@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 
@@ -50,8 +51,18 @@ class Options:
                        forensic=forensic or self.forensic, json=json_out or self.json)
 
     def settings(self) -> Settings:
-        """Settings from the environment, with --forensic applied."""
-        settings = Settings()
+        """Settings from the environment, with --forensic applied.
+
+        Raises:
+            ConfigError: an AIOS_* variable has a value that does not fit its setting.
+        """
+        try:
+            settings = Settings()
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"AIOS_{'_'.join(str(p) for p in err['loc']).upper()}: {err['msg']}"
+                for err in exc.errors())
+            raise ConfigError(f"bad environment setting: {problems}") from None
         if self.forensic and not settings.forensic:
             settings = settings.model_copy(update={"forensic": True})
         return settings
