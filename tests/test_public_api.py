@@ -34,3 +34,16 @@ def test_readme_python_example_runs(tmp_path: Path) -> None:
                                             "PATH": "/usr/bin:/bin"})
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "succeeded {'greeting': 'hello team'}"
+
+
+def test_readme_manifest_example_is_valid(tmp_path: Path) -> None:
+    from aios.manifest import load_manifest
+
+    readme = (ROOT / "README.md").read_text()
+    block = re.search(r"## A manifest\s+```yaml\n(.*?)```", readme, re.S)
+    assert block, "the README lost its manifest example"
+    path = tmp_path / "readme.yaml"
+    path.write_text(block.group(1))
+    manifest = load_manifest(path)  # schema and references; its handler module is fictional
+    assert manifest.action("storage.rotate_logs").mutates
+    assert set(manifest.models) == {"fast", "smart"}
