@@ -38,7 +38,6 @@ class ActionParams(TargetParams):
     args: dict[str, Any] = Field(default_factory=dict, description="Arguments for the action; "
                                  "a sample input that is an object is merged on top.")
     arg: str | None = Field(None, description="Pass a text input as this argument.")
-    assume_yes: bool = Field(False, description="Confirm high/critical mutating actions.")
     forensic: bool | None = Field(None, description="Read-only mode (default: the settings).")
 
     @model_validator(mode="after")
@@ -50,7 +49,11 @@ class ActionParams(TargetParams):
 
 @register_target("action")
 class ActionTarget(Target[ActionParams]):
-    """A manifest action or sequence, run by the runtime once per sample."""
+    """A manifest action or sequence, run by the runtime once per sample.
+
+    The whole pipeline applies, approvals included: a gated action leaves its sample
+    `waiting` (recorded as an error) until people decide, as it would in production.
+    """
 
     Params = ActionParams
 
@@ -67,7 +70,7 @@ class ActionTarget(Target[ActionParams]):
         manifest = load_manifest(path)
         self._runtime = await self._stack.enter_async_context(open_runtime(
             manifest, settings=self.ctx.settings or Settings(), forensic=p.forensic,
-            assume_yes=p.assume_yes, llm=self.ctx.gateway, manifest_path=path))
+            requester="aios-eval", llm=self.ctx.gateway, manifest_path=path))
         return self
 
     async def __aexit__(self, exc_type: type[BaseException] | None,

@@ -174,6 +174,10 @@ def _windows(text: str, size: int = 3) -> list[tuple[int, int]]:
             for i in range(0, len(sentences) - size + 1)]
 
 
+#: Fewest words the classifier looks at.
+_MIN_WORDS = 3
+
+
 @register_detector("injection")
 class InjectionDetector:
     """Prompt injection and jailbreak detector.
@@ -200,9 +204,14 @@ class InjectionDetector:
         self.min_score = min_score
 
     def detect(self, text: str) -> list[Finding]:
-        """Heuristic spans plus, when the classifier fires, an `injection` span."""
+        """Heuristic spans plus, when the classifier fires, an `injection` span.
+
+        The classifier reads texts of at least `_MIN_WORDS` words; the heuristics read all.
+        """
         found = [f for f in scan_heuristics(text, self.name) if f.score >= self.min_score]
-        if self.model is not None and text.strip():
+        # An instruction needs a few words; a lone token ("answer", a model name) gives the
+        # classifier nothing to go on and only produces false positives.
+        if self.model is not None and len(text.split()) >= _MIN_WORDS:
             spans = [(0, len(text)), *_windows(text)]
             probs = self.model.probabilities(
                 self.model.features([text[a:b] for a, b in spans], self.embed))
