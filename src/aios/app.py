@@ -13,12 +13,12 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+from aios.approvals import approval_layers
 from aios.llm.factory import build_gateway
 from aios.llm.gateway import Gateway
 from aios.llm.types import ModelInfo
 from aios.manifest.loader import load_manifest as _load_manifest
 from aios.manifest.schema import Manifest
-from aios.approvals import approval_layers
 from aios.reliability import ReliabilityLayer
 from aios.routing.config import build_cache, build_router
 from aios.runtime.engine import Runtime

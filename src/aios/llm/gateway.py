@@ -105,6 +105,10 @@ class Gateway:
 
     # -- providers ------------------------------------------------------------------------------
 
+    def provider(self, model: ModelInfo) -> Provider:
+        """The wrapped provider serving `model` (built on first use); fallback chains use it."""
+        return self._provider(model)
+
     def _provider(self, model: ModelInfo) -> Provider:
         wrapped = self._wrapped.get(model.name)
         if wrapped is None:
