@@ -47,3 +47,11 @@ def test_readme_manifest_example_is_valid(tmp_path: Path) -> None:
     manifest = load_manifest(path)  # schema and references; its handler module is fictional
     assert manifest.action("storage.rotate_logs").mutates
     assert set(manifest.models) == {"fast", "smart"}
+
+
+def test_manifest_reference_in_docs_matches_the_schema() -> None:
+    from aios.manifest import json_schema
+    from aios.manifest.reference import markdown_reference
+
+    assert (ROOT / "docs" / "manifest.md").read_text() == markdown_reference(json_schema()), \
+        "regenerate: aios manifest schema --markdown > docs/manifest.md"

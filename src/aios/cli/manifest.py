@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import typer
@@ -10,6 +11,7 @@ from aios.app import load_manifest
 from aios.cli.common import EnvOpt, JsonOpt, console, emit_json, fail, resolve_options
 from aios.errors import ManifestError
 from aios.manifest import json_schema
+from aios.manifest.reference import markdown_reference
 
 __all__ = ["register"]
 
@@ -50,6 +52,11 @@ def register(app: typer.Typer) -> None:
             out.print(f"  {name}  ({spec.criticality.value}){flag}")
 
     @manifest_app.command("schema")
-    def schema() -> None:
+    def schema(markdown: bool = typer.Option(
+            False, "--markdown", help="Print the reference as Markdown tables instead.")
+               ) -> None:
         """Print the manifest's JSON Schema (for editors and CI checks)."""
+        if markdown:
+            sys.stdout.write(markdown_reference(json_schema()))
+            return
         emit_json(json_schema())
