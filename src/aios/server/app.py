@@ -2,6 +2,10 @@
 
 Each router lives in its own module exposing `router`; `ROUTER_MODULES` lists them and
 `create_app` mounts each. Adding a page or an API is adding a module to that list.
+
+The lifespan opens one runtime for the process (`open_runtime`, the full pipeline), a
+`RunWorker` that runs what the API starts and resumes runs whose approvals arrive, and an
+`EventHub` that streams run and approval events to dashboards.
 """
 
 from __future__ import annotations
@@ -10,13 +14,18 @@ import asyncio
 import contextlib
 import importlib
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
 
+from aios.app import load_manifest, open_runtime
 from aios.approvals.workflow import ApprovalService
 from aios.auth.tokens import TokenStore
 from aios.auth.users import UserStore
@@ -30,6 +39,13 @@ from aios.errors import (
     StoreError,
     UsageError,
 )
+from aios.manifest.schema import Manifest
+from aios.runtime.engine import Runtime
+from aios.runtime.executors import build_executor
+from aios.server.cookies import CookiePolicy
+from aios.server.headers import SecurityHeaders
+from aios.server.hub import EventHub
+from aios.server.worker import SERVER_REQUESTER, RunWorker
 from aios.settings import Settings
 from aios.store.engine import Store
 
@@ -42,6 +58,18 @@ ROUTER_MODULES: tuple[str, ...] = (
     "aios.server.approvals_api",
     "aios.server.users_api",
     "aios.server.audit_api",
+    "aios.server.health",
+    "aios.server.runs_api",
+    "aios.server.traces_api",
+    "aios.server.metrics_api",
+    "aios.server.evals_api",
+    "aios.server.redteam_api",
+    "aios.server.discovery_api",
+    "aios.server.events",
+    "aios.server.pages.auth",
+    "aios.server.pages.runs",
+    "aios.server.pages.approvals",
+    "aios.server.pages.insights",
 )
 
 #: HTTP status of each error class; the most specific class in an error's MRO wins.
@@ -66,6 +94,16 @@ class Services:
     approvals: ApprovalService
     users: UserStore
     tokens: TokenStore
+    runtime: Runtime
+    worker: RunWorker
+    hub: EventHub = field(default_factory=EventHub)
+    cookies: CookiePolicy = field(default_factory=CookiePolicy)
+    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    @property
+    def manifest(self) -> Manifest:
+        """The manifest the server's runtime runs."""
+        return self.runtime.manifest
 
 
 def _status_of(exc: AiosError) -> int:
@@ -75,9 +113,13 @@ def _status_of(exc: AiosError) -> int:
     return 500
 
 
-async def _aios_error(_request: Request, exc: Exception) -> JSONResponse:
+async def _aios_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, AiosError)
     status = _status_of(exc)
+    if getattr(request.state, "page", False):  # a dashboard page: answer with a page
+        from aios.server.pages.render import error_page
+
+        return error_page(request, exc, status)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     return JSONResponse({"error": type(exc).__name__, "detail": str(exc)}, status_code=status,
                         headers=headers)
@@ -93,41 +135,92 @@ async def _expire_loop(approvals: ApprovalService, interval: float) -> None:
         await asyncio.sleep(interval)
 
 
+def _manifest(settings: Settings, manifest: Manifest | Path | str | None,
+              handlers: Iterable[Callable[..., Any]]) -> tuple[Manifest, str | None]:
+    if isinstance(manifest, Manifest):
+        return manifest, None
+    path = manifest if manifest is not None else settings.manifest
+    return load_manifest(path, handlers=handlers), str(Path(path).resolve()) if path else None
+
+
 def create_app(settings: Settings, *, store: Store | None = None,
                expiry_interval: float = 30.0,
-               routers: Sequence[str] = ROUTER_MODULES) -> FastAPI:
+               routers: Sequence[str] = ROUTER_MODULES,
+               manifest: Manifest | Path | str | None = None,
+               handlers: Iterable[Callable[..., Any]] = (),
+               env: Mapping[str, str] | None = None,
+               executor: str | None = None,
+               resume_interval: float = 1.0,
+               session_hours: float = 12.0) -> FastAPI:
     """The Ai:oS HTTP application.
 
     Args:
-        settings: where the store is (`AIOS_DATABASE_URL` or `AIOS_HOME`).
+        settings: where the store is (`AIOS_DATABASE_URL` or `AIOS_HOME`), forensic mode,
+            the executor, cookie security.
         store: an open store to use instead of opening one (it is then not closed here).
         expiry_interval: seconds between applications of approval deadlines; 0 disables.
         routers: router modules to mount (default `ROUTER_MODULES`).
+        manifest: the manifest runs execute (a file, or a loaded one); default
+            `settings.manifest`, else the packaged one.
+        handlers: extra `@handler` functions the manifest may name.
+        env: overrides of the manifest's `env` for every run.
+        executor: `local` or `ray`; default `settings.executor`.
+        resume_interval: seconds between looks for waiting runs whose approvals arrived;
+            0 disables the loop (decisions made through this server still resume at once).
+        session_hours: lifetime of a dashboard log-in.
+
+    Raises:
+        ManifestError: the manifest is not valid (raised here, before the server starts).
     """
+    handlers = tuple(handlers)
+    loaded, manifest_path = _manifest(settings, manifest, handlers)
+    cookies = CookiePolicy(secure=settings.cookie_secure, max_age=int(session_hours * 3600))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         opened = store or await Store.open(settings.store_url())
         approvals = ApprovalService(opened)
-        app.state.services = Services(settings, opened, approvals, UserStore(opened),
-                                      TokenStore(opened))
-        loop_task = (asyncio.create_task(_expire_loop(approvals, expiry_interval))
-                     if expiry_interval > 0 else None)
+        hub = EventHub()
+        approvals.listeners.append(hub.approval_listener)
+        executor_name = executor or settings.executor
+        tasks: list[asyncio.Task[None]] = []
         try:
-            yield
+            async with open_runtime(loaded, settings=settings, requester=SERVER_REQUESTER,
+                                    listeners=[hub.runtime_listener], handlers=handlers,
+                                    env=env,
+                                    manifest_path=manifest_path,
+                                    executor=executor_name) as runtime:
+                worker = RunWorker(runtime, approvals,
+                                   executor=build_executor(executor_name, settings),
+                                   poll_interval=resume_interval)
+                approvals.listeners.append(worker.on_approval)
+                app.state.services = Services(settings, opened, approvals, UserStore(opened),
+                                              TokenStore(opened), runtime, worker, hub, cookies)
+                if expiry_interval > 0:
+                    tasks.append(asyncio.create_task(_expire_loop(approvals, expiry_interval)))
+                worker.start_loop()
+                try:
+                    yield
+                finally:
+                    hub.close()
+                    for task in tasks:
+                        task.cancel()
+                        with contextlib.suppress(asyncio.CancelledError):
+                            await task
+                    await worker.stop()
         finally:
-            if loop_task is not None:
-                loop_task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await loop_task
             if store is None:
                 await opened.close()
 
     from aios import __version__
 
     app = FastAPI(title="Ai:oS", version=__version__, lifespan=lifespan,
-                  description="Control plane for AI agents that take real actions.")
+                  description="Control plane for AI agents that take real actions. Send "
+                              "`Authorization: Bearer TOKEN` (`aios users token NAME`, or "
+                              "POST /api/auth/token with a password).")
     app.add_exception_handler(AiosError, _aios_error)
+    app.add_middleware(SecurityHeaders)
+    app.mount("/static", StaticFiles(packages=[("aios.server", "static")]), name="static")
     for name in routers:
         app.include_router(importlib.import_module(name).router)
     return app
