@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from tests.support.scripted_llm import Reply, ScriptedLLMServer
 
 from aios.app import load_manifest, open_gateway, open_store
 from aios.settings import Settings
-from tests.support.scripted_llm import Reply, ScriptedLLMServer
 
 
 def manifest_for(tmp_path: Path, primary: str, backup: str) -> Path:

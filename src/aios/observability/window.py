@@ -37,7 +37,10 @@ def parse_since(text: str, *, now: datetime | None = None,
     """
     now = now or datetime.now(UTC)
     if _DURATION.match(text or ""):
-        return now - parse_duration(text, option=option)
+        try:
+            return now - parse_duration(text, option=option)
+        except OverflowError:  # "99999999w" reaches before year 1
+            raise ConfigError(f"{option} {text!r} reaches too far back; use {_FORMS}") from None
     try:
         moment = datetime.fromisoformat(text.strip())
     except (ValueError, AttributeError):
