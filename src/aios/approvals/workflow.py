@@ -12,7 +12,7 @@ import contextlib
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import insert, select
@@ -42,15 +42,12 @@ from aios.approvals.requests import (
 from aios.auth.users import User
 from aios.errors import ConfigError, ConflictError
 from aios.store.engine import Store
+from aios.store.runs import utcnow
 from aios.store.tables import runs
 
 __all__ = ["ApprovalEvent", "ApprovalService", "Proposal"]
 
 log = logging.getLogger("aios.approvals")
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -111,7 +108,7 @@ class ApprovalService:
     """
 
     def __init__(self, store: Store, *, listeners: Iterable[Callable[[ApprovalEvent], Any]] = (),
-                 clock: Callable[[], datetime] = _utcnow, poll_initial: float = 0.01,
+                 clock: Callable[[], datetime] = utcnow, poll_initial: float = 0.01,
                  poll_max: float = 0.05):
         self.store = store
         self.requests = RequestStore(store)

@@ -6,7 +6,7 @@ import asyncio
 import os
 import socket
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import psutil
@@ -16,19 +16,10 @@ from aios.errors import NotFoundError
 from aios.evaluation.evaluators import Score
 from aios.evaluation.tables import eval_results, eval_runs
 from aios.store.engine import Store
+from aios.store.runs import as_utc, utcnow
 from aios.store.writer import BatchWriter
 
 __all__ = ["EvalRunRecord", "EvalStore", "ResultRecord"]
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def _as_utc(value: datetime | None) -> datetime | None:
-    if value is not None and value.tzinfo is None:  # SQLite drops the zone
-        return value.replace(tzinfo=UTC)
-    return value
 
 
 @dataclass(frozen=True)
@@ -129,7 +120,7 @@ class EvalStore:
                 id=run_id, suite=suite, suite_path=suite_path, spec=spec,
                 dataset_digest=dataset_digest, target=target, status="running",
                 samples=samples, repeats=repeats, summary=None, error=None, pid=os.getpid(),
-                host=socket.gethostname(), created_at=_utcnow()))
+                host=socket.gethostname(), created_at=utcnow()))
 
     async def reopen_run(self, run_id: str) -> None:
         """Mark a run as running again in this process (resume)."""
@@ -148,7 +139,7 @@ class EvalStore:
             "trajectory": result.trajectory, "tags": result.tags,
             "latency_s": result.latency_s, "input_tokens": result.input_tokens,
             "output_tokens": result.output_tokens, "cost_usd": result.cost_usd,
-            "created_at": _utcnow()})
+            "created_at": utcnow()})
         self._target += 1
 
     async def flush(self) -> None:
@@ -168,7 +159,7 @@ class EvalStore:
         await self.flush()
         async with self.store.engine.begin() as conn:
             await conn.execute(update(eval_runs).where(eval_runs.c.id == run_id).values(
-                status=status, summary=summary, error=error, finished_at=_utcnow()))
+                status=status, summary=summary, error=error, finished_at=utcnow()))
 
     async def close(self) -> None:
         """Flush and stop the writer."""
@@ -198,8 +189,8 @@ class EvalStore:
             spec=dict(row["spec"] or {}), dataset_digest=row["dataset_digest"],
             target=row["target"], status=_status(row), samples=row["samples"],
             repeats=row["repeats"], summary=row["summary"], error=row["error"],
-            created_at=_as_utc(row["created_at"]) or _utcnow(),
-            finished_at=_as_utc(row["finished_at"]))
+            created_at=as_utc(row["created_at"]) or utcnow(),
+            finished_at=as_utc(row["finished_at"]))
 
     async def get_run(self, run_id: str) -> EvalRunRecord:
         """One run, by id or unique prefix."""

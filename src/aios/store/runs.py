@@ -17,7 +17,7 @@ from aios.store.engine import Store
 from aios.store.tables import idempotency, run_metadata, runs, step_events
 from aios.store.writer import BatchWriter
 
-__all__ = ["IdempotencyRecord", "RunRecord", "RunStore", "StepRecord", "utcnow"]
+__all__ = ["IdempotencyRecord", "RunRecord", "RunStore", "StepRecord", "as_utc", "utcnow"]
 
 #: Run and step states. A run left `running` by a process that died reads as `interrupted`.
 TERMINAL = frozenset({"succeeded", "failed", "cancelled", "skipped"})
@@ -28,7 +28,8 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def _as_utc(value: datetime | None) -> datetime | None:
+def as_utc(value: datetime | None) -> datetime | None:
+    """`value` with its UTC zone restored (SQLite returns naive datetimes)."""
     if value is not None and value.tzinfo is None:  # SQLite drops the zone
         return value.replace(tzinfo=UTC)
     return value
@@ -189,8 +190,8 @@ class RunStore:
             forensic=bool(row["forensic"]), manifest_name=row["manifest_name"],
             manifest_path=row["manifest_path"], manifest_digest=row["manifest_digest"],
             options=dict(row["options"] or {}), error=row["error"], pid=row["pid"],
-            host=row["host"], created_at=_as_utc(row["created_at"]) or utcnow(),
-            finished_at=_as_utc(row["finished_at"]), **extra)
+            host=row["host"], created_at=as_utc(row["created_at"]) or utcnow(),
+            finished_at=as_utc(row["finished_at"]), **extra)
 
     async def list_runs(self, limit: int = 20, status: str | None = None) -> list[RunRecord]:
         """The most recent runs first."""
@@ -230,7 +231,7 @@ class RunStore:
         for ev in events:
             latest[ev["step_id"]] = StepRecord(
                 step_id=ev["step_id"], action=ev["action"], status=ev["status"],
-                attempt=ev["attempt"], at=_as_utc(ev["at"]) or utcnow(),
+                attempt=ev["attempt"], at=as_utc(ev["at"]) or utcnow(),
                 duration_ms=ev["duration_ms"], result=ev["result"], error=ev["error"])
         published: dict[str, dict[str, Any]] = {}
         for m in meta:
