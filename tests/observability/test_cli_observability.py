@@ -75,6 +75,12 @@ def test_traces_lists_filters_and_shows_as_json(recorded: dict[str, str]) -> Non
     assert action["error"] == "RuntimeError: the disk is on fire"
 
 
+def test_traces_show_takes_the_run_id_prefix_that_boot_prints(recorded: dict[str, str]) -> None:
+    shown = json.loads(_invoke("traces", "show", recorded["bad"][:12], "--json").stdout)
+    (root,) = shown["roots"]
+    assert root["name"] == "run cli.fail"
+
+
 def test_traces_show_renders_a_tree_with_the_stack_trace(recorded: dict[str, str]) -> None:
     trace_id = json.loads(_invoke("traces", "--status", "error", "--json").stdout)[0]["trace_id"]
     shown = _invoke("traces", "show", trace_id[:10])

@@ -159,6 +159,11 @@ async def _resolve(conn: Any, ident: str) -> str:
     if by_run:
         return str(by_run)
     if len(ident) >= 4:
+        # A run id prefix, as `aios boot` prints it (`aios runs show 1a2b3c4d5e6f`).
+        runs_found = (await conn.execute(select(spans.c.run_id).distinct().where(and_(
+            spans.c.run_id.like(f"{ident}%"), spans.c.kind == "run")).limit(2))).scalars().all()
+        if len(runs_found) == 1:
+            return await _resolve(conn, str(runs_found[0]))
         matches = (await conn.execute(select(spans.c.trace_id).distinct().where(
             spans.c.trace_id.like(f"{ident}%")).limit(3))).scalars().all()
         if len(matches) == 1:
