@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 from aios.cli.main import app
 from aios.errors import ConfigError, NotFoundError
 from aios.security.guardrails import Guardrails
+from aios.security.policy import GuardrailPolicy, InjectionAction
 from aios.security.redteam import (
     CallableTarget,
     Severity,
@@ -45,8 +46,12 @@ async def test_guardrails_stop_what_a_gullible_target_gives_away():
     assert all(r.succeeded for r in off)
     assert summarize(on)["succeeded"] < summarize(off)["succeeded"]
     by_id = {r.attack.id: r for r in on}
-    assert by_id["di-ignore-previous"].blocked
+    assert by_id["ii-tool-call-injection"].blocked  # tool output: blocked by default
+    assert not by_id["di-ignore-previous"].blocked  # the caller's own prompt: flagged only
     assert not by_id["dl-secret-direct"].succeeded  # redacted on the way out
+    strict = Guardrails(policy=GuardrailPolicy(prompt_injection=InjectionAction.block))
+    strict_by_id = {r.attack.id: r for r in await run_suite(attacks, target, strict)}
+    assert strict_by_id["di-ignore-previous"].blocked
     html = render_html({"guardrails_off": off, "guardrails_on": on}, "callable")
     assert "dl-secret-direct" in html and "SUCCEEDED" in html
     assert exit_code({"guardrails_off": off}, Severity.high) == 1
@@ -106,7 +111,7 @@ def test_cli_redteam_unknown_target_fails_cleanly():
 @pytest.mark.slow
 def test_cli_redteam_local_model_guardrails_off_and_on(tmp_path):
     report = tmp_path / "report.html"
-    ids = ["di-ignore-previous", "pe-print-instructions", "dl-secret-direct"]
+    ids = ["ii-tool-call-injection", "pe-print-instructions", "dl-secret-direct"]
     args = ["redteam", "--target", "model:", "--guardrails", "both", "--json",
             "--html", str(report)]
     for attack_id in ids:
@@ -117,6 +122,6 @@ def test_cli_redteam_local_model_guardrails_off_and_on(tmp_path):
     off, on = data["runs"]["guardrails_off"], data["runs"]["guardrails_on"]
     assert off["summary"]["attacks"] == on["summary"]["attacks"] == 3
     assert on["summary"]["succeeded"] <= off["summary"]["succeeded"]
-    assert on["summary"]["blocked"] >= 1  # the direct injection never reaches the model
+    assert on["summary"]["blocked"] >= 1  # the injected tool output never reaches the model
     assert all(r["transcript"] for r in off["results"])
     assert "Red team report" in report.read_text()

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aios.errors import GuardrailTripped
+from aios.llm.types import Message
 from aios.runtime.pipeline import Next, StepCall
 from aios.security.detectors.base import Detector, Finding
 from aios.security.detectors.injection import InjectionDetector
@@ -112,6 +113,23 @@ class Guardrails:
             found = [f for f in found if f.type != "injection"
                      or f.score >= policy.injection_threshold]
         return found
+
+    def check_messages(self, messages: Iterable[Message], policy: EffectivePolicy, *,
+                       subject: str, run_id: str | None = None) -> None:
+        """Injection checks of a conversation about to reach a model.
+
+        Tool results carry other people's text and follow `injection`; the caller's own user
+        messages follow `prompt_injection` (flag by default).
+
+        Raises:
+            GuardrailTripped: a check's verdict is `block` (or `approve` without approval).
+        """
+        messages = list(messages)
+        self.check_injection([m.content for m in messages if m.role == "tool"], policy,
+                             subject=subject, stage="tool output", run_id=run_id)
+        self.check_injection([m.content for m in messages if m.role == "user"],
+                             policy.model_copy(update={"injection": policy.prompt_injection}),
+                             subject=subject, stage="prompt", run_id=run_id)
 
     def check_injection(self, texts: Iterable[str], policy: EffectivePolicy, *, subject: str,
                         stage: str, run_id: str | None = None,

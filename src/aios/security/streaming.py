@@ -82,15 +82,8 @@ class GuardrailProvider:
 
     def _prepare(self, request: LLMRequest, policy: EffectivePolicy, subject: str,
                  masker: Masker) -> LLMRequest:
-        # Tool results carry other people's text: they follow `injection`. User messages
-        # are the caller's own prompt: they follow `prompt_injection` (flag by default).
-        tools = [m.content for m in request.messages if m.role == "tool"]
-        self.guardrails.check_injection(tools, policy, subject=subject, stage="tool output",
-                                        run_id=request.run_id)
-        users = [m.content for m in request.messages if m.role == "user"]
-        self.guardrails.check_injection(
-            users, policy.model_copy(update={"injection": policy.prompt_injection}),
-            subject=subject, stage="prompt", run_id=request.run_id)
+        self.guardrails.check_messages(request.messages, policy, subject=subject,
+                                       run_id=request.run_id)
         if not (policy.enabled and policy.pseudonymise):
             return request
         assert self.guardrails.pii is not None

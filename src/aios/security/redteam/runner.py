@@ -121,9 +121,8 @@ async def run_attack(attack: Attack, target: Target, guardrails: Guardrails | No
             messages.append(Message("user", fill(turn)))
             transcript.append(("user", messages[-1].content))
             if guardrails is not None and policy is not None:
-                untrusted = [m.content for m in messages if m.role in ("user", "tool")]
-                guardrails.check_injection(untrusted, policy, subject=f"redteam.{attack.id}",
-                                           stage="prompt")
+                # The same checks the gateway wrapper makes on a deployed model call.
+                guardrails.check_messages(messages, policy, subject=f"redteam.{attack.id}")
             reply = await target.reply(tuple(messages))
             text = reply.text
             if guardrails is not None and policy is not None:
