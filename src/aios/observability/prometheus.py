@@ -6,7 +6,7 @@ families, and `generate_latest` writes the format.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 
 from prometheus_client import CollectorRegistry, generate_latest
@@ -16,7 +16,10 @@ from prometheus_client.registry import Collector
 from aios.observability.metrics import GroupStats, MetricsReport, compute_metrics
 from aios.store.engine import Store
 
-__all__ = ["MetricsCollector", "prometheus_text"]
+__all__ = ["GaugeSource", "MetricsCollector", "prometheus_text"]
+
+#: A subsystem's live state as metric families (breakers open, approvals waiting ...).
+GaugeSource = Callable[[Store], Awaitable[Iterable[Metric]]]
 
 #: (dimension, metric prefix, label names) of each breakdown exposed.
 _FAMILIES = (("action", "aios_action", ("action",)), ("agent", "aios_agent", ("agent",)),
@@ -78,13 +81,28 @@ class MetricsCollector(Collector):
                        ("kind",), self._report.overall)
 
 
-def render(report: MetricsReport) -> str:
-    """`report` in the Prometheus text format."""
+class _Fixed(Collector):
+    """Metric families computed beforehand (collectors are sync; the store is async)."""
+
+    def __init__(self, metrics: Sequence[Metric]):
+        self._metrics = metrics
+
+    def collect(self) -> Iterator[Metric]:
+        yield from self._metrics
+
+
+def render(report: MetricsReport, extra: Sequence[Metric] = ()) -> str:
+    """`report` (and `extra` families) in the Prometheus text format."""
     registry = CollectorRegistry(auto_describe=False)
     registry.register(MetricsCollector(report))
+    if extra:
+        registry.register(_Fixed(extra))
     return generate_latest(registry).decode()
 
 
-async def prometheus_text(store: Store, since: datetime | None = None) -> str:
-    """The metrics of the spans in `store` (since `since`) in the Prometheus text format."""
-    return render(await compute_metrics(store, since=since))
+async def prometheus_text(store: Store, since: datetime | None = None,
+                          gauges: Sequence[GaugeSource] = ()) -> str:
+    """The metrics of the spans in `store` (since `since`) in the Prometheus text format,
+    plus the live state each of `gauges` reads from the store."""
+    extra = [metric for source in gauges for metric in await source(store)]
+    return render(await compute_metrics(store, since=since), extra)

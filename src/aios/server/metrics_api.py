@@ -12,8 +12,10 @@ from fastapi import APIRouter, Query
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
 
+from aios.approvals.gauges import approval_gauges
 from aios.observability.metrics import GroupStats, compute_metrics
 from aios.observability.prometheus import prometheus_text
+from aios.reliability.gauges import breaker_gauges
 from aios.server.auth import ServicesDep, Viewer
 from aios.server.overview import overview
 from aios.server.params import since_param
@@ -93,7 +95,8 @@ def _group(g: GroupStats) -> GroupStatsOut:
                              "description": "The Prometheus text exposition format."}})
 async def prometheus(services: ServicesDep, _user: Viewer) -> PlainTextResponse:
     """Calls, errors, latency summaries, tokens and cost by action, agent, model, provider."""
-    return PlainTextResponse(await prometheus_text(services.store),
+    return PlainTextResponse(await prometheus_text(
+        services.store, gauges=(breaker_gauges, approval_gauges)),
                              media_type="text/plain; version=0.0.4; charset=utf-8")
 
 
