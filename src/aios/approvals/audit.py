@@ -20,7 +20,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
-    BigInteger,
     Column,
     Index,
     Integer,
@@ -38,7 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from aios.approvals.canonical import canonical_json, sha256_hex
 from aios.store.engine import Store
-from aios.store.tables import metadata
+from aios.store.tables import ROW_ID, metadata
 
 __all__ = ["GENESIS", "AuditLog", "AuditRecord", "Entry", "VerifyReport", "audit_head", "audit_log",
            "verify_records"]
@@ -49,7 +48,7 @@ GENESIS = "0" * 64
 audit_log = Table(
     "audit_log",
     metadata,
-    Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+    Column("seq", ROW_ID, primary_key=True,
            autoincrement=False),
     Column("at", String(40), nullable=False),
     Column("kind", String(40), nullable=False),
@@ -67,7 +66,7 @@ audit_head = Table(
     "audit_head",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=False),
-    Column("seq", BigInteger().with_variant(Integer, "sqlite"), nullable=False),
+    Column("seq", ROW_ID, nullable=False),
     Column("hash", String(64), nullable=False),
     Column("at", String(40), nullable=False),
 )

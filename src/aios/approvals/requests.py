@@ -18,7 +18,6 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
-    BigInteger,
     Boolean,
     Column,
     DateTime,
@@ -38,7 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from aios.approvals.policy import Stage
 from aios.errors import NotFoundError
 from aios.store.engine import Store
-from aios.store.tables import metadata
+from aios.store.tables import ROW_ID, metadata
 
 __all__ = [
     "DECIDABLE",
@@ -97,7 +96,7 @@ approval_requests = Table(
 approval_decisions = Table(
     "approval_decisions",
     metadata,
-    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+    Column("id", ROW_ID, primary_key=True,
            autoincrement=True),
     Column("request_id", String(32), nullable=False),
     Column("decider", String(100), nullable=False),

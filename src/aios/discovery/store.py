@@ -23,7 +23,6 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
-    BigInteger,
     Column,
     DateTime,
     Index,
@@ -41,7 +40,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from aios.errors import ConflictError, NotFoundError, StoreError
 from aios.store.engine import Store
 from aios.store.runs import utcnow
-from aios.store.tables import metadata
+from aios.store.tables import ROW_ID, metadata
 
 __all__ = ["DiscoveryStore", "MissionRecord", "discovery_graphs", "discovery_missions",
            "discovery_steps"]
@@ -66,7 +65,7 @@ discovery_missions = Table(
 discovery_steps = Table(
     "discovery_steps",
     metadata,
-    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+    Column("id", ROW_ID, primary_key=True,
            autoincrement=True),
     Column("mission_id", String(32), nullable=False),
     Column("step", Integer, nullable=False),

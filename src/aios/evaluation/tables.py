@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from sqlalchemy import (
     JSON,
-    BigInteger,
     Column,
     DateTime,
     Float,
@@ -20,11 +19,10 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from aios.store.tables import metadata
+from aios.store.tables import ROW_ID, metadata
 
 __all__ = ["eval_annotations", "eval_results", "eval_runs"]
 
-_ID = BigInteger().with_variant(Integer, "sqlite")
 
 eval_runs = Table(
     "eval_runs",
@@ -51,7 +49,7 @@ eval_runs = Table(
 eval_results = Table(
     "eval_results",
     metadata,
-    Column("id", _ID, primary_key=True, autoincrement=True),
+    Column("id", ROW_ID, primary_key=True, autoincrement=True),
     Column("run_id", String(32), nullable=False),
     Column("sample_id", String(200), nullable=False),
     Column("repeat", Integer, nullable=False),
@@ -75,7 +73,7 @@ eval_results = Table(
 eval_annotations = Table(
     "eval_annotations",
     metadata,
-    Column("id", _ID, primary_key=True, autoincrement=True),
+    Column("id", ROW_ID, primary_key=True, autoincrement=True),
     Column("run_id", String(32), nullable=False),
     Column("sample_id", String(200), nullable=False),
     Column("repeat", Integer, nullable=False),

@@ -12,7 +12,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
-    BigInteger,
     Boolean,
     Column,
     DateTime,
@@ -27,7 +26,7 @@ from sqlalchemy import (
 )
 
 from aios.store.engine import Store
-from aios.store.tables import metadata
+from aios.store.tables import ROW_ID, metadata
 from aios.store.writer import BatchWriter
 
 __all__ = ["CallRecord", "CostLedger", "Spend", "llm_calls"]
@@ -35,7 +34,7 @@ __all__ = ["CallRecord", "CostLedger", "Spend", "llm_calls"]
 llm_calls = Table(
     "llm_calls",
     metadata,
-    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+    Column("id", ROW_ID, primary_key=True,
            autoincrement=True),
     Column("at", DateTime(timezone=True), nullable=False),
     Column("run_id", String(32), nullable=True),

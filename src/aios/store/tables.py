@@ -21,9 +21,13 @@ from sqlalchemy import (
     Text,
 )
 
-__all__ = ["idempotency", "metadata", "run_metadata", "runs", "step_events"]
+__all__ = ["ROW_ID", "idempotency", "metadata", "run_metadata", "runs", "step_events"]
 
 metadata = MetaData()
+
+#: An auto-increment row id: BIGINT on PostgreSQL, INTEGER on SQLite (whose rowid alias
+#: must be exactly INTEGER to autoincrement).
+ROW_ID = BigInteger().with_variant(Integer, "sqlite")
 
 runs = Table(
     "runs",
@@ -49,7 +53,7 @@ runs = Table(
 step_events = Table(
     "step_events",
     metadata,
-    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+    Column("id", ROW_ID, primary_key=True,
            autoincrement=True),
     Column("run_id", String(32), nullable=False),
     Column("step_id", String(200), nullable=False),
@@ -66,7 +70,7 @@ step_events = Table(
 run_metadata = Table(
     "run_metadata",
     metadata,
-    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+    Column("id", ROW_ID, primary_key=True,
            autoincrement=True),
     Column("run_id", String(32), nullable=False),
     Column("action", String(200), nullable=False),
