@@ -14,7 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from aios.runtime.engine import RunResult
-from aios.runtime.events import RunFinished, RunStarted, StepFinished, StepStarted
+from aios.runtime.events import RunStarted, StepFinished, StepStarted
 from aios.store.runs import RunRecord
 
 __all__ = ["LiveProgress", "render_report", "render_run", "render_runs", "run_to_json",
@@ -61,8 +61,6 @@ class LiveProgress:
         elif isinstance(event, StepFinished):
             self.steps[event.step_id] = {"status": event.status, "ms": event.duration_ms,
                                          "note": event.error or ""}
-        elif isinstance(event, RunFinished):
-            pass
         self.live.update(self._table())
 
     def _table(self) -> Table:
