@@ -13,7 +13,12 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from aios.approvals import approval_layers
+from aios.approvals import (
+    ApprovalService,
+    WithdrawOnCancel,
+    approval_layers,
+    default_requester,
+)
 from aios.llm.factory import build_gateway
 from aios.llm.gateway import Gateway
 from aios.llm.types import ModelInfo
@@ -105,7 +110,8 @@ async def open_gateway(manifest: Manifest, *, store: Store | None = None,
 
 
 def runtime_layers(manifest: Manifest, runs: RunStore, registry: HandlerRegistry,
-                   services: Services, *, requester: str | None = None) -> list[Layer]:
+                   services: Services, *, requester: str | None = None,
+                   approvals: ApprovalService | None = None) -> list[Layer]:
     """The pipeline around every handler, outermost first.
 
     Tracing encloses everything; guardrails refuse injected input before anyone is asked
@@ -119,7 +125,7 @@ def runtime_layers(manifest: Manifest, runs: RunStore, registry: HandlerRegistry
         services.tracing.layer(),
         GuardrailLayer(services.guardrails),
         ForensicLayer(),
-        *approval_layers(runs.store, manifest, requester=requester),
+        *approval_layers(runs.store, manifest, requester=requester, service=approvals),
         ReliabilityLayer(manifest, registry.resolve, runs=runs, breakers=services.breakers,
                          listeners=[services.reliability_listener]),
         IdempotencyLayer(runs),
@@ -139,7 +145,8 @@ async def open_runtime(manifest: Manifest, *, settings: Settings | None = None,
     """A ready runtime on the store that `settings` names; everything is flushed on exit.
 
     `requester` is who approval requests are recorded as caused by (default: the operating
-    system user). `llm` is the model gateway handed to handlers; None builds one from the
+    system user); a run that ends cancelled has its open approval requests withdrawn in
+    that user's name. `llm` is the model gateway handed to handlers; None builds one from the
     manifest's
     `models:` and `budgets:` (the packaged local model when none are configured), with its
     cost ledger on the runtime's store and writer and API keys read from the process
@@ -153,16 +160,20 @@ async def open_runtime(manifest: Manifest, *, settings: Settings | None = None,
             llm = await stack.enter_async_context(
                 open_gateway(manifest, store=store, writer=runs.writer, services=services))
         registry = HandlerRegistry.builtin(handlers)
+        approvals = ApprovalService(store)
+        withdraw = WithdrawOnCancel(approvals, actor=requester or default_requester())
         runtime = Runtime(
             manifest, runs, registry=registry,
-            layers=runtime_layers(manifest, runs, registry, services, requester=requester),
+            layers=runtime_layers(manifest, runs, registry, services, requester=requester,
+                                  approvals=approvals),
             forensic=settings.forensic if forensic is None else forensic,
-            env=env, llm=llm, listeners=[services.tracing.listener(), *listeners],
+            env=env, llm=llm, listeners=[services.tracing.listener(), withdraw, *listeners],
             max_concurrency=settings.max_concurrency, manifest_path=manifest_path,
             executor=build_executor(executor or settings.executor, settings))
         try:
             yield runtime
         finally:
+            await withdraw.aclose()  # withdrawals of cancelled runs commit before the store closes
             await runs.writer.flush()  # step rows first, then the gateway's and the spans
             await stack.aclose()
             await runs.writer.close()

@@ -149,3 +149,25 @@ def test_audit_verify_and_export(team: dict[str, str], tmp_path: Path) -> None:
     out.write_text("\n".join([lines[0], json.dumps(record), lines[2]]) + "\n")
     assert "broken at seq 2" in cli("audit", "verify", "--file", str(out), code=1).stdout
     assert len(cli("audit", "export").stdout.splitlines()) == 3
+
+
+def test_a_withdrawn_request_is_listed_in_its_colour_and_cannot_be_decided(
+        team: dict[str, str]) -> None:
+    rid = submit(run_id="c0ffee00" * 4)
+    kept = submit(run_id="other")
+    with_store(lambda s: ApprovalService(s).withdraw_run("c0ffee00" * 4, actor="alice",
+                                                         reason="cancelled by alice"))
+    queue = json.loads(cli("approvals", "list", "--json").stdout)
+    assert [r["id"] for r in queue] == [kept]
+    listed = json.loads(cli("approvals", "list", "--status", "withdrawn", "--json").stdout)
+    assert [(r["id"], r["status"]) for r in listed] == [(rid, "withdrawn")]
+    coloured = cli("approvals", "list", "--all", FORCE_COLOR="1", TERM="xterm").stdout
+    assert "\x1b[90mwithdrawn" in coloured  # bright black: out of the queue
+    refused = cli("approvals", "approve", rid, "--token", team["bob"], code=2)
+    assert "withdrawn because its run c0ffee00c0ff was cancelled (cancelled by alice)" in \
+        " ".join(refused.output.split())
+    assert "aios runs resume c0ffee00c0ff" in " ".join(refused.output.split())
+    cli("approvals", "reject", rid, "--reason", "no", "--token", team["bob"], code=2)
+    shown = json.loads(cli("approvals", "show", rid, "--json").stdout)
+    assert shown["status"] == "withdrawn"
+    assert [a["kind"] for a in shown["audit"]][-1] == "request.withdrawn"

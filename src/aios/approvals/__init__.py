@@ -39,6 +39,7 @@ if TYPE_CHECKING:
         resumable_runs,
     )
     from aios.approvals.requests import ApprovalRequest, Decision, RequestStore
+    from aios.approvals.withdrawal import WithdrawOnCancel, withdraw_quietly
     from aios.approvals.workflow import ApprovalEvent, ApprovalService, Proposal
 
 __all__ = [
@@ -67,6 +68,7 @@ __all__ = [
     "Requirement",
     "Stage",
     "VerifyReport",
+    "WithdrawOnCancel",
     "approval_layers",
     "args_hash",
     "canonical_json",
@@ -76,6 +78,7 @@ __all__ = [
     "parse_duration",
     "resumable_runs",
     "verify_records",
+    "withdraw_quietly",
 ]
 
 _LAZY = {
@@ -85,7 +88,8 @@ _LAZY = {
     "Justification": "layer", "approval_layers": "layer", "default_requester": "layer",
     "describe_call": "layer", "resumable_runs": "layer", "ApprovalRequest": "requests",
     "Decision": "requests", "RequestStore": "requests", "ApprovalEvent": "workflow",
-    "ApprovalService": "workflow", "Proposal": "workflow",
+    "ApprovalService": "workflow", "Proposal": "workflow", "WithdrawOnCancel": "withdrawal",
+    "withdraw_quietly": "withdrawal",
 }
 
 

@@ -13,7 +13,7 @@ from typing import Any
 import jsonschema
 
 from aios.approvals.escalation import POLICY_ACTOR
-from aios.approvals.requests import ApprovalRequest
+from aios.approvals.requests import WITHDRAWN, ApprovalRequest
 from aios.auth.users import Role, User
 from aios.errors import ConfigError, ConflictError, PermissionDenied
 
@@ -75,6 +75,11 @@ def closed_message(req: ApprovalRequest) -> str:
     if req.status in ("approved", "executed"):
         who = ", ".join(req.approvers()) or POLICY_ACTOR
         return f"request {req.id[:12]} is already {req.status} (approved by {who})"
+    if req.status == WITHDRAWN:
+        why = (req.outcome or {}).get("reason") or "cancelled"
+        return (f"request {req.id[:12]} was withdrawn because its run {req.run_id[:12]} was "
+                f"cancelled ({why}); `aios runs resume {req.run_id[:12]}` asks for approval "
+                "again")
     if req.status == "rejected":
         rej = req.rejection()
         by = f" by {rej.decider}: {rej.reason}" if rej else ""

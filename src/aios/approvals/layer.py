@@ -5,7 +5,9 @@ anything waits), then waits in-process up to `wait_seconds` or suspends the step
 (`ActionSuspended`: the step and run become `waiting`; `Runtime.resume` asks again). An
 approved request runs with exactly the approved arguments, once: the `IdempotencyLayer`
 inside this one claims a durable key for them, and the outcome is recorded as `executed`.
-A rejected or expired request fails its step with `ApprovalDenied`, naming who and why.
+A rejected or expired request fails its step with `ApprovalDenied`, naming who and why. A
+request withdrawn because its run was cancelled is neither: it is never found again, so
+resuming the run asks again with a new request.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import jsonschema
 
 from aios.approvals.canonical import args_hash, canonical_json, sha256_hex
 from aios.approvals.policy import ActionFacts, ApprovalPolicy, Mode
-from aios.approvals.requests import ApprovalRequest
+from aios.approvals.requests import WITHDRAWN, ApprovalRequest
 from aios.approvals.workflow import ApprovalService, Proposal
 from aios.errors import (
     ActionSkipped,
@@ -100,6 +102,7 @@ class ApprovalLayer:
             raise ApprovalDenied(f"{call.action} is denied by the approval policy ({where}); "
                                  "change that entry of the manifest to allow it")
         ctx = call.ctx
+        # Only a live request is found: one withdrawn when the run was cancelled is history.
         request = await self.service.find(ctx.run_id, ctx.step_id, args_hash(ctx.args))
         if request is None:
             request = await self.service.submit(Proposal(
@@ -116,6 +119,14 @@ class ApprovalLayer:
                 f"approval{'s' if need != 1 else ''} from {request.group.group!r}; "
                 f"`aios approvals approve {request.id[:12]}`, then `aios runs resume "
                 f"{ctx.run_id[:12]}`", action=call.action, reference=request.id)
+        if request.status == WITHDRAWN:
+            # Withdrawn while this step waited (its run was recorded cancelled meanwhile):
+            # never run it on that account; a resume asks again.
+            raise ActionSuspended(
+                f"{call.action}: request {request.id[:12]} was withdrawn while the step "
+                f"waited (run {ctx.run_id[:12]} was cancelled); `aios runs resume "
+                f"{ctx.run_id[:12]}` asks for approval again", action=call.action,
+                reference=request.id)
         if request.status in ("rejected", "expired"):
             await self.service.record_denial(request, actor=self.requester)
             raise ApprovalDenied(self._denied(call.action, request))

@@ -2,8 +2,10 @@
 
 A request is keyed by (run, step, SHA-256 of the proposed arguments), so the same step of the
 same run asking again (after a restart or a resume) finds its request instead of creating one.
-Every state change is a conditional UPDATE on (`status`, `version`): of two processes deciding
-the same request at once, exactly one changes it and the other learns it lost.
+A withdrawn request (its run was cancelled) leaves that key: resuming the run asks again with a
+new request. Every state change is a conditional UPDATE on (`status`, `version`): of two
+processes deciding the same request at once, exactly one changes it and the other learns it
+lost.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from sqlalchemy import (
     UniqueConstraint,
     func,
     select,
+    text,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -42,6 +45,7 @@ from aios.store.tables import ROW_ID, metadata
 __all__ = [
     "DECIDABLE",
     "STATUSES",
+    "WITHDRAWN",
     "ApprovalRequest",
     "Decision",
     "RequestStore",
@@ -53,8 +57,12 @@ __all__ = [
 
 #: Requests in these states wait for a human decision.
 DECIDABLE = ("pending", "escalated")
+#: The state of a request whose run was cancelled before anyone decided it (terminal).
+WITHDRAWN = "withdrawn"
 #: Every state a request can be in.
-STATUSES = ("pending", "escalated", "approved", "rejected", "expired", "executed")
+STATUSES = ("pending", "escalated", "approved", "rejected", "expired", "executed", WITHDRAWN)
+#: At most one request per call is live; withdrawn ones are history (migration 0017).
+_LIVE = text(f"status <> '{WITHDRAWN}'")
 
 approval_requests = Table(
     "approval_requests",
@@ -86,7 +94,8 @@ approval_requests = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("decided_at", DateTime(timezone=True), nullable=True),
     Column("consumed_at", DateTime(timezone=True), nullable=True),
-    UniqueConstraint("run_id", "step_id", "args_hash", name="uq_approval_requests_call"),
+    Index("uq_approval_requests_live_call", "run_id", "step_id", "args_hash", unique=True,
+          sqlite_where=_LIVE, postgresql_where=_LIVE),
     Index("ix_approval_requests_queue", "status", "priority", "created_at"),
     Index("ix_approval_requests_run", "run_id"),
 )
@@ -316,11 +325,12 @@ class RequestStore:
         return (await self._load(conn, exact or rows))[0]
 
     async def find(self, run_id: str, step_id: str, args_hash: str) -> ApprovalRequest | None:
-        """The request of this call, if one exists."""
+        """The live (not withdrawn) request of this call, if one exists."""
         async with self.store.engine.connect() as conn:
             rows = (await conn.execute(select(approval_requests).where(
                 approval_requests.c.run_id == run_id, approval_requests.c.step_id == step_id,
-                approval_requests.c.args_hash == args_hash))).mappings().all()
+                approval_requests.c.args_hash == args_hash,
+                approval_requests.c.status != WITHDRAWN))).mappings().all()
             found = await self._load(conn, rows)
         return found[0] if found else None
 
@@ -335,8 +345,11 @@ class RequestStore:
         return str(row[0]), _utc(row[1])
 
     async def list_requests(self, *, statuses: Sequence[str] | None = DECIDABLE,
-                   run_id: str | None = None, limit: int = 100) -> list[ApprovalRequest]:
-        """Requests in queue order: highest priority (critical) first, then oldest first."""
+                   run_id: str | None = None, limit: int | None = 100) -> list[ApprovalRequest]:
+        """Requests in queue order: highest priority (critical) first, then oldest first.
+
+        `limit` None returns every match (all requests of a run, to withdraw them).
+        """
         query = select(approval_requests).order_by(
             approval_requests.c.priority.desc(), approval_requests.c.created_at,
             approval_requests.c.id).limit(limit)

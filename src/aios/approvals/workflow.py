@@ -1,8 +1,9 @@
 """`ApprovalService`: the Python API of approvals, shared by the layer, the CLI and the REST API.
 
 It creates requests, records decisions (with separation of duties and distinct approvers),
-applies deadlines, waits for decisions without holding a worker, and records how approved
-actions ended, with every change and its audit record committed in one transaction.
+applies deadlines, waits for decisions without holding a worker, withdraws the open requests
+of cancelled runs, and records how approved actions ended, with every change and its audit
+record committed in one transaction.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from aios.approvals.escalation import POLICY_ACTOR, Expiry, expire_due
 from aios.approvals.policy import Mode, Requirement
 from aios.approvals.requests import (
     DECIDABLE,
+    WITHDRAWN,
     ApprovalRequest,
     Decision,
     RequestStore,
@@ -82,7 +84,7 @@ class ApprovalEvent:
     """Something happened to a request (for notifications and live views).
 
     `kind` is one of created, auto_approved, decided, approved, rejected, escalated, expired,
-    executed, denied.
+    withdrawn, executed, denied.
     """
 
     kind: str
@@ -307,6 +309,64 @@ class ApprovalService:
                        decisions=(*req.decisions, Decision(user.name, decision, reason,
                                                            new_hash, new_args is not None,
                                                            now)))
+
+    # -- withdrawing ------------------------------------------------------------------------
+
+    async def withdraw_run(self, run_id: str, *, actor: str, reason: str,
+                           attempts: int = 5) -> list[ApprovalRequest]:
+        """Withdraw every open (pending or escalated) request of a cancelled run, at once.
+
+        Nothing will act on the requests of a cancelled run, so approvers must no longer see
+        or decide them. All of them change in one transaction, each claimed on its version
+        like a decision, so a decision racing the withdrawal either commits first (that
+        request keeps its decision) or is refused naming the cancelled run. When a claim
+        loses, the transaction is rolled back and the run's open requests are read again.
+        Resuming the run later asks again with new requests.
+
+        Args:
+            run_id: the cancelled run.
+            actor: who cancelled it (recorded in the audit trail).
+            reason: why, for approvers and the audit trail (e.g. "cancelled by alice").
+            attempts: how many times to retry when other writers keep changing the requests.
+
+        Returns:
+            The requests withdrawn now (empty when the run had none open).
+
+        Raises:
+            ConflictError: the requests changed under every one of `attempts` tries.
+        """
+        for _ in range(max(1, attempts)):
+            found = sorted(await self.requests.list_requests(statuses=DECIDABLE, run_id=run_id,
+                                                             limit=None),
+                           key=lambda r: r.id)  # one lock order for every withdrawer
+            if not found:
+                return []
+            now = self.clock()
+            outcome = {"status": WITHDRAWN, "by": actor, "reason": reason}
+            entries = [Entry(f"request.{WITHDRAWN}", actor, {
+                "reason": reason, "run_status": "cancelled", "from_status": r.status,
+                "group": r.group.group, "approvals": r.approvers(),
+                "required": r.required_approvals, "version": r.version + 1}, r.id, run_id)
+                for r in found]
+            try:
+                async with self.requests.transaction() as conn:
+                    for r in found:
+                        if not await self.requests.claim(conn, r.id, r.version, DECIDABLE, now):
+                            raise _Lost
+                        await self.requests.set(conn, r.id, status=WITHDRAWN, decided_at=now,
+                                                outcome=outcome)
+                    await self.audit.append_many(conn, entries)
+            except _Lost:
+                continue  # decided, escalated or withdrawn meanwhile: look again
+            for r in found:
+                self._wake(r.id)
+                self._emit(WITHDRAWN, r.id, run_id, r.action, actor)
+            return [replace(r, status=WITHDRAWN, version=r.version + 1, updated_at=now,
+                            decided_at=now, outcome=outcome) for r in found]
+        raise ConflictError(
+            f"the approval requests of run {run_id[:12]} kept changing while they were being "
+            f"withdrawn ({attempts} tries), so they stay in the queue; `aios approvals list "
+            f"--run {run_id}` shows them")
 
     # -- deadlines and waiting --------------------------------------------------------------
 

@@ -39,7 +39,7 @@ TokenOpt = Annotated[str | None, typer.Option(
     help="Your API token (`aios users token NAME` creates one).")]
 
 _STYLE = {"pending": "yellow", "escalated": "magenta", "approved": "green",
-          "executed": "green", "rejected": "red", "expired": "red"}
+          "executed": "green", "rejected": "red", "expired": "red", "withdrawn": "bright_black"}
 
 
 def _span(seconds: int) -> str:

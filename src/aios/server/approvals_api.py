@@ -39,7 +39,7 @@ class ApprovalOut(BaseModel):
     step_id: str
     action: str
     status: str = Field(description="pending | escalated | approved | rejected | expired | "
-                                    "executed")
+                                    "executed | withdrawn (its run was cancelled)")
     version: int = Field(description="Send it back when deciding to detect concurrent changes.")
     criticality: str
     priority: int
@@ -110,7 +110,8 @@ async def show_request(request_id: str, services: ServicesDep, _user: Viewer) ->
 @router.post("/{request_id}/approve", response_model=ApprovalOut, summary="Approve")
 async def approve(request_id: str, body: ApproveBody, services: ServicesDep,
                   user: Approver) -> ApprovalOut:
-    """Approve as the token's user (409 if decided meanwhile, 403 for your own request)."""
+    """Approve as the token's user (409 if decided or withdrawn meanwhile, 403 for your own
+    request)."""
     return _out(await services.approvals.approve(request_id, user, comment=body.comment,
                                                  version=body.version))
 

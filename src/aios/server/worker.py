@@ -9,6 +9,11 @@ approval gate records them as the requester; everything else is shared.
 A background loop asks the store every `poll_interval` seconds for waiting runs whose requests
 have been decided (`ApprovalService.resumable_runs`), and at once when a decision is made
 through this server, and resumes each with `Runtime.resume`.
+
+A run the worker cancels (on request, or executing when the server stops) has its open approval
+requests withdrawn by the worker itself, in the name of who cancelled it, after the
+cancellation is recorded; the runtime's own withdraw-on-cancel listener (`open_runtime`) is
+left out of the views so the audit trail names that person, not the server.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from collections.abc import Awaitable, Coroutine, Mapping
 from typing import Any
 
 from aios.approvals.layer import ApprovalLayer
+from aios.approvals.withdrawal import WithdrawOnCancel, withdraw_quietly
 from aios.approvals.workflow import ApprovalEvent, ApprovalService
 from aios.errors import AiosError, ConflictError, NotFoundError
 from aios.manifest.loader import manifest_digest
@@ -61,6 +67,10 @@ class RunWorker:
         self.poll_interval = poll_interval
         self.drain_seconds = drain_seconds
         self.digest = manifest_digest(runtime.manifest)
+        # Cancellations here withdraw approval requests in `cancel` / `stop`, naming who, so
+        # the runtime's own withdraw-on-cancel listener is left out.
+        self._listeners = [listener for listener in runtime.listeners
+                           if not isinstance(listener, WithdrawOnCancel)]
         self._views: dict[str, Runtime] = {}
         self._tasks: dict[str, asyncio.Task[RunResult | None]] = {}
         self._started: dict[str, asyncio.Event] = {}
@@ -80,7 +90,7 @@ class RunWorker:
                       if isinstance(layer, ApprovalLayer) else layer for layer in base.layers]
             view = Runtime(base.manifest, base.runs, registry=base.registry, layers=layers,
                            forensic=base.forensic, env=base.env, llm=base.llm,
-                           listeners=[*base.listeners, self._on_event],
+                           listeners=[*self._listeners, self._on_event],
                            max_concurrency=base.max_concurrency,
                            manifest_path=base.manifest_path, executor=self.executor)
             self._views[requester] = view
@@ -161,15 +171,20 @@ class RunWorker:
     async def cancel(self, run_id: str, *, actor: str) -> str:
         """Cancel a run: stop it if it executes here, else record it cancelled.
 
+        Either way its open approval requests are then withdrawn in `actor`'s name; if that
+        fails, the run stays cancelled and the failure is logged.
+
         Raises:
             NotFoundError: no such run. ConflictError: it already ended, or it executes in
                 another process.
         """
         record = await self.runtime.runs.get_run(run_id)
         task = self._tasks.get(record.id)
+        reason = f"cancelled by {actor}"
         if task is not None:
             task.cancel()
-            await asyncio.wait({task})
+            await asyncio.wait({task})  # the runtime records the run cancelled
+            await self._withdraw_if_cancelled(record.id, actor=actor, reason=reason)
             return record.id
         if record.status in TERMINAL:
             raise ConflictError(f"run {record.id[:12]} already {record.status}; nothing to "
@@ -177,16 +192,31 @@ class RunWorker:
         if record.status == "running":
             raise ConflictError(f"run {record.id[:12]} is executing in process {record.pid} on "
                                 f"{record.host}; stop it there (Ctrl-C cancels it)")
-        reason = f"cancelled by {actor}"
         for step in record.steps:
             if step.status not in TERMINAL:
                 self.runtime.runs.step_event(record.id, step.step_id, step.action, "cancelled",
                                              error=reason)
         await self.runtime.runs.finish_run(record.id, "cancelled", reason)
-        for listener in self.runtime.listeners:
+        await withdraw_quietly(self.approvals, record.id, actor=actor, reason=reason)
+        for listener in self._listeners:
             with contextlib.suppress(Exception):  # a broken listener must not undo it
                 listener(RunFinished(record.id, "cancelled", reason))
         return record.id
+
+    async def _withdraw_if_cancelled(self, run_id: str, *, actor: str, reason: str) -> None:
+        """Withdraw the open requests of a run stopped here, if it was recorded cancelled.
+
+        A run can end otherwise at the moment it is stopped (it had just suspended); its
+        requests then stay. Failures are logged: the cancellation stands regardless.
+        """
+        try:
+            status = (await self.runtime.runs.get_run(run_id)).status
+        except Exception:  # logged; the cancellation is recorded already
+            log.exception("run %s was stopped, but reading its state failed; its approval "
+                          "requests were not withdrawn", run_id)
+            return
+        if status == "cancelled":
+            await withdraw_quietly(self.approvals, run_id, actor=actor, reason=reason)
 
     async def _spawn(self, run_id: str, work: Awaitable[RunResult]) -> None:
         """Run `work` in the background; return once its run is recorded (or it failed)."""
@@ -286,10 +316,14 @@ class RunWorker:
             self._loop = None
         for task in list(self._background):
             task.cancel()
-        tasks = list(self._tasks.values())
-        if tasks:
-            _, pending = await asyncio.wait(tasks, timeout=self.drain_seconds)
+        running = dict(self._tasks)
+        if running:
+            _, pending = await asyncio.wait(running.values(), timeout=self.drain_seconds)
             for task in pending:
                 task.cancel()
             if pending:
                 await asyncio.wait(pending)
+            for run_id, task in running.items():
+                if task in pending:
+                    await self._withdraw_if_cancelled(run_id, actor=SERVER_REQUESTER,
+                                                      reason="cancelled: the server shut down")

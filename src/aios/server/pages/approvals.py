@@ -27,7 +27,7 @@ router = APIRouter(include_in_schema=False)
 ViewerPage = Annotated[Session, Depends(page_session(Role.viewer))]
 ApproverForm = Annotated[Session, Depends(form_session(Role.approver))]
 
-_DONE = ("approved", "rejected", "expired", "executed")
+_DONE = ("approved", "rejected", "expired", "executed", "withdrawn")
 
 
 def _back(request_id: str, *, notice: str = "", error: str = "") -> RedirectResponse:
