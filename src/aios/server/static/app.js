@@ -145,7 +145,7 @@
     stepStatus(data, data.status);
   });
   ["approval.decided", "approval.approved", "approval.rejected", "approval.expired",
-   "approval.escalated"].forEach(function (kind) {
+   "approval.escalated", "approval.withdrawn"].forEach(function (kind) {
     source.addEventListener(kind, function () {
       const note = document.getElementById("queue-changed");
       if (note) note.hidden = false;
