@@ -25,6 +25,20 @@ NEGATION_PAIRS = [
     ("Restart the Postgres server", "Restart the MySQL server"),
 ]
 
+#: One word replaced by a non-synonym, or a request added: similar embeddings (0.68-0.92),
+#: different questions.
+CHANGED_REQUESTS = [
+    ("how to start a docker container", "how to restart a docker container"),
+    ("how to delete a git branch", "how to rename a git branch"),
+    ("what's the weather in Paris today", "what's the weather in Paris tomorrow"),
+    ("show me the largest files in this directory", "show me the newest files in this directory"),
+    ("write a function to reverse a list in Python", "write a function to sort a list in Python"),
+    ("Restart the Postgres server", "Restart the Postgres server and clear its logs"),
+    ("Write a function that returns the sum of the even numbers in a list",
+     "Write a function that returns the sum of the odd numbers in a list"),
+    ("How do I kill a process on port 8080?", "How do I find the process on port 8080?"),
+]
+
 
 class Clock:
     """A settable clock."""
@@ -78,6 +92,53 @@ async def test_negations_antonyms_numbers_and_names_never_hit(
     await cache.put(ask(stored), model, answer("stored answer"))
     assert await cache.get(ask(asked), model) is None
     assert await cache.get(ask(stored), model) is not None  # the stored one still hits
+
+
+@pytest.mark.parametrize(("stored", "asked"), CHANGED_REQUESTS)
+async def test_a_replaced_word_or_an_added_request_never_hits(
+        cache: ResponseCache, model: ModelInfo, stored: str, asked: str) -> None:
+    await cache.put(ask(stored), model, answer("stored answer"))
+    assert await cache.get(ask(asked), model) is None
+    assert await cache.get(ask(stored), model) is not None
+
+
+@pytest.mark.parametrize(("stored", "asked"), [
+    ("how to delete a git branch", "how to remove a git branch"),
+    ("how do I create a new branch in git", "how do I make a new branch in git"),
+    ("How do I undo the last commit in git?", "How can I revert my most recent git commit?"),
+])
+async def test_a_synonym_or_a_rewording_hits(cache: ResponseCache, model: ModelInfo,
+                                             stored: str, asked: str) -> None:
+    await cache.put(ask(stored), model, answer("stored answer"))
+    hit = await cache.get(ask(asked), model)
+    assert hit is not None and hit.text == "stored answer"
+
+
+async def test_candidates_explain_a_miss_without_counting_it(cache: ResponseCache,
+                                                             model: ModelInfo) -> None:
+    await cache.put(ask("turn on the firewall"), model, answer("ufw enable"))
+    await cache.put(ask("How do I list all running docker containers?"), model,
+                    answer("docker ps"))
+    found = cache.candidates(ask("turn off the firewall"), model)
+    assert found[0].prompt == "turn on the firewall"
+    assert found[0].cosine > 0.9 and found[0].match.reason == "opposites differ (on/off)"
+    assert found[0].answer.text == "ufw enable" and found[0].answer.cached
+    near = cache.candidates(ask("How can I list every running docker container?"), model)
+    assert near[0].match.reason is None and near[0].match.score >= 0.9
+    stats = cache.stats()
+    assert (stats.semantic_hits, stats.misses, stats.refused) == (0, 0, 0)
+
+
+async def test_a_refused_nearest_candidate_falls_through_to_the_next(
+        cache: ResponseCache, model: ModelInfo) -> None:
+    await cache.put(ask("Open port 80 on the web server"), model, answer("port 80"))
+    await cache.put(ask("Open port 8080 on the web server"), model, answer("port 8080"))
+    asked = ask("Please open port 8080 on the web server")
+    found = cache.candidates(asked, model)
+    assert [c.match.reason is None for c in found] == [c.prompt.find("8080") > 0
+                                                       for c in found]
+    hit = await cache.get(asked, model)
+    assert hit is not None and hit.text == "port 8080"
 
 
 async def test_negation_pair_is_similar_enough_that_only_the_guard_stops_it(

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import gc
+
 import numpy as np
 import pytest
 
-from aios.routing import VectorIndex, conflict
+from aios.embeddings import EmbeddingService
+from aios.routing import DEFAULT_THRESHOLD, VectorIndex, conflict
+from aios.routing.guard import facts, match
 
 
 @pytest.mark.parametrize(("a", "b", "why"), [
@@ -16,6 +20,16 @@ from aios.routing import VectorIndex, conflict
     ("Sold for $2.5 billion in 1998", "Sold for $1.8 billion in 1998", "numbers"),
     ("Restart the Postgres server", "Restart the MySQL server", "names"),
     ("Upgrade to Python 3.11", "Upgrade to Python 3.12", "numbers"),
+    ("Ratliff's daughters were adopted", "Ratliff's two daughters were adopted", "numbers"),
+    ("Sold for $2 billion", "Sold for $2 million", "numbers"),
+    ("Load the files in streaming mode", "Load the files in non-streaming mode", "negation"),
+    ("What's the weather today?", "What's the weather tomorrow?", "opposites"),
+    ("Sum the even numbers", "Sum the odd numbers", "opposites"),
+    ("question from t.one", "question from t.two", "names"),
+    ("Convert a string to an integer", "Convert an integer to a string", "direction"),
+    ("Convert celsius to fahrenheit", "How do I turn fahrenheit into celsius?", "direction"),
+    ("Copy the logs from staging to production", "Copy the logs from production to staging",
+     "direction"),
 ])
 def test_conflicting_pairs_are_refused(a: str, b: str, why: str) -> None:
     reason = conflict(a, b)
@@ -27,6 +41,18 @@ def test_conflicting_pairs_are_refused(a: str, b: str, why: str) -> None:
     ("What is the capital of France?", "What's the capital city of France?"),
     ("Sold for 1,000 dollars", "It sold for 1000 dollars"),
     ("No, it doesn't exist in version 2.10.0.", "Version 2.10.0 does not have it."),
+    ("There are datasets in over 100 languages",
+     "There are datasets in more than one hundred languages"),
+    ("Sold for $2.5 billion", "Sold for $2,500 million"),
+    ("The one we wanted is twenty-one", "The version we wanted is 21"),
+    ("Extract the archives in non-streaming mode", "Extract the archives without streaming"),
+    ("In the absence of a script, all files are loaded",
+     "If there is no script, all files are loaded"),
+    ("The parameters of the datasets.AudioClassification class",
+     "The parameters of the AudioClassification class of datasets"),
+    ("Convert a string to an integer", "How do I turn a string into an integer?"),
+    ("How to sort a list in Python", "In Python, how to sort a list"),
+    ("How do I restart nginx?", "how to restart nginx"),
 ])
 def test_paraphrases_pass(a: str, b: str) -> None:
     assert conflict(a, b) is None
@@ -64,3 +90,52 @@ def test_index_replaces_a_key_and_handles_empty() -> None:
     index.add(1, np.array([0, 1, 0, 0], dtype=np.float32))
     assert len(index) == 1
     assert index.search(np.array([0, 1, 0, 0], dtype=np.float32), 1)[0] == (1, 1.0)
+
+
+def _match(embedder: EmbeddingService, a: str, b: str, words: bool = True) -> tuple[float, float]:
+    cosine = embedder.similarity(a, b)
+    return cosine, match(a, b, cosine, embedder.embed if words else None).score
+
+
+def test_an_added_request_costs_more_in_a_short_prompt_than_in_a_long_one(
+        embedder: EmbeddingService) -> None:
+    short = "Restart the web server"
+    long = "Restart the web server on the host that runs the billing service for the team"
+    cos_short, score_short = _match(embedder, short, short + " now")
+    cos_long, score_long = _match(embedder, long, long + " now")
+    assert cos_short > 0.95 and cos_long > 0.95  # the embedding barely notices either
+    # One added word, counted twice (unmatched, and added): 2/n of the similarity, n the
+    # prompts' mean length in words.
+    assert facts(short).length == 4 and facts(long).length == 15
+    assert cos_short - score_short == pytest.approx(2 / 4.5, abs=1e-6)
+    assert cos_long - score_long == pytest.approx(2 / 15.5, abs=1e-6)
+    assert score_short < DEFAULT_THRESHOLD <= score_long
+
+
+def test_a_lone_replaced_word_must_be_a_synonym(embedder: EmbeddingService) -> None:
+    cos, score = _match(embedder, "how to delete a git branch", "how to remove a git branch")
+    assert score == cos  # delete/remove: synonyms, nothing unmatched
+    cos, score = _match(embedder, "how to start a docker container",
+                        "how to restart a docker container")
+    assert cos > 0.9 and score < DEFAULT_THRESHOLD  # start/restart: related, not the same
+
+
+def test_related_rewordings_gain_and_need_word_vectors(embedder: EmbeddingService) -> None:
+    a = "The method converts the table to a pandas DataFrame and returns it."
+    b = "The method transforms the table into a pandas DataFrame and gives it back."
+    cos, with_words = _match(embedder, a, b)
+    _, without = _match(embedder, a, b, words=False)
+    assert with_words > cos > DEFAULT_THRESHOLD  # converts/transforms, returns/gives pair up
+    assert without < DEFAULT_THRESHOLD  # no word vectors: every swapped word is unmatched
+
+
+def test_a_hard_rule_refuses_whatever_the_similarity(embedder: EmbeddingService) -> None:
+    verdict = match("turn on the firewall", "turn off the firewall", 0.99, embedder.embed)
+    assert verdict.reason == "opposites differ (on/off)" and verdict.score < 0
+
+
+def test_cached_facts_hold_no_objects_the_garbage_collector_tracks() -> None:
+    found = facts("Upgrade the Postgres server to 16.2 and restart it, not before noon.")
+    assert not hasattr(found, "__dict__")
+    gc.collect()  # tuples of strings are untracked by the first collection that sees them
+    assert not any(gc.is_tracked(getattr(found, name)) for name in found.__slots__)

@@ -5,10 +5,12 @@ else: model, messages, tools, `response_format`, sampling parameters; not who as
 
 Semantic lookup: within a *bucket* (the same key computed with the last user message left
 out, so a hit never crosses a different system prompt, conversation prefix, tool set, model
-or parameters), the nearest cached prompt by embedding cosine. It is served only if it is
-above the namespace's threshold and the guard (`aios.routing.guard`) finds no negation,
-antonym, number or name that differs. Sampled requests (temperature > 0) skip the semantic
-step unless their namespace allows it. Namespaces (`tenant/user`) never share answers.
+or parameters), the `top_k` nearest cached prompts by embedding cosine go to the guard
+(`aios.routing.guard`): it refuses a candidate whose negation, antonyms, numbers or names
+differ, and adjusts the cosine of the others for the content words the prompts do not
+share. The most similar candidate whose adjusted score reaches the namespace's threshold
+is served. Sampled requests (temperature > 0) skip the semantic step unless their namespace
+allows it. Namespaces (`tenant/user`) never share answers.
 
 Bounds: a TTL per entry and a maximum entry count, evicting the least recently used. Entries
 are persisted in the store (`llm_cache`) and loaded into memory by `load()`, so the cache
@@ -21,7 +23,7 @@ import dataclasses
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -32,7 +34,7 @@ from aios.embeddings import EmbeddingService
 from aios.errors import ConfigError
 from aios.llm.types import LLMRequest, LLMResponse, ModelInfo, ToolCall, Usage
 from aios.routing.cache_store import CacheRow, CacheTable
-from aios.routing.guard import conflict
+from aios.routing.guard import SWAP_WEIGHT, Match, TextFacts, facts, match_facts
 from aios.routing.index import VectorIndex
 from aios.routing.keys import (
     bucket_key,
@@ -44,7 +46,7 @@ from aios.routing.keys import (
 from aios.routing.spec import DEFAULT_THRESHOLD
 from aios.store.engine import Store
 
-__all__ = ["DEFAULT_THRESHOLD", "CacheConfig", "CacheStats", "NamespacePolicy",
+__all__ = ["DEFAULT_THRESHOLD", "CacheConfig", "CacheStats", "Candidate", "NamespacePolicy",
            "ResponseCache"]
 
 log = logging.getLogger("aios.routing.cache")
@@ -145,7 +147,25 @@ def _response_from_json(data: Mapping[str, Any]) -> LLMResponse:
         response_model=data.get("response_model"))
 
 
-@dataclass
+@dataclass(frozen=True)
+class Candidate:
+    """A cached prompt near a request, and what the guard says of it (`candidates`).
+
+    Attributes:
+        prompt: the cached prompt.
+        answer: its cached answer.
+        cosine: embedding cosine with the request's prompt.
+        match: the guard's verdict: a refusal reason, or the adjusted score that is
+            compared with the threshold.
+    """
+
+    prompt: str
+    answer: LLMResponse
+    cosine: float
+    match: Match
+
+
+@dataclass(slots=True)
 class _Entry:
     id: int
     namespace: str
@@ -155,10 +175,13 @@ class _Entry:
     response: LLMResponse
     expires: float | None
     hit: LLMResponse = field(init=False)
+    facts: TextFacts | None = field(init=False)
 
     def __post_init__(self) -> None:
-        # Built once: responses are frozen, so every hit can share this object.
+        # Built once: responses are frozen, so every hit can share this object; the guard's
+        # facts of a semantic entry are extracted here, not on the lookup path.
         self.hit = dataclasses.replace(self.response, cached=True)
+        self.facts = facts(self.prompt) if self.bucket is not None else None
 
 
 class ResponseCache:
@@ -317,12 +340,47 @@ class ResponseCache:
         return entry.hit
 
     def lookup_semantic(self, request: LLMRequest, model: ModelInfo) -> LLMResponse | None:
-        """A semantic hit that passes the threshold and the guard, or None."""
+        """The most similar cached answer whose guard score reaches the namespace threshold,
+        or None."""
+        found = self._semantic_scope(request, model)
+        if found is None:
+            return None
+        index, prompt, threshold = found
+        refused = 0
+        hit: _Entry | None = None
+        for entry, _, verdict in self._candidates(index, prompt, threshold):
+            if verdict.reason is not None:
+                refused += 1
+            elif verdict.score >= threshold:
+                hit = entry
+                break
+        if refused:
+            self._count(refused=refused)
+        if hit is None:
+            return None
+        self._entries.move_to_end((hit.namespace, hit.key))
+        self._count(semantic_hits=1, saved_usd=hit.response.cost_usd)
+        return hit.hit
+
+    def candidates(self, request: LLMRequest, model: ModelInfo) -> list[Candidate]:
+        """The nearest cached prompts of `request`'s bucket with their guard verdicts, best
+        cosine first, whatever the threshold (read-only: no counters, no LRU move; for
+        explaining a miss and for benchmarks)."""
+        found = self._semantic_scope(request, model, any_policy=True)
+        if found is None:
+            return []
+        index, prompt, _ = found
+        return [Candidate(entry.prompt, entry.hit, cosine, verdict)
+                for entry, cosine, verdict in self._candidates(index, prompt, None)]
+
+    def _semantic_scope(self, request: LLMRequest, model: ModelInfo, *,
+                        any_policy: bool = False) -> tuple[VectorIndex, str, float] | None:
+        """The bucket index, the prompt and the threshold of a semantic lookup (None: none)."""
         if self.embedder is None:
             return None
         namespace = namespace_of(request)
         policy = self.config.policy(namespace)
-        if not self._semantic_ok(request, policy):
+        if not any_policy and not self._semantic_ok(request, policy):
             return None
         bucket = bucket_key(request, self._identity(model))
         index = self._indexes.get((namespace, bucket)) if bucket is not None else None
@@ -333,24 +391,40 @@ class ResponseCache:
         prompt = request.messages[position].content
         if not prompt.strip():
             return None
+        return index, prompt, policy.threshold
+
+    def _candidates(self, index: VectorIndex, prompt: str, threshold: float | None
+                    ) -> Iterator[tuple[_Entry, float, Match]]:
+        """The top-k entries of `index` for `prompt`, with the guard's verdict; candidates
+        whose cosine cannot reach `threshold` even with the guard's bonus are skipped."""
+        assert self.embedder is not None
         query = self.embedder.embed_one(prompt)
         now = self.clock()
-        for entry_id, score in index.search(query, self.config.top_k):
-            if score < policy.threshold:
-                break
+        found: list[tuple[_Entry, float]] = []
+        for entry_id, cosine in index.search(query, self.config.top_k):
+            if threshold is not None and cosine + SWAP_WEIGHT < threshold:
+                break  # best first: no later candidate can reach the threshold either
             entry = self._by_id.get(entry_id)
-            if entry is None:
+            if entry is None or entry.facts is None:
                 continue
             if entry.expires is not None and entry.expires <= now:
-                self._expire(entry)
+                if threshold is not None:
+                    self._expire(entry)
                 continue
-            if entry.prompt != prompt and conflict(entry.prompt, prompt) is not None:
-                self._count(refused=1)
-                continue
-            self._entries.move_to_end((entry.namespace, entry.key))
-            self._count(semantic_hits=1, saved_usd=entry.response.cost_usd)
-            return entry.hit
-        return None
+            found.append((entry, cosine))
+        if not found:
+            return
+        asked = facts(prompt)
+        for entry, cosine in found:
+            assert entry.facts is not None
+            if entry.prompt == prompt:
+                yield entry, cosine, Match(cosine)
+            else:
+                yield entry, cosine, match_facts(entry.facts, asked, cosine, self._word_vectors)
+
+    def _word_vectors(self, words: Sequence[str]) -> np.ndarray:
+        assert self.embedder is not None
+        return self.embedder.embed(words)
 
     # -- internals ------------------------------------------------------------------------
 

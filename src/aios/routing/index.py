@@ -112,16 +112,19 @@ class VectorIndex:
         if size == 0:
             return []
         if self._ann is not None:
-            found = self._ann.search(query, min(k, size))
-            rows = np.fromiter((self._row[int(key)] for key in found.keys
-                                if int(key) in self._row), dtype=np.int64)
+            # One query: no thread pool (waking its workers costs more than the search).
+            found = self._ann.search(query, min(k, size), threads=1)
+            row_of = self._row
+            rows: Any = [row_of[key] for key in found.keys.tolist() if key in row_of]
+            if not rows:
+                return []
             scores = self._vectors[rows] @ query
         else:
             scores_all = self._vectors[:size] @ query
             rows = np.argpartition(scores_all, -k)[-k:] if size > k else np.arange(size)
             scores = scores_all[rows]
-        order = np.argsort(-scores)
-        return [(int(self._keys[rows[i]]), float(scores[i])) for i in order]
+        keys = self._keys
+        return [(int(keys[rows[i]]), float(scores[i])) for i in np.argsort(-scores).tolist()]
 
     def _build_ann(self) -> None:
         if not ANN_AVAILABLE:
