@@ -41,8 +41,8 @@ def _tier_overrides(pairs: list[str] | None) -> dict[str, str] | None:
 
 
 def _train(paths: list[Path], out: Path | None, strong: str | None, weak: str | None,
-           tiers: list[str] | None, seed: int, test_size: float, quality: float
-           ) -> dict[str, Any]:
+           tiers: list[str] | None, seed: int, test_size: float, quality: float,
+           margin_se: float) -> dict[str, Any]:
     from aios.routing.training import read_routing_data, train_router
 
     if (strong is None) != (weak is None):
@@ -52,7 +52,8 @@ def _train(paths: list[Path], out: Path | None, strong: str | None, weak: str | 
     data = read_routing_data(paths, models)  # type: ignore[arg-type]
     classifier, report = train_router(data, EmbeddingService.open(), seed=seed,
                                       test_size=test_size, quality=quality,
-                                      tiers=_tier_overrides(tiers), strong=strong)
+                                      tiers=_tier_overrides(tiers), strong=strong,
+                                      margin_se=margin_se)
     result = report.as_dict()
     if out is not None:
         result["saved"] = str(classifier.save(out))
@@ -75,8 +76,9 @@ def _render_training(result: dict[str, Any]) -> None:
     out.print(table)
     verdict = "met" if result["target_met"] else "NOT met"
     out.print(f"strongest: {result['strongest']}; cheapest: {result['cheapest']}; "
-              f"L2 {result['l2']}, cost weight {result['cost_weight']} (chosen by "
-              f"cross-validation on the training rows)")
+              f"L2 {result['l2']}, budget ${result['budget_usd']:.6f}/prompt "
+              f"(target + {result['margin_se']:g} SE), cost weight {result['cost_weight']:.4f} "
+              "(all chosen by cross-validation on the training rows)")
     out.print(f"target (>= {100 * result['quality']:.0f}% of the strongest accuracy at <= 30% "
               f"of its cost): {verdict} — {100 * result['accuracy_ratio']:.1f}% accuracy at "
               f"{100 * result['cost_ratio']:.1f}% cost")
@@ -146,6 +148,9 @@ def register(app: typer.Typer) -> None:
         test_size: float = typer.Option(0.3, "--test-size", help="Held-out fraction."),
         quality: float = typer.Option(0.95, "--quality", help="Accuracy target relative to "
                                       "the strongest model."),
+        margin_se: float = typer.Option(0.5, "--margin-se", help="Aim the cross-validated "
+                                        "accuracy this many standard errors above the "
+                                        "target (0: exactly at it)."),
         json_out: JsonOpt = False,
     ) -> None:
         """Train the complexity classifier on a split; report the held-out split against
@@ -153,7 +158,7 @@ def register(app: typer.Typer) -> None:
         opts = resolve_options(ctx, json_out=json_out)
 
         async def go() -> dict[str, Any]:
-            return _train(data, out, strong, weak, tier, seed, test_size, quality)
+            return _train(data, out, strong, weak, tier, seed, test_size, quality, margin_se)
 
         result = run(go())
         if opts.json:
@@ -185,7 +190,7 @@ def register(app: typer.Typer) -> None:
             emit_json(info)
             return
         table = Table(title=f"router classifier ({info['embedder']}, cost weight "
-                            f"{info['cost_weight']})", title_justify="left")
+                            f"{info['cost_weight']:.4f})", title_justify="left")
         for column in ("reference model", "tier", "mean cost $"):
             table.add_column(column)
         for ref in info["references"]:

@@ -1,15 +1,19 @@
 """The complexity classifier: which tier of model is enough for a prompt.
 
-A multi-output logistic regression (numpy; scipy's L-BFGS only when training) on the prompt's
-embedding plus the request features. It has one output per *reference model* of its
-training data (for RouterBench: GPT-4, Claude, Mixtral, ...): the probability that this model
-answers the prompt correctly. Each reference model belongs to a tier and has a mean cost.
-The decision is the reference model with the best expected utility
+Two small linear models (numpy; scipy's L-BFGS only when training) on the prompt's embedding
+plus the request features, each with one output per *reference model* of the training data
+(for RouterBench: GPT-4, Claude, Mixtral, ...), each reference belonging to a tier:
 
-    p_correct(model) - cost_weight * cost(model) / cost(most expensive reference)
+* a logistic regression: the probability that the reference model answers correctly;
+* a ridge regression on log cost: what the reference model would spend on this prompt (long
+  prompts and prompts that draw long answers, such as code, cost more).
 
-and the answer is its tier. `cost_weight` is calibrated when training (`aios router train`)
-to the cheapest setting that keeps the strongest model's accuracy within the quality target.
+The decision is the reference model with the best expected utility (a willingness-to-pay rule)
+
+    p_correct(model) - cost_weight * predicted_cost(model) / mean cost of the dearest reference
+
+and the answer is its tier. `cost_weight` is set when training (`aios router train`): the
+cheapest spend whose cross-validated accuracy reaches the quality target (see `training`).
 
 Saved as a small ``.npz`` (arrays plus a JSON header, no pickle).
 """
@@ -32,7 +36,7 @@ __all__ = ["DEFAULT_CLASSIFIER", "ReferenceModel", "TierClassifier", "fit_logist
 
 #: The classifier shipped in the package (see docs: `aios router train ... --out` made it).
 DEFAULT_CLASSIFIER = "default_router.npz"
-_FORMAT = 1
+_FORMAT = 2
 
 
 @dataclass(frozen=True)
@@ -89,10 +93,12 @@ class TierClassifier:
     Attributes:
         embedder: the embedding model name the classifier was trained on.
         references: the reference models, one per output.
-        weights: (dim + features + 1, len(references)).
+        weights: (dim + features + 1, len(references)) logistic weights, biases last.
         mean, scale: input standardisation.
         cost_weight: the utility's cost weight (see the module docstring).
         info: training facts (data, split, scores), shown by `aios router show`.
+        cost_model: (dim + features + 1, len(references)) weights of log cost (USD), biases
+            last; None: every prompt costs the reference's mean cost.
     """
 
     embedder: str
@@ -102,6 +108,7 @@ class TierClassifier:
     scale: np.ndarray
     cost_weight: float
     info: dict[str, Any] = field(default_factory=dict)
+    cost_model: np.ndarray | None = None
 
     @property
     def dim(self) -> int:
@@ -127,17 +134,38 @@ class TierClassifier:
         """P(correct) per reference model, shape (n, len(references))."""
         return _sigmoid(x @ self.weights[:-1] + self.weights[-1])
 
-    def utilities(self, proba: np.ndarray, cost_weight: float | None = None) -> np.ndarray:
-        """Expected utility of each reference model (see the module docstring)."""
-        costs = np.array([ref.cost for ref in self.references], dtype=np.float64)
-        top = costs.max() if costs.max() > 0 else 1.0
-        weight = self.cost_weight if cost_weight is None else cost_weight
-        return proba - weight * costs / top
+    def predict_cost(self, x: np.ndarray) -> np.ndarray:
+        """Expected USD per reference model, shape (n, len(references)), from `inputs`."""
+        if self.cost_model is None:
+            means = np.array([ref.cost for ref in self.references], dtype=np.float64)
+            return np.asarray(np.broadcast_to(means, (x.shape[0], len(means))))
+        log_cost = x @ self.cost_model[:-1] + self.cost_model[-1]
+        return np.asarray(np.exp(np.clip(log_cost, -50.0, 50.0)))
 
-    def choose(self, proba: np.ndarray, allowed: Sequence[bool] | None = None,
+    @property
+    def cost_unit(self) -> float:
+        """The mean cost of the dearest reference model (USD), the utility's cost unit."""
+        top = max((ref.cost for ref in self.references), default=0.0)
+        return top if top > 0 else 1.0
+
+    def utilities(self, proba: np.ndarray, costs: np.ndarray,
+                  cost_weight: float | None = None) -> np.ndarray:
+        """Expected utility of each reference model (see the module docstring)."""
+        weight = self.cost_weight if cost_weight is None else cost_weight
+        return np.asarray(proba - weight * costs / self.cost_unit)
+
+    def choose(self, proba: np.ndarray, costs: np.ndarray,
+               allowed: Sequence[bool] | None = None,
                cost_weight: float | None = None) -> np.ndarray:
-        """Index of the chosen reference model per row (only among `allowed` ones)."""
-        utility = self.utilities(proba, cost_weight)
+        """Index of the chosen reference model per row (only among `allowed` ones).
+
+        Args:
+            proba: `predict_proba` output.
+            costs: `predict_cost` output.
+            allowed: per reference, whether it may be chosen (default: all).
+            cost_weight: overrides the trained cost weight.
+        """
+        utility = self.utilities(proba, costs, cost_weight)
         if allowed is not None:
             mask = np.asarray(allowed, dtype=bool)
             if not mask.any():
@@ -155,11 +183,14 @@ class TierClassifier:
                   "references": [ref.__dict__ for ref in self.references],
                   "cost_weight": self.cost_weight, "features": list(FEATURE_NAMES),
                   "info": self.info}
+        arrays: dict[str, Any] = {
+            "weights": self.weights.astype(np.float32), "mean": self.mean.astype(np.float32),
+            "scale": self.scale.astype(np.float32),
+            "header": np.array(json.dumps(header, default=str))}
+        if self.cost_model is not None:
+            arrays["cost_model"] = self.cost_model.astype(np.float32)
         with path.open("wb") as handle:
-            np.savez_compressed(handle, weights=self.weights.astype(np.float32),
-                                mean=self.mean.astype(np.float32),
-                                scale=self.scale.astype(np.float32),
-                                header=np.array(json.dumps(header, default=str)))
+            np.savez_compressed(handle, **arrays)
         return path
 
     @classmethod
@@ -174,6 +205,7 @@ class TierClassifier:
             with np.load(path, allow_pickle=False) as data:
                 header = json.loads(str(data["header"]))
                 weights, mean, scale = data["weights"], data["mean"], data["scale"]
+                cost_model = data["cost_model"] if "cost_model" in data.files else None
         except (OSError, KeyError, ValueError) as exc:
             raise ConfigError(f"cannot read the router classifier {path}: {exc}; train one "
                               "with `aios router train --data DIR --out FILE`") from exc
@@ -184,7 +216,8 @@ class TierClassifier:
         references = tuple(ReferenceModel(**ref) for ref in header["references"])
         return cls(embedder=header["embedder"], references=references,
                    weights=weights.astype(np.float64), mean=mean, scale=scale,
-                   cost_weight=float(header["cost_weight"]), info=header.get("info", {}))
+                   cost_weight=float(header["cost_weight"]), info=header.get("info", {}),
+                   cost_model=None if cost_model is None else cost_model.astype(np.float64))
 
     @classmethod
     def packaged(cls) -> TierClassifier | None:

@@ -217,7 +217,7 @@ class Router:
         embedding = self.embedder.embed([text])
         x = classifier.inputs(embedding, ctx.features.vector()[None, :])
         proba = classifier.predict_proba(x)
-        index = int(classifier.choose(proba, allowed)[0])
+        index = int(classifier.choose(proba, classifier.predict_cost(x), allowed)[0])
         reference = classifier.references[index]
         scores: dict[str, float] = {}
         for ref, p in zip(classifier.references, proba[0], strict=True):
@@ -227,4 +227,4 @@ class Router:
         return TierPrediction(
             reference.tier, scores, "classifier",
             f"classifier: {reference.tier} suffices (best P(correct) by tier: {evidence}; "
-            f"closest reference {reference.name})")
+            f"best value: reference model {reference.name})")
