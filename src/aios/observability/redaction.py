@@ -55,6 +55,12 @@ def _redact_value(value: Any, redact: Redactor) -> Any:
     return value
 
 
+#: Attributes Ai:oS sets from generated ids and manifest names, never from user input or
+#: results: they are not scanned (most of an action span's strings, every span).
+_TRUSTED = frozenset({"aios.kind", "aios.run_id", "aios.action", "aios.agent", "aios.step_id",
+                      "aios.criticality", "aios.status", "aios.run.kind", "aios.run.target"})
+
+
 def _redact_mapping(attrs: Mapping[str, Any] | None,
                     redact: Redactor) -> dict[str, Any] | None:
     """A redacted copy of `attrs`, or None when nothing changed."""
@@ -62,6 +68,8 @@ def _redact_mapping(attrs: Mapping[str, Any] | None,
         return None
     changed: dict[str, Any] | None = None
     for key, value in attrs.items():
+        if key in _TRUSTED or value.__class__ is not str and not isinstance(value, (tuple, list)):
+            continue
         new = _redact_value(value, redact)
         if new is not value and new != value:
             if changed is None:
