@@ -68,7 +68,7 @@ def _redact_mapping(attrs: Mapping[str, Any] | None,
         return None
     changed: dict[str, Any] | None = None
     for key, value in attrs.items():
-        if key in _TRUSTED or value.__class__ is not str and not isinstance(value, (tuple, list)):
+        if key in _TRUSTED or not isinstance(value, (str, tuple, list)):
             continue
         new = _redact_value(value, redact)
         if new is not value and new != value:
