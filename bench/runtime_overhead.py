@@ -7,7 +7,8 @@ Run: .venv/bin/python bench/runtime_overhead.py [--repeats 5]
    written to a SQLite store), next to plain asyncio awaiting the same no-op 1,000 times as
    tasks. Prints the per-action overhead (difference of medians / 1,000).
 2. A 1,000-wide fan-out of handlers that each sleep 10 ms, next to `asyncio.gather` of the
-   same sleeps. Prints wall times and their ratio to the ideal 10 ms.
+   same sleeps. Prints wall times and their ratio to the ideal 10 ms, and the process CPU
+   time of the fan-out: full pipeline, the engine and store with no layers, and gather.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from typing import Any
 
 from aios.app import open_runtime
 from aios.manifest import Manifest
-from aios.runtime import ActionContext, handler
+from aios.runtime import ActionContext, Runtime, handler
 from aios.settings import Settings
 
 N = 1000
@@ -59,35 +60,50 @@ async def plain_chain() -> float:
     return time.perf_counter() - start
 
 
-async def plain_fan() -> float:
-    start = time.perf_counter()
+async def plain_fan() -> tuple[float, float]:
+    """Wall and process CPU seconds of `asyncio.gather` over the sleeps."""
+    start, cpu = time.perf_counter(), time.process_time()
     await asyncio.gather(*(asyncio.sleep(0.010) for _ in range(N)))
-    return time.perf_counter() - start
+    return time.perf_counter() - start, time.process_time() - cpu
 
 
-async def aios_run(sequence: str, home: Path) -> tuple[float, int]:
+async def aios_run(sequence: str, home: Path, *, layers: bool = True
+                   ) -> tuple[float, int, float]:
+    """Wall seconds, store rows written and process CPU seconds (every thread) of one run;
+    `layers=False` runs the same engine and store with an empty pipeline."""
     settings = Settings(home=home, max_concurrency=N)
     async with open_runtime(bench_manifest(), settings=settings,
                             handlers=[noop, sleep10]) as runtime:
-        start = time.perf_counter()
+        if not layers:
+            runtime = Runtime(runtime.manifest, runtime.runs, registry=runtime.registry,
+                              layers=[], max_concurrency=N)
+        start, cpu = time.perf_counter(), time.process_time()
         result = await runtime.run(sequence)
         elapsed = time.perf_counter() - start
+        await runtime.runs.writer.flush()  # the rows' CPU counts too
+        used = time.process_time() - cpu
         assert result.ok, result.error
         written = runtime.runs.writer.rows_written
-    return elapsed, written
+    return elapsed, written, used
 
 
 async def main(repeats: int) -> dict[str, Any]:
     chain_aios, chain_plain, fan_aios, fan_plain = [], [], [], []
+    cpu_aios, cpu_core, cpu_plain = [], [], []
     rows = 0
     with tempfile.TemporaryDirectory() as tmp:
         await aios_run("chain", Path(tmp) / "warmup")  # imports, migrations, JIT-free warmup
         for i in range(repeats):
-            elapsed, rows = await aios_run("chain", Path(tmp) / f"c{i}")
+            elapsed, rows, _ = await aios_run("chain", Path(tmp) / f"c{i}")
             chain_aios.append(elapsed)
             chain_plain.append(await plain_chain())
-            fan_aios.append((await aios_run("fan", Path(tmp) / f"f{i}"))[0])
-            fan_plain.append(await plain_fan())
+            elapsed, _, used = await aios_run("fan", Path(tmp) / f"f{i}")
+            fan_aios.append(elapsed)
+            cpu_aios.append(used)
+            cpu_core.append((await aios_run("fan", Path(tmp) / f"e{i}", layers=False))[2])
+            elapsed, used = await plain_fan()
+            fan_plain.append(elapsed)
+            cpu_plain.append(used)
     med = statistics.median
     per_action_us = (med(chain_aios) - med(chain_plain)) / N * 1e6
     print(f"runtime overhead ({repeats} repeats, medians; Python {sys.version.split()[0]})")
@@ -103,6 +119,9 @@ async def main(repeats: int) -> dict[str, Any]:
           "the ideal 10 ms  (target < 2x)")
     print(f"    asyncio.gather {med(fan_plain) * 1e3:7.1f} ms  = {med(fan_plain) / 0.010:.2f}x "
           "the ideal 10 ms")
+    print(f"    CPU (process, every thread): aios {med(cpu_aios) * 1e3:.1f} ms, the engine and "
+          f"store with no layers {med(cpu_core) * 1e3:.1f} ms, asyncio.gather "
+          f"{med(cpu_plain) * 1e3:.1f} ms")
     return {"per_action_overhead_us": per_action_us, "fan_out_ms": med(fan_aios) * 1e3,
             "gather_ms": med(fan_plain) * 1e3}
 
