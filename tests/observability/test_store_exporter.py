@@ -126,6 +126,37 @@ async def test_a_batch_is_one_transaction(store: Store) -> None:
     assert await _count(store) == 1
 
 
+async def test_a_large_batch_of_any_size_arrives_whole_or_not_at_all(store: Store) -> None:
+    # SQLite inserts a batch as several multi-row statements (1,024 rows, then powers of
+    # two): every row must arrive once, and a failure in a later statement must undo the
+    # earlier ones of the same batch.
+    exporter = StoreSpanExporter(store.url)
+    tracer = TracerProvider(shutdown_on_exit=False).get_tracer("t")
+    made = []
+    for i in range(2_500):
+        span = tracer.start_span(f"s{i}", attributes={"aios.run_id": "big", "i": i})
+        span.end()
+        made.append(span)
+    exporter.write(made)  # type: ignore[arg-type]
+    fresh = []
+    for i in range(1_500):
+        span = tracer.start_span(f"t{i}")
+        span.end()
+        fresh.append(span)
+    with pytest.raises(StoreError, match="refused a write of 1501 spans"):
+        exporter.write([*fresh, made[-1]])  # type: ignore[list-item]
+    exporter.shutdown()
+    async with store.engine.connect() as conn:
+        rows = (await conn.execute(select(spans.c.span_id, spans.c.name,
+                                          spans.c.attributes))).all()
+    assert len(rows) == 2_500
+    by_id = {row.span_id: row for row in rows}
+    for span in made:
+        row = by_id[format(span.context.span_id, "016x")]
+        assert row.name == span.name
+        assert json.loads(row.attributes)["i"] == span.attributes["i"]
+
+
 @handler("exp.ok")
 async def ok_handler(ctx: ActionContext) -> int:
     return 1

@@ -15,6 +15,7 @@ import logging
 import sqlite3
 import threading
 from collections.abc import Callable, Mapping, Sequence
+from itertools import chain
 from typing import Any, Protocol, TypeVar
 
 import orjson
@@ -39,6 +40,9 @@ _TOKEN_KEYS = ("gen_ai.usage.input_tokens", "gen_ai.usage.output_tokens",
                "gen_ai.usage.cache_read.input_tokens",
                "gen_ai.usage.cache_creation.input_tokens",
                "gen_ai.usage.reasoning.output_tokens")
+#: Attributes of the usage columns; a span with none of them (most spans) gets `_NO_USAGE`.
+_USAGE_KEYS = frozenset((*_TOKEN_KEYS, "aios.cost_usd"))
+_NO_USAGE = (0, 0, 0, 0, 0, 0.0)
 _STATUS = {StatusCode.UNSET: "unset", StatusCode.OK: "ok", StatusCode.ERROR: "error"}
 _KINDS = {kind: kind.name.lower() for kind in SpanKind}
 
@@ -92,6 +96,10 @@ def span_to_row(span: ReadableSpan) -> tuple[Any, ...]:
     parent = span.parent
     events = span.events
     status = span.status.status_code
+    if _USAGE_KEYS.isdisjoint(attrs):
+        usage: tuple[Any, ...] = _NO_USAGE
+    else:
+        usage = (*(int(get(key) or 0) for key in _TOKEN_KEYS), float(get("aios.cost_usd") or 0.0))
     return (
         format(ctx.trace_id, "032x"),
         format(ctx.span_id, "016x"),
@@ -111,12 +119,7 @@ def span_to_row(span: ReadableSpan) -> tuple[Any, ...]:
         get("aios.action"),
         get("aios.model") or get("gen_ai.request.model"),
         get("gen_ai.provider.name") or get("gen_ai.system"),
-        int(get(_TOKEN_KEYS[0]) or 0),
-        int(get(_TOKEN_KEYS[1]) or 0),
-        int(get(_TOKEN_KEYS[2]) or 0),
-        int(get(_TOKEN_KEYS[3]) or 0),
-        int(get(_TOKEN_KEYS[4]) or 0),
-        float(get("aios.cost_usd") or 0.0),
+        *usage,
         _error_of(span) if events or status is StatusCode.ERROR else None,
     )
 
@@ -145,10 +148,17 @@ def _sink(dialect: str) -> Callable[[_T], _T]:
 
 @_sink("sqlite")
 class _SqliteSink:
-    """The standard library driver: the fastest way to SQLite, and no thread of its own."""
+    """The standard library driver: the fastest way to SQLite, and no thread of its own.
 
-    _SQL = (f"INSERT INTO spans ({', '.join(COLUMNS)}) "
-            f"VALUES ({', '.join('?' * len(COLUMNS))})")
+    Rows go in as multi-row `INSERT ... VALUES (...), (...)` statements of up to `_CHUNK`
+    rows, not `executemany`. The driver releases the GIL only inside `sqlite3_step`, which
+    `executemany` calls once per row: under a busy producer thread the writer then waits up
+    to the interpreter's switch interval (5 ms) to get the GIL back, once per row, and falls
+    a whole run behind. One statement per chunk releases it once per chunk, so SQLite does
+    the inserting on the other core while spans are still being made (`bench/tracing.py`).
+    """
+
+    _CHUNK = 1024  # rows per statement; 24 columns: 24,576 parameters
 
     def __init__(self, url: URL):
         database = url.database or ""
@@ -161,12 +171,42 @@ class _SqliteSink:
         self._conn = sqlite3.connect(database, uri=uri, timeout=15.0, check_same_thread=False,
                                      isolation_level=None)
         self._conn.execute("PRAGMA synchronous=NORMAL")
+        # Older SQLite builds allow 999 parameters per statement.
+        limit = self._conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+        self._chunk = max(1, min(self._CHUNK, limit // len(COLUMNS)))
+        self._sql: dict[int, str] = {}
+
+    def _statement(self, rows: int) -> str:
+        """The INSERT for `rows` rows (the same string object each time, so the driver's
+        statement cache finds it without rehashing)."""
+        sql = self._sql.get(rows)
+        if sql is None:
+            values = ", ".join([f"({', '.join('?' * len(COLUMNS))})"] * rows)
+            sql = self._sql[rows] = f"INSERT INTO spans ({', '.join(COLUMNS)}) VALUES {values}"
+        return sql
+
+    def _chunks(self, count: int) -> list[int]:
+        """Statement sizes covering `count` rows: full chunks, then powers of two, so that
+        batches of any size reuse a few prepared statements."""
+        sizes = [self._chunk] * (count // self._chunk)
+        rest = count % self._chunk
+        bit = 1 << rest.bit_length()
+        while rest:
+            bit >>= 1
+            if rest & bit:
+                sizes.append(bit)
+                rest -= bit
+        return sizes
 
     def insert(self, rows: list[tuple[Any, ...]]) -> None:
         conn = self._conn
         conn.execute("BEGIN IMMEDIATE")
         try:
-            conn.executemany(self._SQL, rows)
+            start = 0
+            for size in self._chunks(len(rows)):
+                chunk = rows[start:start + size]
+                conn.execute(self._statement(size), list(chain.from_iterable(chunk)))
+                start += size
             conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:  # SQLite may have rolled back already (disk full)
