@@ -103,6 +103,20 @@ def test_metrics_summarise_the_stored_spans(recorded: dict[str, str]) -> None:
     assert table.exit_code == 0 and "by action" in table.stdout and "cli.fail" in table.stdout
 
 
+def test_metrics_in_a_narrow_terminal_split_rather_than_cut_figures(
+        recorded: dict[str, str]) -> None:
+    report = json.loads(_invoke("metrics", "--json").stdout)
+    p99 = report["overall"][0]["p99_ms"]
+    shown = f"{p99 / 1000:.2f}s" if p99 >= 1000 else f"{p99:.1f}ms"
+    wide = _invoke("metrics")
+    assert "overall: latency" not in wide.stdout and shown in wide.stdout
+    narrow = CliRunner().invoke(app, ["metrics"], env={"COLUMNS": "80"})
+    assert narrow.exit_code == 0, narrow.output
+    assert "overall: latency" in narrow.stdout and "overall: usage" in narrow.stdout
+    assert shown in narrow.stdout and "…" not in narrow.stdout
+    assert max(len(line) for line in narrow.stdout.splitlines()) <= 80
+
+
 def test_prune_deletes_old_spans(recorded: dict[str, str]) -> None:
     kept = json.loads(_invoke("traces", "prune", "--older-than", "30d", "--json").stdout)
     assert kept["deleted"] == 0

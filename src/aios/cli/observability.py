@@ -106,30 +106,53 @@ def render_trace(out: Console, tree: TraceTree) -> None:
     out.print(root)
 
 
-def _group_table(title: str, groups: tuple[GroupStats, ...], *, latency: str) -> Table:
-    table = Table(title=title)
-    table.add_column("", no_wrap=True)
-    for column in ("calls", "errors", "err %", "p50", "p95", "p99", "llm calls", "in tok",
-                   "out tok", "cache r/w", "cost"):
-        table.add_column(column, justify="right")
+_LATENCY = ("calls", "errors", "err %", "p50", "p95", "p99")
+_USAGE = ("llm calls", "in tok", "out tok", "cache r/w", "cost")
+
+
+def _cells(g: GroupStats) -> dict[str, str]:
+    return {"calls": str(g.calls), "errors": str(g.errors), "err %": f"{100 * g.error_rate:.1f}",
+            "p50": _ms(g.p50_ms), "p95": _ms(g.p95_ms), "p99": _ms(g.p99_ms),
+            "llm calls": str(g.llm_calls), "in tok": str(g.tokens["input"]),
+            "out tok": str(g.tokens["output"]),
+            "cache r/w": f"{g.tokens['cache_read']}/{g.tokens['cache_write']}",
+            # The local model's calls cost nothing: "$0", not "-" (no calls).
+            "cost": _usd(g.cost_usd) if g.cost_usd or not g.llm_calls else "$0"}
+
+
+def _group_table(title: str, groups: tuple[GroupStats, ...], columns: tuple[str, ...], *,
+                 caption: str = "") -> Table:
+    table = Table(title=title, caption=caption or None)
+    table.add_column("", overflow="fold")  # long action names fold; figures are never cut
+    for column in columns:
+        table.add_column(column, justify="right", no_wrap=True)
     for g in groups:
-        table.add_row(escape(g.key), str(g.calls), str(g.errors), f"{100 * g.error_rate:.1f}",
-                      _ms(g.p50_ms), _ms(g.p95_ms), _ms(g.p99_ms), str(g.llm_calls),
-                      str(g.tokens["input"]), str(g.tokens["output"]),
-                      f"{g.tokens['cache_read']}/{g.tokens['cache_write']}", _usd(g.cost_usd))
-    table.caption = latency
+        cells = _cells(g)
+        table.add_row(escape(g.key), *(cells[column] for column in columns))
     return table
+
+
+def _print_groups(out: Console, title: str, groups: tuple[GroupStats, ...], *,
+                  caption: str = "") -> None:
+    """One table of latency and usage; two (latency, then usage) when one would not fit the
+    terminal, rather than cutting every figure short."""
+    whole = _group_table(title, groups, _LATENCY + _USAGE, caption=caption)
+    if out.measure(whole, options=out.options.update_width(10_000)).maximum <= out.width:
+        out.print(whole)
+        return
+    out.print(_group_table(f"{title}: latency", groups, _LATENCY, caption=caption))
+    out.print(_group_table(f"{title}: usage", groups, _USAGE))
 
 
 def render_metrics(out: Console, report: MetricsReport) -> None:
     """Summary tables: overall, then by agent, action, model and provider."""
     since = report.since.strftime("%Y-%m-%d %H:%M") if report.since else "the first span"
     out.print(f"metrics from {since} to {report.until:%Y-%m-%d %H:%M} UTC")
-    out.print(_group_table("overall", report.overall,
-                           latency="actions: action spans; llm: LLM call spans"))
+    _print_groups(out, "overall", report.overall,
+                  caption="actions: action spans; llm: LLM call spans")
     for dim, groups in report.by.items():
         if groups:
-            out.print(_group_table(f"by {dim}", groups, latency=""))
+            _print_groups(out, f"by {dim}", groups)
 
 
 # -- commands ---------------------------------------------------------------------------------
