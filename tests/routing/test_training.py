@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -15,6 +16,7 @@ from aios.embeddings import EmbeddingService
 from aios.errors import ConfigError
 from aios.llm.types import LLMRequest, ModelInfo
 from aios.routing import Router, TierClassifier, assign_tiers, read_routing_data, train_router
+from aios.routing.training import per_task_mix
 
 runner = CliRunner()
 STRONG, WEAK = "gpt-4-1106-preview", "mistralai/mistral-7b-chat"
@@ -44,7 +46,8 @@ def test_train_command_prints_the_baseline_table(routing_dir: Path, tmp_path: Pa
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     names = [o["name"] for o in report["outcomes"]]
-    assert names == ["router", "always-strongest", "always-cheapest", "random", "oracle"]
+    assert names == ["router", "always-strongest", "always-cheapest", "random",
+                     "per-task mix (hindsight)", "oracle"]
     assert report["strongest"] == STRONG and report["cheapest"] == WEAK
     assert report["n_train"] + report["n_test"] + report["dropped_rows"] == 300
     oracle = report["outcomes"][-1]
@@ -127,3 +130,22 @@ def test_router_explain_routes_over_the_manifest_models() -> None:
     assert decision["model"] and decision["policy"] == "cheapest-adequate"
     bad = runner.invoke(app, ["router", "explain", "--policy", "nope", "hi"])
     assert bad.exit_code == 2 and "known policies" in bad.output
+
+
+def test_the_per_task_mix_spends_the_cap_where_it_buys_most_accuracy() -> None:
+    # Two tasks of two prompts; a cheap model (cost 1) and a strong one (cost 10, always
+    # right). Upgrading task B buys twice the accuracy per dollar that upgrading A does.
+    correct = np.array([[1, 1], [0, 1], [0, 1], [0, 1]], dtype=float)
+    cost = np.array([[1, 10]] * 4, dtype=float)
+    tasks = ["a", "a", "b", "b"]
+    assert per_task_mix(correct, cost, tasks, 5.5) == pytest.approx((0.75, 5.5))
+    assert per_task_mix(correct, cost, tasks, 3.25) == pytest.approx((0.5, 3.25))
+    assert per_task_mix(correct, cost, tasks, 100.0) == pytest.approx((1.0, 10.0))
+    # Below the cheapest model's cost nothing fits: the cheapest model of each task.
+    assert per_task_mix(correct, cost, tasks, 0.5) == pytest.approx((0.25, 1.0))
+
+
+def test_each_row_knows_its_task(routing_dir: Path, tmp_path: Path) -> None:
+    data = read_routing_data([slice_csv(routing_dir, tmp_path / "t", 20)])
+    assert len(data.tasks) == len(data)
+    assert set(data.tasks) >= {"mbpp"}  # the `eval_name` column; else the file's name

@@ -16,7 +16,7 @@ cross-validation:
   whose spend on the training prompts, with the final model's predictions, fits the budget.
 
 The held-out part is only used for the report: router vs always-strongest, always-cheapest,
-random and oracle routing.
+random, the best per-task mix in hindsight (`per_task_mix`) and oracle routing.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from scipy.optimize import linprog
 
 from aios.embeddings import EmbeddingService
 from aios.errors import ConfigError
@@ -40,10 +41,12 @@ from aios.llm.types import LLMRequest
 from aios.routing.classifier import ReferenceModel, TierClassifier, fit_logistic
 from aios.routing.features import extract_features
 
-__all__ = ["Outcome", "RoutingData", "TrainingReport", "assign_tiers", "read_routing_data",
-           "train_router"]
+__all__ = ["Outcome", "RoutingData", "TrainingReport", "assign_tiers", "per_task_mix",
+           "read_routing_data", "train_router"]
 
 _COST = "|total_cost"
+#: The cost target: at most this share of the strongest model's cost.
+COST_CAP = 0.30
 _L2_GRID = (0.01, 0.1, 1.0, 10.0)
 _COST_L2_GRID = (0.01, 0.1, 1.0, 10.0)
 _WEIGHT_GRID = np.array([0.0, *np.geomspace(1e-3, 100.0, 400)])
@@ -58,6 +61,8 @@ class RoutingData:
     correct: np.ndarray
     cost: np.ndarray
     dropped: int = 0
+    #: The task each prompt comes from (its `eval_name`, else its file's name); may be empty.
+    tasks: tuple[str, ...] = ()
 
     def __len__(self) -> int:
         return len(self.prompts)
@@ -107,6 +112,7 @@ def read_routing_data(paths: Sequence[Path | str], models: Sequence[str] | None 
     """
     csv.field_size_limit(sys.maxsize)
     prompts: list[str] = []
+    tasks: list[str] = []
     correct: list[list[float]] = []
     cost: list[list[float]] = []
     dropped = 0
@@ -142,11 +148,13 @@ def read_routing_data(paths: Sequence[Path | str], models: Sequence[str] | None 
                     raise ConfigError(f"{file}:{line}: correctness must be 0 or 1 and costs "
                                       "numbers")
                 prompts.append(_prompt_text(row["prompt"] or ""))
+                tasks.append((row.get("eval_name") or "").strip() or file.stem)
                 correct.append(ok)
                 cost.append(spent)
     if chosen is None or not prompts:
         raise ConfigError("the routing data has no usable rows")
-    return RoutingData(prompts, chosen, np.array(correct), np.array(cost), dropped)
+    return RoutingData(prompts, chosen, np.array(correct), np.array(cost), dropped,
+                       tuple(tasks))
 
 
 def assign_tiers(costs: Mapping[str, float], tiers: Sequence[str] = ("simple", "medium",
@@ -220,7 +228,7 @@ class TrainingReport:
     @property
     def target_met(self) -> bool:
         """>= `quality` of the strongest model's accuracy at <= 30% of its cost."""
-        return self.accuracy_ratio >= self.quality and self.cost_ratio <= 0.30
+        return self.accuracy_ratio >= self.quality and self.cost_ratio <= COST_CAP
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-able report."""
@@ -356,6 +364,38 @@ def _budget(picks: np.ndarray, correct: np.ndarray, cost: np.ndarray, strong: in
     return _frontier_budget(spend, accuracy, target + margin_se * se)
 
 
+def per_task_mix(correct: np.ndarray, cost: np.ndarray, tasks: Sequence[str],
+                 cap: float) -> tuple[float, float]:
+    """The best any policy that routes by task alone can do, in hindsight.
+
+    Such a policy sends a fixed share of each task's prompts to each model, knowing nothing
+    about the prompt beyond its task. The best shares, given the rows' outcomes and a mean
+    spend per prompt of at most `cap`, are a small linear programme. A router that does no
+    better than this has learnt which model suits each task and nothing about single
+    prompts.
+
+    Returns:
+        (accuracy, mean cost per prompt) of the best such mix on these rows.
+    """
+    names = sorted(set(tasks))
+    index = np.array([names.index(t) for t in tasks])
+    share = np.bincount(index, minlength=len(names)) / len(tasks)
+    n_models = correct.shape[1]
+    # Variable (task t, model m) is the share of task t's prompts sent to model m.
+    gain = np.concatenate([share[t] * correct[index == t].mean(axis=0)
+                           for t in range(len(names))])
+    spend = np.concatenate([share[t] * cost[index == t].mean(axis=0)
+                            for t in range(len(names))])
+    one_each = np.kron(np.eye(len(names)), np.ones(n_models))
+    result = linprog(-gain, A_ub=spend[None, :], b_ub=[cap], A_eq=one_each,
+                     b_eq=np.ones(len(names)), bounds=(0.0, 1.0), method="highs")
+    if not result.success:  # the cap is below even the cheapest model of every task
+        cheapest = np.concatenate([np.eye(n_models)[cost[index == t].mean(axis=0).argmin()]
+                                   for t in range(len(names))])
+        return float(gain @ cheapest), float(spend @ cheapest)
+    return float(gain @ result.x), float(spend @ result.x)
+
+
 def train_router(data: RoutingData, embedder: EmbeddingService, *, seed: int = 0,
                  test_size: float = 0.3, quality: float = 0.95, folds: int = 5,
                  tiers: Mapping[str, str] | None = None, strong: str | None = None,
@@ -444,8 +484,13 @@ def train_router(data: RoutingData, embedder: EmbeddingService, *, seed: int = 0
         Outcome("always-cheapest", float(yt[:, cheapest].mean()),
                 float(ct[:, cheapest].mean())),
         Outcome("random", float(yt.mean()), float(ct.mean())),
-        Outcome("oracle", float(any_ok.mean()), float(ct[rows_t, oracle].mean())),
     ]
+    if data.tasks:
+        tasks_t = [data.tasks[i] for i in test]
+        outcomes.append(Outcome(
+            "per-task mix (hindsight)",
+            *per_task_mix(yt, ct, tasks_t, COST_CAP * float(ct[:, strong_index].mean()))))
+    outcomes.append(Outcome("oracle", float(any_ok.mean()), float(ct[rows_t, oracle].mean())))
     shares = np.bincount(picks, minlength=len(data.models)) / n_test
     report = TrainingReport(
         outcomes=outcomes, strongest=data.models[strong_index], cheapest=data.models[cheapest],
