@@ -210,6 +210,38 @@ async def test_a_read_only_store_is_reported_once_and_stops_the_run(
     await rw.close()
 
 
+async def test_a_full_disk_is_reported_once_and_no_batch_is_half_written(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    # SQLite's page limit makes it fail exactly as on a full disk (SQLITE_FULL).
+    from aios.observability import exporter
+
+    path = tmp_path / "full.db"
+    store = await Store.open(f"sqlite+aiosqlite:///{path}")
+    opened = exporter._SqliteSink.__init__
+
+    def limited(self: Any, url: Any) -> None:
+        opened(self, url)
+        pages = self._conn.execute("PRAGMA page_count").fetchone()[0]
+        self._conn.execute(f"PRAGMA max_page_count = {pages + 40}")
+
+    monkeypatch.setattr(exporter._SqliteSink, "__init__", limited)
+    processor = StoreSpanProcessor(StoreSpanExporter(store.url), max_batch=50)
+    tracer = _provider(processor).get_tracer("t")
+    with caplog.at_level(logging.ERROR, logger="aios.observability"):
+        for i in range(2_000):
+            tracer.start_span(f"s{i}", attributes={"payload": "x" * 500}).end()
+        with pytest.raises(StoreError, match=r"disk is full.*Free disk space"):
+            await processor.flush()
+    processor.shutdown()
+    assert [r for r in caplog.records if "refused a write" in r.getMessage()] != []
+    assert len([r for r in caplog.records if r.levelno >= logging.ERROR]) == 1
+    assert 0 < processor.written < 2_000
+    assert processor.written + processor.dropped == 2_000
+    assert await _count(store) == processor.written  # whole batches only
+    await store.close()
+
+
 def test_an_unknown_database_kind_is_a_config_error() -> None:
     from aios.errors import ConfigError
 
