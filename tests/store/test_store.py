@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import inspect
+from sqlalchemy import event, inspect, text
 
-from aios.errors import NotFoundError, StoreUnreachable
+from aios.errors import NotFoundError, StoreError, StoreUnreachable
+from aios.manifest import Manifest
+from aios.runtime import ActionContext, HandlerRegistry, Runtime, handler
 from aios.store import RunStore, Store, normalise_url, redact_url
 
 
@@ -149,3 +152,52 @@ async def test_flush_waits_for_a_batch_already_being_committed(runs: RunStore) -
         count = (await conn.execute(select(func.count()).select_from(step_events).where(
             step_events.c.run_id == "g"))).scalar()
     assert count == 1
+
+
+@handler("full.big")
+async def big_result(ctx: ActionContext) -> str:
+    return "secret-looking-result " + "x" * 20_000
+
+
+async def test_a_full_disk_stops_the_run_clearly_and_resume_finishes_it(tmp_path: Path) -> None:
+    # SQLite's page limit fails writes exactly as a full disk does (SQLITE_FULL).
+    url = f"sqlite+aiosqlite:///{tmp_path / 'full.db'}"
+    store = await Store.open(url)
+    async with store.engine.connect() as conn:
+        pages = int((await conn.execute(text("PRAGMA page_count"))).scalar_one())
+
+    def limit(dbapi_conn: Any, _record: Any) -> None:
+        cursor = dbapi_conn.cursor()
+        cursor.execute(f"PRAGMA max_page_count = {pages + 30}")
+        cursor.close()
+
+    event.listen(store.engine.sync_engine, "connect", limit)
+    await store.engine.dispose()  # new connections get the limit
+    registry = HandlerRegistry()
+    registry.add(big_result)
+    manifest = Manifest.model_validate({
+        "agents": {"full": {"actions": {"big": {"handler": "full.big"}}}},
+        "sequences": {"chain": {"steps": [
+            {"id": f"s{i}", "action": "full.big", **({"depends_on": [f"s{i - 1}"]} if i else {})}
+            for i in range(30)]}}})
+    runs = RunStore(store)
+    with pytest.raises(StoreError) as refused:
+        await Runtime(manifest, runs, registry=registry).run("chain")
+    message = str(refused.value)
+    assert "disk is full" in message and "Free disk space" in message
+    assert "aios runs resume" in message
+    assert "INSERT" not in message and "secret-looking" not in message  # no SQL, no rows
+    with pytest.raises(StoreError, match="stopped accepting writes"):
+        await runs.writer.close()
+    await store.close()
+
+    # Space is freed (a new connection without the limit): the run resumes and finishes.
+    store = await Store.open(url)
+    async with store.engine.connect() as conn:
+        assert (await conn.execute(text("PRAGMA integrity_check"))).scalar_one() == "ok"
+    runs = RunStore(store)
+    (stopped,) = await runs.list_runs()
+    result = await Runtime(manifest, runs, registry=registry).resume(stopped.id)
+    assert result.status == "succeeded" and len(result.steps) == 30
+    await runs.writer.close()
+    await store.close()

@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from aios.errors import ConfigError, StoreError
 from aios.observability.table import spans
-from aios.store.engine import normalise_url, redact_url
+from aios.store.engine import database_error, normalise_url, redact_url
 
 __all__ = ["COLUMNS", "StoreSpanExporter", "span_kind_of", "span_to_row"]
 
@@ -312,10 +312,9 @@ class StoreSpanExporter(SpanExporter):
                 self._sink = self._factory(self._parsed)
             self._sink.insert(rows)
         except (SQLAlchemyError, sqlite3.Error, OSError) as exc:
-            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise StoreError(
                 f"the span store at {self._shown} refused a write of {len(rows)} spans: "
-                f"{first}. Free disk space or make the database writable (AIOS_HOME, "
+                f"{database_error(exc)}. Free disk space or make the database writable (AIOS_HOME, "
                 "AIOS_DATABASE_URL), then run again") from exc
         self.rows_written += len(rows)
 

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from aios.errors import StoreUnreachable
 
-__all__ = ["Store", "normalise_url", "redact_url"]
+__all__ = ["Store", "database_error", "normalise_url", "redact_url"]
 
 _DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg",
             "postgres": "postgresql+asyncpg"}
@@ -30,6 +30,14 @@ def normalise_url(url: str) -> str:
             f"store URL {url!r} is not a URL; set AIOS_DATABASE_URL to something like "
             "postgresql://user@127.0.0.1:5432/aios or sqlite:////path/aios.db")
     return f"{_DRIVERS.get(scheme, scheme)}://{rest}"
+
+
+def database_error(exc: BaseException) -> str:
+    """What the database said, in one line: SQLAlchemy's message also carries the statement
+    and its parameters (row values: results, arguments), which have no place in an error
+    shown to a user or written to a log."""
+    first = str(exc).splitlines()[0].strip() if str(exc).strip() else ""
+    return first or type(exc).__name__
 
 
 def redact_url(url: str) -> str:
@@ -119,7 +127,7 @@ class Store:
             await engine.dispose()
             raise StoreUnreachable(
                 f"cannot open the store at {shown}: {type(exc).__name__}: "
-                f"{str(exc).splitlines()[0]}. Check AIOS_DATABASE_URL (or AIOS_HOME for the "
+                f"{database_error(exc)}. Check AIOS_DATABASE_URL (or AIOS_HOME for the "
                 "SQLite file) and that the database server is running.") from exc
         return store
 

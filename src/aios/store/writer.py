@@ -19,9 +19,12 @@ from sqlalchemy import Table, insert
 from sqlalchemy.exc import SQLAlchemyError
 
 from aios.errors import StoreError
-from aios.store.engine import Store
+from aios.store.engine import Store, database_error
 
 __all__ = ["BatchWriter"]
+
+_FIX = ("Free disk space or make the database writable (AIOS_HOME, AIOS_DATABASE_URL), then "
+        "resume the runs this stopped: `aios runs resume RUN_ID`")
 
 
 class BatchWriter:
@@ -51,8 +54,7 @@ class BatchWriter:
     def put(self, table: Table, row: dict[str, Any]) -> None:
         """Queue one row for `table`; it is committed within one flush cycle."""
         if self._failure is not None:
-            raise StoreError(f"the store stopped accepting writes: {self._failure}") \
-                from self._failure
+            raise self._stopped()
         self._pending.append((table, row))
         self._ensure_running()
         self._wake.set()
@@ -64,8 +66,7 @@ class BatchWriter:
             StoreError: the store refused the batch (disk full, server gone ...).
         """
         if self._failure is not None:
-            raise StoreError(f"the store stopped accepting writes: {self._failure}") \
-                from self._failure
+            raise self._stopped()
         if not self._pending and not self._busy():
             return
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -85,6 +86,13 @@ class BatchWriter:
                 with contextlib.suppress(asyncio.CancelledError):
                     await self._task
                 self._task = None
+
+    def _stopped(self) -> StoreError:
+        assert self._failure is not None
+        error = StoreError(f"the store stopped accepting writes after a refused write: "
+                           f"{database_error(self._failure)}. {_FIX}")
+        error.__cause__ = self._failure
+        return error
 
     def _busy(self) -> bool:
         # A batch taken off the queue but not yet committed counts: flush must wait for it.
@@ -113,7 +121,8 @@ class BatchWriter:
             except (SQLAlchemyError, OSError) as exc:
                 self._committing = False
                 self._failure = exc
-                error = StoreError(f"the store refused a write: {exc}")
+                error = StoreError(f"the store refused a write: {database_error(exc)}. "
+                                   f"{_FIX}")
                 for waiter in waiters:
                     if not waiter.done():
                         waiter.set_exception(error)
