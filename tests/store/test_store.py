@@ -201,3 +201,16 @@ async def test_a_full_disk_stops_the_run_clearly_and_resume_finishes_it(tmp_path
     assert result.status == "succeeded" and len(result.steps) == 30
     await runs.writer.close()
     await store.close()
+
+
+def test_database_errors_are_shown_without_the_statement_or_its_values() -> None:
+    from sqlalchemy.exc import OperationalError
+
+    from aios.store import database_error
+
+    exc = OperationalError("INSERT INTO llm_cache (prompt) VALUES (?)",
+                           ("my password is hunter2",), Exception("database or disk is full"))
+    shown = database_error(exc)
+    assert "database or disk is full" in shown
+    assert "hunter2" not in shown and "INSERT" not in shown
+    assert database_error(OSError()) == "OSError"

@@ -38,7 +38,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from aios.errors import ConflictError, NotFoundError, StoreError
-from aios.store.engine import Store
+from aios.store.engine import Store, database_error
 from aios.store.runs import utcnow
 from aios.store.tables import ROW_ID, metadata
 
@@ -133,7 +133,8 @@ class DiscoveryStore:
             raise ConflictError(f"discovery mission {mission_id} already exists; resume it "
                                 f"with `aios discover --resume {mission_id}`") from exc
         except SQLAlchemyError as exc:
-            raise StoreError(f"cannot record mission {mission_id}: {exc}") from exc
+            raise StoreError(f"cannot record mission {mission_id}: "
+                             f"{database_error(exc)}") from exc
         return await self.get(mission_id)
 
     async def get(self, mission_id: str) -> MissionRecord:
@@ -219,7 +220,8 @@ class DiscoveryStore:
             raise ConflictError(f"step {step} of mission {mission_id} was already recorded "
                                 "by another process") from exc
         except SQLAlchemyError as exc:
-            raise StoreError(f"cannot checkpoint mission {mission_id}: {exc}") from exc
+            raise StoreError(f"cannot checkpoint mission {mission_id}: "
+                             f"{database_error(exc)}") from exc
         return version
 
     @staticmethod

@@ -33,7 +33,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from aios.errors import StoreError
-from aios.store.engine import Store
+from aios.store.engine import Store, database_error
 from aios.store.tables import metadata
 
 __all__ = ["CacheRow", "CacheTable", "llm_cache"]
@@ -98,8 +98,8 @@ class CacheTable:
                 await conn.execute(delete(llm_cache).where(llm_cache.c.expires_at <= now))
                 rows = (await conn.execute(query)).mappings().all()
         except SQLAlchemyError as exc:
-            raise StoreError(f"cannot read the response cache (table llm_cache): {exc}") \
-                from exc
+            raise StoreError(f"cannot read the response cache (table llm_cache): "
+                             f"{database_error(exc)}") from exc
         out = [CacheRow(**{**row, "created_at": _aware(row["created_at"]),
                            "expires_at": _aware(row["expires_at"])}) for row in rows]
         out.reverse()
@@ -120,8 +120,8 @@ class CacheTable:
             # is equivalent (same key), so nothing is lost.
             return
         except SQLAlchemyError as exc:
-            raise StoreError(f"cannot write the response cache (table llm_cache): {exc}") \
-                from exc
+            raise StoreError(f"cannot write the response cache (table llm_cache): "
+                             f"{database_error(exc)}") from exc
 
     async def delete(self, keys: Sequence[tuple[str, str]]) -> None:
         """Delete rows by (namespace, key)."""
@@ -132,7 +132,8 @@ class CacheTable:
                 await conn.execute(delete(llm_cache).where(
                     tuple_(llm_cache.c.namespace, llm_cache.c.key).in_(list(keys))))
         except SQLAlchemyError as exc:
-            raise StoreError(f"cannot delete from the response cache: {exc}") from exc
+            raise StoreError(f"cannot delete from the response cache: "
+                             f"{database_error(exc)}") from exc
 
     async def clear(self, namespace: str | None = None) -> int:
         """Delete every row (of one namespace); returns how many."""
@@ -143,5 +144,6 @@ class CacheTable:
             async with self.store.engine.begin() as conn:
                 result = await conn.execute(query)
         except SQLAlchemyError as exc:
-            raise StoreError(f"cannot clear the response cache: {exc}") from exc
+            raise StoreError(f"cannot clear the response cache: "
+                             f"{database_error(exc)}") from exc
         return int(result.rowcount or 0)

@@ -1,6 +1,6 @@
 """The store: one persistence layer, SQLite by default, PostgreSQL by URL."""
 
-from aios.store.engine import Store, normalise_url, redact_url
+from aios.store.engine import Store, database_error, normalise_url, redact_url
 from aios.store.runs import IdempotencyRecord, RunRecord, RunStore, StepRecord, utcnow
 from aios.store.writer import BatchWriter
 
@@ -11,6 +11,7 @@ __all__ = [
     "RunStore",
     "StepRecord",
     "Store",
+    "database_error",
     "normalise_url",
     "redact_url",
     "utcnow",
