@@ -54,7 +54,7 @@ class BatchWriter:
     def put(self, table: Table, row: dict[str, Any]) -> None:
         """Queue one row for `table`; it is committed within one flush cycle."""
         if self._failure is not None:
-            raise self._stopped()
+            raise self._stopped() from self._failure
         self._pending.append((table, row))
         self._ensure_running()
         self._wake.set()
@@ -66,7 +66,7 @@ class BatchWriter:
             StoreError: the store refused the batch (disk full, server gone ...).
         """
         if self._failure is not None:
-            raise self._stopped()
+            raise self._stopped() from self._failure
         if not self._pending and not self._busy():
             return
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -89,10 +89,8 @@ class BatchWriter:
 
     def _stopped(self) -> StoreError:
         assert self._failure is not None
-        error = StoreError(f"the store stopped accepting writes after a refused write: "
-                           f"{database_error(self._failure)}. {_FIX}")
-        error.__cause__ = self._failure
-        return error
+        return StoreError(f"the store stopped accepting writes after a refused write: "
+                          f"{database_error(self._failure)}. {_FIX}")
 
     def _busy(self) -> bool:
         # A batch taken off the queue but not yet committed counts: flush must wait for it.
