@@ -10,6 +10,7 @@ The public API::
 
 from aios.app import load_manifest, open_runtime
 from aios.errors import AiosError
+from aios.gc_tuning import tune_gc
 from aios.manifest import Manifest
 from aios.runtime import ActionContext, HandlerRegistry, RunResult, Runtime, handler
 from aios.settings import Settings
@@ -29,6 +30,7 @@ __all__ = [
     "handler",
     "load_manifest",
     "open_runtime",
+    "tune_gc",
 ]
 
 __version__ = "0.1.0"

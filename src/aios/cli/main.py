@@ -9,6 +9,7 @@ import typer
 
 from aios.cli.common import EnvOpt, ForensicOpt, JsonOpt, ManifestOpt, Options, fail
 from aios.errors import AiosError
+from aios.gc_tuning import tune_gc
 
 __all__ = ["app", "main"]
 
@@ -57,4 +58,7 @@ for _module in COMMAND_MODULES:
 
 def main() -> None:
     """Console-script entry point."""
+    # The command modules are imported: the collector stops walking what start-up made, and
+    # runs less often (aios.gc_tuning; about 40% of a 1,000-step fan-out's CPU otherwise).
+    tune_gc()
     app()
