@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from aios.approvals import (
+    ApprovalEvent,
     ApprovalService,
     WithdrawOnCancel,
     approval_layers,
@@ -141,16 +142,18 @@ async def open_runtime(manifest: Manifest, *, settings: Settings | None = None,
                        handlers: Iterable[Callable[..., Any]] = (),
                        manifest_path: str | None = None,
                        llm: Any = None,
-                       executor: str | None = None) -> AsyncIterator[Runtime]:
+                       executor: str | None = None,
+                       approval_listeners: Iterable[Callable[[ApprovalEvent], Any]] = (),
+                       ) -> AsyncIterator[Runtime]:
     """A ready runtime on the store that `settings` names; everything is flushed on exit.
 
     `requester` is who approval requests are recorded as caused by (default: the operating
     system user); a run that ends cancelled has its open approval requests withdrawn in
-    that user's name. `llm` is the model gateway handed to handlers; None builds one from the
-    manifest's
-    `models:` and `budgets:` (the packaged local model when none are configured), with its
-    cost ledger on the runtime's store and writer and API keys read from the process
-    environment.
+    that user's name. `approval_listeners` learn of every change the runtime's approval
+    service makes (requests created, withdrawn, executed, ...). `llm` is the model gateway
+    handed to handlers; None builds one from the manifest's `models:` and `budgets:` (the
+    packaged local model when none are configured), with its cost ledger on the runtime's
+    store and writer and API keys read from the process environment.
     """
     settings = settings or Settings()
     async with open_store(settings) as store, contextlib.AsyncExitStack() as stack:
@@ -160,7 +163,7 @@ async def open_runtime(manifest: Manifest, *, settings: Settings | None = None,
             llm = await stack.enter_async_context(
                 open_gateway(manifest, store=store, writer=runs.writer, services=services))
         registry = HandlerRegistry.builtin(handlers)
-        approvals = ApprovalService(store)
+        approvals = ApprovalService(store, listeners=approval_listeners)
         withdraw = WithdrawOnCancel(approvals, actor=requester or default_requester())
         runtime = Runtime(
             manifest, runs, registry=registry,

@@ -4,8 +4,9 @@ Each router lives in its own module exposing `router`; `ROUTER_MODULES` lists th
 `create_app` mounts each. Adding a page or an API is adding a module to that list.
 
 The lifespan opens one runtime for the process (`open_runtime`, the full pipeline), a
-`RunWorker` that runs what the API starts and resumes runs whose approvals arrive, and an
-`EventHub` that streams run and approval events to dashboards.
+`RunWorker` that runs what the API starts and resumes runs whose approvals arrive, an
+`EventHub` that streams run and approval events to dashboards, and a `StoreWatcher` that adds
+to that stream what other processes do in the store.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from aios.runtime.executors import build_executor
 from aios.server.cookies import CookiePolicy
 from aios.server.headers import SecurityHeaders
 from aios.server.hub import EventHub
+from aios.server.watch import StoreWatcher
 from aios.server.worker import SERVER_REQUESTER, RunWorker
 from aios.settings import Settings
 from aios.store.engine import Store
@@ -151,6 +153,7 @@ def create_app(settings: Settings, *, store: Store | None = None,
                env: Mapping[str, str] | None = None,
                executor: str | None = None,
                resume_interval: float = 1.0,
+               watch_interval: float = 1.0,
                session_hours: float = 12.0) -> FastAPI:
     """The Ai:oS HTTP application.
 
@@ -167,6 +170,8 @@ def create_app(settings: Settings, *, store: Store | None = None,
         executor: `local` or `ray`; default `settings.executor`.
         resume_interval: seconds between looks for waiting runs whose approvals arrived;
             0 disables the loop (decisions made through this server still resume at once).
+        watch_interval: seconds between looks at the store for runs, steps and approval
+            changes made by other processes, streamed as live events; 0 disables it.
         session_hours: lifetime of a dashboard log-in.
 
     Raises:
@@ -181,7 +186,8 @@ def create_app(settings: Settings, *, store: Store | None = None,
         opened = store or await Store.open(settings.store_url())
         approvals = ApprovalService(opened)
         hub = EventHub()
-        approvals.listeners.append(hub.approval_listener)
+        watcher = StoreWatcher(opened, hub, interval_s=watch_interval)
+        approvals.listeners += [hub.approval_listener, watcher.approval_listener]
         executor_name = executor or settings.executor
         tasks: list[asyncio.Task[None]] = []
         try:
@@ -189,7 +195,10 @@ def create_app(settings: Settings, *, store: Store | None = None,
                                     listeners=[hub.runtime_listener], handlers=handlers,
                                     env=env,
                                     manifest_path=manifest_path,
-                                    executor=executor_name) as runtime:
+                                    executor=executor_name,
+                                    approval_listeners=[hub.approval_listener,
+                                                        watcher.approval_listener]
+                                    ) as runtime:
                 worker = RunWorker(runtime, approvals,
                                    executor=build_executor(executor_name, settings),
                                    poll_interval=resume_interval)
@@ -198,6 +207,9 @@ def create_app(settings: Settings, *, store: Store | None = None,
                                               TokenStore(opened), runtime, worker, hub, cookies)
                 if expiry_interval > 0:
                     tasks.append(asyncio.create_task(_expire_loop(approvals, expiry_interval)))
+                if watch_interval > 0:
+                    await watcher.prime()
+                    tasks.append(asyncio.create_task(watcher.run()))
                 worker.start_loop()
                 try:
                     yield
