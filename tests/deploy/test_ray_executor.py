@@ -237,3 +237,45 @@ def test_cluster_reports_the_live_nodes_and_cpus(ray_cluster: dict[str, float]) 
     info = RayExecutor().cluster()  # joins the session's instance rather than starting one
     assert info["nodes"] == 1
     assert info["resources"]["CPU"] == ray_cluster["CPU"] == 2
+
+
+def test_the_server_runs_what_its_api_starts_on_ray_workers(postgres_url: str,
+                                                            tmp_path: Path) -> None:
+    # `aios serve` with the Ray executor (AIOS_EXECUTOR=ray): the server is the driver, the
+    # run's actions execute on the worker processes, the store records them.
+    import time
+    import uuid
+
+    from fastapi.testclient import TestClient
+
+    from aios.auth import Role, TokenStore, UserStore
+    from aios.server import create_app
+
+    name = f"ops{uuid.uuid4().hex[:8]}"
+
+    async def user() -> str:
+        store = await Store.open(postgres_url)
+        try:
+            await UserStore(store).add(name, Role.approver, password=f"{name}-pw")
+            return (await TokenStore(store).issue(name, expires_in=3600)).secret
+        finally:
+            await store.close()
+
+    headers = {"Authorization": f"Bearer {asyncio.run(user())}"}
+    m = manifest({"ctx.show": {"handler": f"{H}:where_am_i"}},
+                 {"show": {"steps": [{"id": "a", "action": "ctx.show"},
+                                     {"id": "b", "action": "ctx.show", "depends_on": ["a"]}]}})
+    settings = Settings(home=tmp_path / "home", database_url=postgres_url, executor="ray")
+    app = create_app(settings, manifest=m, expiry_interval=0, watch_interval=0)
+    with TestClient(app) as client:
+        started = client.post("/api/runs", json={"sequence": "show"}, headers=headers)
+        assert started.status_code in (200, 201, 202), started.text
+        run_id = started.json()["id"]
+        deadline = time.monotonic() + 120
+        while (run := client.get(f"/api/runs/{run_id}", headers=headers).json())["status"] \
+                == "running":
+            assert time.monotonic() < deadline, run
+            time.sleep(0.1)
+    assert run["status"] == "succeeded", run
+    pids = {s["step_id"]: s["result"]["pid"] for s in run["steps"]}
+    assert set(pids) == {"a", "b"} and os.getpid() not in pids.values()
