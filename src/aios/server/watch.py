@@ -144,11 +144,10 @@ class StoreWatcher:
         before = self.published
         since, now = self._since - _OVERLAP, utcnow()
         for _ in range(10):  # catch up a backlog, a bounded number of batches per poll
-            steps = await self._steps()
-            await self._runs(steps, since)
+            steps = await self._runs_and_steps(since)
             audits = await self._audit()
             since = now  # the created-since query is needed once per poll
-            if len(steps) < self.batch and audits < self.batch:
+            if steps < self.batch and audits < self.batch:
                 break
         self._since = now
         return self.published - before
@@ -197,17 +196,30 @@ class StoreWatcher:
                 self._last_step = row.id
         return rows
 
-    async def _runs(self, steps: list[Any], since: dt.datetime) -> None:
-        running = [run_id for run_id, status in self._status.items() if status == "running"]
-        wanted = {*running, *(s.run_id for s in steps)}
+    async def _run_rows(self, condition: Any) -> dict[str, Any]:
+        """Runs matching `condition` that are not this server's (the hub has those)."""
         query = select(runs.c.id, runs.c.kind, runs.c.target, runs.c.status, runs.c.error,
-                       runs.c.pid, runs.c.host)
-        condition = runs.c.created_at >= since
-        if wanted:
-            condition = or_(condition, runs.c.id.in_(list(wanted)))
+                       runs.c.pid, runs.c.host).where(condition)
         async with self.store.engine.connect() as conn:
-            found = {r.id: r for r in (await conn.execute(query.where(condition))).all()
-                     if (r.pid, r.host) != self._me}  # this server's runs: the hub has them
+            return {r.id: r for r in (await conn.execute(query)).all()
+                    if (r.pid, r.host) != self._me}
+
+    async def _runs_and_steps(self, since: dt.datetime) -> int:
+        """One batch of step rows with the runs around them, published in order: a run's
+        start before its steps, its end after them. Returns the step rows read."""
+        # Run rows read before the step rows: a run seen finished here has every step row
+        # committed already (the runtime writes them first), so its end can follow them.
+        running = [run_id for run_id, status in self._status.items()
+                   if status == "running"][-self.batch:]
+        condition = runs.c.created_at >= since
+        if running:
+            condition = or_(condition, runs.c.id.in_(running))
+        before = await self._run_rows(condition)
+        steps = await self._steps()
+        # Runs resumed elsewhere show up by their new steps; their end waits for a later poll.
+        others = {s.run_id for s in steps} - before.keys()
+        found = {**(await self._run_rows(runs.c.id.in_(list(others))) if others else {}),
+                 **before}
         stepped = {s.run_id for s in steps}
         for run in found.values():  # started, or resumed (it has new steps), since last time
             known = self._status.get(run.id)
@@ -219,7 +231,7 @@ class StoreWatcher:
                 self._status[run.id] = "running"
         for step in steps:
             if step.run_id not in found:
-                continue
+                continue  # this server's run
             if step.status == "running":
                 self._publish("step.started", {"run_id": step.run_id, "step_id": step.step_id,
                                                 "action": step.action})
@@ -228,11 +240,13 @@ class StoreWatcher:
                     "run_id": step.run_id, "step_id": step.step_id, "action": step.action,
                     "status": step.status, "duration_ms": round(step.duration_ms or 0.0, 3),
                     "error": step.error})
-        for run in found.values():
-            if run.status != "running" and self._status.get(run.id) == "running":
-                self._publish("run.finished", {"run_id": run.id, "status": run.status,
-                                               "error": run.error})
-                self._status[run.id] = run.status
+        if len(steps) < self.batch:  # a full batch may leave some of a run's steps unread
+            for run in before.values():
+                if run.status != "running" and self._status.get(run.id) == "running":
+                    self._publish("run.finished", {"run_id": run.id, "status": run.status,
+                                                   "error": run.error})
+                    self._status[run.id] = run.status
+        return len(steps)
 
     async def _audit(self) -> int:
         query = (select(audit_log.c.seq, audit_log.c.kind, audit_log.c.actor,
