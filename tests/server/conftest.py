@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import uvicorn
 from fastapi.testclient import TestClient
 from server_helpers import add_people, write_manifest
 
@@ -61,3 +64,22 @@ def pg_settings(postgres_url: str, tmp_path: Path) -> Settings:
 
     asyncio.run(empty())
     return Settings(home=tmp_path / "home", database_url=postgres_url)
+
+
+@pytest.fixture
+def live(settings: Settings, manifest_path: Path, tokens: dict[str, str]) -> Iterator[str]:
+    """A Uvicorn server on a free port of 127.0.0.1, in a thread; its base URL. It resumes
+    runs and watches the store for other processes' runs every 0.1 s."""
+    app = create_app(settings, manifest=manifest_path, resume_interval=0.1, expiry_interval=0,
+                     watch_interval=0.1)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
+        time.sleep(0.02)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(15)

@@ -8,35 +8,13 @@ import json
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
-import uvicorn
 from server_helpers import bearer
 
 from aios.runtime.events import RunFinished, StepFinished
-from aios.server import create_app
 from aios.server.hub import EventHub
-from aios.settings import Settings
-
-
-@pytest.fixture
-def live(settings: Settings, manifest_path: Path, tokens: dict[str, str]) -> Iterator[str]:
-    """A Uvicorn server on a free port of 127.0.0.1, in a thread; its base URL."""
-    app = create_app(settings, manifest=manifest_path, resume_interval=0.1, expiry_interval=0)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
-        time.sleep(0.02)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(15)
 
 
 def _events(lines: Iterator[str]) -> Iterator[tuple[str, dict[str, Any]]]:

@@ -12,21 +12,17 @@ import os
 import subprocess
 import sys
 import threading
-import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from server_helpers import bearer
 from sqlalchemy import insert, text
 
 from aios.app import load_manifest
 from aios.approvals import ApprovalService
 from aios.runtime import HandlerRegistry, Runtime
-from aios.server import create_app
 from aios.server.hub import EventHub, Message
 from aios.server.watch import StoreWatcher
 from aios.settings import Settings
@@ -218,24 +214,6 @@ async def test_a_store_that_stops_answering_is_reported_once(
     reports = [r for r in caplog.records if "live updates" in r.getMessage()]
     assert len(reports) == 1 and "no such table" in reports[0].getMessage()
     await store.close()
-
-
-@pytest.fixture
-def live(settings: Settings, manifest_path: Path, tokens: dict[str, str]) -> Iterator[str]:
-    """The server on a free port of 127.0.0.1, watching the store every 0.1 s."""
-    app = create_app(settings, manifest=manifest_path, resume_interval=0.1, expiry_interval=0,
-                     watch_interval=0.1)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
-        time.sleep(0.02)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(15)
 
 
 def test_the_dashboard_stream_shows_a_run_started_in_a_terminal(
