@@ -16,7 +16,7 @@ from aios.embeddings import EmbeddingService
 from aios.errors import ConfigError
 from aios.llm.types import LLMRequest, ModelInfo
 from aios.routing import Router, TierClassifier, assign_tiers, read_routing_data, train_router
-from aios.routing.training import per_task_mix
+from aios.routing.baselines import per_task_mix
 
 runner = CliRunner()
 STRONG, WEAK = "gpt-4-1106-preview", "mistralai/mistral-7b-chat"

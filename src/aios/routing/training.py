@@ -33,16 +33,16 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy.optimize import linprog
 
 from aios.embeddings import EmbeddingService
 from aios.errors import ConfigError
 from aios.llm.types import LLMRequest
+from aios.routing.baselines import per_task_mix
 from aios.routing.classifier import ReferenceModel, TierClassifier, fit_logistic
 from aios.routing.features import extract_features
 
-__all__ = ["Outcome", "RoutingData", "TrainingReport", "assign_tiers", "per_task_mix",
-           "read_routing_data", "train_router"]
+__all__ = ["Outcome", "RoutingData", "TrainingReport", "assign_tiers", "read_routing_data",
+           "train_router"]
 
 _COST = "|total_cost"
 #: The cost target: at most this share of the strongest model's cost.
@@ -362,38 +362,6 @@ def _budget(picks: np.ndarray, correct: np.ndarray, cost: np.ndarray, strong: in
     gap = correct[rows, picks[near]] - quality * correct[:, strong]
     se = float(gap.std(ddof=1) / math.sqrt(len(gap)))
     return _frontier_budget(spend, accuracy, target + margin_se * se)
-
-
-def per_task_mix(correct: np.ndarray, cost: np.ndarray, tasks: Sequence[str],
-                 cap: float) -> tuple[float, float]:
-    """The best any policy that routes by task alone can do, in hindsight.
-
-    Such a policy sends a fixed share of each task's prompts to each model, knowing nothing
-    about the prompt beyond its task. The best shares, given the rows' outcomes and a mean
-    spend per prompt of at most `cap`, are a small linear programme. A router that does no
-    better than this has learnt which model suits each task and nothing about single
-    prompts.
-
-    Returns:
-        (accuracy, mean cost per prompt) of the best such mix on these rows.
-    """
-    names = sorted(set(tasks))
-    index = np.array([names.index(t) for t in tasks])
-    share = np.bincount(index, minlength=len(names)) / len(tasks)
-    n_models = correct.shape[1]
-    # Variable (task t, model m) is the share of task t's prompts sent to model m.
-    gain = np.concatenate([share[t] * correct[index == t].mean(axis=0)
-                           for t in range(len(names))])
-    spend = np.concatenate([share[t] * cost[index == t].mean(axis=0)
-                            for t in range(len(names))])
-    one_each = np.kron(np.eye(len(names)), np.ones(n_models))
-    result = linprog(-gain, A_ub=spend[None, :], b_ub=[cap], A_eq=one_each,
-                     b_eq=np.ones(len(names)), bounds=(0.0, 1.0), method="highs")
-    if not result.success:  # the cap is below even the cheapest model of every task
-        cheapest = np.concatenate([np.eye(n_models)[cost[index == t].mean(axis=0).argmin()]
-                                   for t in range(len(names))])
-        return float(gain @ cheapest), float(spend @ cheapest)
-    return float(gain @ result.x), float(spend @ result.x)
 
 
 def train_router(data: RoutingData, embedder: EmbeddingService, *, seed: int = 0,
