@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from scipy.optimize import linprog
 
 __all__ = ["per_task_mix"]
 
@@ -24,6 +23,10 @@ def per_task_mix(correct: np.ndarray, cost: np.ndarray, tasks: Sequence[str],
     Returns:
         (accuracy, mean cost per prompt) of the best such mix on these rows.
     """
+    # Imported here: scipy.optimize takes 0.2 s to import, and every `aios` command imports
+    # this module (through the router's command group).
+    from scipy.optimize import linprog
+
     names = sorted(set(tasks))
     index = np.array([names.index(t) for t in tasks])
     share = np.bincount(index, minlength=len(names)) / len(tasks)
