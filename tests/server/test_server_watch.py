@@ -28,7 +28,7 @@ from aios.server.watch import StoreWatcher
 from aios.settings import Settings
 from aios.store import RunStore, Store
 from aios.store.runs import utcnow
-from aios.store.tables import step_events
+from aios.store.tables import runs, step_events
 
 HERE = Path(__file__).parent
 
@@ -97,8 +97,8 @@ async def test_runs_of_this_process_are_left_to_the_hub(settings: Settings,
     hub = EventHub()
     watcher = StoreWatcher(store, hub)
     await watcher.prime()
-    runs = RunStore(store)
-    runtime = Runtime(load_manifest(manifest_path), runs,
+    run_store = RunStore(store)
+    runtime = Runtime(load_manifest(manifest_path), run_store,
                       registry=HandlerRegistry.builtin([]))
     sys.path.insert(0, str(HERE))
     try:
@@ -106,9 +106,9 @@ async def test_runs_of_this_process_are_left_to_the_hub(settings: Settings,
     finally:
         sys.path.remove(str(HERE))
     assert result.status == "succeeded"
-    await runs.writer.flush()
+    await run_store.writer.flush()
     assert await watcher.poll() == 0
-    await runs.writer.close()
+    await run_store.writer.close()
     await store.close()
 
 
@@ -241,3 +241,38 @@ def test_the_dashboard_stream_shows_a_run_started_in_a_terminal(
     assert kinds[0] == "run.started" and kinds[-1] == "run.finished"
     assert kinds.count("step.finished") == 2
     assert all(d["external"] for k, d in seen if k != "hello")
+
+
+@pytest.mark.postgres
+def test_an_id_committed_late_on_postgresql_is_still_published(pg_settings: Settings) -> None:
+    # Two writers: the first takes id N and commits after the second has committed N+1.
+    async def go() -> None:
+        store = await Store.open(pg_settings.store_url())
+        hub = EventHub()
+        watcher = StoreWatcher(store, hub)
+        await watcher.prime()
+        run_id = "f" * 32
+        async with store.engine.begin() as conn:  # a run of a process on another host
+            await conn.execute(insert(runs).values(
+                id=run_id, kind="sequence", target="elsewhere", status="running",
+                forensic=False, manifest_name="m", manifest_digest="", options={}, pid=1,
+                host="another-host", created_at=utcnow()))
+
+        def row(step: str) -> dict[str, Any]:
+            return {"run_id": run_id, "step_id": step, "action": "demo.probe",
+                    "status": "succeeded", "attempt": 1, "at": utcnow(), "duration_ms": 1.0}
+
+        with hub.subscribe() as queue:
+            async with store.engine.connect() as slow:
+                first = await slow.begin()
+                await slow.execute(insert(step_events).values(row("first")))  # takes id N
+                async with store.engine.begin() as fast:
+                    await fast.execute(insert(step_events).values(row("second")))  # N + 1
+                await watcher.poll()
+                assert steps_of(drain(queue)) == ["second"]
+                await first.commit()
+            await watcher.poll()
+            assert steps_of(drain(queue)) == ["first"]
+        await store.close()
+
+    asyncio.run(go())
