@@ -59,6 +59,6 @@ for _module in COMMAND_MODULES:
 def main() -> None:
     """Console-script entry point."""
     # The command modules are imported: the collector stops walking what start-up made, and
-    # runs less often (aios.gc_tuning; about 40% of a 1,000-step fan-out's CPU otherwise).
+    # runs less often (aios.gc_tuning: a third of a 1,000-step fan-out's CPU otherwise).
     tune_gc()
     app()
