@@ -10,7 +10,10 @@ Prints, in one run:
   * spans dropped (must be 0).
 Targets: Ai:oS within 1.5x the in-memory SDK; >= 50,000 spans/s to SQLite; 0 dropped.
 
-Run: .venv/bin/python bench/tracing.py [--spans N]
+With `--postgres URL` it also prints the store write path's rate into PostgreSQL (asyncpg
+COPY), next to the same path's rate into SQLite.
+
+Run: .venv/bin/python bench/tracing.py [--spans N] [--postgres postgresql://...]
 """
 
 from __future__ import annotations
@@ -63,10 +66,33 @@ async def open_store(path: Path) -> Store:
     return await Store.open(f"sqlite+aiosqlite:///{path}")
 
 
+def write_rate(url: str, sample: list[ReadableSpan], batch: int = 4096) -> float:
+    """Median spans/s of the store write path into `url`, over three thirds of `sample`."""
+    asyncio.run(open_url(url))
+    exporter = StoreSpanExporter(url)
+    rates = []
+    for part in range(3):
+        chunk = sample[part::3]
+        started = time.perf_counter()
+        for i in range(0, len(chunk), batch):
+            exporter.write(chunk[i:i + batch])
+        rates.append(len(chunk) / (time.perf_counter() - started))
+    exporter.shutdown()
+    return statistics.median(rates)
+
+
+async def open_url(url: str) -> None:
+    """Open (and so migrate) the store at `url` once."""
+    await (await Store.open(url)).close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--spans", type=int, default=100_000)
-    n = parser.parse_args().spans
+    parser.add_argument("--postgres", metavar="URL", default=None,
+                        help="also measure the write path into this PostgreSQL database")
+    args = parser.parse_args()
+    n = args.spans
 
     bare = per_span_us(TracerProvider(shutdown_on_exit=False), n)
     memory_provider = TracerProvider(shutdown_on_exit=False)
@@ -114,6 +140,7 @@ def main() -> None:
         exporter_rate = statistics.median(rates)
         exporter.shutdown()
         asyncio.run(store.close())
+    postgres_rate = write_rate(args.postgres, sample) if args.postgres else None
 
     ratio = ours / in_memory
     load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
@@ -127,6 +154,9 @@ def main() -> None:
           "(target >= 50,000; finished span -> committed row)")
     print(f"spans created and written, end to end:  {end_to_end:10,.0f} spans/s   "
           f"(creating them alone caps this at {1e6 / in_memory:,.0f}/s: the in-memory SDK)")
+    if postgres_rate is not None:
+        print(f"spans written to PostgreSQL (store path): {postgres_rate:8,.0f} spans/s   "
+              "(asyncpg COPY, one per batch)")
     print(f"spans written: {written:,}; dropped: {dropped} (target 0)")
     if dropped or written != 3 * n:
         raise SystemExit(1)
