@@ -23,7 +23,8 @@ Prints:
 Targets: exact < 10 µs; semantic p99 < 1 ms at 100,000 entries; precision >= 95% at hit rate
 >= 80%; router >= 95% of the strongest model's accuracy at <= 30% of its cost.
 
-Run: .venv/bin/python bench/gateway.py [--entries N] [--skip-router] [--data ../shared/datasets]
+Run: .venv/bin/python bench/gateway.py [--entries N] [--skip-router | --router-only]
+     [--router-seeds 0-7] [--data ../shared/datasets]
 """
 
 from __future__ import annotations
@@ -305,6 +306,7 @@ def bench_router(service: EmbeddingService, data: Path, seeds: tuple[int, ...] =
                  ) -> None:
     print(f"\n== 4. router on held-out RouterBench rows (30%, seeds {seeds}) ==")
     rows = read_routing_data([data / "routing"])
+    summary: list[tuple[float, float, float, bool]] = []
     for seed in seeds:
         start = time.perf_counter()
         _, report = train_router(rows, service, seed=seed)
@@ -319,6 +321,25 @@ def bench_router(service: EmbeddingService, data: Path, seeds: tuple[int, ...] =
                   f"{100 * o.cost / strong.cost:>14.1f}%")
         print(f"target >= {100 * report.quality:.0f}% accuracy at <= 30% cost: "
               f"{'met' if report.target_met else 'NOT met'}")
+        mix = next((o for o in report.outcomes if o.name.startswith("per-task")), None)
+        summary.append((report.accuracy_ratio, report.cost_ratio,
+                        mix.accuracy / strong.accuracy if mix else float("nan"),
+                        report.target_met))
+    if len(summary) > 1:
+        acc, cost, mix_acc, met = (np.array(column) for column in zip(*summary, strict=True))
+        print(f"over {len(summary)} splits: router {100 * acc.mean():.1f}% ±{100 * acc.std():.1f} "
+              f"of the strongest model's accuracy at {100 * cost.mean():.1f}% "
+              f"±{100 * cost.std():.1f} of its cost; target met on {int(met.sum())} of "
+              f"{len(summary)}; best per-task mix in hindsight at 30% cost: "
+              f"{100 * mix_acc.min():.1f}-{100 * mix_acc.max():.1f}%")
+
+
+def seed_list(text: str) -> tuple[int, ...]:
+    """`0,1` or `0-7`."""
+    if "-" in text:
+        first, last = (int(part) for part in text.split("-", 1))
+        return tuple(range(first, last + 1))
+    return tuple(int(part) for part in text.split(","))
 
 
 async def main() -> None:
@@ -326,14 +347,18 @@ async def main() -> None:
     parser.add_argument("--entries", type=int, default=100_000)
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "datasets")
     parser.add_argument("--skip-router", action="store_true")
+    parser.add_argument("--router-seeds", type=seed_list, default=(0, 1),
+                        help="splits for the router section: 0,1 (default) or a range, 0-7")
+    parser.add_argument("--router-only", action="store_true", help="only section 4")
     args = parser.parse_args()
-    mrpc, gpt = read_paraphrases(args.data)
-    bench_embeddings(mrpc, gpt)
     service = EmbeddingService.open(cache_size=args.entries + 20_000)
-    await bench_lookups(service, args.entries, gpt, mrpc)
-    await bench_precision(service, mrpc, gpt)
+    if not args.router_only:
+        mrpc, gpt = read_paraphrases(args.data)
+        bench_embeddings(mrpc, gpt)
+        await bench_lookups(service, args.entries, gpt, mrpc)
+        await bench_precision(service, mrpc, gpt)
     if not args.skip_router:
-        bench_router(service, args.data)
+        bench_router(service, args.data, args.router_seeds)
 
 
 if __name__ == "__main__":
