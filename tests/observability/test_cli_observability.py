@@ -117,6 +117,19 @@ def test_metrics_in_a_narrow_terminal_split_rather_than_cut_figures(
     assert max(len(line) for line in narrow.stdout.splitlines()) <= 80
 
 
+def test_the_trace_list_in_a_narrow_terminal_keeps_ids_and_figures_whole(
+        recorded: dict[str, str]) -> None:
+    listed = json.loads(_invoke("traces", "--json").stdout)
+    narrow = CliRunner().invoke(app, ["traces"], env={"COLUMNS": "80"})
+    assert narrow.exit_code == 0, narrow.output
+    assert "…" not in narrow.stdout
+    assert max(len(line) for line in narrow.stdout.splitlines()) <= 80
+    for trace in listed:
+        assert trace["trace_id"][:8] in narrow.stdout
+    shown = _invoke("traces", "show", listed[0]["trace_id"][:8], "--json")
+    assert shown.exit_code == 0 and json.loads(shown.stdout)["trace_id"] == listed[0]["trace_id"]
+
+
 def test_prune_deletes_old_spans(recorded: dict[str, str]) -> None:
     kept = json.loads(_invoke("traces", "prune", "--older-than", "30d", "--json").stdout)
     assert kept["deleted"] == 0

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Annotated
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -50,22 +51,34 @@ def _usd(value: float) -> str:
 # -- rendering --------------------------------------------------------------------------------
 
 
+def _traces_table(traces: list[TraceSummary], *, compact: bool) -> Table:
+    """The trace list; `compact` (for narrow terminals) drops borders and seconds and shows
+    8-character id prefixes, which `aios traces show` takes as well."""
+    table = Table(title="traces (newest first)", box=box.SIMPLE_HEAD if compact else box.HEAVY_HEAD,
+                  collapse_padding=compact, pad_edge=not compact)
+    for column in ("trace", "root", "run", "started", "time", "spans", "status", "tokens",
+                   "cost"):
+        # Figures and ids are never cut; a long root span name folds.
+        table.add_column(column, no_wrap=column != "root", overflow="fold",
+                         justify="right" if column in ("time", "spans", "tokens", "cost")
+                         else "left")
+    ids, started = (8, "%m-%d %H:%M") if compact else (12, "%m-%d %H:%M:%S")
+    for t in traces:
+        table.add_row(t.trace_id[:ids], escape(t.name), (t.run_id or "-")[:8],
+                      t.start.strftime(started), _ms(t.duration_ms), str(t.spans),
+                      Text(t.status, style=_STATUS_STYLE[t.status]),
+                      str(t.input_tokens + t.output_tokens or "-"), _usd(t.cost_usd))
+    return table
+
+
 def render_traces(out: Console, traces: list[TraceSummary]) -> None:
-    """The trace list as a table."""
+    """The trace list as a table (a compact one when the full one would not fit)."""
     if not traces:
         out.print("no traces stored yet; run something (aios boot) first")
         return
-    table = Table(title="traces (newest first)")
-    for column in ("trace", "root", "run", "started", "time", "spans", "status", "tokens",
-                   "cost"):
-        table.add_column(column, no_wrap=column in ("trace", "root", "started"),
-                         justify="right" if column in ("time", "spans", "tokens", "cost")
-                         else "left")
-    for t in traces:
-        table.add_row(t.trace_id[:12], escape(t.name), (t.run_id or "-")[:8],
-                      t.start.strftime("%m-%d %H:%M:%S"), _ms(t.duration_ms), str(t.spans),
-                      Text(t.status, style=_STATUS_STYLE[t.status]),
-                      str(t.input_tokens + t.output_tokens or "-"), _usd(t.cost_usd))
+    table = _traces_table(traces, compact=False)
+    if out.measure(table, options=out.options.update_width(10_000)).maximum > out.width:
+        table = _traces_table(traces, compact=True)
     out.print(table)
 
 
