@@ -171,3 +171,14 @@ def test_a_withdrawn_request_is_listed_in_its_colour_and_cannot_be_decided(
     shown = json.loads(cli("approvals", "show", rid, "--json").stdout)
     assert shown["status"] == "withdrawn"
     assert [a["kind"] for a in shown["audit"]][-1] == "request.withdrawn"
+
+
+def test_the_queue_in_a_narrow_terminal_keeps_every_value_whole() -> None:
+    request_id = submit("critical", step_id="narrow")
+    listed = cli("approvals", "list", COLUMNS="80")
+    assert "…" not in listed.stdout
+    assert max(len(line) for line in listed.stdout.splitlines()) <= 80
+    assert request_id[:8] in listed.stdout and "critical" in listed.stdout
+    assert "pending" in listed.stdout and "storage.wipe" in listed.stdout
+    shown = json.loads(cli("approvals", "show", request_id[:8], "--json").stdout)
+    assert shown["id"] == request_id

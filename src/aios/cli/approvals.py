@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -88,21 +89,41 @@ async def _authenticate(store: Store, token: str | None) -> User:
 # -- rendering ----------------------------------------------------------------------------
 
 
+#: Queue columns: (header, header in a narrow terminal or None to leave it out there).
+_QUEUE_COLUMNS = (("criticality", "crit"), ("approvals", "votes"), ("group", "group"),
+                  ("deadline", "due"), ("age", None), ("requester", None), ("status", "status"))
+
+
+def _queue_table(requests: Sequence[ApprovalRequest], *, compact: bool) -> Table:
+    """The queue; `compact` (narrow terminals) shows 8-character ids (`approvals show` and
+    `approve` take prefixes) and leaves age and requester to `aios approvals show`."""
+    table = Table(show_edge=False, pad_edge=False,
+                  box=box.SIMPLE_HEAD if compact else box.HEAVY_HEAD)
+    table.add_column("id", no_wrap=True)
+    table.add_column("action", overflow="fold", min_width=12)
+    shown = [(name, short if compact and short else name) for name, short in _QUEUE_COLUMNS
+             if short is not None or not compact]
+    for _, header in shown:
+        table.add_column(header, overflow="fold")  # values wrap, never cut
+    for r in requests:
+        cells = {"criticality": r.criticality,
+                 "approvals": f"{len(r.approvers())}/{r.required_approvals}",
+                 "group": r.group.group,
+                 "deadline": _until(r.deadline) if r.decidable else "-",
+                 "age": _age(r.created_at), "requester": escape(r.requester),
+                 "status": f"[{_STYLE.get(r.status, '')}]{r.status}[/]"}
+        table.add_row(r.id[:8] if compact else r.id[:12], escape(r.action),
+                      *(cells[name] for name, _ in shown))
+    return table
+
+
 def _render_queue(out: Console, requests: Sequence[ApprovalRequest]) -> None:
     if not requests:
         out.print("no approval requests waiting")
         return
-    table = Table(show_edge=False, pad_edge=False)
-    table.add_column("id", no_wrap=True, min_width=12)
-    table.add_column("action", overflow="fold", min_width=12)
-    for col in ("criticality", "approvals", "group", "deadline", "age", "requester",
-                "status"):
-        table.add_column(col)
-    for r in requests:
-        table.add_row(r.id[:12], escape(r.action), r.criticality,
-                      f"{len(r.approvers())}/{r.required_approvals}", r.group.group,
-                      _until(r.deadline) if r.decidable else "-", _age(r.created_at),
-                      escape(r.requester), f"[{_STYLE.get(r.status, '')}]{r.status}[/]")
+    table = _queue_table(requests, compact=False)
+    if out.measure(table, options=out.options.update_width(10_000)).maximum > out.width:
+        table = _queue_table(requests, compact=True)
     out.print(table)
 
 
