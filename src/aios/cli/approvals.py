@@ -28,7 +28,16 @@ from aios.approvals.requests import DECIDABLE, STATUSES, ApprovalRequest
 from aios.approvals.workflow import ApprovalService
 from aios.auth.tokens import IssuedToken, TokenInfo, TokenStore
 from aios.auth.users import Role, User, UserStore
-from aios.cli.common import JsonOpt, Options, console, emit_json, fail, resolve_options, run
+from aios.cli.common import (
+    JsonOpt,
+    Options,
+    console,
+    emit_json,
+    fail,
+    fits,
+    resolve_options,
+    run,
+)
 from aios.errors import AiosError, ConfigError
 from aios.settings import Settings
 from aios.store.engine import Store
@@ -122,7 +131,7 @@ def _render_queue(out: Console, requests: Sequence[ApprovalRequest]) -> None:
         out.print("no approval requests waiting")
         return
     table = _queue_table(requests, compact=False)
-    if out.measure(table, options=out.options.update_width(10_000)).maximum > out.width:
+    if not fits(out, table):
         table = _queue_table(requests, compact=True)
     out.print(table)
 

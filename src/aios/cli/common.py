@@ -19,7 +19,7 @@ from aios.errors import AiosError, ConfigError
 from aios.settings import Settings
 
 __all__ = ["EnvOpt", "ForensicOpt", "JsonOpt", "ManifestOpt", "Options", "emit_json", "fail",
-           "parse_env", "resolve_options", "run"]
+           "fits", "parse_env", "resolve_options", "run"]
 
 T = TypeVar("T")
 
@@ -87,6 +87,12 @@ def parse_env(pairs: list[str] | None) -> dict[str, str]:
 def console(json_out: bool = False) -> Console:
     """The console for human output (stderr when stdout carries JSON)."""
     return Console(stderr=json_out, highlight=False)
+
+
+def fits(out: Console, renderable: Any) -> bool:
+    """Whether `renderable` (a table) shows whole in `out`'s width, nothing cut or wrapped."""
+    return out.measure(renderable, options=out.options.update_width(10_000)).maximum \
+        <= out.width
 
 
 def fail(message: str, code: int = 2) -> NoReturn:

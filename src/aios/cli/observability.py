@@ -14,7 +14,7 @@ from rich.text import Text
 from rich.tree import Tree
 
 from aios.app import open_store
-from aios.cli.common import JsonOpt, console, emit_json, resolve_options, run
+from aios.cli.common import JsonOpt, console, emit_json, fits, resolve_options, run
 from aios.observability.metrics import GroupStats, MetricsReport, compute_metrics
 from aios.observability.traces import (
     SpanNode,
@@ -77,7 +77,7 @@ def render_traces(out: Console, traces: list[TraceSummary]) -> None:
         out.print("no traces stored yet; run something (aios boot) first")
         return
     table = _traces_table(traces, compact=False)
-    if out.measure(table, options=out.options.update_width(10_000)).maximum > out.width:
+    if not fits(out, table):
         table = _traces_table(traces, compact=True)
     out.print(table)
 
@@ -150,7 +150,7 @@ def _print_groups(out: Console, title: str, groups: tuple[GroupStats, ...], *,
     """One table of latency and usage; two (latency, then usage) when one would not fit the
     terminal, rather than cutting every figure short."""
     whole = _group_table(title, groups, _LATENCY + _USAGE, caption=caption)
-    if out.measure(whole, options=out.options.update_width(10_000)).maximum <= out.width:
+    if fits(out, whole):
         out.print(whole)
         return
     out.print(_group_table(f"{title}: latency", groups, _LATENCY, caption=caption))
