@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -85,6 +86,20 @@ def add_people(settings: Settings) -> dict[str, str]:
             await store.close()
 
     return asyncio.run(go())
+
+
+def login(client: Any, name: str) -> str:
+    """Log `name` in to the dashboard of a TestClient; the CSRF token of the session."""
+    client.cookies.clear()
+    form = client.get("/login")
+    token = re.search(r'name="csrf" value="([^"]+)"', form.text)
+    assert token is not None
+    done = client.post("/login", data={"name": name, "password": f"{name}-pw",
+                                       "csrf": token.group(1)}, follow_redirects=False)
+    assert done.status_code == 303
+    csrf = re.search(r'name="csrf" value="([^"]+)"', client.get("/").text)
+    assert csrf is not None
+    return csrf.group(1)
 
 
 def bearer(token: str) -> dict[str, str]:

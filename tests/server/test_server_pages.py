@@ -7,21 +7,7 @@ import re
 from pathlib import Path
 
 from fastapi.testclient import TestClient
-from server_helpers import bearer, wait_for
-
-
-def _login(client: TestClient, name: str) -> str:
-    """Log in as `name`; the CSRF token of the session."""
-    client.cookies.clear()
-    form = client.get("/login")
-    token = re.search(r'name="csrf" value="([^"]+)"', form.text)
-    assert token is not None
-    done = client.post("/login", data={"name": name, "password": f"{name}-pw",
-                                       "csrf": token.group(1)}, follow_redirects=False)
-    assert done.status_code == 303
-    csrf = re.search(r'name="csrf" value="([^"]+)"', client.get("/").text)
-    assert csrf is not None
-    return csrf.group(1)
+from server_helpers import bearer, login, wait_for
 
 
 def _status(client: TestClient, token: str, run_id: str) -> str:
@@ -38,7 +24,7 @@ def test_pages_ask_for_a_log_in_first(client: TestClient) -> None:
 
 def test_the_overview_starts_a_run_and_the_run_page_draws_its_dag(
         client: TestClient, tokens: dict[str, str]) -> None:
-    csrf = _login(client, "ada")
+    csrf = login(client, "ada")
     overview = client.get("/")
     assert "Runs (24 h)" in overview.text and "Cost today" in overview.text
     assert "P95 latency (24 h)" in overview.text and 'id="start-sequence"' in overview.text
@@ -58,7 +44,7 @@ def test_the_overview_starts_a_run_and_the_run_page_draws_its_dag(
 
 def test_a_viewer_sees_no_forms_that_change_state(client: TestClient,
                                                   tokens: dict[str, str]) -> None:
-    _login(client, "vic")
+    login(client, "vic")
     overview = client.get("/")
     assert overview.status_code == 200 and 'id="start-sequence"' not in overview.text
 
@@ -70,7 +56,7 @@ def test_approving_through_the_forms_finishes_the_run(client: TestClient,
     wait_for(lambda: _status(client, tokens["vic"], run_id) == "waiting", what="waiting")
     request_id = client.get(f"/api/runs/{run_id}", headers=bearer(tokens["vic"])
                             ).json()["approvals"][0]["id"]
-    csrf = _login(client, "alice")
+    csrf = login(client, "alice")
     queue = client.get("/approvals")
     assert f'id="approval-{request_id}"' in queue.text and "demo.write" in queue.text
     detail = client.get(f"/approvals/{request_id}")
@@ -86,7 +72,7 @@ def test_approving_through_the_forms_finishes_the_run(client: TestClient,
                        data={"csrf": csrf, "version": version.group(1)})
     assert "approved (1 of 2)" in done.text
     assert "You approved these arguments already" in done.text
-    csrf = _login(client, "bob")
+    csrf = login(client, "bob")
     detail = client.get(f"/approvals/{request_id}")
     version = re.search(r'name="version" value="(\d+)"', detail.text)
     assert version is not None
@@ -103,12 +89,12 @@ def test_edit_and_approve_runs_the_edited_arguments(client: TestClient, tokens: 
     wait_for(lambda: _status(client, tokens["vic"], run_id) == "waiting", what="waiting")
     request_id = client.get(f"/api/runs/{run_id}", headers=bearer(tokens["vic"])
                             ).json()["approvals"][0]["id"]
-    csrf = _login(client, "alice")
+    csrf = login(client, "alice")
     bad = client.post(f"/approvals/{request_id}/edit",
                       data={"csrf": csrf, "args": '{"note": 5}'})
     assert "not valid" in bad.text or "invalid" in bad.text
     client.post(f"/approvals/{request_id}/edit", data={"csrf": csrf, "args": '{"note": "edited"}'})
-    csrf = _login(client, "bob")
+    csrf = login(client, "bob")
     client.post(f"/approvals/{request_id}/approve", data={"csrf": csrf})
     wait_for(lambda: _status(client, tokens["vic"], run_id) == "succeeded", what="succeeded")
     assert (workdir / "marker.txt").read_text().split() == [run_id, "change", "edited"]
@@ -120,7 +106,7 @@ def test_a_trace_is_drawn_as_a_waterfall(client: TestClient, tokens: dict[str, s
     wait_for(lambda: _status(client, tokens["vic"], run_id) == "succeeded", what="succeeded")
     trace = wait_for(lambda: client.get(f"/api/traces?run_id={run_id}",
                                         headers=bearer(tokens["vic"])).json(), what="a trace")
-    _login(client, "vic")
+    login(client, "vic")
     run_page = client.get(f"/runs/{run_id}")
     assert f'/traces/{trace[0]["trace_id"]}' in run_page.text
     page = client.get(f'/traces/{trace[0]["trace_id"]}')
@@ -137,7 +123,7 @@ def test_charts_show_latency_by_agent(client: TestClient, tokens: dict[str, str]
     wait_for(lambda: _status(client, tokens["vic"], run_id) == "succeeded", what="succeeded")
     wait_for(lambda: client.get("/api/metrics/timeseries", headers=bearer(tokens["vic"])
                                 ).json()["by"]["agent"], what="spans")
-    _login(client, "vic")
+    login(client, "vic")
     page = client.get("/charts?since=1h")
     assert "P95 latency by agent (1h)" in page.text and "LLM cost by model (1h)" in page.text
     assert '<polyline class="chart-line"' in page.text or '<circle cx=' in page.text

@@ -4,14 +4,13 @@ the audit trail names who cancelled, deciding one is refused with 409, resuming 
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from server_helpers import MANIFEST, add_people, bearer, wait_for
+from server_helpers import MANIFEST, add_people, bearer, login, wait_for
 
 from aios.approvals import ApprovalService, AuditLog
 from aios.server import create_app
@@ -191,23 +190,10 @@ def test_a_failed_withdrawal_still_cancels_the_run(
     assert still["status"] == "pending"
 
 
-def _login(client: TestClient, name: str) -> str:
-    client.cookies.clear()
-    form = client.get("/login")
-    token = re.search(r'name="csrf" value="([^"]+)"', form.text)
-    assert token is not None
-    done = client.post("/login", data={"name": name, "password": f"{name}-pw",
-                                       "csrf": token.group(1)}, follow_redirects=False)
-    assert done.status_code == 303
-    csrf = re.search(r'name="csrf" value="([^"]+)"', client.get("/").text)
-    assert csrf is not None
-    return csrf.group(1)
-
-
 def test_the_dashboard_shows_withdrawn_requests_and_refuses_to_decide_them(
         client: TestClient, tokens: dict[str, str], settings: Settings) -> None:
     run_id, request_id = _cancel_waiting_run_and_check(client, tokens, settings)
-    csrf = _login(client, "bob")
+    csrf = login(client, "bob")
     queue = client.get("/approvals")
     assert "nothing waits for approval" in queue.text
     assert f"/approvals/{request_id}" in queue.text and "st-withdrawn" in queue.text
