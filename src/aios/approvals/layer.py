@@ -16,13 +16,13 @@ import asyncio
 import getpass
 import socket
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import jsonschema
 
 from aios.approvals.canonical import args_hash, canonical_json, sha256_hex
-from aios.approvals.policy import ActionFacts, ApprovalPolicy, Mode
+from aios.approvals.policy import ActionFacts, ApprovalPolicy, Mode, autonomy_gates
 from aios.approvals.requests import WITHDRAWN, ApprovalRequest
 from aios.approvals.workflow import ApprovalService, Proposal
 from aios.errors import (
@@ -92,7 +92,9 @@ class ApprovalLayer:
         why = self.describe(call)
         facts = ActionFacts(action=call.action, criticality=call.spec.criticality.value,
                             mutates=call.spec.mutates, forensic=call.ctx.forensic,
-                            confidence=why.confidence)
+                            confidence=why.confidence, autonomy=call.ctx.autonomy)
+        if autonomy_gates(facts):  # tell the approver why an agent's call is gated
+            why = replace(why, risks=(*why.risks, f"agent autonomy level {facts.autonomy}"))
         needed = self.policy.evaluate(facts)
         if needed.mode is Mode.auto:
             return await call_next(call)
