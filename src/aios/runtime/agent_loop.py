@@ -21,7 +21,9 @@ process died is simply asked again.
 The loop ends, and records which, on: `final_answer`, `max_turns`, `budget` (the agent's
 `budget:` spent, or the gateway's BudgetExceeded), `invalid_calls` (too many calls in a row
 that named no tool or whose arguments did not fit), `repeated_call` (the same call with the
-same arguments asked for again after it ran twice), `cancelled`.
+same arguments asked for again after it ran twice), `guardrail` (a guardrail refused the
+conversation a model turn would have sent, e.g. injection found in a tool result),
+`cancelled`.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from aios.errors import BudgetExceeded, ConfigError, NotFoundError
+from aios.errors import BudgetExceeded, ConfigError, GuardrailTripped, NotFoundError
 from aios.llm.types import LLMRequest, LLMResponse, Message, ToolCall
 from aios.manifest.schema import Agent, Step
 from aios.runtime.agent_tools import CheckedCall, Refusal, ToolSet
@@ -46,7 +48,7 @@ __all__ = ["END_REASONS", "MAX_INVALID_IN_A_ROW", "MAX_REPEATS", "AgentLoop", "A
 
 #: Why an agent run ended; `waiting` runs have not ended.
 END_REASONS = ("final_answer", "max_turns", "budget", "invalid_calls", "repeated_call",
-               "cancelled")
+               "guardrail", "cancelled")
 #: Refused calls (unknown tool, bad arguments) in a row before the run ends.
 MAX_INVALID_IN_A_ROW = 3
 #: Times the same call (action and arguments) may run in one conversation.
@@ -223,8 +225,10 @@ class AgentLoop:
     def _model_entries(self) -> list[TurnEntry]:
         return [e for e in self.entries if e.kind == "model"]
 
-    def _results(self) -> dict[str, TurnEntry]:
-        return {e.data["call_id"]: e for e in self.entries if e.kind == "tool"}
+    def _results(self) -> dict[tuple[int, str], TurnEntry]:
+        """Tool results by (turn, call id): providers may reuse call ids across turns."""
+        return {(int(e.data["turn"]), e.data["call_id"]): e
+                for e in self.entries if e.kind == "tool"}
 
     def _end_entry(self) -> dict[str, Any] | None:
         last = self.entries[-1] if self.entries else None
@@ -241,8 +245,9 @@ class AgentLoop:
                 calls = tuple(ToolCall(c["id"], c["name"], c["arguments"])
                               for c in data["tool_calls"])
                 out.append(Message("assistant", data["text"], tool_calls=calls))
-                out += [Message("tool", results[c.id].data["content"], tool_call_id=c.id)
-                        for c in calls if c.id in results]
+                turn = int(data["turn"])
+                out += [Message("tool", results[turn, c.id].data["content"], tool_call_id=c.id)
+                        for c in calls if (turn, c.id) in results]
         return out
 
     def _pending(self) -> tuple[int, list[tuple[int, ToolCall]]] | None:
@@ -251,10 +256,11 @@ class AgentLoop:
         if not models:
             return None
         last = models[-1].data
+        turn = int(last["turn"])
         results = self._results()
         calls = [(i, ToolCall(c["id"], c["name"], c["arguments"]))
-                 for i, c in enumerate(last["tool_calls"]) if c["id"] not in results]
-        return (int(last["turn"]), calls) if calls else None
+                 for i, c in enumerate(last["tool_calls"]) if (turn, c["id"]) not in results]
+        return (turn, calls) if calls else None
 
     def _spent(self) -> tuple[int, float]:
         tokens, usd = 0, 0.0
@@ -323,6 +329,8 @@ class AgentLoop:
                 response = await self._model_turn()
             except BudgetExceeded as exc:
                 return await self._end("budget", detail=str(exc))
+            except GuardrailTripped as exc:  # asking again would send the same conversation
+                return await self._end("guardrail", detail=str(exc))
             await self._record_turn(len(models) + 1, response)
 
     def _over_budget(self) -> str | None:
@@ -354,8 +362,12 @@ class AgentLoop:
         return final
 
     async def _record_turn(self, turn: int, response: LLMResponse) -> None:
-        calls = [{"id": c.id or f"call_{turn}_{i}", "name": c.name, "arguments": c.arguments}
-                 for i, c in enumerate(response.tool_calls)]
+        calls: list[dict[str, Any]] = []
+        for i, c in enumerate(response.tool_calls):
+            # A missing or repeated id would make two calls' results indistinguishable.
+            unique = c.id and all(c.id != other["id"] for other in calls)
+            calls.append({"id": c.id if unique else f"call_{turn}_{i}", "name": c.name,
+                          "arguments": c.arguments})
         await self._append("model", {
             "turn": turn, "text": response.text, "tool_calls": calls, "model": response.model,
             "finish_reason": response.finish_reason,
@@ -379,8 +391,8 @@ class AgentLoop:
                 await self._append("tool", {
                     "turn": turn, "call_id": call.id, "tool": call.name,
                     "action": checked.action, "status": "repeated",
-                    "content": f"not run: {checked.action} with these arguments already ran "
-                               f"{MAX_REPEATS} times in this conversation"})
+                    "content": f"{checked.action} already ran {MAX_REPEATS} times with these "
+                               "arguments; not run again"})
                 stop = ("repeated_call", f"{checked.action} asked for again with the same "
                         f"arguments after {MAX_REPEATS} runs")
                 continue
