@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import textwrap
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -124,12 +124,12 @@ async def resume(opened: Any, loaded: Manifest, run_id: str) -> RunResult:
         return await runtime.resume(run_id)
 
 
-async def with_store(settings: Settings) -> AsyncIterator[Store]:
-    store = await Store.open(settings.store_url())
-    try:
-        yield store
-    finally:
-        await store.close()
+async def eventually(check: Callable[[], bool]) -> None:
+    for _ in range(1500):
+        if check():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("never happened")
 
 
 async def approver(store: Store, name: str = "alice") -> User:
@@ -301,8 +301,7 @@ async def test_ctrl_c_mid_turn_cancels_the_run_and_records_it(
     server.script(Reply.hang(30))
     async with opened(loaded) as runtime:
         task = asyncio.create_task(runtime.run_agent("ops", "anything"))
-        while not server.requests:
-            await asyncio.sleep(0.02)
+        await eventually(lambda: bool(server.requests))
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
@@ -325,7 +324,9 @@ async def test_ctrl_c_during_an_approval_wait_withdraws_the_request(
     async with opened(loaded) as runtime:
         task = asyncio.create_task(runtime.run_agent("ops", "clean"))
         service = ApprovalService(runtime.runs.store)
-        while not await service.queue():
+        for _ in range(600):
+            if await service.queue():
+                break
             await asyncio.sleep(0.05)
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
