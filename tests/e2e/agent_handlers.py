@@ -18,12 +18,13 @@ def disk_usage(ctx: ActionContext) -> dict[str, Any]:
 
 
 def cleanup(ctx: ActionContext) -> dict[str, Any]:
+    # The side effect first, then the marker a test waits for before it SIGKILLs the process.
+    with Path(ctx.env["COUNTER"]).open("a") as fh:
+        fh.write(f"{ctx.run_id} {ctx.step_id} {ctx.args.get('path')}\n")
     started = ctx.env.get("STARTED")
     if started:
         Path(started).write_text(ctx.run_id)
     time.sleep(float(ctx.env.get("CLEANUP_SECONDS", "0")))
-    with Path(ctx.env["COUNTER"]).open("a") as fh:
-        fh.write(f"{ctx.run_id} {ctx.step_id} {ctx.args.get('path')}\n")
     return {"freed_mb": 120, "path": ctx.args.get("path")}
 
 

@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import sqlite3
 import subprocess
 import sys
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -56,7 +60,7 @@ def call(name: str, args: dict[str, object], call_id: str) -> dict[str, object]:
 
 
 @pytest.fixture
-def server() -> ScriptedLLMServer:
+def server() -> Iterator[ScriptedLLMServer]:
     with ScriptedLLMServer() as srv:
         yield srv
 
@@ -159,3 +163,93 @@ def test_a_model_without_tools_is_refused_before_any_run(setup: dict[str, Path])
     proc = aios("agent", "run", "ops", "anything", "-m", str(manifest), home=home, code=2)
     assert "does not support tools" in proc.stderr and "agents.ops.model" in proc.stderr
     assert json.loads(aios("runs", "--json", home=home).stdout) == []
+
+
+def spawn(*args: str, home: Path) -> subprocess.Popen[str]:
+    env = {**os.environ, "AIOS_HOME": str(home), "PYTHONPATH": os.pathsep.join(
+        [str(HERE), os.environ.get("PYTHONPATH", "")]), "SCRIPTED_KEY": "x"}
+    env.pop("AIOS_DATABASE_URL", None)
+    return subprocess.Popen([*AIOS, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=env)
+
+
+def poll(check: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"never saw {what}")
+
+
+def kill(proc: subprocess.Popen[str]) -> None:
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+
+
+def rows(db: Path, sql: str) -> list[tuple[object, ...]]:
+    if not db.exists():
+        return []
+    try:
+        with sqlite3.connect(db) as conn:
+            return list(conn.execute(sql).fetchall())
+    except sqlite3.OperationalError:  # not migrated yet, or locked for a moment
+        return []
+
+
+FLAG = "guardrails: {agents: {ops: {injection: flag}}}\n"
+
+
+@pytest.mark.slow
+def test_sigkill_during_a_tool_call_never_repeats_its_side_effect(
+        setup: dict[str, Path], server: ScriptedLLMServer, tmp_path: Path) -> None:
+    home, manifest, counter = setup["home"], setup["manifest"], setup["counter"]
+    # Low criticality: the cleanup runs at once (no approval), then hangs after its effect.
+    # The refusal that comes back names the duplicate; the classifier would block it as an
+    # injection (see the loop tests), so this agent's tool output is flagged, not blocked.
+    manifest.write_text(manifest.read_text().replace("criticality: high", "criticality: low")
+                        + FLAG)
+    for attempt in range(2):  # a bounded number of repeats, each a fresh run
+        started = tmp_path / f"started-{attempt}"
+        server.script(Reply.ok("", tool_calls=[call("ops__cleanup", {"path": "/tmp"}, "c1")]),
+                      Reply.ok("The cleanup may have run; please check."))
+        proc = spawn("agent", "run", "ops", "clean /tmp", "-m", str(manifest), "--env",
+                     f"STARTED={started}", "--env", "CLEANUP_SECONDS=60", home=home)
+        poll(started.exists, "the cleanup start")
+        kill(proc)
+        run_id = started.read_text()
+        assert len(lines(counter)) == attempt + 1
+        resumed = json.loads(aios("runs", "resume", run_id, "--json", home=home).stdout)
+        assert len(lines(counter)) == attempt + 1  # 0 double executions
+        assert resumed["status"] == "succeeded"
+        result = next(e for e in resumed["agent"]["conversation"] if e["kind"] == "tool")
+        assert result["status"] == "failed" and "DuplicateExecution" in result["content"]
+
+
+@pytest.mark.slow
+def test_sigkill_during_the_approval_wait_loses_no_decision_and_runs_once(
+        setup: dict[str, Path], server: ScriptedLLMServer) -> None:
+    home, manifest, counter = setup["home"], setup["manifest"], setup["counter"]
+    manifest.write_text(manifest.read_text() + "approvals: {wait_seconds: 120}\n")
+    db = home / "aios.db"
+    server.script(Reply.ok("", tool_calls=[call("ops__cleanup", {"path": "/srv"}, "c1")]),
+                  Reply.ok("Cleaned /srv."))
+    proc = spawn("agent", "run", "ops", "clean /srv", "-m", str(manifest), home=home)
+    for attempt in range(2):  # killed while it waits in-process, twice
+        poll(lambda: bool(rows(db, "select id from approval_requests where status='pending'")),
+             "the approval request")
+        pid = proc.pid  # the resumed run is this process's once it reopened the run
+        poll(lambda pid=pid: rows(db, "select pid, status from runs") == [(pid, "running")],  # type: ignore[misc]
+             "the run held by the waiting process")
+        time.sleep(1.0)  # past the request look-up, into the wait
+        kill(proc)
+        run_id = str(rows(db, "select id from runs")[0][0])
+        if attempt == 0:
+            proc = spawn("runs", "resume", run_id, home=home)
+    requests = rows(db, "select id from approval_requests")
+    assert len(requests) == 1 and lines(counter) == []  # the same request, nothing ran
+    approve(home, str(requests[0][0]))
+    resumed = json.loads(aios("runs", "resume", run_id, "--json", home=home).stdout)
+    assert resumed["status"] == "succeeded" and resumed["agent"]["answer"] == "Cleaned /srv."
+    assert len(lines(counter)) == 1
+    assert len(rows(db, "select id from approval_requests")) == 1
