@@ -125,7 +125,7 @@ class AgentLoop:
         self.entries = entries
         self.metadata = metadata
         self.on_text = on_text
-        self.turns_store = AgentTurnStore(runtime.runs.store)
+        self.turns_store = AgentTurnStore(runtime.runs.store, runtime.runs.writer)
         self._publish = runtime._publisher(run_id, metadata)
         self._waiting: list[str] = []
 
@@ -167,14 +167,15 @@ class AgentLoop:
             manifest_digest=runtime._digest, options={"env": runtime.env, "goal": goal})
         loop = cls(runtime, run_id, agent, spec, tools, [], {}, on_text)
         for message in messages:
-            await loop._append("message", message)
+            loop._append("message", message)
         return await loop._drive(resumed=False)
 
     @classmethod
     async def resume(cls, runtime: Runtime, record: RunRecord,
                      on_text: Callable[[str], None] | None = None) -> RunResult:
         """Continue a stopped agent run (the resumer of run kind `agent`)."""
-        entries = await AgentTurnStore(runtime.runs.store).entries(record.id)
+        entries = await AgentTurnStore(runtime.runs.store, runtime.runs.writer).entries(
+            record.id)
         spec, tools = cls._prepare(runtime, record.target)
         loop = cls(runtime, record.id, record.target, spec, tools, entries,
                    {k: dict(v) for k, v in record.metadata.items()}, on_text)
@@ -215,11 +216,12 @@ class AgentLoop:
 
     # -- the conversation -------------------------------------------------------------------
 
-    async def _append(self, kind: str, data: dict[str, Any]) -> TurnEntry:
+    def _append(self, kind: str, data: dict[str, Any]) -> TurnEntry:
+        """Queue an entry; `runs.writer.flush()` makes it durable (see `AgentTurnStore`)."""
         seq = (self.entries[-1].seq + 1) if self.entries else 0
         entry = TurnEntry(seq, kind, data)
-        self.entries.append(entry)  # before awaiting: concurrent tool calls get distinct seqs
-        await self.turns_store.append(self.run_id, seq, kind, data)
+        self.entries.append(entry)
+        self.turns_store.put(self.run_id, seq, kind, data)
         return entry
 
     def _model_entries(self) -> list[TurnEntry]:
@@ -295,12 +297,12 @@ class AgentLoop:
         return self._result(status, error)
 
     async def _cancelled(self) -> None:
-        await self._append("end", {"reason": "cancelled", "answer": None})
+        self._append("end", {"reason": "cancelled", "answer": None})
         await self.runtime._finish(self.run_id, "cancelled", "cancelled by the user")
 
     async def _end(self, reason: str, *, answer: str | None = None,
                    detail: str | None = None) -> tuple[str, str | None]:
-        await self._append("end", {"reason": reason, "answer": answer, "detail": detail})
+        self._append("end", {"reason": reason, "answer": answer, "detail": detail})
         if reason == "final_answer":
             return "succeeded", None
         return "failed", f"agent run ended: {reason}" + (f" ({detail})" if detail else "")
@@ -368,10 +370,14 @@ class AgentLoop:
             unique = c.id and all(c.id != other["id"] for other in calls)
             calls.append({"id": c.id if unique else f"call_{turn}_{i}", "name": c.name,
                           "arguments": c.arguments})
-        await self._append("model", {
+        self._append("model", {
             "turn": turn, "text": response.text, "tool_calls": calls, "model": response.model,
             "finish_reason": response.finish_reason,
             "tokens": response.usage.total_tokens, "cost_usd": response.cost_usd})
+        if calls:
+            # The calls are on disk before any of them runs: a resume replays these very
+            # calls (same steps, same arguments), so approvals and idempotency keys match.
+            await self.runtime.runs.writer.flush()
 
     async def _run_calls(self, turn: int, calls: list[tuple[int, ToolCall]]
                          ) -> tuple[str, str] | None:
@@ -382,13 +388,13 @@ class AgentLoop:
         for index, call in calls:
             checked = self.tools.check(call)
             if isinstance(checked, Refusal):
-                await self._append("tool", {"turn": turn, "call_id": call.id, "tool": call.name,
+                self._append("tool", {"turn": turn, "call_id": call.id, "tool": call.name,
                                             "status": checked.status,
                                             "content": checked.message})
                 continue
             key = _call_key(checked.action, checked.args)
             if self._runs_of(key) >= MAX_REPEATS:
-                await self._append("tool", {
+                self._append("tool", {
                     "turn": turn, "call_id": call.id, "tool": call.name,
                     "action": checked.action, "status": "repeated",
                     "content": f"{checked.action} already ran {MAX_REPEATS} times with these "
@@ -414,7 +420,7 @@ class AgentLoop:
             self._waiting.append(step_id)
             return
         status, text = _result_text(outcome)
-        await self._append("tool", {
+        self._append("tool", {
             "turn": turn, "call_id": checked.call.id, "tool": checked.call.name,
             "action": checked.action, "step_id": step_id, "args": checked.args,
             "key": _call_key(checked.action, checked.args), "status": status,

@@ -2,8 +2,8 @@
 
 An agent run's conversation is append-only: the goal and instructions, each model turn (text,
 tool calls, usage), each tool call's result or refusal, and how the run ended. Entries are
-numbered per run; the unique (run_id, seq) pair keeps two processes that resume the same run
-from both writing the same entry.
+numbered per run; the unique (run_id, seq) pair refuses a second process that would write
+the same entry of the same run.
 """
 
 from __future__ import annotations
@@ -11,13 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Index, Integer, String, Table, insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import JSON, Column, DateTime, Index, Integer, String, Table, select
 
-from aios.errors import ConflictError
 from aios.store.engine import Store
 from aios.store.runs import utcnow
 from aios.store.tables import ROW_ID, metadata
+from aios.store.writer import BatchWriter
 
 __all__ = ["AgentTurnStore", "TurnEntry", "agent_turns"]
 
@@ -44,24 +43,23 @@ class TurnEntry:
 
 
 class AgentTurnStore:
-    """Appends and reads conversation entries; every append is committed before it returns."""
+    """Queues and reads conversation entries.
 
-    def __init__(self, store: Store):
+    Entries go through the run store's group-commit writer, so a turn costs no commit of its
+    own: the agent loop flushes it (the durability barrier) before it executes a turn's tool
+    calls, the idempotency claim of a mutating call flushes it again, and finishing the run
+    flushes the rest. An entry lost in a crash is a tool result not yet flushed: the call is
+    replayed on resume, where a mutating one's idempotency record returns its result.
+    """
+
+    def __init__(self, store: Store, writer: BatchWriter):
         self.store = store
+        self.writer = writer
 
-    async def append(self, run_id: str, seq: int, kind: str, data: dict[str, Any]) -> None:
-        """Commit entry `seq` of run `run_id`.
-
-        Raises:
-            ConflictError: the run already has entry `seq` (another process resumed it).
-        """
-        try:
-            async with self.store.engine.begin() as conn:
-                await conn.execute(insert(agent_turns).values(
-                    run_id=run_id, seq=seq, kind=kind, data=data, at=utcnow()))
-        except IntegrityError:
-            raise ConflictError(f"run {run_id[:12]} already has conversation entry {seq}; "
-                                "another process is continuing it") from None
+    def put(self, run_id: str, seq: int, kind: str, data: dict[str, Any]) -> None:
+        """Queue entry `seq` of run `run_id` (committed by the next flush)."""
+        self.writer.put(agent_turns, {"run_id": run_id, "seq": seq, "kind": kind,
+                                      "data": data, "at": utcnow()})
 
     async def entries(self, run_id: str) -> list[TurnEntry]:
         """The run's conversation in order."""
