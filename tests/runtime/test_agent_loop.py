@@ -343,3 +343,51 @@ async def test_ctrl_c_during_an_approval_wait_withdraws_the_request(
     loaded = manifest(server, counter)
     again = await resume(opened, loaded, run_id)
     assert again.status == "waiting" and lines(counter) == []
+
+
+async def test_anthropic_tool_calling_through_the_loop(
+        server: ScriptedLLMServer, counter: Path, opened: Any) -> None:
+    text = MANIFEST.format(counter=counter, url=server.url, wait=0, max_turns=6, extra="")
+    text = text.replace(f'''    provider: openai
+    model: scripted
+    base_url: "{server.url}/v1"''', f'''    provider: anthropic
+    model: claude-scripted
+    base_url: "{server.url}"''')
+    path = counter.parent / "anthropic.yaml"
+    path.write_text(text)
+    loaded = load_manifest(path, handlers=HANDLERS)
+    assert loaded.models["scripted"].provider == "anthropic"
+    server.script(
+        Reply.ok("", tool_calls=[call("usage", {"path": 5}, "t0")]),
+        Reply.ok("Checking.", tool_calls=[call("usage", {"path": "/"}, "t1"),
+                                          call("usage", {"path": "/var"}, "t2")]),
+        Reply.ok("/ and /var are 91% full."))
+    loaded = loaded.model_copy(update={"guardrails": manifest(
+        server, counter, top=FLAG).guardrails})
+    result = await run_agent(opened, loaded)
+    assert result.status == "succeeded" and result.agent is not None
+    assert result.agent.answer == "/ and /var are 91% full."
+    assert server.paths == ["/v1/messages"] * 3
+    tools = {t["name"]: t for t in server.requests[0]["tools"]}
+    assert tools["ops__usage"]["input_schema"]["required"] == ["path"]
+    last = server.requests[2]["messages"]
+    assert [b["type"] for b in last[-2]["content"]] == ["text", "tool_use", "tool_use"]
+    results = last[-1]["content"]
+    assert [(b["type"], b["tool_use_id"]) for b in results] == [("tool_result", "t1"),
+                                                               ("tool_result", "t2")]
+    assert '"used_pct": 91' in results[1]["content"]
+    refusal = server.requests[1]["messages"][-1]["content"][0]
+    assert refusal["tool_use_id"] == "t0" and "not of type 'string'" in refusal["content"]
+
+
+def test_a_recorded_call_whose_arguments_are_not_json_is_sent_to_anthropic_as_empty() -> None:
+    from aios.llm.providers.anthropic import anthropic_payload
+    from aios.llm.types import LLMRequest, Message, ModelInfo, ToolCall
+
+    request = LLMRequest(messages=(
+        Message("user", "go"),
+        Message("assistant", "", tool_calls=(ToolCall("t0", "ops__usage", "{broken"),)),
+        Message("tool", "error: not valid JSON", tool_call_id="t0")))
+    payload = anthropic_payload(request, ModelInfo("m", "anthropic", "claude"))
+    assert payload["messages"][1]["content"] == [
+        {"type": "tool_use", "id": "t0", "name": "ops__usage", "input": {}}]
