@@ -391,3 +391,31 @@ def test_a_recorded_call_whose_arguments_are_not_json_is_sent_to_anthropic_as_em
     payload = anthropic_payload(request, ModelInfo("m", "anthropic", "claude"))
     assert payload["messages"][1]["content"] == [
         {"type": "tool_use", "id": "t0", "name": "ops__usage", "input": {}}]
+
+
+async def test_spans_follow_the_genai_agent_conventions(
+        server: ScriptedLLMServer, counter: Path, opened: Any, settings: Settings) -> None:
+    from sqlalchemy import select
+
+    from aios.observability.table import spans
+
+    loaded = manifest(server, counter)
+    server.script(Reply.ok("", tool_calls=[call("usage", {"path": "/"}, "a")]),
+                  Reply.ok("fine"))
+    result = await run_agent(opened, loaded)
+    store = await Store.open(settings.store_url())
+    try:
+        async with store.engine.connect() as conn:
+            rows = (await conn.execute(select(spans.c.name, spans.c.trace_id, spans.c.span_id,
+                                              spans.c.parent_id, spans.c.attributes).where(
+                spans.c.run_id == result.run_id))).all()
+    finally:
+        await store.close()
+    by_name = {r.name: r for r in rows}
+    agent, tool = by_name["invoke_agent ops"], by_name["execute_tool ops.usage"]
+    chats = [r for r in rows if r.name.startswith("chat ")]
+    assert len(chats) == 2
+    assert {r.trace_id for r in [agent, tool, *chats]} == {agent.trace_id}
+    assert tool.parent_id == agent.span_id
+    assert json.loads(tool.attributes)["gen_ai.tool.name"] == "ops__usage"
+    assert json.loads(agent.attributes)["gen_ai.operation.name"] == "invoke_agent"
