@@ -62,6 +62,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "aios.server.audit_api",
     "aios.server.health",
     "aios.server.runs_api",
+    "aios.server.agents_api",
     "aios.server.traces_api",
     "aios.server.metrics_api",
     "aios.server.evals_api",

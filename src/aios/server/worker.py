@@ -148,6 +148,18 @@ class RunWorker:
         await self._spawn(run_id, work)
         return run_id
 
+    async def start_agent(self, *, requester: str, agent: str, goal: str) -> str:
+        """Start a run of `agent`'s model toward `goal` as `requester` (in the background).
+
+        Raises:
+            NotFoundError: no such agent. ConfigError: an empty goal, or its model cannot
+                call tools (both before anything is recorded).
+        """
+        run_id = uuid.uuid4().hex
+        await self._spawn(run_id, self.runtime_for(requester).run_agent(agent, goal,
+                                                                        run_id=run_id))
+        return run_id
+
     async def resume(self, run_id: str, *, requester: str | None = None) -> str:
         """Resume a run that stopped part-way (waiting, failed, cancelled, interrupted).
 
