@@ -37,11 +37,16 @@ async def pending_requests(store: Store, result: RunResult) -> list[ApprovalRequ
     return await ApprovalService(store).queue(run_id=result.run_id)
 
 
-def render_agent_end(out: Console, result: RunResult,
-                     requests: list[ApprovalRequest]) -> None:
-    """How an agent run stands: why it ended (or which requests it waits for)."""
+def render_agent_end(out: Console, result: RunResult, requests: list[ApprovalRequest], *,
+                     show_answer: bool = False) -> None:
+    """How an agent run stands: why it ended (or which requests it waits for).
+
+    `show_answer` prints the final answer too (when it was not streamed already).
+    """
     agent = result.agent
     reason = agent.end_reason if agent is not None else None
+    if show_answer and agent is not None and agent.answer:
+        out.print(agent.answer, markup=False)
     style = {"succeeded": "green", "waiting": "yellow"}.get(result.status, "red")
     out.print(f"run [bold]{result.run_id}[/] [{style}]{result.status}[/]"
               + (f" (end: {reason})" if reason else ""), markup=True)

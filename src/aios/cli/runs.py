@@ -93,7 +93,7 @@ def register(app: typer.Typer) -> None:
         if opts.json:
             emit_json(run_to_json(result))
         elif result.agent is not None:
-            render_agent_end(console(), result, requests)
+            render_agent_end(console(), result, requests, show_answer=True)
         else:
             console().print(f"run {result.run_id} {result.status}")
         if result.status not in ("succeeded", "waiting"):
