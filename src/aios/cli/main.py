@@ -28,6 +28,7 @@ COMMAND_MODULES = (
     "aios.cli.routing",
     "aios.cli.scale",
     "aios.cli.serve",
+    "aios.cli.mcp",
 )
 
 app = typer.Typer(
