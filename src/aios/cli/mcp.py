@@ -59,7 +59,6 @@ async def _serve(opts: Options, agent: str | None, as_user: str | None, approval
 
 async def _tools(opts: Options, agent: str | None) -> list[dict[str, Any]]:
     from aios.app import load_manifest, open_runtime
-
     from aios.mcp.tools import served_tools
 
     manifest = load_manifest(opts.manifest, env=opts.env)
