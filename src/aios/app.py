@@ -162,6 +162,10 @@ async def open_runtime(manifest: Manifest, *, settings: Settings | None = None,
         if llm is None:
             llm = await stack.enter_async_context(
                 open_gateway(manifest, store=store, writer=runs.writer, services=services))
+        if manifest.mcp_servers:  # upstream MCP tools become actions of their servers
+            from aios.mcp.proxy import open_proxy
+            proxy = await stack.enter_async_context(open_proxy(manifest, store))
+            manifest, handlers = proxy.manifest, [*handlers, *proxy.handlers]
         registry = HandlerRegistry.builtin(handlers)
         approvals = ApprovalService(store, listeners=approval_listeners)
         withdraw = WithdrawOnCancel(approvals, actor=requester or default_requester())

@@ -99,7 +99,9 @@ def check_manifest(manifest: Manifest, source: Source | None = None,
         duplicated = False
         for index, step in enumerate(seq.steps):
             loc: Loc = ("sequences", seq_name, "steps", index)
-            if step.action not in actions:
+            # `server.tool` of an `mcp_servers:` entry is checked when the server is listed.
+            if step.action not in actions and \
+                    step.action.partition(".")[0] not in manifest.mcp_servers:
                 issues.append(issue(
                     f"step runs unknown action {step.action!r}{_suggest(step.action, actions)} "
                     "(declare it under agents:, or fix the name as agent.key)", (*loc, "action")))

@@ -63,8 +63,11 @@ class McpServerSpec(BaseModel):
         "NAME of an environment variable holding its value (secrets stay out of the "
         "manifest), for example `Authorization: UPSTREAM_AUTH`.")
     timeout: float = Field(
-        30.0, gt=0, description="Seconds for starting, listing, and each call (a tool's "
-        "`timeout` overrides it for its calls).")
+        30.0, gt=0, description="Seconds for listing and for each call (a tool's `timeout` "
+        "overrides it for its calls).")
+    start_timeout: float = Field(
+        60.0, gt=0, description="Seconds for starting and answering `initialize` (`npx` may "
+        "install a package first).")
     tools: dict[str, McpToolSpec] = Field(
         default_factory=dict, description="Per-tool overrides by the upstream tool name.")
 
