@@ -17,6 +17,7 @@ from aios.cli.common import (
     resolve_options,
     run,
 )
+from aios.errors import ConfigError
 
 __all__ = ["register"]
 
@@ -58,22 +59,43 @@ async def _serve(opts: Options, agent: str | None, as_user: str | None, approval
 
 
 async def _tools(opts: Options, agent: str | None) -> list[dict[str, Any]]:
-    from aios.app import load_manifest, open_runtime
+    from aios.app import load_manifest, open_store
+    from aios.mcp.proxy import open_proxy
     from aios.mcp.tools import served_tools
 
     manifest = load_manifest(opts.manifest, env=opts.env)
-    async with open_runtime(manifest, settings=opts.settings(), env=opts.env) as runtime:
-        proxied = set(runtime.manifest.mcp_servers)
-        rows = []
-        for name, tool in served_tools(runtime.manifest, agent=agent,
-                                       forensic=runtime.forensic).items():
+    settings = opts.settings()
+    async with open_store(settings) as store, open_proxy(manifest, store) as proxy:
+        proxied = set(manifest.mcp_servers)
+        rows: list[dict[str, Any]] = []
+        for name, tool in served_tools(proxy.manifest, agent=agent,
+                                       forensic=settings.forensic).items():
             server = tool.action.partition(".")[0]
             rows.append({"tool": name, "action": tool.action,
                          "source": f"proxied from {server}" if server in proxied else "served",
                          "mutates": tool.spec.mutates,
                          "criticality": tool.spec.criticality.value,
                          "gate": tool.gate.describe()})
+        for refused in proxy.refused():
+            if agent is None or agent == refused.server:
+                rows.append({"tool": "-", "action": f"{refused.server}.{refused.key}",
+                             "source": f"proxied from {refused.server}", "mutates": None,
+                             "criticality": None, "gate": f"not offered: {refused.reason}"})
         return rows
+
+
+async def _trust(opts: Options, target: str, actor: str) -> list[str]:
+    from aios.app import load_manifest, open_store
+    from aios.mcp.store import PinStore
+
+    manifest = load_manifest(opts.manifest, env=opts.env)
+    server, _, tool = target.partition(".")
+    if server not in manifest.mcp_servers:
+        raise ConfigError(f"no MCP server {server!r} in the manifest's mcp_servers "
+                          f"(known: {', '.join(manifest.mcp_servers) or 'none'}); write "
+                          "SERVER or SERVER.TOOL")
+    async with open_store(opts.settings()) as store:
+        return await PinStore(store).trust(server, tool or None, actor=actor)
 
 
 def register(app: typer.Typer) -> None:
@@ -112,6 +134,21 @@ def register(app: typer.Typer) -> None:
 
         table = Table("tool", "action", "source", "mutates", "gate")
         for row in rows:
-            table.add_row(row["tool"], row["action"], row["source"],
-                          "yes" if row["mutates"] else "no", row["gate"])
+            mutates = {True: "yes", False: "no", None: "-"}[row["mutates"]]
+            table.add_row(row["tool"], row["action"], row["source"], mutates, row["gate"])
         console().print(table)
+
+    @group.command("trust")
+    def trust(ctx: typer.Context,
+              target: str = typer.Argument(..., metavar="SERVER[.TOOL]",
+                                           help="The server (all its changed tools) or "
+                                                "one tool, by its upstream name."),
+              manifest: ManifestOpt = None, env: EnvOpt = None) -> None:
+        """Accept the changed definition of upstream tools after reviewing it."""
+        from aios.approvals.layer import default_requester
+
+        opts = resolve_options(ctx, manifest, env)
+        trusted = run(_trust(opts, target, default_requester()))
+        server = target.partition(".")[0]
+        names = ", ".join(f"{server}.{tool}" for tool in trusted)
+        console().print(f"trusted the new definition of {names}")
