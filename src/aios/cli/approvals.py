@@ -155,6 +155,7 @@ def _render_request(out: Console, r: ApprovalRequest, trail: Sequence[AuditRecor
         rows.append(("outcome", json.dumps(r.outcome, sort_keys=True)))
     for key, value in rows:
         out.print(f"  [bold]{key:<12}[/] {escape(str(value))}")
+    _render_effective(out, r)
     out.print("  [bold]lineage[/]")
     for step in r.lineage():
         by = f" by {step['by']}" if step.get("by") else ""
@@ -169,6 +170,20 @@ def _render_request(out: Console, r: ApprovalRequest, trail: Sequence[AuditRecor
         out.print("  [bold]audit[/]")
         for rec in trail:
             out.print(f"    #{rec.seq} {rec.at} {rec.kind} by {escape(rec.actor)}")
+
+
+def _render_effective(out: Console, r: ApprovalRequest) -> None:
+    """What will run: each effective argument, schema defaults marked `(default)`."""
+    rows = r.effective.rows()
+    defaults = sum(1 for *_, default in rows if default)
+    note = f"{defaults} from the action's defaults" if defaults else "no defaults added"
+    out.print(f"  [bold]will run with[/] ({note})")
+    if not rows:
+        out.print("    (no arguments)")
+    for path, value, default in rows:
+        mark = "  [yellow](default)[/]" if default else ""
+        out.print(f"    {escape(path)} = {escape(json.dumps(value, sort_keys=True))}{mark}",
+                  soft_wrap=True)
 
 
 def _token_json(info: TokenInfo, secret: str | None = None) -> dict[str, Any]:
