@@ -164,6 +164,9 @@ async def open_runtime(manifest: Manifest, *, settings: Settings | None = None,
                 open_gateway(manifest, store=store, writer=runs.writer, services=services))
         registry = HandlerRegistry.builtin(handlers)
         approvals = ApprovalService(store, listeners=approval_listeners)
+        from aios.approvals.channels.notifier import attach_channels  # only with channels
+
+        notifier = attach_channels(approvals, manifest.approvals)
         withdraw = WithdrawOnCancel(approvals, actor=requester or default_requester())
         runtime = Runtime(
             manifest, runs, registry=registry,
@@ -177,6 +180,8 @@ async def open_runtime(manifest: Manifest, *, settings: Settings | None = None,
             yield runtime
         finally:
             await withdraw.aclose()  # withdrawals of cancelled runs commit before the store closes
+            if notifier is not None:  # deliveries still running get a bounded grace period
+                await notifier.aclose()
             await runs.writer.flush()  # step rows first, then the gateway's and the spans
             await stack.aclose()
             await runs.writer.close()

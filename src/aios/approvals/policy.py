@@ -19,6 +19,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
+from aios.approvals.channels.spec import ChannelSpec, LinkPolicy
 from aios.errors import ConfigError
 
 __all__ = [
@@ -316,6 +317,14 @@ class ApprovalPolicy(_Frozen):
     levels: Levels = Field(default_factory=Levels, description="Policy per criticality.")
     rules: list[ApprovalRule] = Field(
         default_factory=list, description="Ordered rules; the first that matches applies.")
+    channels: list[ChannelSpec] = Field(
+        default_factory=list,
+        description="Where requests, escalations, expiries and outcomes are delivered: "
+                    "`{type: webhook, url: ..., secret_env: HOOK_SECRET}`, `{type: email, "
+                    "host: ..., from: ..., to: [...]}`.")
+    links: LinkPolicy = Field(default_factory=LinkPolicy,
+                              description="The dashboard address messages link to, and the "
+                                          "lifetime of one-click links.")
 
     @model_validator(mode="before")
     @classmethod
