@@ -258,3 +258,27 @@ def test_a_good_channel_section_loads(tmp_path: Path) -> None:
          "users": {"alice": "alice@example.test"}}]}}))
     loaded = load_manifest(path)
     assert [c.type for c in loaded.approvals.channels] == ["webhook", "email"]
+
+
+async def test_each_deciding_user_gets_a_personal_one_click_link_by_mail(
+        service: ApprovalService, store: Store, people: dict[str, User],
+        smtp: tuple[Inbox, int]) -> None:
+    from aios.approvals.links import LinkSigner
+
+    inbox, port = smtp
+    pol = policy({"type": "email", "host": "127.0.0.1", "port": port,
+                  "from": "aios@example.test",
+                  "users": {"alice": "alice@example.test", "vic": "vic@example.test",
+                            "ops": "ops@example.test"}})
+    sent = attach_channels(service, pol, env={})
+    assert sent is not None
+    req = await service.submit(proposal(requester="ops"), requirement("high"))
+    assert await sent.drain(10)
+    # Only alice may decide: vic is a viewer, ops filed the request.
+    [message] = inbox.messages
+    assert message["To"] == "alice@example.test"
+    link = next(line for line in body_text(message).splitlines()
+                if line.startswith("https://aios.example.test/approvals/link/"))
+    claim = await LinkSigner(store, pol.links, env={}).redeem(link.rsplit("/", 1)[1],
+                                                              people["alice"])
+    assert claim.request_id == req.id and claim.user == "alice"

@@ -155,6 +155,9 @@ def attach_channels(service: ApprovalService, policy: ApprovalPolicy, *,
                     make_link: LinkMaker | None = None) -> Notifier | None:
     """Build the channels of `policy.channels` and add a `Notifier` to `service`'s listeners.
 
+    A channel that names `users` (e-mail) sends each user who may decide a one-click link of
+    their own, issued by a `LinkSigner` unless `make_link` is given.
+
     Returns:
         The notifier (close it with `aclose` before the store), or None without channels.
 
@@ -165,6 +168,10 @@ def attach_channels(service: ApprovalService, policy: ApprovalPolicy, *,
         return None
     environ = os.environ if env is None else env
     channels = [build_channel(spec, i, environ) for i, spec in enumerate(policy.channels)]
+    if make_link is None and any(getattr(spec, "users", None) for spec in policy.channels):
+        from aios.approvals.links import LinkSigner
+
+        make_link = LinkSigner(service.store, policy.links, env=environ).issue
     notifier = Notifier(service, channels, links=policy.links, make_link=make_link)
     service.listeners.append(notifier)
     return notifier
