@@ -282,3 +282,29 @@ async def test_each_deciding_user_gets_a_personal_one_click_link_by_mail(
     claim = await LinkSigner(store, pol.links, env={}).redeem(link.rsplit("/", 1)[1],
                                                               people["alice"])
     assert claim.request_id == req.id and claim.user == "alice"
+
+
+async def test_secrets_and_personal_data_in_arguments_never_leave_through_a_channel(
+        service: ApprovalService, people: dict[str, User], receiver: Receiver,
+        smtp: tuple[Inbox, int]) -> None:
+    inbox, port = smtp
+    sent = notifier(service, hook(receiver.url),
+                    {"type": "email", "host": "127.0.0.1", "port": port,
+                     "from": "aios@example.test", "to": ["ops@example.test"]})
+    secret_args = {"path": "/srv/a", "password": "hunter2",
+                   "header": "Authorization: Bearer ghp_1234567890abcdefghijABCDEFGHIJ123456",
+                   "notify": "carol.smith@example.org", "card": "4111 1111 1111 1111"}
+    req = await service.submit(proposal(args=secret_args, input_schema=SCHEMA),
+                               requirement("high"))
+    assert await sent.drain(20)
+    outgoing = [receiver.hits[0].body.decode(), body_text(inbox.messages[0])]
+    for text in outgoing:
+        for value in ("hunter2", "ghp_1234567890abcdefghij", "carol.smith@example.org",
+                      "4111 1111 1111 1111"):
+            assert value not in text, (value, text)
+        assert "/srv/a" in text and "<SECRET>" in text and "<EMAIL>" in text
+    body = receiver.hits[0].json
+    assert body["request"]["effective_args"]["password"] == "<SECRET>"
+    assert body["request"]["effective_args"]["target"] == "/var/lib/app/cache"
+    # The request itself keeps the real values: execution needs them.
+    assert (await service.get(req.id)).args["password"] == "hunter2"

@@ -11,6 +11,7 @@ import json
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 from aios.approvals.channels.base import Notice
+from aios.approvals.channels.masking import ARG_FIELDS, Masking, mask_value
 from aios.approvals.requests import ApprovalRequest
 from aios.auth.users import Role, User
 
@@ -39,10 +40,13 @@ def deciders(req: ApprovalRequest, users: Sequence[User]) -> list[str]:
                   and u.name != req.requester and u.name not in counted)
 
 
-def _args_lines(req: ApprovalRequest) -> list[str]:
+def _args_lines(req: ApprovalRequest, mask: Masking | None) -> list[str]:
     rows = req.effective.rows()
     if not rows:
         return ["  (no arguments)"]
+    if mask is not None:
+        rows = [(path, mask_value(value, mask, path.rsplit(".", 1)[-1]), default)
+                for path, value, default in rows]
     return [f"  {path} = {json.dumps(value, sort_keys=True)}"
             f"{'  (default: not given, from the action schema)' if default else ''}"
             for path, value, default in rows]
@@ -67,9 +71,10 @@ def _status_line(event: str, req: ApprovalRequest, actor: str) -> str:
 
 
 async def build_notice(event: str, req: ApprovalRequest, actor: str, *, base_url: str,
-                       users: Sequence[User] = (),
-                       make_link: LinkMaker | None = None) -> Notice:
-    """The notice of `event` on `req` (as stored after the event)."""
+                       users: Sequence[User] = (), make_link: LinkMaker | None = None,
+                       mask: Masking | None = None) -> Notice:
+    """The notice of `event` on `req` (as stored after the event); with `mask`, secrets and
+    personal data in the arguments and the reason are masked (`channels.masking`)."""
     link = f"{base_url}/approvals/{req.id}"
     recipients = (deciders(req, users) if event in ("created", "escalated") and req.decidable
                   else [])
@@ -82,14 +87,19 @@ async def build_notice(event: str, req: ApprovalRequest, actor: str, *, base_url
         headline, "",
         f"Action: {req.action} (criticality {req.criticality}), step {req.step_id} of run "
         f"{req.run_id}",
-        "Will run with these effective arguments:", *_args_lines(req),
-        f"Why: {req.reason or 'no reason given'}",
+        "Will run with these effective arguments:", *_args_lines(req, mask),
+        f"Why: {(mask or str)(req.reason) or 'no reason given'}",
         f"Risks: {'; '.join(req.risks) or 'none stated'}",
     ]
     if req.confidence is not None:
         lines.append(f"Agent's stated confidence: {req.confidence:.2f}")
     lines += [f"Requested by: {req.requester}", _status_line(event, req, actor),
               f"Open it: {link}"]
-    return Notice(event=event, request=req.to_json(), headline=headline,
+    request = req.to_json()
+    if mask is not None:
+        for name in ARG_FIELDS:
+            request[name] = mask_value(request[name], mask)
+        request["reason"] = mask(req.reason)
+    return Notice(event=event, request=request, headline=headline,
                   text="\n".join(lines) + "\n", link=link, actor=actor,
                   recipients=tuple(recipients), links=links)

@@ -3,7 +3,8 @@
 It is an `ApprovalService` listener. The service calls it synchronously after each committed
 change; it only schedules a task and returns, so the run that filed a request suspends as
 soon as it would without channels. Each task loads the request, builds one notice and sends
-it to every channel that wants the event, each delivery retried with exponential backoff
+it to every channel that wants the event (secrets and personal data in the arguments
+masked), each delivery retried with exponential backoff
 (tenacity, bounded by the channel's `retries`); every attempt is recorded and audited.
 """
 
@@ -21,6 +22,7 @@ from tenacity import AsyncRetrying, stop_after_attempt, wait_exponential
 
 from aios.approvals.channels.base import Channel, Notice, build_channel
 from aios.approvals.channels.deliveries import FAILED, RETRYING, SENT, DeliveryLog
+from aios.approvals.channels.masking import Masking, masking
 from aios.approvals.channels.notice import LinkMaker, build_notice
 from aios.approvals.channels.spec import LinkPolicy
 from aios.approvals.policy import LEVELS, ApprovalPolicy
@@ -60,6 +62,7 @@ class Notifier:
         self.sleep = sleep
         self.log = DeliveryLog(service.requests, service.audit)
         self._tasks: set[asyncio.Task[None]] = set()
+        self._mask: Masking | None = None
 
     def __call__(self, event: ApprovalEvent) -> None:
         """The listener: schedule the deliveries of `event` and return at once."""
@@ -98,9 +101,11 @@ class Notifier:
             if not wanted:
                 return
             users = await UserStore(self.service.store).list()
+            if self._mask is None:  # the detectors' first import is slow: off the loop
+                self._mask = await asyncio.to_thread(masking)
             notice = await build_notice(event.kind, req, event.actor,
                                         base_url=self.links.base_url, users=users,
-                                        make_link=self.make_link)
+                                        make_link=self.make_link, mask=self._mask)
         except Exception:  # a broken notice must not break the service's caller
             log.exception("could not build the notice of %s on %s", event.kind,
                           event.request_id)
