@@ -168,6 +168,9 @@ async def open_runtime(manifest: Manifest, *, settings: Settings | None = None,
             manifest, handlers = proxy.manifest, [*handlers, *proxy.handlers]
         registry = HandlerRegistry.builtin(handlers)
         approvals = ApprovalService(store, listeners=approval_listeners)
+        from aios.approvals.channels.notifier import attach_channels  # only with channels
+
+        notifier = attach_channels(approvals, manifest.approvals)
         withdraw = WithdrawOnCancel(approvals, actor=requester or default_requester())
         runtime = Runtime(
             manifest, runs, registry=registry,
@@ -181,6 +184,8 @@ async def open_runtime(manifest: Manifest, *, settings: Settings | None = None,
             yield runtime
         finally:
             await withdraw.aclose()  # withdrawals of cancelled runs commit before the store closes
+            if notifier is not None:  # deliveries still running get a bounded grace period
+                await notifier.aclose()
             await runs.writer.flush()  # step rows first, then the gateway's and the spans
             await stack.aclose()
             await runs.writer.close()

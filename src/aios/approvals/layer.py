@@ -22,6 +22,7 @@ from typing import Any
 import jsonschema
 
 from aios.approvals.canonical import args_hash, canonical_json, sha256_hex
+from aios.approvals.effective import effective_args
 from aios.approvals.policy import ActionFacts, ApprovalPolicy, Mode
 from aios.approvals.requests import WITHDRAWN, ApprovalRequest
 from aios.approvals.workflow import ApprovalService, Proposal
@@ -92,7 +93,10 @@ class ApprovalLayer:
         why = self.describe(call)
         facts = ActionFacts(action=call.action, criticality=call.spec.criticality.value,
                             mutates=call.spec.mutates, forensic=call.ctx.forensic,
-                            confidence=why.confidence)
+                            confidence=why.confidence,
+                            args=effective_args(call.ctx.args, call.spec.inputs).values,
+                            context={"run_id": call.ctx.run_id, "step_id": call.ctx.step_id,
+                                     "env": dict(call.ctx.env)})
         needed = self.policy.evaluate(facts)
         if needed.mode is Mode.auto:
             return await call_next(call)

@@ -124,6 +124,9 @@ def check_manifest(manifest: Manifest, source: Source | None = None,
                 "depends_on forms a cycle: " + " -> ".join(cycle)
                 + "; remove one of these dependencies",
                 ("sequences", seq_name, "steps", first, "depends_on")))
+    from aios.approvals.conditions import check_conditions  # approval rules' `when:`
+
+    issues += [issue(message, loc) for message, loc in check_conditions(manifest)]
     if check_handler is not None:
         for agent_name, agent in manifest.agents.items():
             for key, action in agent.actions.items():
