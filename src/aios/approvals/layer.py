@@ -16,14 +16,14 @@ import asyncio
 import getpass
 import socket
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import jsonschema
 
 from aios.approvals.canonical import args_hash, canonical_json, sha256_hex
 from aios.approvals.effective import effective_args
-from aios.approvals.policy import ActionFacts, ApprovalPolicy, Mode
+from aios.approvals.policy import ActionFacts, ApprovalPolicy, Mode, autonomy_gates
 from aios.approvals.requests import WITHDRAWN, ApprovalRequest
 from aios.approvals.workflow import ApprovalService, Proposal
 from aios.errors import (
@@ -96,7 +96,10 @@ class ApprovalLayer:
                             confidence=why.confidence,
                             args=effective_args(call.ctx.args, call.spec.inputs).values,
                             context={"run_id": call.ctx.run_id, "step_id": call.ctx.step_id,
-                                     "env": dict(call.ctx.env)})
+                                     "env": dict(call.ctx.env)},
+                            autonomy=call.ctx.autonomy)
+        if autonomy_gates(facts):  # tell the approver why an agent's call is gated
+            why = replace(why, risks=(*why.risks, f"agent autonomy level {facts.autonomy}"))
         needed = self.policy.evaluate(facts)
         if needed.mode is Mode.auto:
             return await call_next(call)

@@ -88,6 +88,7 @@ def run_to_json(result: RunResult) -> dict[str, Any]:
             for o in result.steps.values()
         ],
         "metadata": result.metadata,
+        **({"agent": result.agent.to_json()} if result.agent is not None else {}),
     }
 
 
