@@ -123,7 +123,6 @@ class TracingProvider(WrapperProvider):
     def __init__(self, inner: Provider, tracer: Tracer, *, capture_content: bool = False,
                  cost: CostFn | None = None):
         super().__init__(inner)
-        self._inner = inner
         self._tracer = tracer
         self._capture = capture_content
         self._cost = cost
@@ -140,7 +139,7 @@ class TracingProvider(WrapperProvider):
                 f"chat {model.model_id}", kind=SpanKind.CLIENT, attributes=attrs,
                 record_exception=False, set_status_on_exception=False) as span:
             try:
-                response = await self._inner.complete(request, model)
+                response = await self.inner.complete(request, model)
             except BaseException as exc:  # cancellation (timeouts) too
                 record_error(span, exc)
                 raise
@@ -174,7 +173,7 @@ class TracingProvider(WrapperProvider):
         span = self._tracer.start_span(f"chat {model.model_id}", kind=SpanKind.CLIENT,
                                        attributes=attrs)
         span_context = trace.set_span_in_context(span)
-        inner = self._inner.stream(request, model)
+        inner = self.inner.stream(request, model)
         started = time.perf_counter()
         texts: list[str] = []
         tool_calls: list[ToolCall] = []
