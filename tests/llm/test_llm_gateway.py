@@ -288,3 +288,14 @@ async def test_a_stream_without_usage_is_counted_by_the_gateway():
     assert final is not None and final.text == "one two three"
     assert final.usage.counted and final.usage.input_tokens > 0
     assert final.usage.output_tokens > 0
+
+
+def test_evolve_copies_a_frozen_record_and_refuses_unknown_fields():
+    from aios.llm.types import Usage, evolve
+
+    response = LLMResponse("t", "m", "p", usage=Usage(1, 2))
+    copy = evolve(response, cost_usd=0.5)
+    assert copy == LLMResponse("t", "m", "p", usage=Usage(1, 2), cost_usd=0.5)
+    assert response.cost_usd == 0.0  # the original is untouched
+    with pytest.raises(TypeError, match="cost_usdd"):
+        evolve(response, cost_usdd=1.0)

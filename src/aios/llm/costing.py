@@ -12,13 +12,20 @@ stream with one text chunk and that final chunk.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import AsyncIterator
 
 from aios.llm.pricing import PriceTable, cost_usd
 from aios.llm.provider import Provider
 from aios.llm.tokens import estimate_request_tokens, estimate_tokens
-from aios.llm.types import LLMRequest, LLMResponse, ModelInfo, StreamChunk, ToolCall, Usage
+from aios.llm.types import (
+    LLMRequest,
+    LLMResponse,
+    ModelInfo,
+    StreamChunk,
+    ToolCall,
+    Usage,
+    evolve,
+)
 from aios.llm.wrapper import WrapperProvider, aclose_quietly
 
 __all__ = ["CostProvider"]
@@ -38,8 +45,7 @@ class CostProvider(WrapperProvider):
 
     def charge(self, response: LLMResponse, model: ModelInfo) -> LLMResponse:
         """`response` with its cost."""
-        return dataclasses.replace(
-            response, cost_usd=cost_usd(response.usage, self.prices.prices(model)))
+        return evolve(response, cost_usd=cost_usd(response.usage, self.prices.prices(model)))
 
     async def complete(self, request: LLMRequest, model: ModelInfo) -> LLMResponse:
         """`inner.complete`, costed."""

@@ -42,7 +42,7 @@ from aios.llm.provider import Provider
 from aios.llm.providers import provider_class, registered_providers
 from aios.llm.selection import ModelSelector, Plan, build_request
 from aios.llm.stacks import ModelStacks
-from aios.llm.types import LLMRequest, LLMResponse, Message, ModelInfo, StreamChunk
+from aios.llm.types import LLMRequest, LLMResponse, Message, ModelInfo, StreamChunk, evolve
 from aios.llm.wrapper import closing
 
 __all__ = ["BoundGateway", "Gateway", "default_price_table"]
@@ -173,8 +173,8 @@ class Gateway:
         started = time.perf_counter()
         plan = await self.plan(build_request(request, kwargs))
         response = await self._call(plan, started).complete(plan.request, plan.model)
-        return dataclasses.replace(response, latency_s=time.perf_counter() - started,
-                                   route_reason=plan.reason)
+        return evolve(response, latency_s=time.perf_counter() - started,
+                      route_reason=plan.reason)
 
     async def stream(self, request: LLMRequest | str | Sequence[Message],
                      **kwargs: Any) -> AsyncIterator[StreamChunk]:
@@ -195,9 +195,9 @@ class Gateway:
                         yield StreamChunk(text=chunk.text)
                     continue
                 response = chunk.response
-                response = dataclasses.replace(
-                    response, latency_s=time.perf_counter() - started, route_reason=plan.reason,
-                    ttft_s=response.ttft_s if response.cached else ttft)
+                response = evolve(response, latency_s=time.perf_counter() - started,
+                                  route_reason=plan.reason,
+                                  ttft_s=response.ttft_s if response.cached else ttft)
                 yield StreamChunk(text=chunk.text, finish_reason=response.finish_reason,
                                   usage=response.usage, response=response)
 
