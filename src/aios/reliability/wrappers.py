@@ -9,7 +9,6 @@ Each alternative of a fallback chain therefore has its own retries and its own b
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from functools import partial
 from typing import Any, Protocol, TypeAlias
@@ -22,7 +21,7 @@ from aios.llm.wrapper import WrapperProvider
 from aios.reliability.bulkheads import Bulkhead, Bulkheads
 from aios.reliability.circuit import BreakerRegistry, CircuitBreaker
 from aios.reliability.classify import Classifier, describe
-from aios.reliability.clock import Clock, SystemClock
+from aios.reliability.clock import Clock, SystemClock, within
 from aios.reliability.events import Emitter, ReliabilityListener
 from aios.reliability.fallback import Alternative, Fallback
 from aios.reliability.policy import DEFAULT_MODEL_POLICY, ReliabilityPolicy, policy_for
@@ -175,16 +174,11 @@ class TimeLimitedProvider(WrapperProvider):
         """`inner.complete` within `timeout_s`."""
         if self.timeout_s is None:
             return await self.inner.complete(request, model)
-        deadline = asyncio.timeout(self.timeout_s)
-        try:
-            async with deadline:
-                return await self.inner.complete(request, model)
-        except TimeoutError as exc:
-            if not deadline.expired():
-                raise
-            raise TransientProviderError(
-                f"{self.name} model {model.name} did not answer within {self.timeout_s:g} s "
-                "(reliability timeout_s)", provider=self.name, model=model.name) from exc
+        return await within(self.timeout_s, self.inner.complete(request, model),
+                            lambda: TransientProviderError(
+                                f"{self.name} model {model.name} did not answer within "
+                                f"{self.timeout_s:g} s (reliability timeout_s)",
+                                provider=self.name, model=model.name))
 
     def stream(self, request: LLMRequest, model: ModelInfo) -> AsyncIterator[StreamChunk]:
         """`inner.stream` with a time-to-first-token and an idle limit."""
