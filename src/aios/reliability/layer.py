@@ -11,7 +11,6 @@ finds its claim too.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from typing import Any
@@ -21,7 +20,7 @@ from aios.manifest.schema import Action, Manifest
 from aios.reliability.bulkheads import Bulkheads
 from aios.reliability.circuit import BreakerRegistry, CircuitBreaker
 from aios.reliability.classify import Classifier, describe, restate
-from aios.reliability.clock import Clock, SystemClock
+from aios.reliability.clock import Clock, SystemClock, within
 from aios.reliability.events import Emitter, ReliabilityListener
 from aios.reliability.fallback import Alternative, Fallback
 from aios.reliability.policy import ReliabilityPolicy, policy_for
@@ -154,16 +153,9 @@ class ReliabilityLayer:
         timeout = plan.policy.timeout_s
         if timeout is None:
             return await call_next(call)
-        deadline = asyncio.timeout(timeout)
-        try:
-            async with deadline:
-                return await call_next(call)
-        except TimeoutError as exc:
-            if not deadline.expired():
-                raise
-            raise ActionTimeout(
-                f"{call.action}: attempt {call.ctx.attempt} did not finish within {timeout:g} s "
-                "(reliability.timeout_s)", action=call.action) from exc
+        return await within(timeout, call_next(call), lambda: ActionTimeout(
+            f"{call.action}: attempt {call.ctx.attempt} did not finish within {timeout:g} s "
+            "(reliability.timeout_s)", action=call.action))
 
     def _veto(self, plan: _Plan, call: StepCall) -> Callable[[BaseException, int], Any]:
         ctx = call.ctx
