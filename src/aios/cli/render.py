@@ -183,6 +183,9 @@ def render_report(console: Console, result: RunResult) -> None:
     narrative = report.get("narrative")
     if narrative:
         parts.append(Text(f"\n{narrative}"))
+    elif report.get("narrative_error"):
+        parts.append(Text(f"\nnarrative omitted: {_short(report['narrative_error'], 160)}",
+                          style="dim"))
     console.print(Group(*parts))
 
 

@@ -13,7 +13,13 @@ from typing import TYPE_CHECKING, Any
 
 import jsonschema
 
-from aios.errors import ActionSkipped, ActionSuspended, ConfigError, NotFoundError
+from aios.errors import (
+    ActionOutcomeUnknown,
+    ActionSkipped,
+    ActionSuspended,
+    ConfigError,
+    NotFoundError,
+)
 from aios.manifest.loader import manifest_digest
 from aios.manifest.schema import Manifest, Step
 from aios.manifest.schema import Sequence as SequenceSpec
@@ -26,7 +32,13 @@ from aios.runtime.events import (
     StepStarted,
 )
 from aios.runtime.handlers import HandlerRegistry
-from aios.runtime.layers import ConfirmationLayer, ForensicLayer, IdempotencyLayer, TimeoutLayer
+from aios.runtime.layers import (
+    ConfirmationLayer,
+    ForensicLayer,
+    IdempotencyLayer,
+    TimeoutLayer,
+    when_finished,
+)
 from aios.runtime.pipeline import Layer, Next, StepCall, compose, invoke_handler
 from aios.store.runs import RunRecord, RunStore
 
@@ -39,6 +51,9 @@ log = logging.getLogger("aios.runtime")
 
 #: A step in one of these states needs no execution when a run resumes.
 _DONE = frozenset({"succeeded", "skipped"})
+#: A critical step ending in one of these states stops its run. `unknown`: it ran past its
+#: deadline and could not be stopped (it may still finish; see `ActionOutcomeUnknown`).
+_STOPS = frozenset({"failed", "unknown"})
 
 
 @dataclass(frozen=True)
@@ -225,7 +240,7 @@ class Runtime:
         done = {s.step_id: StepOutcome(s.step_id, s.action, s.status, s.duration_ms or 0.0,
                                        s.result, s.error)
                 for s in record.steps
-                if s.status in _DONE or (s.status == "failed"
+                if s.status in _DONE or (s.status in _STOPS
                                          and not critical.get(s.step_id, True))}
         await self.runs.reopen_run(record.id)
         return await self._execute(record.id, record.target, spec, done, record.metadata,
@@ -295,8 +310,10 @@ class Runtime:
                 outcome = await finished.get()
                 in_flight.pop(outcome.step_id, None)
                 outcomes[outcome.step_id] = outcome
-                if outcome.status == "failed" and steps[outcome.step_id].critical:
-                    stop_error = f"critical step {outcome.step_id} failed: {outcome.error}"
+                if outcome.status in _STOPS and steps[outcome.step_id].critical:
+                    ended = ("failed" if outcome.status == "failed"
+                             else "ended with an unknown outcome")
+                    stop_error = f"critical step {outcome.step_id} {ended}: {outcome.error}"
                     await self._cancel_all(in_flight, steps, outcomes, finished)
                     break
                 if outcome.status == "waiting":
@@ -405,6 +422,10 @@ class Runtime:
             status, error = "skipped", str(exc)
         except ActionSuspended as exc:
             status, error = "waiting", str(exc)
+        except ActionOutcomeUnknown as exc:
+            status, error = "unknown", f"{type(exc).__name__}: {exc}"
+            when_finished(exc.late, lambda value, text: self.runs.step_event(
+                run_id, step.step_id, step.action, "unknown", result=value, error=text))
         except asyncio.CancelledError:
             duration = (time.perf_counter() - started) * 1000
             self.runs.step_event(run_id, step.step_id, step.action, "cancelled",
