@@ -10,6 +10,7 @@ import pytest
 from aios.embeddings import EmbeddingService
 from aios.llm.types import ModelInfo
 
+
 def _datasets() -> Path:
     """`AIOS_DATASETS`, else the nearest `shared/datasets` above the repository (a worktree
     may sit deeper than the main checkout)."""
