@@ -6,7 +6,7 @@ tiers, prices and latency estimates, never provider names.
 
 | name | picks |
 |---|---|
-| `cheapest-adequate` (default) | the configured model the classifier picks; without one, the cheapest model of the feature tier |
+| `cheapest-adequate` (default) | the configured model the classifier picks (else: by features) |
 | `quality-first` | the most capable model that fits (highest tier, then highest price) |
 | `latency-budget` | the adequate tier within `max_latency_s`, else the best model within it |
 | `explicit` | a pinned `model` (or the request's `model` / `tier`) |
