@@ -179,7 +179,8 @@ async def open_runtime(manifest: Manifest, *, settings: Settings | None = None,
             forensic=settings.forensic if forensic is None else forensic,
             env=env, llm=llm, listeners=[services.tracing.listener(), withdraw, *listeners],
             max_concurrency=settings.max_concurrency, manifest_path=manifest_path,
-            executor=build_executor(executor or settings.executor, settings))
+            executor=build_executor(executor or settings.executor, settings),
+            actor=requester or default_requester())
         try:
             yield runtime
         finally:

@@ -36,6 +36,7 @@ from aios.errors import (
 from aios.manifest.schema import Manifest
 from aios.runtime.pipeline import Layer, Next, StepCall
 from aios.store.engine import Store
+from aios.store.runs import run_parties
 
 __all__ = ["ApprovalLayer", "Justification", "approval_layers", "default_requester",
            "describe_call", "resumable_runs"]
@@ -112,9 +113,12 @@ class ApprovalLayer:
         # Only a live request is found: one withdrawn when the run was cancelled is history.
         request = await self.service.find(ctx.run_id, ctx.step_id, args_hash(ctx.args))
         if request is None:
+            # The run's initiator caused it, whoever resumed the run (runs recorded before
+            # 0018 have none: this runtime's requester then).
+            initiator = (await run_parties(self.service.store, ctx.run_id)).initiator
             request = await self.service.submit(Proposal(
                 run_id=ctx.run_id, step_id=ctx.step_id, action=call.action, args=ctx.args,
-                requester=self.requester, reason=why.reason, risks=why.risks,
+                requester=initiator or self.requester, reason=why.reason, risks=why.risks,
                 confidence=why.confidence, input_schema=call.spec.inputs), needed)
         if request.decidable:
             wait = self.policy.wait_seconds if self.wait_seconds is None else self.wait_seconds

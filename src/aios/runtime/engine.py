@@ -131,6 +131,8 @@ class Runtime:
         manifest_path: recorded with each run so `resume` can reload it.
         executor: the innermost stage that runs a handler (default: in this process,
             `invoke_handler`); a distributed executor runs it elsewhere (Ray).
+        actor: who starts and resumes runs through this runtime: recorded as a run's
+            initiator (the requester of its approval requests) or among its resumers.
     """
 
     def __init__(self, manifest: Manifest, runs: RunStore, *,
@@ -138,7 +140,8 @@ class Runtime:
                  forensic: bool = False, assume_yes: bool = False,
                  env: Mapping[str, str] | None = None, llm: Any = None,
                  listeners: Iterable[Listener] = (), max_concurrency: int = 16,
-                 manifest_path: str | None = None, executor: Next | None = None):
+                 manifest_path: str | None = None, executor: Next | None = None,
+                 actor: str | None = None):
         if max_concurrency < 1:
             raise ConfigError(f"max_concurrency must be at least 1, got {max_concurrency}")
         self.manifest = manifest
@@ -152,6 +155,7 @@ class Runtime:
         self.listeners = list(listeners)
         self.max_concurrency = max_concurrency
         self.manifest_path = manifest_path
+        self.actor = actor
         self._chain: Next = compose(self.layers, executor or invoke_handler)
         self._validators: dict[str, jsonschema.protocols.Validator | None] = {}
         # The manifest is frozen: hash it once, not on every run (2,000 steps take 50 ms).
@@ -242,7 +246,7 @@ class Runtime:
                 for s in record.steps
                 if s.status in _DONE or (s.status in _STOPS
                                          and not critical.get(s.step_id, True))}
-        await self.runs.reopen_run(record.id)
+        await self.runs.reopen_run(record.id, resumer=self.actor)
         return await self._execute(record.id, record.target, spec, done, record.metadata,
                                    resumed=True)
 
@@ -263,7 +267,7 @@ class Runtime:
         await self.runs.create_run(
             run_id, kind=kind, target=target, forensic=self.forensic,
             manifest_name=self.manifest.name, manifest_path=self.manifest_path,
-            manifest_digest=self._digest, options=options)
+            manifest_digest=self._digest, options=options, initiator=self.actor)
         return await self._execute(run_id, target, spec, {}, {}, resumed=False)
 
     def _emit(self, event: Any) -> None:
