@@ -12,14 +12,16 @@ This module must not import `aios.manifest`: the manifest schema imports it.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
 from fnmatch import fnmatchcase
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
-from aios.errors import ConfigError
+from aios.approvals.channels.spec import ChannelSpec, LinkPolicy
+from aios.errors import ApprovalDenied, ConfigError
 
 __all__ = [
     "LEVELS",
@@ -202,11 +204,24 @@ class ApprovalRule(_Frozen):
         None, gt=0, le=1,
         description="Match when the agent states a confidence below this (0-1); an action "
                     "with no stated confidence does not match.")
+    when: str | None = Field(
+        None, description="A CEL condition over `args` (the effective arguments), "
+                          "`confidence` (null when not stated) and `ctx` (run_id, action, "
+                          "agent, env, ...), for example `args.count > 100`; checked at load.")
     level: Level | None = Field(None, description="Handle the action as this criticality.")
     mode: Mode | None = Field(None, description="Override the mode.")
     approvals: int | None = Field(None, ge=1, le=10, description="Override approvals needed.")
     approvers: str | None = Field(None, description="Override the first approver group.")
     deadline: Duration | None = Field(None, description="Override the deadline.")
+
+    @field_validator("when")
+    @classmethod
+    def _parses(cls, value: str | None) -> str | None:
+        if value is not None:
+            from aios.approvals.conditions import compile_condition
+
+            compile_condition(value)  # ValueError with CEL's message and column
+        return value
 
     @model_validator(mode="after")
     def _has_effect(self) -> ApprovalRule:
@@ -228,8 +243,18 @@ class ApprovalRule(_Frozen):
             return False
         if self.forensic is not None and facts.forensic != self.forensic:
             return False
-        if self.confidence_below is not None:
-            return facts.confidence is not None and facts.confidence < self.confidence_below
+        if self.confidence_below is not None and not (
+                facts.confidence is not None and facts.confidence < self.confidence_below):
+            return False
+        if self.when is not None:
+            from aios.approvals.conditions import evaluate_condition, variables_of
+
+            return evaluate_condition(self.when, variables_of(
+                facts.args, facts.confidence, {**facts.context, "action": facts.action,
+                                               "agent": facts.agent,
+                                               "criticality": facts.criticality,
+                                               "mutates": facts.mutates,
+                                               "forensic": facts.forensic}))
         return True
 
 
@@ -247,6 +272,8 @@ class ActionFacts:
     mutates: bool
     forensic: bool = False
     confidence: float | None = None
+    args: Mapping[str, Any] = field(default_factory=dict)  #: the effective arguments
+    context: Mapping[str, Any] = field(default_factory=dict)  #: run_id, step_id, env
     #: The calling agent's autonomy level (0-4; None: not an agent's call, as 4).
     autonomy: int | None = None
 
@@ -338,6 +365,14 @@ class ApprovalPolicy(_Frozen):
     levels: Levels = Field(default_factory=Levels, description="Policy per criticality.")
     rules: list[ApprovalRule] = Field(
         default_factory=list, description="Ordered rules; the first that matches applies.")
+    channels: list[ChannelSpec] = Field(
+        default_factory=list,
+        description="Where requests, escalations, expiries and outcomes are delivered: "
+                    "`{type: webhook, url: ..., secret_env: HOOK_SECRET}`, `{type: email, "
+                    "host: ..., from: ..., to: [...]}`.")
+    links: LinkPolicy = Field(default_factory=LinkPolicy,
+                              description="The dashboard address messages link to, and the "
+                                          "lifetime of one-click links.")
 
     @model_validator(mode="before")
     @classmethod
@@ -369,9 +404,17 @@ class ApprovalPolicy(_Frozen):
         spec = self.groups[group]
         return Stage(group, tuple(spec.roles), tuple(spec.users), deadline)
 
+    def _matches(self, index: int, facts: ActionFacts) -> bool:
+        try:
+            return self.rules[index].matches(facts)
+        except ConfigError as exc:  # a `when:` that cannot be evaluated: fail closed
+            raise ApprovalDenied(f"{facts.action} is denied: approvals.rules[{index}] could "
+                                 f"not decide it ({exc}); fix that rule's `when:`") from None
+
     def evaluate(self, facts: ActionFacts) -> Requirement:
         """What must happen before the call described by `facts` may run."""
-        matched = next((i for i, rule in enumerate(self.rules) if rule.matches(facts)), None)
+        matched = next((i for i, rule in enumerate(self.rules) if self._matches(i, facts)),
+                       None)
         rule = self.rules[matched] if matched is not None else None
         level: Level = rule.level if rule and rule.level else facts.criticality
         base = self.levels.of(level)

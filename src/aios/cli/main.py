@@ -29,6 +29,7 @@ COMMAND_MODULES = (
     "aios.cli.routing",
     "aios.cli.scale",
     "aios.cli.serve",
+    "aios.cli.mcp",
 )
 
 app = typer.Typer(

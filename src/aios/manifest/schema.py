@@ -7,10 +7,11 @@ from enum import StrEnum
 from fnmatch import fnmatchcase
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from aios.approvals.policy import ApprovalPolicy
 from aios.llm.config import BudgetLimit, BudgetsConfig, ModelSpec
+from aios.mcp.config import McpServerSpec
 from aios.reliability.policy import ReliabilityPolicy
 from aios.routing.spec import RoutingSpec
 from aios.security.policy import GuardrailPolicy
@@ -227,6 +228,12 @@ class Manifest(_Frozen):
         "model (policy, complexity classifier) and the response cache (TTL, size, semantic "
         "threshold per tenant namespace)."
     )
+    mcp_servers: dict[str, McpServerSpec] = Field(
+        default_factory=dict, description="Upstream MCP servers by name (a stdio `command` "
+        "or a streamable HTTP `url`); each tool becomes the action `name.tool`, gated like "
+        "any other (criticality and `mutates` from the tool's annotations, overridable "
+        "under `tools:`)."
+    )
 
     @field_validator("agents")
     @classmethod
@@ -237,6 +244,24 @@ class Manifest(_Frozen):
                     f"agent name {key!r} must be lower-case letters, digits and underscores"
                 )
         return value
+
+    @field_validator("mcp_servers")
+    @classmethod
+    def _mcp_server_names(cls, value: dict[str, McpServerSpec]) -> dict[str, McpServerSpec]:
+        for key in value:
+            if not _NAME.match(key):
+                raise ValueError(
+                    f"MCP server name {key!r} must be lower-case letters, digits and "
+                    "underscores (its tools become actions `name.tool`)")
+        return value
+
+    @model_validator(mode="after")
+    def _mcp_servers_are_not_agents(self) -> Manifest:
+        clash = sorted(set(self.mcp_servers) & set(self.agents))
+        if clash:
+            raise ValueError(f"mcp_servers {', '.join(clash)}: an agent has the same name; "
+                             "rename the server (its tools become actions `name.tool`)")
+        return self
 
     def action(self, name: str) -> Action:
         """The action called `agent.key`; KeyError if there is none."""

@@ -13,7 +13,13 @@ from typing import TYPE_CHECKING, Any
 
 import jsonschema
 
-from aios.errors import ActionSkipped, ActionSuspended, ConfigError, NotFoundError
+from aios.errors import (
+    ActionOutcomeUnknown,
+    ActionSkipped,
+    ActionSuspended,
+    ConfigError,
+    NotFoundError,
+)
 from aios.manifest.loader import manifest_digest
 from aios.manifest.schema import Manifest, Step
 from aios.manifest.schema import Sequence as SequenceSpec
@@ -26,7 +32,13 @@ from aios.runtime.events import (
     StepStarted,
 )
 from aios.runtime.handlers import HandlerRegistry
-from aios.runtime.layers import ConfirmationLayer, ForensicLayer, IdempotencyLayer, TimeoutLayer
+from aios.runtime.layers import (
+    ConfirmationLayer,
+    ForensicLayer,
+    IdempotencyLayer,
+    TimeoutLayer,
+    when_finished,
+)
 from aios.runtime.pipeline import Layer, Next, StepCall, compose, invoke_handler
 from aios.store.runs import RunRecord, RunStore
 
@@ -39,6 +51,9 @@ log = logging.getLogger("aios.runtime")
 
 #: A step in one of these states needs no execution when a run resumes.
 _DONE = frozenset({"succeeded", "skipped"})
+#: A critical step ending in one of these states stops its run. `unknown`: it ran past its
+#: deadline and could not be stopped (it may still finish; see `ActionOutcomeUnknown`).
+_STOPS = frozenset({"failed", "unknown"})
 
 
 @dataclass(frozen=True)
@@ -116,6 +131,8 @@ class Runtime:
         manifest_path: recorded with each run so `resume` can reload it.
         executor: the innermost stage that runs a handler (default: in this process,
             `invoke_handler`); a distributed executor runs it elsewhere (Ray).
+        actor: who starts and resumes runs through this runtime: recorded as a run's
+            initiator (the requester of its approval requests) or among its resumers.
     """
 
     def __init__(self, manifest: Manifest, runs: RunStore, *,
@@ -123,7 +140,8 @@ class Runtime:
                  forensic: bool = False, assume_yes: bool = False,
                  env: Mapping[str, str] | None = None, llm: Any = None,
                  listeners: Iterable[Listener] = (), max_concurrency: int = 16,
-                 manifest_path: str | None = None, executor: Next | None = None):
+                 manifest_path: str | None = None, executor: Next | None = None,
+                 actor: str | None = None):
         if max_concurrency < 1:
             raise ConfigError(f"max_concurrency must be at least 1, got {max_concurrency}")
         self.manifest = manifest
@@ -137,6 +155,7 @@ class Runtime:
         self.listeners = list(listeners)
         self.max_concurrency = max_concurrency
         self.manifest_path = manifest_path
+        self.actor = actor
         self._chain: Next = compose(self.layers, executor or invoke_handler)
         self._validators: dict[str, jsonschema.protocols.Validator | None] = {}
         # The manifest is frozen: hash it once, not on every run (2,000 steps take 50 ms).
@@ -225,9 +244,9 @@ class Runtime:
         done = {s.step_id: StepOutcome(s.step_id, s.action, s.status, s.duration_ms or 0.0,
                                        s.result, s.error)
                 for s in record.steps
-                if s.status in _DONE or (s.status == "failed"
+                if s.status in _DONE or (s.status in _STOPS
                                          and not critical.get(s.step_id, True))}
-        await self.runs.reopen_run(record.id)
+        await self.runs.reopen_run(record.id, resumer=self.actor)
         return await self._execute(record.id, record.target, spec, done, record.metadata,
                                    resumed=True)
 
@@ -248,7 +267,7 @@ class Runtime:
         await self.runs.create_run(
             run_id, kind=kind, target=target, forensic=self.forensic,
             manifest_name=self.manifest.name, manifest_path=self.manifest_path,
-            manifest_digest=self._digest, options=options)
+            manifest_digest=self._digest, options=options, initiator=self.actor)
         return await self._execute(run_id, target, spec, {}, {}, resumed=False)
 
     def _emit(self, event: Any) -> None:
@@ -295,8 +314,10 @@ class Runtime:
                 outcome = await finished.get()
                 in_flight.pop(outcome.step_id, None)
                 outcomes[outcome.step_id] = outcome
-                if outcome.status == "failed" and steps[outcome.step_id].critical:
-                    stop_error = f"critical step {outcome.step_id} failed: {outcome.error}"
+                if outcome.status in _STOPS and steps[outcome.step_id].critical:
+                    ended = ("failed" if outcome.status == "failed"
+                             else "ended with an unknown outcome")
+                    stop_error = f"critical step {outcome.step_id} {ended}: {outcome.error}"
                     await self._cancel_all(in_flight, steps, outcomes, finished)
                     break
                 if outcome.status == "waiting":
@@ -405,6 +426,10 @@ class Runtime:
             status, error = "skipped", str(exc)
         except ActionSuspended as exc:
             status, error = "waiting", str(exc)
+        except ActionOutcomeUnknown as exc:
+            status, error = "unknown", f"{type(exc).__name__}: {exc}"
+            when_finished(exc.late, lambda value, text: self.runs.step_event(
+                run_id, step.step_id, step.action, "unknown", result=value, error=text))
         except asyncio.CancelledError:
             duration = (time.perf_counter() - started) * 1000
             self.runs.step_event(run_id, step.step_id, step.action, "cancelled",
