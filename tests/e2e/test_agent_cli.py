@@ -274,3 +274,21 @@ def test_sigkill_during_a_model_call_asks_the_model_again_on_resume(
     assert again[-1]["role"] == "tool" and '"used_pct": 91' in again[-1]["content"]
     assert [e["kind"] for e in resumed["agent"]["conversation"]].count("model") == 2
     assert lines(counter) == []
+
+
+@pytest.mark.slow
+def test_ctrl_c_mid_turn_cancels_the_agent_run_and_withdraws_its_requests(
+        setup: dict[str, Path], server: ScriptedLLMServer) -> None:
+    home, manifest = setup["home"], setup["manifest"]
+    manifest.write_text(manifest.read_text() + "approvals: {wait_seconds: 120}\n")
+    db = home / "aios.db"
+    server.script(Reply.ok("", tool_calls=[call("ops__cleanup", {"path": "/srv"}, "c1")]))
+    proc = spawn("agent", "run", "ops", "clean /srv", "-m", str(manifest), home=home)
+    poll(lambda: bool(rows(db, "select id from approval_requests where status='pending'")),
+         "the approval request")
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=60) == 130
+    assert rows(db, "select status from runs") == [("cancelled",)]
+    assert rows(db, "select status from approval_requests") == [("withdrawn",)]
+    kinds = rows(db, "select kind, data from agent_turns order by seq")
+    assert kinds[-1][0] == "end" and json.loads(str(kinds[-1][1]))["reason"] == "cancelled"
