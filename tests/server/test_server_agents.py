@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from server_helpers import login
 from tests.support.scripted_llm import Reply, ScriptedLLMServer
 
 from aios.server import create_app
@@ -79,6 +80,11 @@ def test_an_agent_run_waits_then_the_server_resumes_it_with_the_edited_arguments
     until(app_client, run_id, tokens["vic"], "waiting")
     requests = app_client.get(f"/api/runs/{run_id}", headers=auth(tokens["vic"])).json()
     (request,) = requests["approvals"]
+    login(app_client, "vic")  # the dashboard shows the conversation, the gate inline
+    page = app_client.get(f"/runs/{run_id}").text
+    assert "Conversation" in page and 'ops__cleanup({&#34;path&#34;: &#34;/&#34;})' in page
+    assert f'href="/approvals/{request["id"]}"' in page and "free space" in page
+    app_client.cookies.clear()
     edited = app_client.post(f"/api/approvals/{request['id']}/edit",
                              json={"args": {"path": "/srv/tmp"}}, headers=auth(tokens["bob"]))
     assert edited.status_code == 200, edited.text
