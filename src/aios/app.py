@@ -162,8 +162,15 @@ async def open_runtime(manifest: Manifest, *, settings: Settings | None = None,
         if llm is None:
             llm = await stack.enter_async_context(
                 open_gateway(manifest, store=store, writer=runs.writer, services=services))
+        if manifest.mcp_servers:  # upstream MCP tools become actions of their servers
+            from aios.mcp.proxy import open_proxy
+            proxy = await stack.enter_async_context(open_proxy(manifest, store))
+            manifest, handlers = proxy.manifest, [*handlers, *proxy.handlers]
         registry = HandlerRegistry.builtin(handlers)
         approvals = ApprovalService(store, listeners=approval_listeners)
+        from aios.approvals.channels.notifier import attach_channels  # only with channels
+
+        notifier = attach_channels(approvals, manifest.approvals)
         withdraw = WithdrawOnCancel(approvals, actor=requester or default_requester())
         runtime = Runtime(
             manifest, runs, registry=registry,
@@ -172,11 +179,14 @@ async def open_runtime(manifest: Manifest, *, settings: Settings | None = None,
             forensic=settings.forensic if forensic is None else forensic,
             env=env, llm=llm, listeners=[services.tracing.listener(), withdraw, *listeners],
             max_concurrency=settings.max_concurrency, manifest_path=manifest_path,
-            executor=build_executor(executor or settings.executor, settings))
+            executor=build_executor(executor or settings.executor, settings),
+            actor=requester or default_requester())
         try:
             yield runtime
         finally:
             await withdraw.aclose()  # withdrawals of cancelled runs commit before the store closes
+            if notifier is not None:  # deliveries still running get a bounded grace period
+                await notifier.aclose()
             await runs.writer.flush()  # step rows first, then the gateway's and the spans
             await stack.aclose()
             await runs.writer.close()

@@ -11,22 +11,23 @@ finds its claim too.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
-from aios.errors import ActionCircuitOpen, ActionTimeout, NotFoundError
+from aios.errors import ActionCircuitOpen, NotFoundError
 from aios.manifest.schema import Action, Manifest
 from aios.reliability.bulkheads import Bulkheads
 from aios.reliability.circuit import BreakerRegistry, CircuitBreaker
 from aios.reliability.classify import Classifier, describe, restate
-from aios.reliability.clock import Clock, SystemClock, within
+from aios.reliability.clock import Clock, SystemClock
 from aios.reliability.events import Emitter, ReliabilityListener
 from aios.reliability.fallback import Alternative, Fallback
 from aios.reliability.policy import ReliabilityPolicy, policy_for
 from aios.reliability.retry import GiveUp, Retrier
-from aios.runtime.layers import idempotency_key
-from aios.runtime.pipeline import Next, StepCall
+from aios.runtime.layers import deadline_error, idempotency_key
+from aios.runtime.pipeline import HandlerAbandoned, Next, StepCall
 from aios.store.runs import RunStore
 
 __all__ = ["ReliabilityLayer", "action_target"]
@@ -153,9 +154,16 @@ class ReliabilityLayer:
         timeout = plan.policy.timeout_s
         if timeout is None:
             return await call_next(call)
-        return await within(timeout, call_next(call), lambda: ActionTimeout(
-            f"{call.action}: attempt {call.ctx.attempt} did not finish within {timeout:g} s "
-            "(reliability.timeout_s)", action=call.action))
+        deadline = asyncio.timeout(timeout)
+        try:
+            async with deadline:
+                return await call_next(call)
+        except (TimeoutError, HandlerAbandoned) as exc:
+            if not deadline.expired():
+                raise
+            raise deadline_error(
+                call.action, f"{call.action}: attempt {call.ctx.attempt} did not finish within "
+                f"{timeout:g} s (reliability.timeout_s)", exc) from exc
 
     def _veto(self, plan: _Plan, call: StepCall) -> Callable[[BaseException, int], Any]:
         ctx = call.ctx

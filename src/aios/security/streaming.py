@@ -85,8 +85,10 @@ class GuardrailProvider(WrapperProvider):
 
     def _prepare(self, request: LLMRequest, policy: EffectivePolicy, subject: str,
                  masker: Masker) -> LLMRequest:
-        self.guardrails.check_messages(request.messages, policy, subject=subject,
-                                       run_id=request.run_id)
+        checked = tuple(self.guardrails.check_messages(request.messages, policy,
+                                                       subject=subject, run_id=request.run_id))
+        if checked != tuple(request.messages):  # flagged tool output, marked untrusted
+            request = dataclasses.replace(request, messages=checked)
         if not (policy.enabled and policy.pseudonymise):
             return request
         assert self.guardrails.pii is not None
