@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import importlib
 import logging
+import sys
 
 import typer
 
 from aios.cli.common import EnvOpt, ForensicOpt, JsonOpt, ManifestOpt, Options, fail
 from aios.errors import AiosError
 from aios.gc_tuning import tune_gc
+from aios.threads import exit_process
 
 __all__ = ["app", "main"]
 
@@ -61,4 +63,12 @@ def main() -> None:
     # The command modules are imported: the collector stops walking what start-up made, and
     # runs less often (aios.gc_tuning: a third of a 1,000-step fan-out's CPU otherwise).
     tune_gc()
-    app()
+    try:
+        app()
+    except SystemExit as exc:
+        # A thread left running (a local model generating when Ctrl-C came, a handler past
+        # its deadline) never holds up the exit, nor crashes it during teardown.
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        if exc.code is not None and not isinstance(exc.code, int):
+            print(exc.code, file=sys.stderr)
+        exit_process(code)
