@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console, Group
 from rich.live import Live
@@ -13,9 +13,11 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from aios.runtime.engine import RunResult
 from aios.runtime.events import RunStarted, StepFinished, StepStarted
-from aios.store.runs import RunRecord
+
+if TYPE_CHECKING:
+    from aios.runtime.engine import RunResult
+    from aios.store.runs import RunRecord
 
 __all__ = ["LiveProgress", "render_report", "render_run", "render_runs", "run_to_json",
            "status_text"]

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
-from aios.app import load_manifest, open_runtime, open_store
 from aios.cli.common import (
     EnvOpt,
     JsonOpt,
@@ -18,8 +18,13 @@ from aios.cli.common import (
 )
 from aios.cli.render import record_to_json, render_run, render_runs, run_to_json
 from aios.errors import ConfigError
-from aios.runtime.engine import RunResult
-from aios.store.runs import RunRecord, RunStore
+
+if TYPE_CHECKING:
+    from aios.runtime.engine import RunResult
+    from aios.store.runs import RunRecord
+
+# The application (gateway, tracing, guardrails) is imported by the commands that run
+# something; listing and showing runs needs only the store (`aios runs` starts fast).
 
 __all__ = ["register"]
 
@@ -40,6 +45,9 @@ def register(app: typer.Typer) -> None:
         opts = resolve_options(ctx, json_out=json_out)
 
         async def go() -> list[RunRecord]:
+            from aios.store.open import open_store
+            from aios.store.runs import RunStore
+
             async with open_store(opts.settings()) as store:
                 return await RunStore(store).list_runs(limit, status)
 
@@ -56,6 +64,9 @@ def register(app: typer.Typer) -> None:
         opts = resolve_options(ctx, json_out=json_out)
 
         async def go() -> RunRecord:
+            from aios.store.open import open_store
+            from aios.store.runs import RunStore
+
             async with open_store(opts.settings()) as store:
                 return await RunStore(store).get_run(run_id)
 
@@ -72,6 +83,9 @@ def register(app: typer.Typer) -> None:
         opts = resolve_options(ctx, manifest, env, json_out=json_out)
 
         async def go() -> RunResult:
+            from aios.app import load_manifest, open_runtime, open_store
+            from aios.store.runs import RunStore
+
             settings = opts.settings()
             async with open_store(settings) as store:
                 record = await RunStore(store).get_run(run_id)
