@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from aios.cli.exitcodes import INTERRUPTED, USAGE
 from aios.errors import AiosError, ConfigError
 
 if TYPE_CHECKING:
@@ -102,7 +103,7 @@ def fits(out: Console, renderable: Any) -> bool:
         <= out.width
 
 
-def fail(message: str, code: int = 2) -> NoReturn:
+def fail(message: str, code: int = USAGE) -> NoReturn:
     """Print an error the way every command does, and exit with `code`."""
     Console(stderr=True, highlight=False).print(f"[bold red]error:[/] {escape(message)}",
                                                 soft_wrap=True)
@@ -119,7 +120,7 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
         fail(str(exc), exc.exit_code)
     except KeyboardInterrupt:
         Console(stderr=True).print("[yellow]interrupted[/]; the run is recorded as cancelled")
-        raise typer.Exit(130) from None
+        raise typer.Exit(INTERRUPTED) from None
 
 
 def emit_json(value: Any) -> None:

@@ -50,8 +50,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
              "human labels, datasets from traces."),
     "discover": ("aios.cli.discovery", "Autonomous discovery: explore sources for a mission "
                  "and build a knowledge graph."),
-    "scan": ("aios.cli.security", "Find PII, secrets and prompt injection in a text or a "
-             "file."),
+    "scan": ("aios.cli.security", "Find PII, secrets and prompt injection in a file (or a "
+             "text, with --text)."),
     "redteam": ("aios.cli.security", "Run the attack catalogue against a target, with "
                 "guardrails off and/or on."),
     "router": ("aios.cli.routing", "The model router: train and inspect its classifier."),
@@ -63,6 +63,57 @@ COMMANDS: dict[str, tuple[str, str]] = {
               "Prometheus /metrics and /healthz; runs started here execute in this process's "
               "runtime, and waiting runs resume as soon as their approvals arrive."),
 }
+
+#: Global options: accepted anywhere on the command line (moved before the command), with
+#: whether each takes a value.
+GLOBAL_OPTIONS = {"--manifest": True, "-m": True, "--env": True, "-e": True,
+                  "--forensic": False, "--json": False, "--verbose": False, "-v": False}
+
+
+def hoist_global_options(args: list[str]) -> list[str]:
+    """`args` with the global options moved in front of the command, as the root group
+    parses them (`aios traces show X --forensic` == `aios --forensic traces show X`).
+
+    Everything after `--` is left as it is.
+    """
+    front: list[str] = []
+    rest: list[str] = []
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--":
+            rest.extend(args[i:])
+            break
+        name = arg.split("=", 1)[0]
+        if name in GLOBAL_OPTIONS:
+            takes_value = GLOBAL_OPTIONS[name] and "=" not in arg
+            front.extend(args[i:i + 2] if takes_value else [arg])
+            i += 2 if takes_value else 1
+            continue
+        rest.append(arg)
+        i += 1
+    return front + rest
+
+
+def _help_when_bare(group: Any) -> None:
+    """A command group given no subcommand shows its help and exits 0 (not 2), recursively."""
+    if not hasattr(group, "commands"):
+        return
+    if group.no_args_is_help:
+        parse = group.parse_args
+
+        def parse_args(ctx: Any, args: list[str]) -> list[str]:
+            if not args:
+                text = ctx.get_help()  # Rich help prints itself and returns ""
+                if text:
+                    typer.echo(text)
+                ctx.exit(0)
+            return parse(ctx, args)  # type: ignore[no-any-return]
+
+        group.parse_args = parse_args
+    for command in group.commands.values():
+        _help_when_bare(command)
+
 
 #: Modules that add commands: each has `register(app: typer.Typer) -> None`.
 COMMAND_MODULES = tuple(dict.fromkeys(module for module, _ in COMMANDS.values()))
@@ -95,7 +146,11 @@ class LazyGroup(TyperGroup):
         importlib.import_module(module).register(holder)
         group = typer.main.get_group(holder)
         for name, command in group.commands.items():
+            _help_when_bare(command)
             self.add_command(command, name)
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, hoist_global_options(args))  # type: ignore[no-any-return]
 
     def format_help(self, ctx: Any, formatter: Any) -> None:
         self._listing = True

@@ -20,6 +20,7 @@ from aios.cli.common import (
     resolve_options,
     run,
 )
+from aios.cli.exitcodes import FAILED, for_run
 from aios.embeddings import EmbeddingService
 from aios.errors import ConfigError
 from aios.llm.types import LLMRequest
@@ -240,7 +241,7 @@ def register(app: typer.Typer) -> None:
         """Run a natural-language request: clauses → manifest actions → the runtime."""
         opts = resolve_options(ctx, manifest, env, forensic, json_out)
         plan, results = run(_prompt(opts, text, dry_run, min_score))
-        failed = [r for r in results if not r.ok]
+        failed = [r for r in results if for_run(r.status)]
         if opts.json:
             emit_json({**plan, "dry_run": dry_run, "runs": [
                 {"run_id": r.run_id, "action": r.target, "status": r.status,
@@ -261,4 +262,4 @@ def register(app: typer.Typer) -> None:
                                      "listed); rephrase, or lower --min-score")
             raise typer.Exit(1)
         if failed:
-            raise typer.Exit(1)
+            raise typer.Exit(FAILED)

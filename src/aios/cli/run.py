@@ -20,6 +20,7 @@ from aios.cli.common import (
     resolve_options,
     run,
 )
+from aios.cli.exitcodes import for_run
 from aios.cli.render import LiveProgress, render_report, run_to_json
 from aios.errors import ConfigError
 from aios.runtime.engine import RunResult
@@ -59,8 +60,9 @@ def _finish(opts: Options, result: RunResult, report: bool) -> None:
                       f"`aios runs resume {result.run_id[:12]}` once they are decided")
         out.print(f"details: aios runs show {result.run_id[:12]}")
     # A run waiting for people is not a failure: it resumes once they decide.
-    if result.status not in ("succeeded", "waiting"):
-        raise typer.Exit(1)
+    code = for_run(result.status)
+    if code:
+        raise typer.Exit(code)
 
 
 def _parse_args(pairs: list[str] | None, args_json: str | None) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from aios.cli.common import (
     resolve_options,
     run,
 )
+from aios.cli.exitcodes import for_run
 from aios.cli.render import record_to_json, render_run, render_runs, run_to_json
 from aios.errors import ConfigError
 
@@ -35,13 +36,7 @@ def register(app: typer.Typer) -> None:
                            no_args_is_help=False)
     app.add_typer(runs_app, name="runs")
 
-    @runs_app.callback()
-    def list_runs(ctx: typer.Context, limit: int = typer.Option(20, "--limit", "-n", min=1),
-                  status: str | None = typer.Option(None, help="Only runs in this state."),
-                  json_out: JsonOpt = False) -> None:
-        """List recent runs (newest first)."""
-        if ctx.invoked_subcommand is not None:
-            return
+    def list_them(ctx: typer.Context, limit: int, status: str | None, json_out: bool) -> None:
         opts = resolve_options(ctx, json_out=json_out)
 
         async def go() -> list[RunRecord]:
@@ -56,6 +51,21 @@ def register(app: typer.Typer) -> None:
             emit_json([record_to_json(r) for r in records])
         else:
             render_runs(console(), records)
+
+    @runs_app.callback()
+    def list_runs(ctx: typer.Context, limit: int = typer.Option(20, "--limit", "-n", min=1),
+                  status: str | None = typer.Option(None, help="Only runs in this state."),
+                  json_out: JsonOpt = False) -> None:
+        """List recent runs (newest first)."""
+        if ctx.invoked_subcommand is None:
+            list_them(ctx, limit, status, json_out)
+
+    @runs_app.command("list")
+    def list_command(ctx: typer.Context, limit: int = typer.Option(20, "--limit", "-n", min=1),
+                     status: str | None = typer.Option(None, help="Only runs in this state."),
+                     json_out: JsonOpt = False) -> None:
+        """List recent runs (newest first); the same as `aios runs`."""
+        list_them(ctx, limit, status, json_out)
 
     @runs_app.command("show")
     def show(ctx: typer.Context, run_id: str = typer.Argument(..., help="Run id or prefix."),
@@ -82,7 +92,7 @@ def register(app: typer.Typer) -> None:
         """Continue a run that stopped part-way; finished steps are not run again."""
         opts = resolve_options(ctx, manifest, env, json_out=json_out)
 
-        async def go() -> RunResult:
+        async def go() -> tuple[RunResult, str]:
             from aios.app import load_manifest, open_runtime, open_store
             from aios.store.runs import RunStore
 
@@ -98,12 +108,16 @@ def register(app: typer.Typer) -> None:
             async with open_runtime(loaded, settings=settings.model_copy(
                     update={"forensic": record.forensic}), env=opts.env,
                     manifest_path=str(path) if path else None) as runtime:
-                return await runtime.resume(record.id)
+                return await runtime.resume(record.id), record.status
 
-        result = run(go())
+        result, was = run(go())
         if opts.json:
-            emit_json(run_to_json(result))
+            emit_json({**run_to_json(result), "already_finished": was == "succeeded"})
+        elif was == "succeeded":
+            console().print(f"run {result.run_id} had already finished (succeeded); nothing "
+                            "to resume", soft_wrap=True)
         else:
             console().print(f"run {result.run_id} {result.status}")
-        if result.status not in ("succeeded", "waiting"):
-            raise typer.Exit(1)
+        code = for_run(result.status)
+        if code:
+            raise typer.Exit(code)

@@ -26,16 +26,23 @@ from aios.errors import ConfigError
 __all__ = ["register"]
 
 def _scan(ctx: typer.Context, source: str, redact: bool, detectors: list[str] | None,
-          json_out: bool) -> None:
+          json_out: bool, literal: bool = False) -> None:
     from aios.security.detectors import get_detector, scan
     from aios.security.masking import Masker
 
     opts = resolve_options(ctx, json_out=json_out)
     path = Path(source)
-    try:
-        text = path.read_text(encoding="utf-8") if path.is_file() else source
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read {source}: {exc}") from exc
+    if literal:
+        text = source
+    elif not path.is_file():
+        what = "is a directory" if path.is_dir() else "does not exist"
+        raise ConfigError(f"{source} {what}: give a file to scan, or scan the words "
+                          f"themselves with --text (aios scan --text {source!r})")
+    else:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"cannot read {source}: {exc}") from exc
     found = scan(text, [get_detector(name) for name in detectors or ["pii", "secrets",
                                                                       "injection"]])
     masked = Masker().mask(text, [f for f in found if f.detector != "injection"])
@@ -109,16 +116,19 @@ def register(app: typer.Typer) -> None:
 
     @app.command("scan")
     def scan_cmd(ctx: typer.Context,
-                 source: Annotated[str, typer.Argument(help="Text to scan, or a file path.")],
+                 source: Annotated[str, typer.Argument(help="A file to scan (or, with --text, "
+                                                       "the text itself).")],
+                 literal: Annotated[bool, typer.Option("--text", "-t", help="Scan SOURCE "
+                                                       "as text, not as a file path.")] = False,
                  redact: Annotated[bool, typer.Option("--redact", help="Print the text with "
                                                       "PII and secrets masked.")] = False,
                  detector: Annotated[list[str] | None, typer.Option(
                      "--detector", "-d", help="Detector to run (repeatable): pii, secrets, "
                      "injection; default all.")] = None,
                  json_out: JsonOpt = False) -> None:
-        """Find PII, secrets and prompt injection in a text or a file."""
+        """Find PII, secrets and prompt injection in a file (or a text, with --text)."""
         async def go() -> None:
-            _scan(ctx, source, redact, detector, json_out)
+            _scan(ctx, source, redact, detector, json_out, literal)
 
         run(go())
 
