@@ -33,6 +33,7 @@ can do about it::
     │       └── InvalidOutput      the model's output broke the requested format (JSON)
     ├── GuardrailTripped           a guardrail blocked an input or output
     ├── ApprovalDenied             a human (or a policy) rejected the action
+    ├── DeliveryError              an approval channel (webhook, e-mail) refused or missed a message
     └── BudgetExceeded             the call would exceed a token or USD budget
 
 Foreign exceptions (SDKs, drivers) are translated where they enter Ai:oS, with
@@ -60,6 +61,7 @@ __all__ = [
     "ConfigError",
     "ConflictError",
     "DatasetError",
+    "DeliveryError",
     "DuplicateExecution",
     "GuardrailTripped",
     "HandlerError",
@@ -329,6 +331,10 @@ class GuardrailTripped(AiosError):
 
 class ApprovalDenied(AiosError):
     """A human or a policy rejected the action."""
+
+
+class DeliveryError(AiosError):
+    """An approval channel could not deliver a message (endpoint down, slow or refusing)."""
 
 
 class BudgetExceeded(AiosError):

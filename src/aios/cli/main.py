@@ -32,6 +32,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "metadata": ("aios.cli.run", "Show the metadata the actions published (the latest run "
                  "by default)."),
     "runs": ("aios.cli.runs", "Durable runs: list, show, resume."),
+    "agent": ("aios.cli.agent", "Model-driven agents: the model chooses the actions, the "
+              "pipeline gates every call."),
     "manifest": ("aios.cli.manifest", "Check manifests and export their JSON Schema."),
     "ask": ("aios.cli.llm", "Ask a model one question through the gateway: answer, model, "
             "tokens, cost."),
@@ -62,6 +64,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("aios.cli.serve", "Serve the REST API (OpenAPI at /docs), the dashboard (/), "
               "Prometheus /metrics and /healthz; runs started here execute in this process's "
               "runtime, and waiting runs resume as soon as their approvals arrive."),
+    "mcp": ("aios.cli.mcp", "MCP gateway: serve actions as MCP tools, proxy upstream MCP "
+            "servers behind the gates."),
 }
 
 #: Global options: accepted anywhere on the command line (moved before the command), with

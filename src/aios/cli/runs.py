@@ -21,6 +21,7 @@ from aios.cli.render import record_to_json, render_run, render_runs, run_to_json
 from aios.errors import ConfigError
 
 if TYPE_CHECKING:
+    from aios.approvals.requests import ApprovalRequest
     from aios.runtime.engine import RunResult
     from aios.store.runs import RunRecord
 
@@ -92,8 +93,9 @@ def register(app: typer.Typer) -> None:
         """Continue a run that stopped part-way; finished steps are not run again."""
         opts = resolve_options(ctx, manifest, env, json_out=json_out)
 
-        async def go() -> tuple[RunResult, str]:
+        async def go() -> tuple[RunResult, list[ApprovalRequest], str]:
             from aios.app import load_manifest, open_runtime, open_store
+            from aios.cli.agent import pending_requests
             from aios.store.runs import RunStore
 
             settings = opts.settings()
@@ -108,14 +110,20 @@ def register(app: typer.Typer) -> None:
             async with open_runtime(loaded, settings=settings.model_copy(
                     update={"forensic": record.forensic}), env=opts.env,
                     manifest_path=str(path) if path else None) as runtime:
-                return await runtime.resume(record.id), record.status
+                result = await runtime.resume(record.id)
+                return (result, await pending_requests(runtime.runs.store, result),
+                        record.status)
 
-        result, was = run(go())
+        result, requests, was = run(go())
         if opts.json:
             emit_json({**run_to_json(result), "already_finished": was == "succeeded"})
         elif was == "succeeded":
             console().print(f"run {result.run_id} had already finished (succeeded); nothing "
                             "to resume", soft_wrap=True)
+        elif result.agent is not None:
+            from aios.cli.agent import render_agent_end
+
+            render_agent_end(console(), result, requests)
         else:
             console().print(f"run {result.run_id} {result.status}")
         code = for_run(result.status)

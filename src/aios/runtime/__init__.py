@@ -1,4 +1,4 @@
-"""The runtime: DAG engine, action context, pipeline layers, handler registry.
+"""The runtime: DAG engine, agent loop, action context, pipeline layers, handler registry.
 
 The names below are imported on first use (PEP 562): `aios.runtime.events` or
 `aios.runtime.pipeline` alone does not pull in the engine and the manifest schema.
@@ -10,6 +10,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from aios.runtime.agent_loop import AgentLoop, AgentOutcome
     from aios.runtime.context import ActionContext
     from aios.runtime.engine import RunResult, Runtime, StepOutcome, default_layers
     from aios.runtime.events import RunFinished, RunStarted, StepFinished, StepStarted
@@ -25,6 +26,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ActionContext",
+    "AgentLoop",
+    "AgentOutcome",
     "ConfirmationLayer",
     "ForensicLayer",
     "HandlerRegistry",
@@ -49,6 +52,7 @@ __all__ = [
 
 #: Where each public name lives.
 _HOMES = {
+    "AgentLoop": "agent_loop", "AgentOutcome": "agent_loop",
     "ActionContext": "context", "RunResult": "engine", "Runtime": "engine",
     "StepOutcome": "engine", "default_layers": "engine", "RunFinished": "events",
     "RunStarted": "events", "StepFinished": "events", "StepStarted": "events",
