@@ -37,7 +37,7 @@ def _modules(args: list[str], tmp_path: Path) -> list[str]:
 def test_help_imports_no_command_module(tmp_path: Path) -> None:
     loaded = _modules(["--help"], tmp_path)
     assert not [m for m in loaded if m.startswith("aios.cli.") and m not in (
-        "aios.cli.main", "aios.cli.common")], loaded
+        "aios.cli.main", "aios.cli.common", "aios.cli.exitcodes")], loaded
     assert "aios.app" not in loaded and "aios.settings" not in loaded
 
 
