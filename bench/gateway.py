@@ -37,6 +37,7 @@ import json
 import os
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -44,6 +45,9 @@ import numpy as np
 from aios.embeddings import EmbeddingService
 from aios.llm.types import LLMRequest, LLMResponse, ModelInfo
 from aios.routing import DEFAULT_THRESHOLD, CacheConfig, ResponseCache, conflict
+from aios.routing.classifier import fit_logistic
+from aios.routing.guard import RULES, facts
+from aios.routing.sameness import WEIGHTS, pair_features, replaced_word
 from aios.routing.training import read_routing_data, train_router
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -207,94 +211,155 @@ def timed_each(fn: Callable[[LLMRequest], object], items: list[LLMRequest]) -> l
 
 # -- 3. precision / hit rate --------------------------------------------------------------
 
-async def bench_precision(service: EmbeddingService, mrpc: list[tuple[str, str, int]],
-                          gpt: list[tuple[str, str]]) -> None:
-    print("\n== 3. semantic cache precision on the paraphrase pairs ==")
-    cache = ResponseCache(None, service, CacheConfig(max_entries=10**6))
-    stored: dict[str, str] = {}
-    for i, (origin, _) in enumerate(gpt):
-        stored[origin] = f"gpt:{i}"
-    for i, (first, _, _) in enumerate(mrpc):
-        stored.setdefault(first, f"mrpc:{i}")
-    service.embed(list(stored))
-    for text, tag in stored.items():
-        await cache.put(LLMRequest.of(text, system=SYSTEM), MODEL,
-                        LLMResponse(tag, MODEL.name, "openai"))
-    # (query, the stored text it should be served from, kind)
-    queries = [(s, o, "gpt") for o, s in gpt]
-    queries += [(b, a, "pos" if label else "neg") for a, b, label in mrpc]
-    service.embed([q for q, _, _ in queries])
-    # Per query and variant: the candidates the cache may serve, most similar first, each
-    # with the score compared with the threshold; at threshold t the cache serves the first
-    # whose score reaches t, so one pass of lookups gives every threshold.
-    variants: dict[str, list[list[tuple[str, float]]]] = {
-        name: [] for name in ("guard", "hard rules", "no guard")}
-    refusals = 0
-    for text, _, _ in queries:
-        found = cache.candidates(LLMRequest.of(text, system=SYSTEM), MODEL)
-        passing = [c for c in found if c.match.reason is None]
-        refusals += len(found) - len(passing)
-        variants["guard"].append([(c.prompt, c.match.score) for c in passing])
-        variants["hard rules"].append([(c.prompt, c.cosine) for c in passing[:1]])
-        variants["no guard"].append([(c.prompt, c.cosine) for c in found[:1]])
-    kinds = np.array([k for _, _, k in queries])
-    asked = [q for q, _, _ in queries]
-    wanted = [w for _, w, _ in queries]
-    rng = np.random.default_rng(1)
-    half = rng.permutation(len(queries)) % 2
-    thresholds = np.round(np.arange(0.50, 0.981, 0.01), 2)
+#: The paraphrase pairs are split once, by pair, seeded: half 0 calibrates (`--calibrate`
+#: fits the score's weights and picks the threshold there), half 1 is only reported.
+CALIBRATION, HELD_OUT = 0, 1
 
-    def served(options: list[tuple[str, float]], thr: float) -> str | None:
-        return next((prompt for prompt, score in options if score >= thr), None)
 
-    def measure(serve: list[list[tuple[str, float]]], part: int, thr: float
-                ) -> tuple[float, float, float, int, int]:
-        """precision (wrong = MRPC non-paraphrase twin served), strict precision (wrong =
-        anything but the query's own source or an identical text), GPT hit rate, GPT hits,
-        MRPC-neg twins served."""
-        right = twin = other = 0
-        for i in np.flatnonzero(half == part):
-            source = served(serve[i], thr)
-            if source is None or source == asked[i]:
-                continue  # a miss, or the identical sentence is stored (an exact answer)
-            if kinds[i] == "gpt":
-                if source == wanted[i]:
-                    right += 1
-                else:
-                    other += 1
-            elif kinds[i] == "neg":
-                if source == wanted[i]:
-                    twin += 1
-                else:
-                    other += 1
-        total_gpt = int(((half == part) & (kinds == "gpt")).sum())
-        return (right / max(right + twin, 1), right / max(right + twin + other, 1),
-                right / max(total_gpt, 1), right, twin)
+#: The guard's rules and the score's one hard rule (`sameness.replaced_word`).
+ALL_RULES = (*RULES, "replaced word")
 
-    print(f"{'variant':<11}{'threshold':>10}{'precision':>11}{'strict':>8}{'hit rate':>10}"
-          f"{'GPT hits':>10}{'MRPC-neg twins':>16}   (report half; calibrated = lowest "
-          "threshold with >= 95% precision on the other half; shipped = DEFAULT_THRESHOLD)")
-    for label, serve in variants.items():
-        chosen = next((float(t) for t in thresholds
-                       if measure(serve, 0, float(t))[0] >= 0.95), None)
-        marks: dict[float, list[str]] = {}
-        if chosen is not None:
-            marks.setdefault(chosen, []).append("calibrated")
-        if label == "guard":
-            marks.setdefault(DEFAULT_THRESHOLD, []).append("shipped")
-        for thr in sorted({*marks, 0.80, 0.90}):
-            p, strict, r, g, n = measure(serve, 1, thr)
-            mark = f" <- {', '.join(marks[thr])}" if thr in marks else ""
-            print(f"{label:<11}{thr:>10.2f}{p:>11.3f}{strict:>8.3f}{r:>10.3f}{g:>10}{n:>16}"
-                  f"{mark}")
-        if chosen is None:
-            print(f"{label:<11}no threshold in 0.50-0.98 reaches 95% precision on the "
-                  "calibration half")
-    pos_hits = sum(1 for i in np.flatnonzero(kinds == "pos")
-                   if served(variants["guard"][i], DEFAULT_THRESHOLD) == wanted[i])
-    print(f"MRPC paraphrase pairs served from their twin at the shipped threshold "
-          f"{DEFAULT_THRESHOLD:.2f}: {pos_hits}/{int((kinds == 'pos').sum())}; guard "
-          f"refusals (hard rules) among the candidates: {refusals}")
+
+@dataclass(frozen=True)
+class PairRows:
+    """Every paraphrase pair: its set, label, half, cosine, rule verdicts and features."""
+
+    kind: np.ndarray  # "mrpc" or "gpt"
+    label: np.ndarray
+    half: np.ndarray
+    cosine: np.ndarray
+    refused: dict[str, np.ndarray]  # rule name -> refused?
+    features: np.ndarray
+
+
+def pair_rows(service: EmbeddingService, mrpc: list[tuple[str, str, int]],
+              gpt: list[tuple[str, str]]) -> PairRows:
+    pairs = [(a, b, label, "mrpc") for a, b, label in mrpc] + \
+        [(a, b, 1, "gpt") for a, b in gpt]
+    halves = np.concatenate([np.random.default_rng(11).permutation(len(mrpc)) % 2,
+                             np.random.default_rng(12).permutation(len(gpt)) % 2])
+    left = service.embed([a for a, *_ in pairs])
+    right = service.embed([b for _, b, *_ in pairs])
+    cosine = (left * right).sum(axis=1)
+    refused = {name: np.zeros(len(pairs), dtype=bool) for name in ALL_RULES}
+    features = []
+    for i, ((a, b, _, _), cos) in enumerate(zip(pairs, cosine, strict=True)):
+        fa, fb = facts(a), facts(b)
+        for name, rule in RULES.items():
+            refused[name][i] = rule(fa, fb) is not None
+        values = pair_features(fa, fb, float(cos), service.embed)[0]
+        refused["replaced word"][i] = replaced_word(values, fa, fb)
+        features.append(values)
+    return PairRows(np.array([p[3] for p in pairs]), np.array([p[2] for p in pairs]), halves,
+                    cosine, refused, np.array(features))
+
+
+def rule_mask(rows: PairRows, rules: tuple[str, ...]) -> np.ndarray:
+    out = np.zeros(len(rows.label), dtype=bool)
+    for name in rules:
+        out |= rows.refused[name]
+    return out
+
+
+def scores(rows: PairRows, weights: tuple[float, ...], rules: tuple[str, ...] = ALL_RULES
+           ) -> np.ndarray:
+    z = rows.features @ np.array(weights[:-1]) + weights[-1]
+    return np.where(rule_mask(rows, rules), -1.0, 1.0 / (1.0 + np.exp(-z)))
+
+
+def roc_auc(score: np.ndarray, label: np.ndarray) -> float:
+    pos, neg = score[label == 1], np.sort(score[label == 0])
+    if not len(pos) or not len(neg):
+        return float("nan")
+    ranks = np.searchsorted(neg, pos, side="left") + np.searchsorted(neg, pos, side="right")
+    return float(ranks.mean() / 2 / len(neg))
+
+
+def at_threshold(score: np.ndarray, label: np.ndarray, thr: float) -> tuple[float, float]:
+    """(precision, hit rate on the true paraphrases) when pairs scoring >= thr are served."""
+    served = score >= thr
+    right = int((served & (label == 1)).sum())
+    return right / max(int(served.sum()), 1), right / max(int((label == 1).sum()), 1)
+
+
+def precision_at_hits(score: np.ndarray, label: np.ndarray, hits: float) -> float:
+    """Precision of the lowest cut-off that serves at least `hits` of the true paraphrases."""
+    order = np.argsort(-score, kind="stable")
+    right = np.cumsum(label[order] == 1)
+    need = int(np.ceil(hits * (label == 1).sum()))
+    k = int(np.searchsorted(right, max(need, 1)))
+    return float(right[min(k, len(order) - 1)] / (min(k, len(order) - 1) + 1))
+
+
+def sets(rows: PairRows, half: int) -> dict[str, np.ndarray]:
+    """The evaluation sets of a half: MRPC pairs (hard negatives), and GPTCache paraphrases
+    against the MRPC non-paraphrases."""
+    part = rows.half == half
+    return {"MRPC": part & (rows.kind == "mrpc"),
+            "GPTCache vs MRPC-neg": part & ((rows.kind == "gpt") | (rows.label == 0))}
+
+
+def calibrate(rows: PairRows) -> tuple[tuple[float, ...], float]:
+    """Weights fitted on the calibration half (pairs the rules pass), and the lowest
+    threshold with >= 95% precision on its MRPC pairs."""
+    part = (rows.half == CALIBRATION) & ~rule_mask(rows, ALL_RULES)
+    w = fit_logistic(rows.features[part], rows.label[part][:, None].astype(float), 1e-3)
+    weights = tuple(round(float(v), 3) for v in w[:, 0])
+    cal = sets(rows, CALIBRATION)["MRPC"]
+    s = scores(rows, weights)
+    threshold = next(float(t) for t in np.round(np.arange(0.5, 0.991, 0.01), 2)
+                     if at_threshold(s[cal], rows.label[cal], float(t))[0] >= 0.95)
+    return weights, threshold
+
+
+def bench_precision(service: EmbeddingService, mrpc: list[tuple[str, str, int]],
+                    gpt: list[tuple[str, str]], fit: bool) -> None:
+    print("\n== 3. semantic cache: precision and hit rate on the paraphrase pairs ==")
+    rows = pair_rows(service, mrpc, gpt)
+    if fit:
+        weights, threshold = calibrate(rows)
+        print(f"calibration half: WEIGHTS = {weights}\n"
+              f"lowest threshold with >= 95% precision on its MRPC pairs: {threshold:.2f}\n"
+              "(paste into src/aios/routing/sameness.py and spec.DEFAULT_THRESHOLD)")
+        return
+    thr = DEFAULT_THRESHOLD
+    shipped = scores(rows, WEIGHTS)
+    print(f"shipped: the hard rules, then P(same request) >= {thr:.2f} (weights and threshold "
+          "fitted on the calibration half; figures below are pairwise)")
+    print("\nrules on the calibration half: pairs refused, and precision with / without the "
+          "rule at the hit rate the shipped cache reaches with it")
+    cal = sets(rows, CALIBRATION)["MRPC"]
+    label = rows.label[cal]
+    _, hits = at_threshold(shipped[cal], label, thr)
+    print(f"{'rule':<11}{'refuses pos':>12}{'neg':>6}{'precision with':>16}{'without':>9}")
+    for name in ALL_RULES:
+        others = tuple(r for r in ALL_RULES if r != name)
+        refused = rows.refused[name][cal]
+        without = scores(rows, WEIGHTS, others)[cal]
+        print(f"{name:<11}{int((refused & (label == 1)).sum()):>12}"
+              f"{int((refused & (label == 0)).sum()):>6}"
+              f"{precision_at_hits(shipped[cal], label, hits):>16.3f}"
+              f"{precision_at_hits(without, label, hits):>9.3f}")
+    print("\nheld-out half (never used to fit or choose):")
+    plain = rows.cosine
+    print(f"{'set':<22}{'pairs':>6}{'AUC shipped':>12}{'AUC cosine':>11}"
+          f"{'precision':>10}{'hit rate':>9}{'cosine precision @ same hit rate':>34}")
+    for name, mask in sets(rows, HELD_OUT).items():
+        label = rows.label[mask]
+        p, r = at_threshold(shipped[mask], label, thr)
+        print(f"{name:<22}{int(mask.sum()):>6}{roc_auc(shipped[mask], label):>12.3f}"
+              f"{roc_auc(plain[mask], label):>11.3f}{p:>10.3f}{r:>9.3f}"
+              f"{precision_at_hits(plain[mask], label, r):>34.3f}")
+    print("\ncurve on the held-out half (threshold: precision / hit rate; plain cosine at the "
+          "same hit rate)")
+    for name, mask in sets(rows, HELD_OUT).items():
+        label = rows.label[mask]
+        points = []
+        for t in (0.5, 0.6, 0.7, 0.8, 0.85, thr, 0.95):
+            p, r = at_threshold(shipped[mask], label, t)
+            cos = precision_at_hits(plain[mask], label, r)
+            points.append(f"{t:.2f}: {p:.3f}/{r:.3f} (cos {cos:.3f})")
+        print(f"  {name}: " + "; ".join(points))
     a, b = "turn on the firewall", "turn off the firewall"
     print(f'negation pair: sim("{a}", "{b}") = {service.similarity(a, b):.3f}, guard: '
           f"{conflict(a, b)}")
@@ -342,22 +407,47 @@ def seed_list(text: str) -> tuple[int, ...]:
     return tuple(int(part) for part in text.split(","))
 
 
+def default_data() -> Path:
+    """The shared datasets: the nearest `shared/datasets` above the repository."""
+    for parent in ROOT.parents:
+        if (parent / "shared" / "datasets").is_dir():
+            return parent / "shared" / "datasets"
+    return ROOT.parent / "shared" / "datasets"
+
+
+SECTIONS = ("embeddings", "lookups", "cache", "router")
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--entries", type=int, default=100_000)
-    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "datasets")
+    parser.add_argument("--data", type=Path, default=default_data())
+    parser.add_argument("--only", choices=SECTIONS, action="append",
+                        help="run only this section (repeatable)")
     parser.add_argument("--skip-router", action="store_true")
-    parser.add_argument("--router-seeds", type=seed_list, default=(0, 1),
-                        help="splits for the router section: 0,1 (default) or a range, 0-7")
+    parser.add_argument("--router-seeds", type=seed_list, default=(0,),
+                        help="splits for the router section: 0 (default), 0,1 or a range, 0-7")
     parser.add_argument("--router-only", action="store_true", help="only section 4")
+    parser.add_argument("--calibrate", action="store_true",
+                        help="section 3: fit the cache score on the calibration half, print it")
     args = parser.parse_args()
+    only = set(args.only or SECTIONS)
+    if args.router_only:
+        only = {"router"}
+    if args.skip_router:
+        only.discard("router")
+    if args.calibrate:
+        only = {"cache"}
     service = EmbeddingService.open(cache_size=args.entries + 20_000)
-    if not args.router_only:
+    if only & {"embeddings", "lookups", "cache"}:
         mrpc, gpt = read_paraphrases(args.data)
-        bench_embeddings(mrpc, gpt)
-        await bench_lookups(service, args.entries, gpt, mrpc)
-        await bench_precision(service, mrpc, gpt)
-    if not args.skip_router:
+        if "embeddings" in only:
+            bench_embeddings(mrpc, gpt)
+        if "lookups" in only:
+            await bench_lookups(service, args.entries, gpt, mrpc)
+        if "cache" in only:
+            bench_precision(service, mrpc, gpt, args.calibrate)
+    if "router" in only:
         bench_router(service, args.data, args.router_seeds)
 
 
