@@ -47,7 +47,7 @@ from aios.llm.types import LLMRequest, LLMResponse, ModelInfo
 from aios.routing import DEFAULT_THRESHOLD, CacheConfig, ResponseCache, conflict
 from aios.routing.classifier import fit_logistic
 from aios.routing.guard import RULES, facts
-from aios.routing.sameness import WEIGHTS, pair_features, replaced_word
+from aios.routing.sameness import MIN_COSINE, WEIGHTS, pair_features, replaced_word
 from aios.routing.training import read_routing_data, train_router
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -264,7 +264,8 @@ def rule_mask(rows: PairRows, rules: tuple[str, ...]) -> np.ndarray:
 def scores(rows: PairRows, weights: tuple[float, ...], rules: tuple[str, ...] = ALL_RULES
            ) -> np.ndarray:
     z = rows.features @ np.array(weights[:-1]) + weights[-1]
-    return np.where(rule_mask(rows, rules), -1.0, 1.0 / (1.0 + np.exp(-z)))
+    p = np.where(rows.cosine < MIN_COSINE, 0.0, 1.0 / (1.0 + np.exp(-z)))
+    return np.where(rule_mask(rows, rules), -1.0, p)
 
 
 def roc_auc(score: np.ndarray, label: np.ndarray) -> float:

@@ -197,6 +197,9 @@ class TextFacts:
         directed: what goes where, as ``source\0target`` stems of the content words on each
             side of "to", "into" or "onto" ("string to integer"), sorted.
         units: units of measure named, canonical (``minute``, ``gb``), sorted.
+        prefixed: ``word\0rest`` for each word that starts with a negating prefix
+            (``unhealthy\0healthy``), sorted.
+        hyphenated: the words joined by a hyphen (``db-primary``), sorted.
     """
 
     words: str
@@ -209,6 +212,8 @@ class TextFacts:
     length: int = 0
     directed: tuple[str, ...] = ()
     units: tuple[str, ...] = ()
+    prefixed: tuple[str, ...] = ()
+    hyphenated: tuple[str, ...] = ()
 
 
 def _decimal_text(value: Decimal) -> str:
@@ -357,7 +362,10 @@ def facts(text: str) -> TextFacts:
     return TextFacts("\0" + "\0".join(sorted(words)) + "\0", negated,
                      tuple(sorted(numbers.found)), tuple(sorted(entities)),
                      tuple(sorted(polar)), stems, tuple(forms[stem] for stem in stems), length,
-                     tuple(sorted(directed)), tuple(sorted(units)))
+                     tuple(sorted(directed)), tuple(sorted(units)),
+                     tuple(sorted(f"{w}\0{w[len(p):]}" for w in words for p in _OPPOSITE_PREFIXES
+                                  if w.startswith(p) and len(w) - len(p) >= 3)),
+                     tuple(sorted(w for w in words if "-" in w.strip("-"))))
 
 
 def _named_in(entity: str, words: str) -> bool:
@@ -374,14 +382,12 @@ def _swapped(a: Sequence[str], b: Sequence[str]) -> bool:
 def _prefixed_opposite(fa: TextFacts, fb: TextFacts) -> str | None:
     """A word of one side that is a word of the other side only with a negating prefix
     (healthy/unhealthy, active/inactive, connect/disconnect)."""
-    words_a, words_b = set(fa.words.split("\0")), set(fb.words.split("\0"))
-    for one, other in ((words_a - words_b, words_b - words_a),
-                       (words_b - words_a, words_a - words_b)):
-        for word in one:
-            for prefix in _OPPOSITE_PREFIXES:
-                rest = word[len(prefix):]
-                if word.startswith(prefix) and len(rest) >= 3 and rest in other:
-                    return f"{rest}/{word}"
+    for one, other in ((fa, fb), (fb, fa)):
+        for entry in one.prefixed:
+            word, _, rest = entry.partition("\0")
+            if f"\0{rest}\0" in other.words and f"\0{word}\0" not in other.words \
+                    and f"\0{rest}\0" not in one.words:
+                return f"{rest}/{word}"
     return None
 
 
@@ -436,9 +442,8 @@ def _names(fa: TextFacts, fb: TextFacts) -> str | None:
     if not (ids_a and ids_b):
         # Hyphenated words swapped (db-primary / db-replica): on the calibration pairs this
         # refused more false paraphrases than true ones.
-        words_a, words_b = set(fa.words.split("\0")), set(fb.words.split("\0"))
-        ids_a = [w for w in words_a - words_b if "-" in w.strip("-")]
-        ids_b = [w for w in words_b - words_a if "-" in w.strip("-")]
+        ids_a = [w for w in fa.hyphenated if f"\0{w}\0" not in fb.words]
+        ids_b = [w for w in fb.hyphenated if f"\0{w}\0" not in fa.words]
     if ids_a and ids_b:
         return f"identifiers differ ({', '.join(sorted(ids_a + ids_b)[:3])})"
     return None

@@ -18,8 +18,8 @@ half, next to plain cosine on the same embeddings):
 | `length_ratio` | shorter / longer prompt, in words |
 | `lone_replacement` | all else equal, one word replaced by a non-synonym (start/restart) |
 
-The score is P(same request); the cache serves the most similar candidate whose score
-reaches the namespace threshold.
+The score is P(same request) (0 below `MIN_COSINE`); the cache serves the most similar
+candidate whose score reaches the namespace threshold.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from aios.routing.guard import (
     missing_names,
 )
 
-__all__ = ["FEATURES", "PAIR_SIMILARITY", "WEIGHTS", "Match", "match", "match_facts",
+__all__ = ["FEATURES", "MIN_COSINE", "PAIR_SIMILARITY", "WEIGHTS", "Match", "match", "match_facts",
            "min_cosine", "pair_features", "score"]
 
 #: Word cosine from which a lone replaced word counts as a synonym: above related
@@ -83,10 +83,15 @@ FEATURES = ("cosine", "swap", "unmatched", "extra", "overlap", "added_name", "sw
 _BOUNDS = ((-1.0, 1.0), (-1.0, 1.0), (0.0, 2.0), (0.0, 2.0), (0.0, 1.0), (0.0, 1.0),
            (0.0, 1.0), (0.0, 1.0), (0.0, 1.0), (0.0, 1.0))
 
+#: Below this cosine a pair is never served (score 0, no features computed: most lookups
+#: that miss stop here). On the calibration half no pair scoring the default threshold or
+#: more had a cosine below 0.63.
+MIN_COSINE = 0.6
+
 #: Logistic weights per feature, then the bias: `python bench/gateway.py --calibrate` fits
 #: them on the calibration half of the paraphrase pairs (WordLlama embeddings) and prints
 #: this line.
-WEIGHTS = (1.568, 2.42, -2.904, -0.087, 1.939, -0.178, -0.145, -0.789, 2.267, 0.477, -2.385)
+WEIGHTS = (1.568, 2.416, -2.901, -0.083, 1.939, -0.181, -0.147, -0.79, 2.275, 0.475, -2.389)
 
 
 @dataclass(frozen=True)
@@ -172,6 +177,10 @@ def min_cosine(threshold: float, weights: tuple[float, ...] = WEIGHTS) -> float:
         return -1.0
     if threshold >= 1.0:
         return 2.0
+    return max(MIN_COSINE, _bound(threshold, weights))
+
+
+def _bound(threshold: float, weights: tuple[float, ...]) -> float:
     logit = math.log(threshold / (1.0 - threshold))
     best_rest = sum(max(w * lo, w * hi) for w, (lo, hi) in
                     zip(weights[1:-1], _BOUNDS[1:], strict=True))
@@ -197,6 +206,8 @@ def match_facts(fa: TextFacts, fb: TextFacts, cosine: float,
     reason = conflict_facts(fa, fb)
     if reason is not None:
         return Match(-1.0, reason)
+    if cosine < MIN_COSINE:
+        return Match(0.0)
     values, unmatched = pair_features(fa, fb, cosine, vectors)
     if replaced_word(values, fa, fb):
         return Match(-1.0, f"replaced word differs ({'/'.join(unmatched)})", unmatched)
