@@ -35,6 +35,7 @@ import csv
 import importlib.util
 import json
 import os
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -43,12 +44,18 @@ from pathlib import Path
 import numpy as np
 
 from aios.embeddings import EmbeddingService
+from aios.llm.tokens import estimate_tokens
 from aios.llm.types import LLMRequest, LLMResponse, ModelInfo
 from aios.routing import DEFAULT_THRESHOLD, CacheConfig, ResponseCache, conflict
-from aios.routing.classifier import fit_logistic
+from aios.routing.classifier import TierClassifier, fit_logistic
+from aios.routing.decision import counterparts, request_inputs
+from aios.routing.evaluation import Evaluation, evaluate
+from aios.routing.features import extract_features
 from aios.routing.guard import RULES, facts
+from aios.routing.outcomes import RoutingData, read_routing_data
+from aios.routing.router import Router
 from aios.routing.sameness import MIN_COSINE, WEIGHTS, pair_features, replaced_word
-from aios.routing.training import read_routing_data, train_router
+from aios.routing.training import train_router
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = ModelInfo("bench", "openai", "bench-model")
@@ -368,36 +375,134 @@ def bench_precision(service: EmbeddingService, mrpc: list[tuple[str, str, int]],
 
 # -- 4. router ---------------------------------------------------------------------------
 
-def bench_router(service: EmbeddingService, data: Path, seeds: tuple[int, ...] = (0, 1)
-                 ) -> None:
-    print(f"\n== 4. router on held-out RouterBench rows (30%, seeds {seeds}) ==")
-    rows = read_routing_data([data / "routing"])
-    summary: list[tuple[float, float, float, bool]] = []
-    for seed in seeds:
+def deployed(classifier: TierClassifier, service: EmbeddingService, rows: RoutingData,
+             models: list[str]) -> tuple[float, float, float, float, float]:
+    """The deployed `Router.route` over configured models named as the references in
+    `models`, next to the evaluation's decision on the same rows: (deployed accuracy, cost,
+    evaluated accuracy, cost, share of rows where they agree)."""
+    refs = {r.name: r for r in classifier.references}
+    configured = [ModelInfo(m, "openai", m, tier=refs[m].tier, context_window=1_000_000)
+                  for m in models]
+    router = Router(classifier=classifier, embedder=service)
+    served = [rows.models.index(router.route(LLMRequest.of(p), configured).model)
+              for p in rows.prompts]
+    serving = counterparts(classifier.references, configured)
+    x = classifier.standardise(request_inputs(service, [LLMRequest.of(p) for p in rows.prompts]))
+    picks = classifier.decide(x, [s is not None for s in serving])
+    evaluated = [rows.models.index(str(serving[int(i)])) for i in picks]
+    n = np.arange(len(rows))
+    return (float(rows.correct[n, served].mean()), float(rows.cost[n, served].mean()),
+            float(rows.correct[n, evaluated].mean()), float(rows.cost[n, evaluated].mean()),
+            float(np.mean(np.array(served) == np.array(evaluated))))
+
+
+def print_evaluation(label: str, ev: Evaluation) -> None:
+    op, strong = ev.operating, ev.strong_point
+    cpts = "/".join("never" if c is None else f"{100 * c:.0f}%" for c in (ev.cpt50, ev.cpt80))
+    print(f"{label:<34}{ev.rows:>6}{ev.apgr:>7.3f}{cpts:>12}"
+          f"{op.accuracy:>9.4f}{100 * op.cost / strong.cost:>8.1f}%"
+          f"{ev.random_at_operating:>9.4f}{strong.accuracy:>9.4f}")
+
+
+def bench_router(service: EmbeddingService, data: Path, seed: int = 0
+                 ) -> dict[str, TierClassifier]:
+    """Section 4; returns the classifiers trained without each task (for section 5)."""
+    print("\n== 4. router: trained on one part, scored on another (split by prompt, then by "
+          "task) ==")
+    rows = read_routing_data([], folders=[data / "routing"])
+    tasks = sorted(set(rows.tasks))
+    order = np.random.default_rng(seed).permutation(len(rows))
+    cut = int(0.7 * len(rows))
+    splits = [("by prompt (70/30, all tasks)", order[:cut], order[cut:])]
+    for task in tasks:
+        inside = np.array([t == task for t in rows.tasks])
+        splits.append((f"by task: {task} unseen", np.flatnonzero(~inside),
+                       np.flatnonzero(inside)))
+    print(f"{'split / test rows':<34}{'rows':>6}{'APGR':>7}{'CPT 50/80':>12}"
+          f"{'op. acc':>9}{'% cost':>9}{'random':>9}{'strong':>9}")
+    print("(APGR of random routing 0.500, CPT 50%/80%; 'random' = random routing's accuracy "
+          "at the operating point's cost; cost as % of the strong model's)")
+    unseen: dict[str, TierClassifier] = {}
+    for name, train, test in splits:
         start = time.perf_counter()
-        _, report = train_router(rows, service, seed=seed)
-        strong = report.outcome("always-strongest")
-        print(f"seed {seed}: trained in {time.perf_counter() - start:.0f}s on {report.n_train} "
-              f"rows; {report.n_test} held out; budget ${report.budget:.6f}/prompt")
-        print(f"{'routing':<26}{'accuracy':>10}{'$/prompt':>11}{'% strong acc':>14}"
-              f"{'% strong cost':>15}")
-        for o in report.outcomes:
-            print(f"{o.name:<26}{o.accuracy:>10.4f}{o.cost:>11.6f}"
-                  f"{100 * o.accuracy / strong.accuracy:>13.1f}%"
-                  f"{100 * o.cost / strong.cost:>14.1f}%")
-        print(f"target >= {100 * report.quality:.0f}% accuracy at <= 30% cost: "
-              f"{'met' if report.target_met else 'NOT met'}")
-        mix = next((o for o in report.outcomes if o.name.startswith("per-task")), None)
-        summary.append((report.accuracy_ratio, report.cost_ratio,
-                        mix.accuracy / strong.accuracy if mix else float("nan"),
-                        report.target_met))
-    if len(summary) > 1:
-        acc, cost, mix_acc, met = (np.array(column) for column in zip(*summary, strict=True))
-        print(f"over {len(summary)} splits: router {100 * acc.mean():.1f}% ±{100 * acc.std():.1f} "
-              f"of the strongest model's accuracy at {100 * cost.mean():.1f}% "
-              f"±{100 * cost.std():.1f} of its cost; target met on {int(met.sum())} of "
-              f"{len(summary)}; best per-task mix in hindsight at 30% cost: "
-              f"{100 * mix_acc.min():.1f}-{100 * mix_acc.max():.1f}%")
+        classifier, _ = train_router(rows.subset(train), service, seed=seed, test_size=0.0,
+                                     folds=3)
+        if name.startswith("by task"):
+            unseen[rows.tasks[int(test[0])]] = classifier
+        held = rows.subset(test)
+        print_evaluation(f"{name} (all)", evaluate(classifier, service, held))
+        if name.startswith("by prompt"):
+            for task in tasks:
+                part = np.flatnonzero(np.array([t == task for t in held.tasks]))
+                print_evaluation(f"  {task}", evaluate(classifier, service,
+                                                        held.subset(part)))
+            every = [r.name for r in sorted(classifier.references, key=lambda r: r.cost)]
+            three = [every[0], every[len(every) // 2], every[-1]]
+            short = ", ".join(m.rsplit("/", 1)[-1] for m in three)
+            for label, models in (("all 11 models configured", every),
+                                  (f"3 configured ({short})", three)):
+                d_acc, d_cost, e_acc, e_cost, agree = deployed(classifier, service, held,
+                                                               models)
+                print(f"  deployed Router.route, {label}: accuracy {d_acc:.4f} at "
+                      f"${d_cost:.6f}/prompt; evaluated decision {e_acc:.4f} at "
+                      f"${e_cost:.6f}; same model on {100 * agree:.1f}% of rows")
+        print(f"  (trained on {len(train)} rows in {time.perf_counter() - start:.0f}s)")
+    return unseen
+
+
+# -- 5. per-prompt signal ------------------------------------------------------------------
+
+_SIGNALS: dict[str, Callable[[str], float]] = {
+    "length (log tokens)": lambda p: float(np.log1p(estimate_tokens(p))),
+    "reasoning cues (because, why, step, then...)": lambda p: float(len(_CUES.findall(p))),
+    "digits": lambda p: float(sum(ch.isdigit() for ch in p)),
+    "code marker": lambda p: float(extract_features(LLMRequest.of(p)).code),
+    "maths marker": lambda p: float(extract_features(LLMRequest.of(p)).math),
+    "multi-step marker": lambda p: float(extract_features(LLMRequest.of(p)).multi_step),
+}
+_CUES = re.compile(r"\b(?:because|why|how|therefore|step|then|if|explain|reason|which)\b",
+                   re.IGNORECASE)
+
+
+def bench_signal(service: EmbeddingService, data: Path,
+                 unseen: dict[str, TierClassifier] | None = None) -> None:
+    print("\n== 5. per-prompt signal: does anything rank prompts WITHIN a task? ==")
+    rows = read_routing_data([], folders=[data / "routing"])
+    weak = int(rows.cost.mean(axis=0).argmin())
+    hard = 1 - rows.correct[:, weak]  # the cheapest model fails: a prompt worth upgrading
+    tasks = sorted(set(rows.tasks))
+    print(f"target: {rows.models[weak]} (the cheapest model) gets the prompt wrong; a policy "
+          "that knows only the task has within-task AUC 0.500 by definition")
+    table: dict[str, list[float]] = {}
+    for name, signal in _SIGNALS.items():
+        values = np.array([signal(p) for p in rows.prompts])
+        table[name] = [roc_auc_ties(values[m], hard[m]) for m in
+                       (np.array([t == task for t in rows.tasks]) for task in tasks)]
+    # The classifier's own P(correct) of the cheap model, trained without the task.
+    learned = []
+    for task in tasks:
+        inside = np.array([t == task for t in rows.tasks])
+        classifier = (unseen or {}).get(task) or train_router(
+            rows.subset(np.flatnonzero(~inside)), service, test_size=0.0, folds=3)[0]
+        x = classifier.standardise(request_inputs(
+            service, [LLMRequest.of(p) for p in rows.subset(np.flatnonzero(inside)).prompts]))
+        column = [r.name for r in classifier.references].index(rows.models[weak])
+        learned.append(roc_auc_ties(-classifier.predict_proba(x)[:, column], hard[inside]))
+    table["classifier P(cheap model right), task unseen"] = learned
+    print(f"{'signal':<48}" + "".join(f"{t:>16}" for t in tasks) + f"{'adopted':>9}")
+    for name, aucs in table.items():
+        adopted = all(a >= 0.55 for a in aucs)
+        print(f"{name:<48}" + "".join(f"{a:>16.3f}" for a in aucs) +
+              f"{'yes' if adopted else 'no':>9}")
+    counts = [int((np.array([t == task for t in rows.tasks])).sum()) for task in tasks]
+    print(f"(rows per task: {', '.join(f'{t} {n}' for t, n in zip(tasks, counts, strict=True))}"
+          "; adopted = within-task AUC >= 0.55 on every task; a standard error is about "
+          "0.02-0.03 at these sizes)")
+
+
+def roc_auc_ties(score: np.ndarray, label: np.ndarray) -> float:
+    """ROC AUC with ties counted half (a constant signal scores 0.5)."""
+    return roc_auc(score.astype(float), label.astype(int))
 
 
 def seed_list(text: str) -> tuple[int, ...]:
@@ -416,7 +521,7 @@ def default_data() -> Path:
     return ROOT.parent / "shared" / "datasets"
 
 
-SECTIONS = ("embeddings", "lookups", "cache", "router")
+SECTIONS = ("embeddings", "lookups", "cache", "router", "signal")
 
 
 async def main() -> None:
@@ -448,8 +553,12 @@ async def main() -> None:
             await bench_lookups(service, args.entries, gpt, mrpc)
         if "cache" in only:
             bench_precision(service, mrpc, gpt, args.calibrate)
+    unseen: dict[str, TierClassifier] = {}
     if "router" in only:
-        bench_router(service, args.data, args.router_seeds)
+        for seed in args.router_seeds:
+            unseen = bench_router(service, args.data, seed)
+    if "signal" in only:
+        bench_signal(service, args.data, unseen)
 
 
 if __name__ == "__main__":
