@@ -336,18 +336,26 @@ def bench_precision(service: EmbeddingService, mrpc: list[tuple[str, str, int]],
           "fitted on the calibration half; figures below are pairwise)")
     print("\nrules on the calibration half: pairs refused, and precision with / without the "
           "rule at the hit rate the shipped cache reaches with it")
-    cal = sets(rows, CALIBRATION)["MRPC"]
-    label = rows.label[cal]
-    _, hits = at_threshold(shipped[cal], label, thr)
-    print(f"{'rule':<11}{'refuses pos':>12}{'neg':>6}{'precision with':>16}{'without':>9}")
+    print(f"{'rule':<14}{'refuses pos':>12}{'neg':>6}{'MRPC: with':>12}{'without':>9}"
+          f"{'GPTCache vs neg: with':>23}{'without':>9}{'GPT hits lost':>15}")
+    parts = sets(rows, CALIBRATION)
     for name in ALL_RULES:
         others = tuple(r for r in ALL_RULES if r != name)
-        refused = rows.refused[name][cal]
-        without = scores(rows, WEIGHTS, others)[cal]
-        print(f"{name:<11}{int((refused & (label == 1)).sum()):>12}"
-              f"{int((refused & (label == 0)).sum()):>6}"
-              f"{precision_at_hits(shipped[cal], label, hits):>16.3f}"
-              f"{precision_at_hits(without, label, hits):>9.3f}")
+        without = scores(rows, WEIGHTS, others)
+        cells = []
+        for mask in parts.values():
+            label = rows.label[mask]
+            _, hits = at_threshold(shipped[mask], label, thr)
+            cells += [precision_at_hits(shipped[mask], label, hits),
+                      precision_at_hits(without[mask], label, hits)]
+        mrpc = parts["MRPC"]
+        refused = rows.refused[name][mrpc]
+        label = rows.label[mrpc]
+        gpt = parts["GPTCache vs MRPC-neg"] & (rows.kind == "gpt")
+        lost = int(((without[gpt] >= thr) & (shipped[gpt] < thr)).sum())
+        print(f"{name:<14}{int((refused & (label == 1)).sum()):>12}"
+              f"{int((refused & (label == 0)).sum()):>6}{cells[0]:>12.3f}{cells[1]:>9.3f}"
+              f"{cells[2]:>23.3f}{cells[3]:>9.3f}{lost:>15}")
     print("\nheld-out half (never used to fit or choose):")
     plain = rows.cosine
     print(f"{'set':<22}{'pairs':>6}{'AUC shipped':>12}{'AUC cosine':>11}"
@@ -399,7 +407,7 @@ def deployed(classifier: TierClassifier, service: EmbeddingService, rows: Routin
 def print_evaluation(label: str, ev: Evaluation) -> None:
     op, strong = ev.operating, ev.strong_point
     cpts = "/".join("never" if c is None else f"{100 * c:.0f}%" for c in (ev.cpt50, ev.cpt80))
-    print(f"{label:<34}{ev.rows:>6}{ev.apgr:>7.3f}{cpts:>12}"
+    print(f"{label:<34}{ev.rows:>6}{ev.apgr:>7.3f}{ev.apgr_models:>8.3f}{cpts:>12}"
           f"{op.accuracy:>9.4f}{100 * op.cost / strong.cost:>8.1f}%"
           f"{ev.random_at_operating:>9.4f}{strong.accuracy:>9.4f}")
 
@@ -418,10 +426,11 @@ def bench_router(service: EmbeddingService, data: Path, seed: int = 0
         inside = np.array([t == task for t in rows.tasks])
         splits.append((f"by task: {task} unseen", np.flatnonzero(~inside),
                        np.flatnonzero(inside)))
-    print(f"{'split / test rows':<34}{'rows':>6}{'APGR':>7}{'CPT 50/80':>12}"
+    print(f"{'split / test rows':<34}{'rows':>6}{'APGR':>7}{'1-model':>8}{'CPT 50/80':>12}"
           f"{'op. acc':>9}{'% cost':>9}{'random':>9}{'strong':>9}")
-    print("(APGR of random routing 0.500, CPT 50%/80%; 'random' = random routing's accuracy "
-          "at the operating point's cost; cost as % of the strong model's)")
+    print("(APGR of random routing 0.500, CPT 50%/80%; 1-model = APGR of always using the "
+          "best single model at each cost; 'random' = random routing's accuracy at the "
+          "operating point's cost; cost as % of the strong model's)")
     unseen: dict[str, TierClassifier] = {}
     for name, train, test in splits:
         start = time.perf_counter()

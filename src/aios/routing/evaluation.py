@@ -14,6 +14,11 @@ Normalised as RouteLLM does, between the *weak* model (the cheapest) and the *st
 * APGR: the area under PGR over normalised cost 0-1. Random routing (each prompt to the
   strong model with a probability) is the diagonal: APGR 0.5;
 * CPT(x): the normalised cost at which PGR first reaches x (random routing: x itself).
+
+With more than two models, a mid-priced model alone may already beat the diagonal (Claude
+Instant on ARC), so `apgr_models` is also given: the APGR of always sending every prompt to
+one model, the best such model at each cost. A router that beats it ranks prompts or tasks;
+one that matches it has learnt which model is good value, nothing more.
 """
 
 from __future__ import annotations
@@ -60,6 +65,7 @@ class Evaluation:
     curve: list[CurvePoint]
     operating: CurvePoint
     apgr: float
+    apgr_models: float
     cpt50: float | None
     cpt80: float | None
     shares: dict[str, float] = field(default_factory=dict)
@@ -80,6 +86,7 @@ class Evaluation:
                                         round(self.random_at_operating, 4),
                                     "choices": self.shares},
                 "apgr": round(self.apgr, 4), "apgr_random": 0.5,
+                "apgr_one_model": round(self.apgr_models, 4),
                 "cpt50": self.cpt50, "cpt80": self.cpt80, "cpt50_random": 0.5,
                 "cpt80_random": 0.8}
 
@@ -172,7 +179,10 @@ def evaluate(classifier: TierClassifier, embedder: EmbeddingService, data: Routi
         rows=len(data), models=usable, weak=data.models[weak_i],
         strong=data.models[strong_i], weak_point=weak_p, strong_point=strong_p,
         curve=sorted(curve, key=lambda p: p.cost), operating=operating,
-        apgr=apgr(points, weak_p, strong_p), cpt50=cpt(points, weak_p, strong_p, 0.5),
+        apgr=apgr(points, weak_p, strong_p),
+        apgr_models=apgr([CurvePoint(0.0, float(means[j]), float(costs[j])) for j in idx],
+                         weak_p, strong_p),
+        cpt50=cpt(points, weak_p, strong_p, 0.5),
         cpt80=cpt(points, weak_p, strong_p, 0.8),
         shares={m: round(float(s), 4) for m, s in zip(data.models, shares, strict=True)
                 if s > 0})
