@@ -426,11 +426,12 @@ def bench_router(service: EmbeddingService, data: Path, seed: int = 0
         inside = np.array([t == task for t in rows.tasks])
         splits.append((f"by task: {task} unseen", np.flatnonzero(~inside),
                        np.flatnonzero(inside)))
-    print(f"{'split / test rows':<34}{'rows':>6}{'APGR':>7}{'1-model':>8}{'CPT 50/80':>12}"
+    print(f"{'split / test rows':<34}{'rows':>6}{'APGR':>7}{'mix':>8}{'CPT 50/80':>12}"
           f"{'op. acc':>9}{'% cost':>9}{'random':>9}{'strong':>9}")
-    print("(APGR of random routing 0.500, CPT 50%/80%; 1-model = APGR of always using the "
-          "best single model at each cost; 'random' = random routing's accuracy at the "
-          "operating point's cost; cost as % of the strong model's)")
+    print("(APGR of random routing 0.500, CPT 50%/80%; mix = APGR of the best random mix of "
+          "the models at each cost, blind to the prompt (per task file: the ceiling of routing "
+          "by task); 'random' = random weak/strong routing's accuracy at the operating "
+          "point's cost; cost as % of the strong model's)")
     unseen: dict[str, TierClassifier] = {}
     for name, train, test in splits:
         start = time.perf_counter()

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from aios.cli.main import app
 from aios.errors import ConfigError
-from aios.routing.evaluation import CurvePoint, apgr, cpt
+from aios.routing.evaluation import CurvePoint, apgr, cpt, mix_apgr
 from aios.routing.outcomes import read_routing_data
 
 runner = CliRunner()
@@ -46,6 +46,11 @@ def test_apgr_of_random_routing_is_one_half_and_a_perfect_router_more() -> None:
     assert apgr(knee, weak, strong) == pytest.approx(0.8, abs=0.01)
     assert cpt(knee, weak, strong, 0.8) == pytest.approx(0.2)
     assert cpt([CurvePoint(1.0, 0.6, 3.0)], weak, strong, 0.8) is None
+    # Blind mixes of the models: weak and strong alone give the diagonal; a mid model that
+    # is as good as the strong one at a fifth of the cost lifts the hull.
+    assert mix_apgr([weak, strong], weak, strong) == pytest.approx(0.5, abs=0.01)
+    assert mix_apgr([weak, strong, CurvePoint(0.0, 0.9, 3.0)], weak, strong) == \
+        pytest.approx(0.9, abs=0.01)
 
 
 def test_evaluate_scores_a_file_it_did_not_train_on(routing_dir: Path, tmp_path: Path) -> None:

@@ -128,8 +128,8 @@ def _render_evaluation(ev: dict[str, Any], title: str) -> None:
     out.print(f"weak {ev['weak']}: {weak['accuracy']:.4f} at ${weak['cost']:.6f}; strong "
               f"{ev['strong']}: {strong['accuracy']:.4f} at ${strong['cost']:.6f} "
               f"({ev['rows']} rows)")
-    out.print(f"APGR {ev['apgr']:.3f} (random routing 0.500; the best single model at each "
-              f"cost {ev['apgr_one_model']:.3f}); CPT(50%) {_percent(ev['cpt50'])}, "
+    out.print(f"APGR {ev['apgr']:.3f} (random routing 0.500; the best prompt-blind mix of the "
+              f"models {ev['apgr_mix']:.3f}); CPT(50%) {_percent(ev['cpt50'])}, "
               f"CPT(80%) {_percent(ev['cpt80'])} of the strong-weak cost gap (random: 50%, 80%)")
     share = (op["cost"] - weak["cost"]) / span if span > 0 else 0.0
     out.print(f"operating point (cost weight {op['weight']:.4g}): score {op['accuracy']:.4f} "

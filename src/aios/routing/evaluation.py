@@ -16,9 +16,10 @@ Normalised as RouteLLM does, between the *weak* model (the cheapest) and the *st
 * CPT(x): the normalised cost at which PGR first reaches x (random routing: x itself).
 
 With more than two models, a mid-priced model alone may already beat the diagonal (Claude
-Instant on ARC), so `apgr_models` is also given: the APGR of always sending every prompt to
-one model, the best such model at each cost. A router that beats it ranks prompts or tasks;
-one that matches it has learnt which model is good value, nothing more.
+Instant on ARC), so `apgr_models` is also given: the APGR of routing each prompt at random
+among the models, in the best proportions for each cost (the upper concave hull of the
+single models' points), knowing nothing about the prompt. On rows of one task it is the
+ceiling of routing by task; a router that beats it ranks prompts.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from aios.routing.classifier import TierClassifier
 from aios.routing.decision import counterparts, request_inputs
 from aios.routing.outcomes import RoutingData
 
-__all__ = ["CurvePoint", "Evaluation", "apgr", "cpt", "evaluate", "pgr_curve"]
+__all__ = ["CurvePoint", "Evaluation", "apgr", "cpt", "evaluate", "mix_apgr", "pgr_curve"]
 
 #: Cost weights traced for the curve (the trained one is added).
 WEIGHTS = np.array([0.0, *np.geomspace(1e-3, 100.0, 60)])
@@ -86,7 +87,7 @@ class Evaluation:
                                         round(self.random_at_operating, 4),
                                     "choices": self.shares},
                 "apgr": round(self.apgr, 4), "apgr_random": 0.5,
-                "apgr_one_model": round(self.apgr_models, 4),
+                "apgr_mix": round(self.apgr_models, 4),
                 "cpt50": self.cpt50, "cpt80": self.cpt80, "cpt50_random": 0.5,
                 "cpt80_random": 0.8}
 
@@ -112,6 +113,25 @@ def pgr_curve(points: Sequence[CurvePoint], weak: CurvePoint, strong: CurvePoint
         within = y[x <= g + 1e-12]
         out[i] = max(0.0, float(within.max())) if len(within) else 0.0
     return out
+
+
+def mix_apgr(points: Sequence[CurvePoint], weak: CurvePoint, strong: CurvePoint) -> float:
+    """APGR of random mixes of `points` (the upper concave hull, from always-weak)."""
+    gap, span = strong.accuracy - weak.accuracy, strong.cost - weak.cost
+    if gap <= 0 or span <= 0:
+        return 0.0
+    xy = sorted({(0.0, 0.0), *(((p.cost - weak.cost) / span, (p.accuracy - weak.accuracy) / gap)
+                               for p in points)})
+    hull: list[tuple[float, float]] = []
+    for x, y in xy:
+        while len(hull) >= 2 and (hull[-1][0] - hull[-2][0]) * (y - hull[-2][1]) >= \
+                (hull[-1][1] - hull[-2][1]) * (x - hull[-2][0]):
+            hull.pop()
+        hull.append((x, y))
+    top = [(x, y) for x, y in hull if y >= max(v for _, v in hull[: hull.index((x, y)) + 1])]
+    xs, ys = np.array([x for x, _ in top]), np.array([y for _, y in top])
+    curve = np.maximum(np.interp(_GRID, xs, ys, right=float(ys.max())), 0.0)
+    return float(np.trapezoid(curve, _GRID))
 
 
 def apgr(points: Sequence[CurvePoint], weak: CurvePoint, strong: CurvePoint) -> float:
@@ -180,8 +200,8 @@ def evaluate(classifier: TierClassifier, embedder: EmbeddingService, data: Routi
         strong=data.models[strong_i], weak_point=weak_p, strong_point=strong_p,
         curve=sorted(curve, key=lambda p: p.cost), operating=operating,
         apgr=apgr(points, weak_p, strong_p),
-        apgr_models=apgr([CurvePoint(0.0, float(means[j]), float(costs[j])) for j in idx],
-                         weak_p, strong_p),
+        apgr_models=mix_apgr([CurvePoint(0.0, float(means[j]), float(costs[j]))
+                              for j in idx], weak_p, strong_p),
         cpt50=cpt(points, weak_p, strong_p, 0.5),
         cpt80=cpt(points, weak_p, strong_p, 0.8),
         shares={m: round(float(s), 4) for m, s in zip(data.models, shares, strict=True)
