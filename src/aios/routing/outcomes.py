@@ -141,11 +141,22 @@ def _priced(file: Path, line: int, models: Sequence[str], row: Mapping[str, str 
     return out
 
 
+def _cost_columns(file: Path, header: Sequence[str], models: Sequence[str]) -> bool:
+    """Whether the file gives costs per row (all models, or none: then prices)."""
+    present = [m + _COST in header for m in models]
+    if any(present) and not all(present):
+        missing = next(m + _COST for m, there in zip(models, present, strict=True)
+                       if not there)
+        raise ConfigError(f"{file}:1: column {missing!r} is missing (other models have cost "
+                          "columns; give every model one, or none and --price)")
+    return all(present)
+
+
 def _outcome_rows(file: Path, reader: csv.DictReader[str], models: list[str], rows: _Rows,
                   score_max: float | None, prices: Mapping[str, tuple[float, float]],
                   default_output_tokens: int) -> None:
     header = reader.fieldnames or []
-    has_cost = all(m + _COST in header for m in models)
+    has_cost = _cost_columns(file, header, models)
     for line, row in enumerate(reader, start=2):
         raw = [row.get(m) for m in models]
         if any(v is None or v.strip() == "" for v in raw):
@@ -177,7 +188,7 @@ def _pairwise_rows(file: Path, reader: csv.DictReader[str], models: list[str], r
                    default_output_tokens: int) -> None:
     weak, strong = models
     header = reader.fieldnames or []
-    has_cost = all(m + _COST in header for m in models)
+    has_cost = _cost_columns(file, header, models)
     for line, row in enumerate(reader, start=2):
         said = (row.get(_WINNER) or "").strip()
         name = said
