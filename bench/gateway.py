@@ -9,22 +9,21 @@ Prints:
      new queries) next to a dict lookup and a numpy brute-force search, the HNSW index
      alone, its recall against brute force, a 100 us busy loop (what the machine's
      scheduler does to any 100 us of work) and the load average;
-  3. cache precision and hit rate on the paraphrase pairs: GPTCache `similar` queries should
-     hit their `origin`; MRPC non-paraphrase queries served from their twin are wrong
-     answers. The threshold is picked on a calibration half (lowest threshold with >= 95%
-     precision) and reported on the other half, for the guard (hard rules and the adjusted
-     score), the hard rules alone (on the cosine) and no guard; the guard is also reported
-     at the shipped DEFAULT_THRESHOLD;
-  4. the router on a held-out part of the RouterBench rows against always-strongest,
-     always-cheapest, random, the best per-task mix in hindsight (the ceiling of routing by
-     task alone at 30% of the cost) and oracle routing (the same code as `aios router
-     train`), on two seeded splits.
+  3. the semantic cache on the paraphrase pairs, split once by pair: the score's weights and
+     threshold are fitted on the calibration half (`--calibrate` prints them); each hard
+     rule's precision at equal hit rate there; on the held-out half precision and hit rate
+     at the shipped threshold, the curve and AUC next to plain cosine on the same embeddings;
+  4. the router trained on one part of the RouterBench rows and scored on another, split by
+     prompt (70/30) and by task (each task unseen in turn): APGR, CPT(50%/80%), the operating
+     point next to random routing at equal cost and the best prompt-blind mix of the models;
+     the deployed `Router.route` next to the evaluated decision on the same rows;
+  5. per-prompt signals: within-task AUC of features for "the cheapest model is wrong".
 
-Targets: exact < 10 µs; semantic p99 < 1 ms at 100,000 entries; precision >= 95% at hit rate
->= 80%; router >= 95% of the strongest model's accuracy at <= 30% of its cost.
+Targets: exact < 10 µs; semantic p99 < 1 ms at 100,000 entries; cache precision >= 95% with
+>= 60% of MRPC paraphrases served, AUC above plain cosine; deployed router = evaluated one.
 
-Run: .venv/bin/python bench/gateway.py [--entries N] [--skip-router | --router-only]
-     [--router-seeds 0-7] [--data ../shared/datasets]
+Run: .venv/bin/python bench/gateway.py [--only SECTION ...] [--entries N] [--calibrate]
+     [--router-seeds 0,1] [--data ../shared/datasets]
 """
 
 from __future__ import annotations
