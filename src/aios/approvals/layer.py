@@ -22,7 +22,8 @@ from typing import Any
 import jsonschema
 
 from aios.approvals.canonical import args_hash, canonical_json, sha256_hex
-from aios.approvals.policy import ActionFacts, ApprovalPolicy, Mode, Requirement
+from aios.approvals.effective import effective_args
+from aios.approvals.policy import ActionFacts, ApprovalPolicy, Mode, Requirement, autonomy_gates
 from aios.approvals.requests import WITHDRAWN, ApprovalRequest
 from aios.approvals.workflow import ApprovalService, Proposal
 from aios.errors import (
@@ -36,6 +37,7 @@ from aios.manifest.schema import Manifest
 from aios.runtime.pipeline import Layer, Next, StepCall
 from aios.security.taint import Taint, run_taint
 from aios.store.engine import Store
+from aios.store.runs import run_parties
 
 __all__ = ["ApprovalLayer", "Justification", "approval_layers", "default_requester",
            "describe_call", "resumable_runs"]
@@ -103,7 +105,13 @@ class ApprovalLayer:
         why = self.describe(call)
         facts = ActionFacts(action=call.action, criticality=call.spec.criticality.value,
                             mutates=call.spec.mutates, forensic=call.ctx.forensic,
-                            confidence=why.confidence)
+                            confidence=why.confidence,
+                            args=effective_args(call.ctx.args, call.spec.inputs).values,
+                            context={"run_id": call.ctx.run_id, "step_id": call.ctx.step_id,
+                                     "env": dict(call.ctx.env)},
+                            autonomy=call.ctx.autonomy)
+        if autonomy_gates(facts):  # tell the approver why an agent's call is gated
+            why = replace(why, risks=(*why.risks, f"agent autonomy level {facts.autonomy}"))
         needed = self.policy.evaluate(facts)
         if call.spec.mutates and (taint := run_taint(call.ctx.run_metadata())) is not None:
             needed, why = _tainted(needed, why, taint)
@@ -118,9 +126,12 @@ class ApprovalLayer:
         # Only a live request is found: one withdrawn when the run was cancelled is history.
         request = await self.service.find(ctx.run_id, ctx.step_id, args_hash(ctx.args))
         if request is None:
+            # The run's initiator caused it, whoever resumed the run (runs recorded before
+            # 0018 have none: this runtime's requester then).
+            initiator = (await run_parties(self.service.store, ctx.run_id)).initiator
             request = await self.service.submit(Proposal(
                 run_id=ctx.run_id, step_id=ctx.step_id, action=call.action, args=ctx.args,
-                requester=self.requester, reason=why.reason, risks=why.risks,
+                requester=initiator or self.requester, reason=why.reason, risks=why.risks,
                 confidence=why.confidence, input_schema=call.spec.inputs), needed)
         if request.decidable:
             wait = self.policy.wait_seconds if self.wait_seconds is None else self.wait_seconds

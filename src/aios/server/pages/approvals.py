@@ -19,6 +19,7 @@ from aios.errors import AiosError, ConfigError
 from aios.server.auth import ServicesDep
 from aios.server.pages.render import render
 from aios.server.sessions import Session, form_session, page_session
+from aios.store.runs import run_parties
 
 __all__ = ["router"]
 
@@ -50,6 +51,19 @@ async def queue_page(request: Request, services: ServicesDep, session: ViewerPag
                   decided=decided, live=True)
 
 
+@router.get("/approvals/link/{token}")
+async def open_link(token: str, services: ServicesDep, session: ViewerPage) -> Response:
+    """A one-click link from a message: after log-in, check it (signature, expiry, its user,
+    single use) and open the request's decision page. It never decides anything itself."""
+    from aios.approvals.links import LinkSigner
+
+    signer = LinkSigner(services.store, services.runtime.manifest.approvals.links)
+    claim = await signer.redeem(token, session.user)
+    return RedirectResponse(f"/approvals/{quote(claim.request_id)}?notice="
+                            f"{quote('opened from your link; decide below')}",
+                            status_code=303)
+
+
 @router.get("/approvals/{request_id}")
 async def request_page(request: Request, request_id: str, services: ServicesDep,
                        session: ViewerPage) -> Response:
@@ -57,8 +71,11 @@ async def request_page(request: Request, request_id: str, services: ServicesDep,
     found = await services.approvals.get(request_id)
     await services.approvals.expire_due(ids=[found.id])
     found = await services.approvals.get(found.id)
+    parties = await run_parties(services.store, found.run_id)
     may_decide = (found.decidable and session.user.role.allows(Role.approver)
                   and session.user.name != found.requester
+                  and session.user.name != parties.initiator
+                  and session.user.name not in parties.resumers
                   and session.user.name not in found.approvers())
     return render(request, "approval.html", session, title=f"Approval {found.id[:12]}",
                   req=found, may_decide=may_decide,
