@@ -14,8 +14,9 @@
   averaged away by the text around it.
 
 `InjectionDetector.detect_document` is for text an agent reads (tool output, documents): the
-heuristics at a higher bar, plus the segment model of `injection_doc` (a `planted_instruction`
-finding on the segment), instead of the prompt classifier, which flags ordinary emails.
+heuristics (none fired on the 1,000 benign BIPIA documents), plus the segment model of
+`injection_doc` (a `planted_instruction` finding on the segment), instead of the prompt
+classifier, which flags ordinary emails.
 """
 
 from __future__ import annotations
@@ -180,7 +181,7 @@ def _windows(text: str, size: int = 3) -> list[tuple[int, int]]:
 
 
 #: The heuristic bar in documents and tool output (see `bench/detectors.py`).
-DOC_MIN_SCORE = 0.85
+DOC_MIN_SCORE = 0.7
 #: Fewest words the classifier looks at.
 _MIN_WORDS = 3
 
@@ -199,7 +200,7 @@ class InjectionDetector:
             bare "pretend you are", only feed the classifier).
         doc_model_path: another .npz written by `train_injection_doc`.
         doc_threshold: override the document model's segment threshold.
-        doc_min_score: the heuristic bar in documents (emails say "ignore this email").
+        doc_min_score: the heuristic bar in documents.
     """
 
     name = "injection"
