@@ -55,3 +55,34 @@ async def test_running_out_of_script_without_a_default_says_how_to_fix_it() -> N
     await provider.complete(LLMRequest.of("x"), model)
     with pytest.raises(ConfigError, match=r"call 2 .*script more with \.script"):
         await provider.complete(LLMRequest.of("y"), model)
+
+
+async def test_a_scripted_gateway_handed_to_the_runtime_answers_handlers(tmp_path, settings
+                                                                        ) -> None:
+    from aios.app import load_manifest, open_runtime
+    from aios.runtime import ActionContext, handler
+
+    @handler("t.summarise")
+    async def summarise(ctx: ActionContext) -> dict[str, str]:
+        reply = await ctx.llm.complete(f"summarise for {ctx.action}")
+        return {"text": reply.text}
+
+    path = tmp_path / "aios.yaml"
+    path.write_text("""
+agents:
+  t:
+    actions:
+      summarise: {handler: t.summarise}
+sequences:
+  one:
+    steps: [{action: t.summarise}]
+""")
+    provider = ScriptedProvider("all quiet")
+    manifest = load_manifest(path, handlers=[summarise])
+    async with open_runtime(manifest, settings=settings, handlers=[summarise],
+                            llm=provider.gateway()) as runtime:
+        result = await runtime.run("one")
+    assert result.ok, result.error
+    assert result.steps["t.summarise"].result == {"text": "all quiet"}
+    [request] = provider.requests
+    assert (request.run_id, request.action) == (result.run_id, "t.summarise")

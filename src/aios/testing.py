@@ -56,6 +56,7 @@ class Turn:
         fail_after: with `error`: a stream sends this many pieces, then fails.
         wait: awaited before answering (hold calls in flight, to test concurrency and
             cancellation).
+        response_model: the model id the "provider" says answered (`complete`).
     """
 
     text: str = ""
@@ -66,6 +67,7 @@ class Turn:
     pieces: tuple[str, ...] | None = None
     fail_after: int | None = None
     wait: asyncio.Event | None = None
+    response_model: str | None = None
 
     @classmethod
     def of(cls, value: Turn | str | BaseException) -> Turn:
@@ -155,7 +157,7 @@ class ScriptedProvider:
             raise turn.error
         return LLMResponse(text=turn.text, model=model.name, provider=self.name,
                            usage=self._usage(turn, request), tool_calls=turn.tool_calls,
-                           finish_reason=turn.finish_reason)
+                           finish_reason=turn.finish_reason, response_model=turn.response_model)
 
     async def stream(self, request: LLMRequest, model: ModelInfo) -> AsyncIterator[StreamChunk]:
         """The next scripted answer, piece by piece; the last chunk carries usage."""

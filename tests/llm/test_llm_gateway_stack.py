@@ -15,6 +15,7 @@ from tests.support import Reply, ScriptedLLMServer
 
 from aios.app import load_manifest, open_gateway, open_store
 from aios.llm import CostLedger, LLMRequest, LLMResponse
+from aios.llm.wrapper import WrapperProvider
 from aios.observability.table import spans
 from aios.security.guardrails import Guardrails
 from aios.settings import Settings
@@ -40,7 +41,7 @@ models:
            prices: {{input: 2.0, output: 4.0}}}}
 reliability:
   primary: {{retry: {{attempts: 2, initial_backoff_s: 0.01, max_backoff_s: 0.01}},
-            fallback: [backup]}}
+            fallback: [backup], timeout_s: 30, max_concurrency: 4}}
 """)
     return path
 
@@ -107,3 +108,23 @@ async def test_the_prompt_guardrail_runs_once_per_call_outside_retries_and_fallb
     assert len(threads) == 2, "one prompt check per call, not one per attempt"
     assert threading.get_ident() not in threads, "the checks ran on the event loop"
 
+
+
+async def test_the_composition_root_stacks_every_concern_as_a_wrapper_in_the_documented_order(
+        tmp_path: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch,
+        servers: tuple[ScriptedLLMServer, ScriptedLLMServer]) -> None:
+    monkeypatch.setenv("TEST_KEY", "sk-test")
+    down, up = servers
+    manifest = load_manifest(_manifest(tmp_path, down.url, up.url))
+    async with open_store(settings) as store, \
+            open_gateway(manifest, store=store, settings=settings) as gateway:
+        layer: Any = gateway.provider(gateway.model("primary"))
+        names = []
+        while isinstance(layer, WrapperProvider):
+            names.append(type(layer).__name__)
+            layer = layer.inner
+        adapter = type(layer).__name__
+    assert names == ["OutputCheckProvider", "GuardrailProvider", "FallbackProvider",
+                     "RetryingProvider", "BreakerProvider", "BulkheadProvider",
+                     "TimeLimitedProvider", "TracingProvider", "CostProvider"]
+    assert adapter == "OpenAIProvider"
