@@ -297,15 +297,21 @@ def _engine_only(text: str) -> bool:
     return bool(betterleaks.scan_string(text))
 
 
-def _kingfisher(texts: list[str]) -> list[bool]:
-    """Kingfisher's CLI over one file per text (no validation, no update check)."""
+def _kingfisher(texts: list[str]) -> list[bool] | None:
+    """Kingfisher's CLI over one file per text (no validation, no update check); None when
+    it is not installed (`pip install kingfisher-bin`; not a dependency of the project)."""
+    import shutil
     import subprocess
+    import sys
     import tempfile
 
+    exe = shutil.which("kingfisher") or str(Path(sys.executable).with_name("kingfisher"))
+    if not Path(exe).exists():
+        return None
     with tempfile.TemporaryDirectory() as tmp:
         for i, text in enumerate(texts):
             Path(tmp, f"{i}.txt").write_text(text, encoding="utf-8")
-        out = subprocess.run(["kingfisher", "scan", tmp, "--format", "jsonl", "--no-validate",
+        out = subprocess.run([exe, "scan", tmp, "--format", "jsonl", "--no-validate",
                               "--no-update-check", "--git-history", "none", "--no-dedup"],
                              capture_output=True, text=True, check=False).stdout
     hit = {int(m) for m in re.findall(r"/(\d+)\.txt", out)}
@@ -344,9 +350,12 @@ def bench_secrets(path: Path, full: bool) -> dict[str, float]:
             out = {**m, "rate": rate}
     if full:
         start = time.perf_counter()
-        kpred = np.array(_kingfisher(texts))
-        _line("kingfisher CLI", "no training", T._metrics(y, kpred),
-              f"{len(texts) / (time.perf_counter() - start):.0f} texts/s (one process)")
+        found = _kingfisher(texts)
+        if found is None:
+            print("  kingfisher CLI: not installed (pip install kingfisher-bin)")
+        else:
+            _line("kingfisher CLI", "no training", T._metrics(y, np.array(found)),
+                  f"{len(texts) / (time.perf_counter() - start):.0f} texts/s (one process)")
     return out
 
 
