@@ -22,6 +22,7 @@ from aios.cli.common import (
     resolve_options,
     run,
 )
+from aios.cli.exitcodes import for_run
 from aios.cli.render import run_to_json
 from aios.runtime.engine import RunResult
 from aios.runtime.events import StepFinished, StepStarted
@@ -113,6 +114,6 @@ def register(app: typer.Typer) -> None:
         else:
             out.print()
             render_agent_end(out, result, requests)
-        # A run waiting for people is not a failure: it resumes once they decide.
-        if result.status not in ("succeeded", "waiting"):
-            raise typer.Exit(1)
+        code = for_run(result.status)  # the same codes as `aios run` (waiting: 0)
+        if code:
+            raise typer.Exit(code)
