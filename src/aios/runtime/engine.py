@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import logging
 import time
 import uuid
@@ -92,6 +93,8 @@ Resumer = Callable[["Runtime", RunRecord], Awaitable["RunResult"]]
 
 #: Resumers by run kind (`runs.kind`); filled by `register_run_kind`.
 _RESUMERS: dict[str, Resumer] = {}
+#: Modules that register the resumer of a kind, imported the first time such a run resumes.
+_KIND_MODULES = {"agent": "aios.runtime.agent_loop"}
 
 
 def register_run_kind(kind: str) -> Callable[[Resumer], Resumer]:
@@ -203,6 +206,8 @@ class Runtime:
             ConfigError: the run is of a kind nothing registered.
         """
         record = await self.runs.get_run(run_id)
+        if record.kind not in _RESUMERS and record.kind in _KIND_MODULES:
+            importlib.import_module(_KIND_MODULES[record.kind])  # registers its resumer
         resumer = _RESUMERS.get(record.kind)
         if resumer is None:
             raise ConfigError(f"run {record.id} is of kind {record.kind!r}, which this version "
