@@ -405,6 +405,21 @@ def _users_commands(app: typer.Typer) -> None:
             console().print(f"added {user.role.value} {escape(user.name)}; give them a token: "
                             f"aios users token {user.name}")
 
+    @users.command("link-slack")
+    def link_slack(ctx: typer.Context, name: str = typer.Argument(..., help="The Ai:oS user."),
+                   slack_id: str = typer.Argument(..., help="Their Slack member id (U...)."),
+                   json_out: JsonOpt = False) -> None:
+        """Let a Slack user decide approvals from Slack buttons as this Ai:oS user."""
+        from aios.approvals.chat_users import SlackUsers
+
+        opts = resolve_options(ctx, json_out=json_out)
+        user = run(_with_store(opts.settings(), lambda s: SlackUsers(s).link(name, slack_id)))
+        if opts.json:
+            emit_json({"name": user.name, "slack_id": slack_id})
+        else:
+            console().print(f"Slack user {escape(slack_id)} now decides as "
+                            f"{escape(user.name)} ({user.role.value})")
+
     @users.command("list")
     def list_users(ctx: typer.Context, json_out: JsonOpt = False) -> None:
         """List users and their roles."""

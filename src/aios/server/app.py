@@ -58,6 +58,7 @@ log = logging.getLogger("aios.server")
 #: Modules with a FastAPI `router`, mounted in this order.
 ROUTER_MODULES: tuple[str, ...] = (
     "aios.server.approvals_api",
+    "aios.server.slack_api",
     "aios.server.users_api",
     "aios.server.audit_api",
     "aios.server.health",

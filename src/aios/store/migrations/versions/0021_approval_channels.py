@@ -4,6 +4,7 @@
 - `approval_links`: each one-click link issued (per approver and request), to make it
   single-use: `used_at` is set by the first use, in a conditional UPDATE.
 - `approval_secrets`: the key links are signed with when `AIOS_LINK_SECRET` is not set.
+- `slack_users`: which Ai:oS user a Slack user is (`aios users link-slack`).
 
 Revision ID: 0021_approval_channels
 Revises: 0017_approvals_withdrawn
@@ -54,8 +55,16 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     )
 
+    op.create_table(
+        "slack_users",
+        sa.Column("slack_id", sa.String(32), primary_key=True),
+        sa.Column("user_name", sa.String(100), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    )
+
 
 def downgrade() -> None:
+    op.drop_table("slack_users")
     op.drop_table("approval_secrets")
     op.drop_index("ix_approval_links_request", table_name="approval_links")
     op.drop_table("approval_links")
