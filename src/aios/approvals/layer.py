@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import asyncio
 import getpass
+import json
 import socket
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import jsonschema
@@ -34,7 +35,8 @@ from aios.errors import (
     StoreError,
 )
 from aios.manifest.schema import Manifest
-from aios.runtime.pipeline import Layer, Next, StepCall
+from aios.runtime.handlers import HandlerRegistry
+from aios.runtime.pipeline import Layer, Next, StepCall, invoke_handler
 from aios.store.engine import Store
 
 __all__ = ["ApprovalLayer", "Justification", "approval_layers", "default_requester",
@@ -81,6 +83,8 @@ class ApprovalLayer:
         requester: the identity recorded as having caused the requests of this runtime.
         wait_seconds: in-process wait before suspending; None uses `policy.wait_seconds`.
         describe: the justification of a call (reason, risks, confidence).
+        resolve: resolves an action's `preview:` handler (default: the built-in registry,
+            or `module:function`).
     """
 
     service: ApprovalService
@@ -88,6 +92,7 @@ class ApprovalLayer:
     requester: str
     wait_seconds: float | None = None
     describe: Callable[[StepCall], Justification] = describe_call
+    resolve: Callable[[str], Callable[..., Any]] | None = None
 
     async def __call__(self, call: StepCall, call_next: Next) -> Any:
         why = self.describe(call)
@@ -109,10 +114,12 @@ class ApprovalLayer:
         # Only a live request is found: one withdrawn when the run was cancelled is history.
         request = await self.service.find(ctx.run_id, ctx.step_id, args_hash(ctx.args))
         if request is None:
+            preview = await self._preview(call) if call.spec.preview else None
             request = await self.service.submit(Proposal(
                 run_id=ctx.run_id, step_id=ctx.step_id, action=call.action, args=ctx.args,
                 requester=self.requester, reason=why.reason, risks=why.risks,
-                confidence=why.confidence, input_schema=call.spec.inputs), needed)
+                confidence=why.confidence, input_schema=call.spec.inputs,
+                preview=preview), needed)
         if request.decidable:
             wait = self.policy.wait_seconds if self.wait_seconds is None else self.wait_seconds
             request = await self.service.wait(request.id, wait)
@@ -135,6 +142,21 @@ class ApprovalLayer:
             await self.service.record_denial(request, actor=self.requester)
             raise ApprovalDenied(self._denied(call.action, request))
         return await self._execute(call, call_next, request)
+
+    async def _preview(self, call: StepCall) -> dict[str, Any]:
+        """Run the action's `preview:` handler in forensic mode: `{"output": ...}`, or
+        `{"error": ...}` when it fails (approval stays possible; the request says so)."""
+        ref = call.spec.preview or ""
+        try:
+            resolve = self.resolve or HandlerRegistry.builtin().resolve
+            dry = StepCall(replace(call.ctx, forensic=True), resolve(ref), call.critical)
+            output = await asyncio.wait_for(invoke_handler(dry), call.spec.timeout)
+            json.dumps(output, default=str)  # must be showable
+            return {"handler": ref, "output": json.loads(canonical_json(output))}
+        except Exception as exc:  # a failing preview is shown, it does not block approval
+            detail = (f"no answer within {call.spec.timeout:g}s" if isinstance(exc, TimeoutError)
+                      else f"{type(exc).__name__}: {exc}")
+            return {"handler": ref, "error": f"the preview failed: {detail}"}
 
     @staticmethod
     def _denied(action: str, request: ApprovalRequest) -> str:
@@ -180,7 +202,8 @@ class ApprovalLayer:
 
 def approval_layers(store: Store, manifest: Manifest, *, requester: str | None = None,
                     wait_seconds: float | None = None,
-                    service: ApprovalService | None = None) -> list[Layer]:
+                    service: ApprovalService | None = None,
+                    resolve: Callable[[str], Callable[..., Any]] | None = None) -> list[Layer]:
     """The approval gate for a runtime: insert it where `ConfirmationLayer` was.
 
     Args:
@@ -189,9 +212,10 @@ def approval_layers(store: Store, manifest: Manifest, *, requester: str | None =
         requester: who caused the runs (default: the operating-system user).
         wait_seconds: override of `approvals.wait_seconds`.
         service: an `ApprovalService` to share (listeners, clock); default: a new one.
+        resolve: resolves `preview:` handlers (the runtime's handler registry).
     """
     return [ApprovalLayer(service or ApprovalService(store), manifest.approvals,
-                          requester or default_requester(), wait_seconds)]
+                          requester or default_requester(), wait_seconds, resolve=resolve)]
 
 
 async def resumable_runs(store: Store) -> list[str]:

@@ -152,6 +152,11 @@ def _render_request(out: Console, r: ApprovalRequest, trail: Sequence[AuditRecor
             ("arguments", json.dumps(r.args, sort_keys=True))]
     if r.approved_args is not None:
         rows.append(("edited to", json.dumps(r.approved_args, sort_keys=True)))
+    if r.preview is not None:
+        shown = (r.preview.get("error") or
+                 json.dumps(r.preview.get("output"), sort_keys=True, default=str))
+        rows.append(("preview", f"{shown} (by {r.preview.get('handler')}, hash "
+                                f"{(r.preview_hash or '')[:16]})"))
     if r.outcome is not None:
         rows.append(("outcome", json.dumps(r.outcome, sort_keys=True)))
     for key, value in rows:

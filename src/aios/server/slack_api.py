@@ -21,7 +21,7 @@ from fastapi.responses import JSONResponse
 from aios.approvals.channels.slack import APPROVE, REJECT
 from aios.approvals.channels.spec import SlackChannel
 from aios.approvals.chat_users import SlackUsers
-from aios.errors import AiosError, AuthenticationError, NotFoundError
+from aios.errors import AiosError, AuthenticationError
 from aios.server.auth import ServicesDep
 
 __all__ = ["router"]
@@ -35,8 +35,9 @@ def _secret(services: Any) -> str:
             value = os.environ.get(spec.signing_secret_env)
             if value:
                 return value
-    raise NotFoundError("no Slack channel with a signing secret is configured "
-                        "(approvals.channels: {type: slack, signing_secret_env: ...})")
+    raise AuthenticationError("no Slack request can be verified: no Slack channel with a "
+                              "signing secret is configured (approvals.channels: {type: "
+                              "slack, signing_secret_env: ...})")
 
 
 def _reply(text: str) -> JSONResponse:

@@ -5,6 +5,7 @@
   single-use: `used_at` is set by the first use, in a conditional UPDATE.
 - `approval_secrets`: the key links are signed with when `AIOS_LINK_SECRET` is not set.
 - `slack_users`: which Ai:oS user a Slack user is (`aios users link-slack`).
+- `approval_requests.preview`, `.preview_hash`: the output of an action's `preview:` handler.
 
 Revision ID: 0021_approval_channels
 Revises: 0017_approvals_withdrawn
@@ -55,6 +56,9 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     )
 
+    with op.batch_alter_table("approval_requests") as batch:
+        batch.add_column(sa.Column("preview", sa.JSON(), nullable=True))
+        batch.add_column(sa.Column("preview_hash", sa.String(64), nullable=True))
     op.create_table(
         "slack_users",
         sa.Column("slack_id", sa.String(32), primary_key=True),
@@ -65,6 +69,9 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("slack_users")
+    with op.batch_alter_table("approval_requests") as batch:
+        batch.drop_column("preview_hash")
+        batch.drop_column("preview")
     op.drop_table("approval_secrets")
     op.drop_index("ix_approval_links_request", table_name="approval_links")
     op.drop_table("approval_links")
