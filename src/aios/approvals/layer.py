@@ -17,7 +17,7 @@ import getpass
 import json
 import socket
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import jsonschema
@@ -93,6 +93,7 @@ class ApprovalLayer:
     wait_seconds: float | None = None
     describe: Callable[[StepCall], Justification] = describe_call
     resolve: Callable[[str], Callable[..., Any]] | None = None
+    _mask: Callable[[str], str] | None = field(default=None, init=False, repr=False)
 
     async def __call__(self, call: StepCall, call_next: Next) -> Any:
         why = self.describe(call)
@@ -115,11 +116,12 @@ class ApprovalLayer:
         request = await self.service.find(ctx.run_id, ctx.step_id, args_hash(ctx.args))
         if request is None:
             preview = await self._preview(call) if call.spec.preview else None
+            shown = await self._masked(ctx.args)
             request = await self.service.submit(Proposal(
-                run_id=ctx.run_id, step_id=ctx.step_id, action=call.action, args=ctx.args,
+                run_id=ctx.run_id, step_id=ctx.step_id, action=call.action, args=shown,
                 requester=self.requester, reason=why.reason, risks=why.risks,
                 confidence=why.confidence, input_schema=call.spec.inputs,
-                preview=preview), needed)
+                preview=preview, args_hash=args_hash(ctx.args)), needed)
         if request.decidable:
             wait = self.policy.wait_seconds if self.wait_seconds is None else self.wait_seconds
             request = await self.service.wait(request.id, wait)
@@ -142,6 +144,20 @@ class ApprovalLayer:
             await self.service.record_denial(request, actor=self.requester)
             raise ApprovalDenied(self._denied(call.action, request))
         return await self._execute(call, call_next, request)
+
+    async def _masked(self, args: dict[str, Any]) -> dict[str, Any]:
+        """`args` as stored and shown: secrets and personal data masked (when the policy says
+        so). The real values never reach the request; execution takes them from the run."""
+        if not self.policy.mask_arguments or not args:
+            return args
+        if self._mask is None:  # the detectors' first import is slow: off the event loop
+            from aios.approvals.channels.masking import masking
+
+            self._mask = await asyncio.to_thread(masking)
+        from aios.approvals.channels.masking import mask_value
+
+        masked: dict[str, Any] = mask_value(args, self._mask)
+        return masked
 
     async def _preview(self, call: StepCall) -> dict[str, Any]:
         """Run the action's `preview:` handler in forensic mode: `{"output": ...}`, or
@@ -171,8 +187,16 @@ class ApprovalLayer:
                 f"({got}); start a new run to ask again")
 
     async def _execute(self, call: StepCall, call_next: Next, request: ApprovalRequest) -> Any:
-        approved = request.current_args
-        if args_hash(approved) != request.current_hash:
+        if request.approved_args is None:
+            # As proposed: run the call's own arguments, which hash to what was approved (the
+            # stored ones may be a masked view of them).
+            approved = dict(call.ctx.args)
+            stored_ok = args_hash(approved) == request.args_hash
+        else:
+            stored_ok = args_hash(request.approved_args) == request.current_hash
+            approved = (restore_masked(request.approved_args, request.args, call.ctx.args)
+                        if request.masked else request.approved_args)
+        if not stored_ok:
             raise StoreError(f"approval request {request.id[:12]}: the stored arguments do not "
                              "match their approved hash; the store was altered, run "
                              "`aios audit verify`")
@@ -198,6 +222,22 @@ class ApprovalLayer:
             request, executed_args=approved_call.ctx.args, actor=self.requester,
             outcome={"status": "succeeded", "result_sha256": sha256_hex(canonical_json(result))})
         return result
+
+
+def restore_masked(edited: dict[str, Any], shown: dict[str, Any],
+                   real: dict[str, Any]) -> dict[str, Any]:
+    """An approver's edit of masked arguments, with every value they left as shown (a masked
+    placeholder) put back to the real one; values they changed stay as they typed them."""
+    out: dict[str, Any] = {}
+    for key, value in edited.items():
+        if key in shown and key in real and value == shown[key]:
+            out[key] = real[key]
+        elif isinstance(value, dict) and isinstance(shown.get(key), dict) \
+                and isinstance(real.get(key), dict):
+            out[key] = restore_masked(value, shown[key], real[key])
+        else:
+            out[key] = value
+    return out
 
 
 def approval_layers(store: Store, manifest: Manifest, *, requester: str | None = None,

@@ -37,6 +37,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from aios.approvals.canonical import args_hash as args_hash_of
 from aios.approvals.effective import EffectiveArgs, effective_args
 from aios.approvals.policy import Stage
 from aios.errors import NotFoundError
@@ -192,6 +193,11 @@ class ApprovalRequest:
         return self.approved_args if self.approved_args is not None else self.args
 
     @property
+    def masked(self) -> bool:
+        """True when `args` is a masked view (secrets replaced) of the arguments that run."""
+        return args_hash_of(self.args) != self.args_hash
+
+    @property
     def effective(self) -> EffectiveArgs:
         """`current_args` with the action's schema defaults filled in (and marked)."""
         return effective_args(self.current_args, self.input_schema)
@@ -251,7 +257,7 @@ class ApprovalRequest:
             "updated_at": self.updated_at.isoformat(),
             "decided_at": self.decided_at.isoformat() if self.decided_at else None,
             "consumed_at": self.consumed_at.isoformat() if self.consumed_at else None,
-            "lineage": self.lineage(), "preview": self.preview,
+            "lineage": self.lineage(), "preview": self.preview, "masked": self.masked,
             "preview_hash": self.preview_hash,
             "decisions": [{"decider": d.decider, "decision": d.decision, "reason": d.reason,
                            "args_hash": d.args_hash, "edited": d.edited,

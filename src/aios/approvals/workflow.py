@@ -68,6 +68,8 @@ class Proposal:
         input_schema: the action's JSON Schema; edited arguments must satisfy it.
         preview: the output of the action's `preview:` handler (`{"output": ...}` or
             `{"error": ...}`), shown with the request and bound into it by its hash.
+        args_hash: the hash of the REAL arguments when `args` is a masked view of them
+            (secrets replaced); None: the hash of `args`.
     """
 
     run_id: str
@@ -80,6 +82,7 @@ class Proposal:
     confidence: float | None = None
     input_schema: Mapping[str, Any] = field(default_factory=dict)
     preview: Mapping[str, Any] | None = None
+    args_hash: str | None = None
 
 
 @dataclass(frozen=True)
@@ -154,7 +157,7 @@ class ApprovalService:
         """
         if requirement.mode not in (Mode.notify, Mode.require):
             raise ConfigError(f"mode {requirement.mode.value!r} needs no approval request")
-        hash_ = args_hash(dict(proposal.args))
+        hash_ = proposal.args_hash or args_hash(dict(proposal.args))
         now = self.clock()
         notify = requirement.mode is Mode.notify
         first = requirement.route[0]
