@@ -56,6 +56,11 @@ sequences:
     steps:
       - {{id: first, action: demo.probe}}
       - {{id: shaky, action: demo.flaky}}
+  guarded:
+    description: a check that can fail, then the critical change
+    steps:
+      - {{id: gate, action: demo.flaky}}
+      - {{id: change, action: demo.write, depends_on: [gate], with: {{note: guarded}}}}
 """
 
 #: name -> role; every user's password is "<name>-pw".

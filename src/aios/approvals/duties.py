@@ -16,16 +16,25 @@ from aios.approvals.escalation import POLICY_ACTOR
 from aios.approvals.requests import WITHDRAWN, ApprovalRequest
 from aios.auth.users import Role, User
 from aios.errors import ConfigError, ConflictError, PermissionDenied
+from aios.store.runs import RunParties
 
 __all__ = ["approvers_of", "check_may_decide", "closed_message", "lost_race", "validate_edit"]
 
 
-def check_may_decide(req: ApprovalRequest, user: User, decision: str) -> None:
+def check_may_decide(req: ApprovalRequest, user: User, decision: str,
+                     parties: RunParties | None = None) -> None:
     """Raise unless `user` may `decision` (approve | reject) `req`.
+
+    Args:
+        req: the request.
+        user: the authenticated decider.
+        decision: approve | reject.
+        parties: who started and resumed the request's run; none of them may approve.
 
     Raises:
         PermissionDenied: a viewer, not in the request's approver group, or (to approve)
-            the identity that caused the request.
+            the identity that caused the request: its requester, the run's initiator, or
+            anyone who resumed the run.
     """
     if not user.role.allows(Role.approver):
         raise PermissionDenied(
@@ -37,7 +46,18 @@ def check_may_decide(req: ApprovalRequest, user: User, decision: str) -> None:
         raise PermissionDenied(
             f"request {req.id[:12]} waits for approver group {group.group!r} ({who}); "
             f"{user.name} ({user.role.value}) is not in it")
-    if decision == "approve" and user.name == req.requester:
+    if decision != "approve":
+        return
+    parties = parties or RunParties()
+    if user.name == parties.initiator:
+        raise PermissionDenied(
+            f"{user.name} started run {req.run_id[:12]}, which filed request {req.id[:12]}, "
+            "and may not approve it (separation of duties); another approver must decide")
+    if user.name in parties.resumers:
+        raise PermissionDenied(
+            f"{user.name} resumed run {req.run_id[:12]}, which filed request {req.id[:12]}, "
+            "and may not approve it (separation of duties); another approver must decide")
+    if user.name == req.requester:
         raise PermissionDenied(
             f"{user.name} caused request {req.id[:12]} and may not approve it (separation "
             "of duties); another approver must decide")

@@ -24,7 +24,7 @@ import jsonschema
 
 from aios.approvals.canonical import args_hash, canonical_json, sha256_hex
 from aios.approvals.effective import effective_args
-from aios.approvals.policy import ActionFacts, ApprovalPolicy, Mode
+from aios.approvals.policy import ActionFacts, ApprovalPolicy, Mode, Requirement, autonomy_gates
 from aios.approvals.requests import WITHDRAWN, ApprovalRequest
 from aios.approvals.workflow import ApprovalService, Proposal
 from aios.errors import (
@@ -37,7 +37,9 @@ from aios.errors import (
 from aios.manifest.schema import Manifest
 from aios.runtime.handlers import HandlerRegistry
 from aios.runtime.pipeline import Layer, Next, StepCall, invoke_handler
+from aios.security.taint import Taint, run_taint
 from aios.store.engine import Store
+from aios.store.runs import run_parties
 
 __all__ = ["ApprovalLayer", "Justification", "approval_layers", "default_requester",
            "describe_call", "resumable_runs"]
@@ -63,6 +65,16 @@ def describe_call(call: StepCall) -> Justification:
     if spec.mutates:
         risks.append("changes the host (mutates)")
     return Justification(spec.description or f"run {call.action}", tuple(risks))
+
+
+def _tainted(needed: Requirement, why: Justification,
+             taint: Taint) -> tuple[Requirement, Justification]:
+    """In a tainted run a mutating action needs at least one approval (rules only raise it)."""
+    if needed.mode is not Mode.deny:
+        needed = replace(needed, mode=Mode.require, approvals=max(1, needed.approvals))
+    return needed, replace(why, reason=f"{why.reason}; {taint.reason()}",
+                           risks=(*why.risks, f"tainted run: {taint.finding} from "
+                                              f"{taint.step_id}"))
 
 
 def default_requester() -> str:
@@ -102,8 +114,13 @@ class ApprovalLayer:
                             confidence=why.confidence,
                             args=effective_args(call.ctx.args, call.spec.inputs).values,
                             context={"run_id": call.ctx.run_id, "step_id": call.ctx.step_id,
-                                     "env": dict(call.ctx.env)})
+                                     "env": dict(call.ctx.env)},
+                            autonomy=call.ctx.autonomy)
+        if autonomy_gates(facts):  # tell the approver why an agent's call is gated
+            why = replace(why, risks=(*why.risks, f"agent autonomy level {facts.autonomy}"))
         needed = self.policy.evaluate(facts)
+        if call.spec.mutates and (taint := run_taint(call.ctx.run_metadata())) is not None:
+            needed, why = _tainted(needed, why, taint)
         if needed.mode is Mode.auto:
             return await call_next(call)
         if needed.mode is Mode.deny:
@@ -115,11 +132,14 @@ class ApprovalLayer:
         # Only a live request is found: one withdrawn when the run was cancelled is history.
         request = await self.service.find(ctx.run_id, ctx.step_id, args_hash(ctx.args))
         if request is None:
+            # The run's initiator caused it, whoever resumed the run (runs recorded before
+            # 0018 have none: this runtime's requester then).
+            initiator = (await run_parties(self.service.store, ctx.run_id)).initiator
             preview = await self._preview(call) if call.spec.preview else None
             shown = await self._masked(ctx.args)
             request = await self.service.submit(Proposal(
                 run_id=ctx.run_id, step_id=ctx.step_id, action=call.action, args=shown,
-                requester=self.requester, reason=why.reason, risks=why.risks,
+                requester=initiator or self.requester, reason=why.reason, risks=why.risks,
                 confidence=why.confidence, input_schema=call.spec.inputs,
                 preview=preview, args_hash=args_hash(ctx.args)), needed)
         if request.decidable:

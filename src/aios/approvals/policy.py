@@ -37,6 +37,7 @@ __all__ = [
     "OnExpiry",
     "Requirement",
     "Stage",
+    "autonomy_gates",
     "duration_seconds",
     "parse_duration",
 ]
@@ -273,6 +274,8 @@ class ActionFacts:
     confidence: float | None = None
     args: Mapping[str, Any] = field(default_factory=dict)  #: the effective arguments
     context: Mapping[str, Any] = field(default_factory=dict)  #: run_id, step_id, env
+    #: The calling agent's autonomy level (0-4; None: not an agent's call, as 4).
+    autonomy: int | None = None
 
     @property
     def agent(self) -> str:
@@ -327,6 +330,25 @@ class Requirement:
     def priority(self) -> int:
         """Queue priority: 3 for critical down to 0 for low."""
         return LEVELS.index(self.level)
+
+
+#: Per autonomy level 1-3, the least criticality at which a mutating call needs approval.
+_AUTONOMY_THRESHOLD: dict[int, Level] = {1: "low", 2: "medium", 3: "high"}
+
+
+def autonomy_gates(facts: ActionFacts) -> bool:
+    """True when the agent's autonomy level alone requires an approval for this call.
+
+    0: every call; 1-3: mutating calls at or above low / medium / high criticality;
+    4 or None: never (the policy alone decides).
+    """
+    level = facts.autonomy
+    if level is None or level >= 4:
+        return False
+    if level <= 0:
+        return True
+    return facts.mutates and \
+        LEVELS.index(facts.criticality) >= LEVELS.index(_AUTONOMY_THRESHOLD[level])
 
 
 class ApprovalPolicy(_Frozen):
@@ -404,6 +426,8 @@ class ApprovalPolicy(_Frozen):
         approvals = rule.approvals if rule and rule.approvals else base.approvals
         first = rule.approvers if rule and rule.approvers else base.approvers
         deadline = rule.deadline if rule and rule.deadline else base.deadline
+        if mode in (Mode.auto, Mode.notify) and autonomy_gates(facts):
+            mode = Mode.require  # autonomy only ever raises the gate
         route = [self._stage(first, deadline)]
         if base.on_expiry is OnExpiry.escalate and deadline is not None:
             route += [self._stage(s.to, s.deadline) for s in base.escalation]

@@ -44,7 +44,7 @@ from aios.approvals.requests import (
 from aios.auth.users import User
 from aios.errors import ConfigError, ConflictError
 from aios.store.engine import Store
-from aios.store.runs import utcnow
+from aios.store.runs import run_parties, utcnow
 from aios.store.tables import runs
 
 __all__ = ["ApprovalEvent", "ApprovalService", "Proposal"]
@@ -263,7 +263,7 @@ class ApprovalService:
             raise ConflictError(
                 f"request {req.id[:12]} changed since you looked at it (version {version}, now "
                 f"{req.version}); review it again with `aios approvals show {req.id[:12]}`")
-        check_may_decide(req, user, decision)
+        check_may_decide(req, user, decision, await run_parties(self.store, req.run_id))
         new_args: dict[str, Any] | None = None
         new_hash = req.current_hash
         if edited_args is not None:

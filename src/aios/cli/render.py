@@ -88,6 +88,7 @@ def run_to_json(result: RunResult) -> dict[str, Any]:
             for o in result.steps.values()
         ],
         "metadata": result.metadata,
+        **({"agent": result.agent.to_json()} if result.agent is not None else {}),
     }
 
 
@@ -99,6 +100,7 @@ def record_to_json(record: RunRecord) -> dict[str, Any]:
         "created_at": record.created_at.isoformat(),
         "finished_at": record.finished_at.isoformat() if record.finished_at else None,
         "manifest": record.manifest_path or record.manifest_name,
+        "initiator": record.initiator, "resumed_by": list(record.resumed_by),
         "steps": [{"step": s.step_id, "action": s.action, "status": s.status,
                    "attempt": s.attempt, "duration_ms": s.duration_ms, "result": s.result,
                    "error": s.error} for s in record.steps],
@@ -182,6 +184,9 @@ def render_report(console: Console, result: RunResult) -> None:
     narrative = report.get("narrative")
     if narrative:
         parts.append(Text(f"\n{narrative}"))
+    elif report.get("narrative_error"):
+        parts.append(Text(f"\nnarrative omitted: {_short(report['narrative_error'], 160)}",
+                          style="dim"))
     console.print(Group(*parts))
 
 

@@ -4,7 +4,8 @@ Plain frozen data, referenced from the manifest as `guardrails:` (see `Manifest.
 Example::
 
     guardrails:
-      injection: block          # block | flag | approve | off
+      injection: taint          # taint | block | flag | approve | off
+      injection_block_threshold: 0.99   # block even under taint at or above this score
       pii: redact               # redact | block | allow
       secrets: block
       pseudonymise: true        # mask PII before the model, restore it in the answer
@@ -26,6 +27,9 @@ __all__ = ["AgentGuardrails", "DataAction", "EffectivePolicy", "GuardrailPolicy"
 class InjectionAction(StrEnum):
     """What a detected prompt injection does."""
 
+    #: passed on wrapped in an untrusted-content marker; the run is marked tainted (durable)
+    #: and every later mutating action of the run needs an approval (`aios.security.taint`)
+    taint = "taint"
     block = "block"        #: the step (or completion) fails with GuardrailTripped
     flag = "flag"          #: recorded and logged; execution continues
     approve = "approve"    #: blocked unless the operator re-runs with the action approved
@@ -38,6 +42,11 @@ class DataAction(StrEnum):
     redact = "redact"      #: replaced by a placeholder before it is returned, stored or traced
     block = "block"        #: the step (or completion) fails with GuardrailTripped
     allow = "allow"        #: passed through (the decision is still recorded)
+
+
+#: Under `taint`, the score at or above which injection is blocked (see the README's
+#: security section for the measurement behind it).
+DEFAULT_BLOCK_THRESHOLD = 0.99
 
 
 class _Frozen(BaseModel):
@@ -55,15 +64,18 @@ class AgentGuardrails(_Frozen):
     pseudonymise: bool | None = Field(None, description="Override for pseudonymisation.")
     injection_threshold: float | None = Field(
         None, ge=0, le=1, description="Override for the injection classifier's threshold.")
+    injection_block_threshold: float | None = Field(
+        None, ge=0, le=1, description="Override for the score that blocks under taint.")
 
 
 class EffectivePolicy(_Frozen):
     """The policy that applies to one agent, overrides resolved."""
 
     enabled: bool = True
-    injection: InjectionAction = InjectionAction.block
+    injection: InjectionAction = InjectionAction.taint
     prompt_injection: InjectionAction = InjectionAction.flag
     injection_threshold: float | None = None
+    injection_block_threshold: float | None = DEFAULT_BLOCK_THRESHOLD
     pii: DataAction = DataAction.redact
     secrets: DataAction = DataAction.redact
     pii_types: tuple[str, ...] | None = None
@@ -77,9 +89,16 @@ class GuardrailPolicy(_Frozen):
 
     enabled: bool = Field(True, description="False turns every guardrail off.")
     injection: InjectionAction = Field(
-        InjectionAction.block,
+        InjectionAction.taint,
         description="Prompt injection in action inputs, tool/document outputs and prompts: "
-                    "block | flag | approve | off.")
+                    "taint | block | flag | approve | off. Default taint: the text passes on "
+                    "wrapped in an untrusted-content marker, the run is marked tainted, and "
+                    "every later mutating action of the run needs an approval.")
+    injection_block_threshold: float | None = Field(
+        DEFAULT_BLOCK_THRESHOLD, ge=0, le=1,
+        description="Under `taint`, a finding scored at or above this blocks instead "
+                    "(null: taint never blocks). The default is set where the dev benchmark "
+                    "(`bench/detectors.py`) shows no benign document scoring that high.")
     injection_threshold: float | None = Field(
         None, ge=0, le=1,
         description="Classifier probability that counts as an injection (default: the "
@@ -112,7 +131,9 @@ class GuardrailPolicy(_Frozen):
         base = EffectivePolicy(
             enabled=self.enabled, injection=self.injection,
             prompt_injection=self.prompt_injection,
-            injection_threshold=self.injection_threshold, pii=self.pii, secrets=self.secrets,
+            injection_threshold=self.injection_threshold,
+            injection_block_threshold=self.injection_block_threshold, pii=self.pii,
+            secrets=self.secrets,
             pii_types=tuple(self.pii_types) if self.pii_types is not None else None,
             pseudonymise=self.pseudonymise, scan_inputs=self.scan_inputs,
             scan_outputs=self.scan_outputs)

@@ -75,6 +75,9 @@ class RunOut(BaseModel):
     created_at: datetime
     finished_at: datetime | None
     active: bool = Field(description="True while it executes in this server.")
+    initiator: str | None = Field(None, description="Who started it (null for runs recorded "
+                                                    "before this was stored).")
+    resumed_by: list[str] = Field(default_factory=list, description="Who resumed it since.")
 
 
 class DagNodeOut(BaseModel):
@@ -146,7 +149,8 @@ def run_out(record: RunRecord, active: bool) -> RunOut:
     return RunOut(id=record.id, kind=record.kind, target=record.target, status=record.status,
                   forensic=record.forensic, manifest_name=record.manifest_name,
                   manifest_digest=record.manifest_digest, error=record.error,
-                  created_at=record.created_at, finished_at=record.finished_at, active=active)
+                  created_at=record.created_at, finished_at=record.finished_at, active=active,
+                  initiator=record.initiator, resumed_by=list(record.resumed_by))
 
 
 @router.get("/manifest", response_model=ManifestOut, summary="The server's manifest")

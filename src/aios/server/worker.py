@@ -92,7 +92,8 @@ class RunWorker:
                            forensic=base.forensic, env=base.env, llm=base.llm,
                            listeners=[*self._listeners, self._on_event],
                            max_concurrency=base.max_concurrency,
-                           manifest_path=base.manifest_path, executor=self.executor)
+                           manifest_path=base.manifest_path, executor=self.executor,
+                           actor=requester)
             self._views[requester] = view
         return view
 
@@ -164,7 +165,9 @@ class RunWorker:
         if record.status == "succeeded":
             raise ConflictError(f"run {record.id[:12]} succeeded; nothing to resume")
         self._check_manifest(record)
-        who = await self._requester_of(record.id) or requester or SERVER_REQUESTER
+        # The run's requests name its initiator (stored with the run); the resumer is
+        # recorded too, and neither may approve them.
+        who = requester or await self._requester_of(record.id) or SERVER_REQUESTER
         await self._spawn(record.id, self.runtime_for(who).resume(record.id))
         return record.id
 

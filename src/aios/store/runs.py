@@ -17,7 +17,8 @@ from aios.store.engine import Store
 from aios.store.tables import idempotency, run_metadata, runs, step_events
 from aios.store.writer import BatchWriter
 
-__all__ = ["IdempotencyRecord", "RunRecord", "RunStore", "StepRecord", "as_utc", "utcnow"]
+__all__ = ["IdempotencyRecord", "RunParties", "RunRecord", "RunStore", "StepRecord", "as_utc",
+           "run_parties", "utcnow"]
 
 #: Run and step states. A run left `running` by a process that died reads as `interrupted`.
 TERMINAL = frozenset({"succeeded", "failed", "cancelled", "skipped"})
@@ -69,6 +70,8 @@ class RunRecord:
     finished_at: datetime | None
     steps: list[StepRecord] = field(default_factory=list)
     metadata: dict[str, dict[str, Any]] = field(default_factory=dict)
+    initiator: str | None = None
+    resumed_by: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,29 @@ class IdempotencyRecord:
     status: str
     result: Any
     error: str | None
+
+
+@dataclass(frozen=True)
+class RunParties:
+    """Who caused a run: none of them may approve the approval requests it files.
+
+    Attributes:
+        initiator: who started it (None for runs recorded before migration 0018).
+        resumers: who resumed it since, in order.
+    """
+
+    initiator: str | None = None
+    resumers: tuple[str, ...] = ()
+
+
+async def run_parties(store: Store, run_id: str) -> RunParties:
+    """The initiator and resumers of `run_id` (empty for an unknown run)."""
+    async with store.engine.connect() as conn:
+        row = (await conn.execute(select(runs.c.initiator, runs.c.resumed_by).where(
+            runs.c.id == run_id))).first()
+    if row is None:
+        return RunParties()
+    return RunParties(row[0], tuple(str(name) for name in row[1] or ()))
 
 
 def _effective_status(status: str, pid: int | None, host: str | None) -> str:
@@ -107,22 +133,38 @@ class RunStore:
 
     async def create_run(self, run_id: str, *, kind: str, target: str, forensic: bool,
                          manifest_name: str, manifest_path: str | None, manifest_digest: str,
-                         options: dict[str, Any]) -> None:
-        """Insert the run record and commit it before anything of the run executes."""
+                         options: dict[str, Any], initiator: str | None = None) -> None:
+        """Insert the run record and commit it before anything of the run executes.
+
+        `initiator` is who started the run: the requester of its approval requests.
+        """
         async with self.store.engine.begin() as conn:
             await conn.execute(insert(runs).values(
                 id=run_id, kind=kind, target=target, status="running", forensic=forensic,
                 manifest_name=manifest_name, manifest_path=manifest_path,
                 manifest_digest=manifest_digest, options=options, error=None,
                 pid=os.getpid(), host=socket.gethostname(), created_at=utcnow(),
+                initiator=initiator, resumed_by=[],
             ))
 
-    async def reopen_run(self, run_id: str) -> None:
-        """Mark a run as running again in this process (resume)."""
+    async def reopen_run(self, run_id: str, *, resumer: str | None = None) -> None:
+        """Mark a run as running again in this process (resume), recording `resumer`."""
         async with self.store.engine.begin() as conn:
-            await conn.execute(update(runs).where(runs.c.id == run_id).values(
-                status="running", pid=os.getpid(), host=socket.gethostname(),
-                finished_at=None, error=None))
+            values: dict[str, Any] = dict(status="running", pid=os.getpid(),
+                                          host=socket.gethostname(), finished_at=None,
+                                          error=None)
+            if resumer is not None:
+                # Read and extended in the transaction that reopens the run.
+                before = (await conn.execute(select(runs.c.resumed_by).where(
+                    runs.c.id == run_id))).scalar()
+                known = list(before or [])
+                if resumer not in known:
+                    values["resumed_by"] = [*known, resumer]
+            await conn.execute(update(runs).where(runs.c.id == run_id).values(**values))
+
+    async def parties(self, run_id: str) -> RunParties:
+        """Who started `run_id` and who resumed it (`run_parties`)."""
+        return await run_parties(self.store, run_id)
 
     def step_event(self, run_id: str, step_id: str, action: str, status: str, *,
                    attempt: int = 1, duration_ms: float | None = None, result: Any = None,
@@ -191,7 +233,8 @@ class RunStore:
             manifest_path=row["manifest_path"], manifest_digest=row["manifest_digest"],
             options=dict(row["options"] or {}), error=row["error"], pid=row["pid"],
             host=row["host"], created_at=as_utc(row["created_at"]) or utcnow(),
-            finished_at=as_utc(row["finished_at"]), **extra)
+            finished_at=as_utc(row["finished_at"]), initiator=row["initiator"],
+            resumed_by=tuple(row["resumed_by"] or ()), **extra)
 
     async def list_runs(self, limit: int = 20, status: str | None = None) -> list[RunRecord]:
         """The most recent runs first."""

@@ -46,6 +46,10 @@ runs = Table(
     Column("host", String(200), nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("finished_at", DateTime(timezone=True), nullable=True),
+    # Who started the run and who resumed it since (0018): none of them may approve the
+    # approval requests the run files; the initiator is their requester.
+    Column("initiator", String(200), nullable=True),
+    Column("resumed_by", JSON, nullable=True),
     Index("ix_runs_created_at", "created_at"),
 )
 

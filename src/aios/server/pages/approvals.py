@@ -19,6 +19,7 @@ from aios.errors import AiosError, ConfigError
 from aios.server.auth import ServicesDep
 from aios.server.pages.render import render
 from aios.server.sessions import Session, form_session, page_session
+from aios.store.runs import run_parties
 
 __all__ = ["router"]
 
@@ -70,8 +71,11 @@ async def request_page(request: Request, request_id: str, services: ServicesDep,
     found = await services.approvals.get(request_id)
     await services.approvals.expire_due(ids=[found.id])
     found = await services.approvals.get(found.id)
+    parties = await run_parties(services.store, found.run_id)
     may_decide = (found.decidable and session.user.role.allows(Role.approver)
                   and session.user.name != found.requester
+                  and session.user.name != parties.initiator
+                  and session.user.name not in parties.resumers
                   and session.user.name not in found.approvers())
     return render(request, "approval.html", session, title=f"Approval {found.id[:12]}",
                   req=found, may_decide=may_decide,

@@ -8,14 +8,15 @@
 - `approval_requests.preview`, `.preview_hash`: the output of an action's `preview:` handler.
 
 Revision ID: 0021_approval_channels
-Revises: 0017_approvals_withdrawn
+Revises: 0018_hardening, 0019_mcp_pins, 0020_agent_runs (it joins the heads that branched
+from 0017_approvals_withdrawn, so there is one head again)
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0021_approval_channels"
-down_revision = "0017_approvals_withdrawn"
+down_revision = ("0018_hardening", "0019_mcp_pins", "0020_agent_runs")
 branch_labels = None
 depends_on = None
 
