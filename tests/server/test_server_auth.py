@@ -18,8 +18,10 @@ from aios.server import ROUTER_MODULES, create_app
 from aios.settings import Settings
 
 _MUTATING = {"post", "put", "patch", "delete"}
-#: Signing in with a password is how a caller authenticates, so it takes no token.
-_PUBLIC = {("post", "/api/auth/token")}
+#: Signing in with a password is how a caller authenticates, so it takes no token; Slack's
+#: button clicks authenticate by Slack's signature and decide as the linked user (their
+#: refusals: tests/server/test_server_slack.py).
+_PUBLIC = {("post", "/api/auth/token"), ("post", "/api/slack/actions")}
 #: Routes that need the admin role; every other mutating route needs an approver.
 _ADMIN_ONLY = {("post", "/api/users"), ("post", "/api/users/{name}/tokens"),
                ("delete", "/api/tokens/{token_id}"), ("post", "/api/redteam/reports"),
