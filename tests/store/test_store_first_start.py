@@ -39,8 +39,7 @@ print("opened")
 
 def _env() -> dict[str, str]:
     env = dict(os.environ)
-    src = str(Path(__file__).resolve().parents[2] / "src")
-    env["PYTHONPATH"] = os.pathsep.join([src, env.get("PYTHONPATH", "")])
+    env["PYTHONPATH"] = os.pathsep.join(sys.path)  # the aios these tests import
     return env
 
 
