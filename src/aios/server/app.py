@@ -76,6 +76,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "aios.server.pages.runs",
     "aios.server.pages.approvals",
     "aios.server.pages.insights",
+    "aios.server.pages.users",
 )
 
 #: HTTP status of each error class; the most specific class in an error's MRO wins.
