@@ -177,7 +177,7 @@ async def open_runtime(manifest: Manifest, *, settings: Settings | None = None,
             env=env, llm=llm, listeners=[services.tracing.listener(), withdraw, *listeners],
             max_concurrency=settings.max_concurrency, manifest_path=manifest_path,
             executor=build_executor(executor or settings.executor, settings),
-            actor=requester or default_requester())
+            actor=requester or default_requester(), durable_step_ends=settings.durable_steps)
         try:
             yield runtime
         finally:
