@@ -12,7 +12,7 @@ LLAMA_CPP_VERSION := 0.3.36
 LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF
 EXTRAS ?= all,dev
 
-.PHONY: install run test lint bench clean
+.PHONY: install run test lint bench clean mcp-test-servers
 
 install: $(VENV)/.installed-$(EXTRAS)
 
@@ -30,8 +30,16 @@ $(VENV)/.installed-$(EXTRAS): pyproject.toml Makefile
 run: install
 	$(BIN)/aios boot
 
-test: install
+test: install mcp-test-servers
 	$(BIN)/python -m pytest
+
+# The third-party MCP server tests/mcp runs as an upstream (the reference filesystem server,
+# from npm, run with the machine's Node.js); without npm those tests skip and say why.
+MCP_NPM := tests/mcp/npm
+mcp-test-servers:
+	@if command -v npm >/dev/null 2>&1; then \
+	  npm install --prefix $(MCP_NPM) --no-audit --no-fund --loglevel=error; \
+	else echo "npm not found: tests/mcp/test_filesystem_server.py will be skipped"; fi
 
 lint: install
 	$(BIN)/ruff check src tests bench

@@ -20,7 +20,7 @@ from aios.approvals import (
     approval_layers,
     default_requester,
 )
-from aios.llm.factory import build_gateway
+from aios.llm.factory import build_gateway, build_stacks
 from aios.llm.gateway import Gateway
 from aios.llm.types import ModelInfo
 from aios.manifest.loader import load_manifest as _load_manifest
@@ -89,25 +89,25 @@ async def open_gateway(manifest: Manifest, *, store: Store | None = None,
         if services is None and store is not None:
             services = await stack.enter_async_context(
                 open_services(settings or Settings(), manifest, store))
-        holder: list[Gateway] = []
-
-        def resolve(name: str) -> object:
-            # Fallback models are wrapped lazily, the first time a chain reaches them.
-            return holder[0].provider(holder[0].model(name))
+        # Built leaf first, so nothing reaches back: each model's per-attempt stack, then
+        # the fallback chain holding those stacks, then the gateway around them.
+        stacks = build_stacks(manifest.models, env=os.environ,
+                              wrappers=services.attempt_wrappers(manifest) if services else ())
+        table = stacks.prices
 
         def prices(model: ModelInfo) -> tuple[float | None, float | None]:
             # The router ranks models by the gateway's own price table (one source of cost).
-            table = holder[0].prices_of(model)
-            return (table.input.base if table.input else None,
-                    table.output.base if table.output else None)
+            found = table.prices(model)
+            return (found.input.base if found.input else None,
+                    found.output.base if found.output else None)
 
-        wrappers = services.gateway_wrappers(manifest, resolve) if services else []
+        wrappers = services.model_wrappers(manifest, stacks) if services else []
         embeddings = services.embeddings if services else None
         router = build_router(manifest.routing, embeddings, prices=prices)
         cache = await build_cache(manifest.routing, store, embeddings) if store else None
         gateway = build_gateway(manifest.models, manifest.budgets, store=store, writer=writer,
-                                env=os.environ, wrappers=wrappers, router=router, cache=cache)
-        holder.append(gateway)
+                                env=os.environ, wrappers=wrappers, router=router, cache=cache,
+                                stacks=stacks)
         try:
             yield gateway
         finally:
@@ -166,8 +166,15 @@ async def open_runtime(manifest: Manifest, *, settings: Settings | None = None,
         if llm is None:
             llm = await stack.enter_async_context(
                 open_gateway(manifest, store=store, writer=runs.writer, services=services))
+        if manifest.mcp_servers:  # upstream MCP tools become actions of their servers
+            from aios.mcp.proxy import open_proxy
+            proxy = await stack.enter_async_context(open_proxy(manifest, store))
+            manifest, handlers = proxy.manifest, [*handlers, *proxy.handlers]
         registry = HandlerRegistry.builtin(handlers)
         approvals = ApprovalService(store, listeners=approval_listeners)
+        from aios.approvals.channels.notifier import attach_channels  # only with channels
+
+        notifier = attach_channels(approvals, manifest.approvals)
         withdraw = WithdrawOnCancel(approvals, actor=requester or default_requester())
         runtime = Runtime(
             manifest, runs, registry=registry,
@@ -182,6 +189,8 @@ async def open_runtime(manifest: Manifest, *, settings: Settings | None = None,
             yield runtime
         finally:
             await withdraw.aclose()  # withdrawals of cancelled runs commit before the store closes
+            if notifier is not None:  # deliveries still running get a bounded grace period
+                await notifier.aclose()
             await runs.writer.flush()  # step rows first, then the gateway's and the spans
             await stack.aclose()
             await runs.writer.close()

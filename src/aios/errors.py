@@ -16,7 +16,9 @@ can do about it::
     │   └── StoreUnreachable       the database cannot be reached at all (check the URL)
     ├── ActionError                an action could not complete
     │   ├── HandlerError           the handler raised; the original exception is the __cause__
-    │   ├── ActionTimeout          the handler ran past its timeout
+    │   ├── ActionTimeout          the handler ran past its timeout (and was stopped)
+    │   ├── ActionOutcomeUnknown   it ran past its timeout and could not be stopped: it may
+    │   │                          still finish; its step is recorded as `unknown`
     │   ├── ActionSkipped          the pipeline chose not to run it (forensic, not confirmed)
     │   ├── ActionSuspended        the step waits (for an approval); the run resumes later
     │   ├── DuplicateExecution     a mutating action was asked to run again under the same key
@@ -31,6 +33,7 @@ can do about it::
     │       └── InvalidOutput      the model's output broke the requested format (JSON)
     ├── GuardrailTripped           a guardrail blocked an input or output
     ├── ApprovalDenied             a human (or a policy) rejected the action
+    ├── DeliveryError              an approval channel (webhook, e-mail) refused or missed a message
     └── BudgetExceeded             the call would exceed a token or USD budget
 
 Foreign exceptions (SDKs, drivers) are translated where they enter Ai:oS, with
@@ -41,10 +44,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 __all__ = [
     "ActionCircuitOpen",
     "ActionError",
+    "ActionOutcomeUnknown",
     "ActionSkipped",
     "ActionSuspended",
     "ActionTimeout",
@@ -56,6 +61,7 @@ __all__ = [
     "ConfigError",
     "ConflictError",
     "DatasetError",
+    "DeliveryError",
     "DuplicateExecution",
     "GuardrailTripped",
     "HandlerError",
@@ -178,6 +184,22 @@ class HandlerError(ActionError):
 
 class ActionTimeout(ActionError):
     """The handler ran longer than its timeout."""
+
+
+class ActionOutcomeUnknown(ActionError):
+    """The handler ran past its deadline and could not be stopped (a sync handler in a thread).
+
+    It may still finish, or may already have changed the host: its step is recorded as
+    `unknown`, a mutating action's idempotency claim stays `unknown` (never run again
+    automatically), and its late completion is recorded when it happens.
+
+    Attributes:
+        late: a `concurrent.futures.Future` that completes when the handler finally returns.
+    """
+
+    def __init__(self, message: str, *, action: str | None = None, late: Any = None):
+        self.late = late
+        super().__init__(message, action=action)
 
 
 class ActionSkipped(ActionError):
@@ -309,6 +331,10 @@ class GuardrailTripped(AiosError):
 
 class ApprovalDenied(AiosError):
     """A human or a policy rejected the action."""
+
+
+class DeliveryError(AiosError):
+    """An approval channel could not deliver a message (endpoint down, slow or refusing)."""
 
 
 class BudgetExceeded(AiosError):

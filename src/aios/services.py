@@ -8,7 +8,7 @@ import asyncio
 import dataclasses
 import functools
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -18,7 +18,9 @@ from aios.errors import ConfigError
 from aios.llm.interfaces import Wrapper
 from aios.manifest.schema import Manifest
 from aios.observability import Tracing, setup_tracing
-from aios.reliability import BreakerRegistry, BreakerStore, reliability_wrappers
+from aios.reliability import BreakerRegistry, BreakerStore
+from aios.reliability.events import Emitter
+from aios.reliability.wrappers import ModelFallback, ModelLookup, attempt_wrappers
 from aios.security.guardrails import GuardrailDecision, Guardrails
 from aios.security.streaming import guardrail_wrapper
 from aios.settings import Settings
@@ -71,18 +73,24 @@ class Services:
         """Turn a retry / breaker / fallback record into a span event."""
         _reliability_event(self.tracing, event)
 
-    def gateway_wrappers(self, manifest: Manifest,
-                         resolve: Callable[[str], object] | None = None) -> list[Wrapper]:
-        """Wrappers around every provider call, innermost first.
-
-        Guardrails sit next to the provider (the cache and the traces see masked text), the
-        per-attempt LLM span next, then time limits, bulkhead, breaker, retry and fallback.
-        """
+    def attempt_wrappers(self, manifest: Manifest) -> list[Wrapper]:
+        """The wrappers of one attempt on one model, innermost first (`ModelStacks`): the LLM
+        span (right over the cost, so each attempt's span has its cost), then time limits,
+        bulkhead, breaker and retry."""
         return [
-            guardrail_wrapper(self.guardrails),
             self.tracing.llm_wrapper(),
-            *reliability_wrappers(manifest.reliability, breakers=self.breakers,
-                                  listeners=[self.reliability_listener], resolve=resolve),
+            *attempt_wrappers(manifest.reliability, breakers=self.breakers,
+                              listeners=[self.reliability_listener]),
+        ]
+
+    def model_wrappers(self, manifest: Manifest, models: ModelLookup) -> list[Wrapper]:
+        """The wrappers around a whole model (the `Gateway`'s), innermost first: the fallback
+        chain over `models`' stacks, then the guardrails, so a prompt is checked once per
+        call, not once per retry or fallback."""
+        return [
+            ModelFallback(manifest.reliability, models=models,
+                          emit=Emitter([self.reliability_listener])),
+            guardrail_wrapper(self.guardrails),
         ]
 
 

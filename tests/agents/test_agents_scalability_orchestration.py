@@ -28,8 +28,9 @@ class FakeLLM:
     def __init__(self, text="All good.", error=None):
         self.text, self.error, self.prompts = text, error, []
 
-    async def complete(self, prompt, max_tokens=None):
+    async def complete(self, prompt, max_tokens=None, system=None):
         self.prompts.append((prompt, max_tokens))
+        self.system = system
         if self.error:
             raise self.error
         return SimpleNamespace(text=self.text)
@@ -140,8 +141,64 @@ async def test_summarize_asks_the_llm_for_a_narrative():
     report = await orchestration.summarize(ctx)
     assert report["narrative"] == "Swap is nearly full; fix ASLR."
     prompt, max_tokens = llm.prompts[0]
-    assert max_tokens == 160
-    assert "swap in use 85%" in prompt and "Overall status: critical" in prompt
+    assert max_tokens == 96
+    assert "swap in use 85%" in llm.system and "Overall status: critical" in llm.system
+    # The request is the system's own text: the system message, not the user's.
+    assert "health reporter" in llm.system and "health reporter" not in prompt
+
+
+async def test_a_narrative_stating_numbers_or_names_not_in_the_metadata_is_omitted():
+    llm = FakeLLM(text="Disk on / is 96% full and /var/log is at 42%; check sshd on port 2222.")
+    ctx, _ = make_ctx("orchestration.summarize", llm=llm, metadata=sample_metadata())
+    report = await orchestration.summarize(ctx)
+    assert report["narrative"] is None
+    error = report["narrative_error"]
+    assert "'/var/log'" in error and "'42'" in error and "'2222'" in error
+    assert "'96'" not in error  # that one is a published fact
+    assert "\n" not in error  # one line
+
+
+async def test_a_narrative_grounded_in_the_metadata_is_shown():
+    text = "Disk on / is 96% full and swap is at 85%; kernel.randomize_va_space is 0."
+    ctx, _ = make_ctx("orchestration.summarize", llm=FakeLLM(text=text),
+                      metadata=sample_metadata())
+    report = await orchestration.summarize(ctx)
+    assert report["narrative"] == text and report["narrative_error"] is None
+
+
+@pytest.mark.parametrize("text", [
+    "The health report is a warning, and the health report is a warning",
+    "ls\nls\nls\nls\nls\nls\nls\nls\nls",
+    "",
+])
+async def test_a_looping_or_empty_narrative_is_omitted(text):
+    ctx, _ = make_ctx("orchestration.summarize", llm=FakeLLM(text=text),
+                      metadata=sample_metadata())
+    report = await orchestration.summarize(ctx)
+    assert report["narrative"] is None
+    assert "loops" in report["narrative_error"] or "no text" in report["narrative_error"]
+
+
+async def test_a_slow_narrative_is_omitted_with_a_note_and_the_step_succeeds():
+    class Slow(FakeLLM):
+        async def complete(self, prompt, max_tokens=None, system=None):
+            import asyncio
+            await asyncio.sleep(5)
+
+    ctx, _ = make_ctx("orchestration.summarize", args={"narrative_seconds": 0.05},
+                      llm=Slow(), metadata=sample_metadata())
+    report = await orchestration.summarize(ctx)
+    assert report["narrative"] is None and "longer than 0.05 s" in report["narrative_error"]
+
+
+def test_the_narrative_request_passes_the_systems_own_injection_guardrail():
+    from aios.security.detectors import InjectionDetector
+
+    report = orchestration.build_report(sample_metadata())
+    detector = InjectionDetector()
+    assert detector.detect(orchestration._prompt(report))  # all of it as a user's text: flagged
+    # What the guardrail scans is the user message: not flagged.
+    assert detector.detect(orchestration._ASK) == []
 
 
 async def test_summarize_records_the_llm_error_instead_of_failing():

@@ -120,3 +120,31 @@ def test_valid_policy_loads_through_the_manifest(tmp_path: Path) -> None:
     manifest = load_manifest(path)
     assert manifest.approvals.wait_seconds == 2
     assert manifest.approvals.evaluate(facts()).mode is Mode.deny
+
+
+@pytest.mark.parametrize(("autonomy", "level", "mutates", "gated"), [
+    (0, "low", False, True),  # suggest only: even a read needs approval
+    (1, "low", False, False), (1, "low", True, True),
+    (2, "low", True, False), (2, "medium", True, True),
+    (3, "medium", True, False), (3, "high", True, True),
+    (4, "low", True, False), (None, "low", True, False),
+])
+def test_autonomy_levels_raise_the_gate(autonomy: int | None, level: str, mutates: bool,
+                                        gated: bool) -> None:
+    mode = ApprovalPolicy().evaluate(facts(level=level, mutates=mutates,
+                                           autonomy=autonomy)).mode
+    assert (mode is Mode.require) == gated
+
+
+def test_autonomy_never_lowers_a_gate() -> None:
+    strict = ApprovalPolicy.model_validate({"rules": [
+        {"action": "storage.*", "mode": "deny"},
+        {"action": "kernel.*", "approvals": 2, "level": "critical"}]})
+    assert strict.evaluate(facts("storage.rm", "low", autonomy=0)).mode is Mode.deny
+    for level in range(5):
+        needed = strict.evaluate(facts("kernel.kill", "low", autonomy=level))
+        assert (needed.mode, needed.approvals) == (Mode.require, 2)
+    # A rule that made a high action auto is raised again by autonomy 3, not by 4.
+    lax = ApprovalPolicy.model_validate({"rules": [{"action": "*", "mode": "auto"}]})
+    assert lax.evaluate(facts(level="high", autonomy=3)).mode is Mode.require
+    assert lax.evaluate(facts(level="high", autonomy=4)).mode is Mode.auto

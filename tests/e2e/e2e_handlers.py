@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 from typing import Any
 
@@ -23,3 +24,11 @@ def mutate(ctx: ActionContext) -> dict[str, Any]:
 async def slow(ctx: ActionContext) -> dict[str, Any]:
     await asyncio.sleep(float(ctx.env.get("SLOW_SECONDS", "60")))
     return {"slept": True}
+
+
+def write_later(ctx: ActionContext) -> dict[str, Any]:
+    """Mark that it started, sleep past its deadline, then change the host (write a file)."""
+    Path(ctx.args["started"]).write_text("started")
+    time.sleep(float(ctx.args.get("seconds", 6)))
+    Path(ctx.args["path"]).write_text("written")
+    return {"written": ctx.args["path"]}

@@ -4,39 +4,23 @@ real gateway, a counting target module, a no-op sleep."""
 from __future__ import annotations
 
 import json
-from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from aios.llm.gateway import Gateway
-from aios.llm.types import LLMRequest, LLMResponse, ModelInfo, StreamChunk, Usage
+from aios.llm.types import LLMRequest, ModelInfo, Usage
+from aios.testing import ScriptedProvider
 
 
-class ScriptedProvider:
-    """A provider answering from a script (then `default`); it records every request."""
-
-    name = "local"
-
-    def __init__(self, replies: Iterable[str | Callable[[LLMRequest], str]] = (),
-                 default: str | Callable[[LLMRequest], str] = "ok"):
-        self.replies: deque[str | Callable[[LLMRequest], str]] = deque(replies)
-        self.default = default
-        self.requests: list[LLMRequest] = []
-
-    async def complete(self, request: LLMRequest, model: ModelInfo) -> LLMResponse:
-        self.requests.append(request)
-        reply = self.replies.popleft() if self.replies else self.default
-        text = reply(request) if callable(reply) else reply
-        return LLMResponse(text=text, model=model.name, provider=self.name,
-                           usage=Usage(input_tokens=10, output_tokens=5))
-
-    async def stream(self, request: LLMRequest, model: ModelInfo
-                     ) -> AsyncIterator[StreamChunk]:  # pragma: no cover - not used
-        raise NotImplementedError
-        yield StreamChunk()
+def scripted(*replies: str, default: str | Callable[[LLMRequest], str] = "ok"
+             ) -> ScriptedProvider:
+    """The package's scripted provider as these tests price it: every call 10 + 5 tokens."""
+    return ScriptedProvider(*replies, default=default, usage=Usage(input_tokens=10,
+                                                                   output_tokens=5),
+                            name="local")
 
 
 def scripted_gateway(provider: ScriptedProvider, name: str = "judge") -> Gateway:

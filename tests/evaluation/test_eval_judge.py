@@ -4,7 +4,7 @@ errors that never pass, repeats with spread, pairwise in both orders."""
 from __future__ import annotations
 
 import pytest
-from tests.evaluation.eval_helpers import ScriptedProvider, scripted_gateway
+from tests.evaluation.eval_helpers import scripted, scripted_gateway
 
 from aios.errors import ConfigError
 from aios.evaluation import EvaluatorContext, Sample, TargetOutput, build_evaluator
@@ -40,7 +40,7 @@ def test_pairwise_replies_parse(reply: str, winner: str) -> None:
 
 
 async def test_judge_score_and_reason_through_the_gateway() -> None:
-    provider = ScriptedProvider(['{"score": 5, "reason": "names Paris"}'])
+    provider = scripted('{"score": 5, "reason": "names Paris"}')
     judge = build_evaluator("llm_judge", {"rubric": "Names the right city.", "model": "judge"},
                             EvaluatorContext(gateway=scripted_gateway(provider)))
     score = await judge.score(SAMPLE, OUTPUT)
@@ -53,7 +53,7 @@ async def test_judge_score_and_reason_through_the_gateway() -> None:
 
 
 async def test_unparseable_reply_is_retried_then_parsed() -> None:
-    provider = ScriptedProvider(["I'd say it's decent.", '{"score": 2, "reason": "weak"}'])
+    provider = scripted("I'd say it's decent.", '{"score": 2, "reason": "weak"}')
     judge = build_evaluator("llm_judge", {"rubric": "r", "json_mode": False},
                             EvaluatorContext(gateway=scripted_gateway(provider),
                                              judge_model="judge"))
@@ -66,7 +66,7 @@ async def test_unparseable_reply_is_retried_then_parsed() -> None:
 
 
 async def test_reply_that_never_parses_is_an_error_never_a_pass() -> None:
-    provider = ScriptedProvider(default="Looks great to me!")
+    provider = scripted(default="Looks great to me!")
     judge = build_evaluator("llm_judge", {"rubric": "r", "retries": 2, "model": "judge"},
                             EvaluatorContext(gateway=scripted_gateway(provider)))
     score = await judge.score(SAMPLE, OUTPUT)
@@ -76,8 +76,8 @@ async def test_reply_that_never_parses_is_an_error_never_a_pass() -> None:
 
 
 async def test_repeats_report_the_spread() -> None:
-    provider = ScriptedProvider(['{"score": 5, "reason": "a"}', '{"score": 3, "reason": "b"}',
-                                 '{"score": 4, "reason": "c"}'])
+    provider = scripted('{"score": 5, "reason": "a"}', '{"score": 3, "reason": "b"}',
+                        '{"score": 4, "reason": "c"}')
     judge = build_evaluator("llm_judge", {"rubric": "r", "repeats": 3, "model": "judge",
                                           "pass_score": 4},
                             EvaluatorContext(gateway=scripted_gateway(provider)))
@@ -90,7 +90,7 @@ async def test_repeats_report_the_spread() -> None:
 
 async def test_pairwise_runs_both_orders_and_cancels_position_bias() -> None:
     # A judge that always prefers whatever comes first: a pure position bias.
-    provider = ScriptedProvider(default='{"winner": "A", "reason": "first is better"}')
+    provider = scripted(default='{"winner": "A", "reason": "first is better"}')
     judge = build_evaluator("pairwise", {"model": "judge"},
                             EvaluatorContext(gateway=scripted_gateway(provider)))
     score = await judge.score(SAMPLE, OUTPUT)
@@ -108,7 +108,7 @@ async def test_pairwise_consistent_preference_wins_or_loses() -> None:
         winner = "A" if text.index("It is Paris.") < text.index("RESPONSE B") else "B"
         return '{"winner": "%s", "reason": "more complete"}' % winner  # noqa: UP031
 
-    provider = ScriptedProvider(default=prefer_candidate)
+    provider = scripted(default=prefer_candidate)
     judge = build_evaluator("pairwise", {"model": "judge", "pass_on": "win"},
                             EvaluatorContext(gateway=scripted_gateway(provider)))
     won = await judge.score(SAMPLE, OUTPUT)
@@ -117,7 +117,7 @@ async def test_pairwise_consistent_preference_wins_or_loses() -> None:
     def prefer_reference(request: LLMRequest) -> str:
         return "A" if prefer_candidate(request).count('"B"') else "B"
 
-    provider = ScriptedProvider(
+    provider = scripted(
         default=lambda r: '{"winner": "%s", "reason": "r"}' % prefer_reference(r))  # noqa: UP031
     judge = build_evaluator("pairwise", {"model": "judge"},
                             EvaluatorContext(gateway=scripted_gateway(provider)))
@@ -126,7 +126,7 @@ async def test_pairwise_consistent_preference_wins_or_loses() -> None:
 
 
 async def test_pairwise_unparseable_order_is_an_error() -> None:
-    provider = ScriptedProvider(['{"winner": "A"}'], default="no idea")
+    provider = scripted('{"winner": "A"}', default="no idea")
     judge = build_evaluator("pairwise", {"model": "judge", "retries": 1, "json_mode": False},
                             EvaluatorContext(gateway=scripted_gateway(provider)))
     score = await judge.score(SAMPLE, OUTPUT)

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.evaluation.eval_helpers import ScriptedProvider, scripted_gateway, write_suite
+from tests.evaluation.eval_helpers import scripted, scripted_gateway, write_suite
 from tests.support import Reply, ScriptedLLMServer
 
 from aios.errors import ConfigError, PermanentProviderError, TransientProviderError
@@ -55,7 +55,7 @@ def test_bad_callable_refs_say_what_to_fix(tmp_path: Path) -> None:
 
 
 async def test_model_target_goes_through_the_gateway() -> None:
-    provider = ScriptedProvider(["Paris."])
+    provider = scripted("Paris.")
     target = build_target({"type": "model", "model": "m", "system": "Be brief.",
                            "max_tokens": 8}, TargetContext(gateway=scripted_gateway(provider,
                                                                                      "m")))

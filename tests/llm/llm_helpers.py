@@ -1,5 +1,5 @@
-"""Helpers for the gateway tests: the scripted server fixture, model specs on it, gateways,
-a trivial in-process provider."""
+"""Helpers for the gateway tests: the scripted server fixture, model specs on it, gateways.
+(The in-process provider is the package's own: `aios.testing.ScriptedProvider`.)"""
 
 from __future__ import annotations
 
@@ -12,12 +12,7 @@ from tests.support import ScriptedLLMServer
 from aios.llm import (
     BudgetsConfig,
     Gateway,
-    LLMRequest,
-    LLMResponse,
-    ModelInfo,
     ModelSpec,
-    StreamChunk,
-    Usage,
     build_gateway,
 )
 from aios.store import Store
@@ -65,27 +60,3 @@ async def gateways() -> AsyncIterator[list[Gateway]]:
     yield made
     for gateway in made:
         await gateway.aclose()
-
-
-class EchoProvider:
-    """A trivial in-process provider: echoes the last message, with fixed usage."""
-
-    name = "echo"
-
-    def __init__(self, usage: Usage | None = None, text: str | None = None):
-        self.usage = usage or Usage(input_tokens=10, output_tokens=5)
-        self.text = text
-        self.requests: list[LLMRequest] = []
-
-    async def complete(self, request: LLMRequest, model: ModelInfo) -> LLMResponse:
-        self.requests.append(request)
-        return LLMResponse(text=self.text if self.text is not None
-                           else request.messages[-1].content, model=model.name,
-                           provider=self.name, usage=self.usage)
-
-    async def stream(self, request: LLMRequest, model: ModelInfo) -> AsyncIterator[StreamChunk]:
-        self.requests.append(request)
-        text = self.text if self.text is not None else request.messages[-1].content
-        for word in text.split(" "):
-            yield StreamChunk(text=word + " ")
-        yield StreamChunk(finish_reason="stop", usage=self.usage)

@@ -8,7 +8,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from tests.llm.llm_helpers import EchoProvider, gateway_for, openai_spec
+from tests.llm.llm_helpers import gateway_for, openai_spec
 from tests.support import Reply
 
 from aios.errors import BudgetExceeded, TransientProviderError
@@ -26,6 +26,7 @@ from aios.llm import (
     cost_usd,
 )
 from aios.store import Store
+from aios.testing import ScriptedProvider, Turn
 
 
 async def test_a_budget_too_small_refuses_before_any_request(server, gateways):
@@ -53,24 +54,18 @@ async def test_a_usd_budget_prices_the_worst_case(server, gateways):
     assert len(server.requests) == 1
 
 
-class Gate(EchoProvider):
-    """Holds every call until released, so calls overlap."""
-
-    def __init__(self) -> None:
-        super().__init__(usage=Usage(input_tokens=10, output_tokens=10))
-        self.release = asyncio.Event()
-        self.entered = 0
-
-    async def complete(self, request: LLMRequest, model: ModelInfo) -> LLMResponse:
-        self.entered += 1
-        await self.release.wait()
-        return await super().complete(request, model)
+def gate(release: asyncio.Event) -> ScriptedProvider:
+    """Echoes, holding every call until `release` is set, so calls overlap."""
+    return ScriptedProvider(default=lambda request: Turn(
+        request.messages[-1].content, usage=Usage(input_tokens=10, output_tokens=10),
+        wait=release))
 
 
 async def test_concurrent_sub_calls_share_the_run_budget():
-    gate = Gate()
+    release = asyncio.Event()
+    provider = gate(release)
     model = ModelInfo("m", "openai", "x", max_output_tokens=40)
-    gateway = Gateway({"m": model}, providers={"m": gate},
+    gateway = Gateway({"m": model}, providers={"m": provider},
                       budgets=BudgetManager(BudgetsConfig(run=BudgetLimit(tokens=100))))
     run = gateway.bind(run_id="r1")
     plan = await gateway.plan(LLMRequest.of("go"))
@@ -78,11 +73,11 @@ async def test_concurrent_sub_calls_share_the_run_budget():
     assert 2 * worst <= 100 < 3 * worst  # room for exactly two reservations
     tasks = [asyncio.create_task(run.bind(action=f"a{i}").complete("go")) for i in range(3)]
     for _ in range(500):  # until all three reached the provider or were refused
-        if gate.entered + sum(t.done() for t in tasks) == 3:
+        if len(provider.requests) + sum(t.done() for t in tasks) == 3:
             break
         await asyncio.sleep(0.01)
-    assert gate.entered == 2  # the third was refused while two were in flight
-    gate.release.set()
+    assert len(provider.requests) == 2  # the third was refused while two were in flight
+    release.set()
     results = await asyncio.gather(*tasks, return_exceptions=True)
     refused = [r for r in results if isinstance(r, BudgetExceeded)]
     assert len(refused) == 1 and "reserved by calls in flight" in str(refused[0])
@@ -157,7 +152,7 @@ async def test_tenant_budgets_sum_their_period(store: Store):
     model = ModelInfo("m", "openai", "x", max_output_tokens=10)
     for period, allowed in (("day", True), ("total", False)):
         config = BudgetsConfig(tenant=BudgetLimit(tokens=1000, period=period))
-        gateway = Gateway({"m": model}, providers={"m": EchoProvider()},
+        gateway = Gateway({"m": model}, providers={"m": ScriptedProvider()},
                           budgets=BudgetManager(config, ledger, clock=lambda: now))
         call = gateway.bind(tenant="acme").complete("x" * 400)
         if allowed:
@@ -178,7 +173,7 @@ async def test_cache_hits_are_recorded_but_spend_nothing(store: Store):
 
     ledger = CostLedger(store)
     gateway = Gateway({"m": ModelInfo("m", "openai", "x", input_price=1, output_price=1)},
-                      providers={"m": EchoProvider()}, cache=OneEntry(), ledger=ledger)
+                      providers={"m": ScriptedProvider()}, cache=OneEntry(), ledger=ledger)
     await gateway.bind(run_id="c1").complete("q")
     rows = await ledger.calls(run_id="c1")
     assert rows[0].cached and rows[0].cost_usd == 0
@@ -194,14 +189,14 @@ def test_cost_of_the_worst_case_uses_the_one_cost_function():
 
 
 async def test_a_cancelled_call_is_recorded_and_releases_its_budget(store: Store):
-    gate = Gate()
+    provider = gate(asyncio.Event())
     ledger = CostLedger(store)
     gateway = Gateway({"m": ModelInfo("m", "openai", "x", max_output_tokens=10)},
-                      providers={"m": gate}, ledger=ledger,
+                      providers={"m": provider}, ledger=ledger,
                       budgets=BudgetManager(BudgetsConfig(run=BudgetLimit(tokens=1000)), ledger))
     task = asyncio.create_task(gateway.bind(run_id="cx").complete("go"))
     for _ in range(500):
-        if gate.entered:
+        if provider.requests:
             break
         await asyncio.sleep(0.01)
     task.cancel()

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.llm.llm_helpers import EchoProvider, anthropic_spec, gateway_for, openai_spec
+from tests.llm.llm_helpers import anthropic_spec, gateway_for, openai_spec
 from tests.support import Reply
 
 from aios.errors import (
@@ -26,11 +26,12 @@ from aios.llm import (
     ModelInfo,
     ModelPrices,
     ModelSpec,
-    StreamChunk,
     build_gateway,
 )
 from aios.llm.providers import provider_class
+from aios.llm.wrapper import WrapperProvider
 from aios.manifest import load_manifest
+from aios.testing import ScriptedProvider
 
 FREE_PRICES = ModelPrices(input=0, output=0)
 
@@ -167,7 +168,7 @@ async def test_router_decides_when_no_model_or_tier_is_given():
         {"a": ModelInfo("a", "openai", "x", context_window=10_000),
          "b": ModelInfo("b", "openai", "y", context_window=10_000),
          "c": ModelInfo("c", "openai", "z", context_window=5)},
-        providers={"a": EchoProvider(), "b": EchoProvider(), "c": EchoProvider()},
+        providers={"a": ScriptedProvider(), "b": ScriptedProvider(), "c": ScriptedProvider()},
         router=router)
     response = await gateway.complete("hello router")
     assert response.model == "b" and response.route_reason == "router liked it"
@@ -179,7 +180,7 @@ async def test_tools_need_a_model_that_supports_them():
     gateway = Gateway({"plain": ModelInfo("plain", "openai", "x", supports_tools=False),
                        "tooled": ModelInfo("tooled", "openai", "y", supports_tools=True,
                                            input_price=9, output_price=9)},
-                      providers={"plain": EchoProvider(), "tooled": EchoProvider()})
+                      providers={"plain": ScriptedProvider(), "tooled": ScriptedProvider()})
     tool = {"type": "function", "function": {"name": "f", "parameters": {}}}
     assert (await gateway.complete("q", tools=[tool])).model == "tooled"
     with pytest.raises(ConfigError, match="does not support tools"):
@@ -236,25 +237,23 @@ async def test_cache_answers_before_the_provider_and_costs_nothing(server, gatew
 async def test_wrappers_wrap_in_order_around_the_provider():
     order: list[str] = []
 
-    class Tag:
+    class Tag(WrapperProvider):
         def __init__(self, inner: Any, label: str):
-            self.inner, self.label, self.name = inner, label, inner.name
+            super().__init__(inner)
+            self.label = label
 
         async def complete(self, request: LLMRequest, model: ModelInfo) -> LLMResponse:
             order.append(self.label)
             return await self.inner.complete(request, model)
 
-        def stream(self, request: LLMRequest, model: ModelInfo) -> Any:
-            return self.inner.stream(request, model)
-
-    gateway = Gateway({"m": ModelInfo("m", "openai", "x")}, providers={"m": EchoProvider()},
+    gateway = Gateway({"m": ModelInfo("m", "openai", "x")}, providers={"m": ScriptedProvider()},
                       wrappers=[lambda p, m: Tag(p, "retry"), lambda p, m: Tag(p, "trace")])
     await gateway.complete("hi")
     assert order == ["trace", "retry"]  # the last wrapper is the outermost
 
 
 async def test_bind_stamps_context_but_explicit_fields_win():
-    echo = EchoProvider()
+    echo = ScriptedProvider()
     gateway = Gateway({"m": ModelInfo("m", "openai", "x")}, providers={"m": echo})
     bound = gateway.bind(run_id="r1", agent="kernel", action="kernel.ps", tenant="acme")
     await bound.complete("hi")
@@ -271,20 +270,32 @@ async def test_bind_stamps_context_but_explicit_fields_win():
 
 async def test_a_model_that_cannot_stream_still_streams_one_chunk():
     gateway = Gateway({"m": ModelInfo("m", "openai", "x", supports_streaming=False)},
-                      providers={"m": EchoProvider(text="whole answer")})
+                      providers={"m": ScriptedProvider(default="whole answer")})
     chunks = [c async for c in gateway.stream("hi")]
     assert chunks[0].text == "whole answer" and chunks[-1].response is not None
 
 
 async def test_a_stream_without_usage_is_counted_by_the_gateway():
-    class NoUsage(EchoProvider):
+    class NoUsage(ScriptedProvider):  # an adapter whose stream reports no usage
         async def stream(self, request, model):  # type: ignore[override]
-            for word in ("one ", "two ", "three"):
-                yield StreamChunk(text=word)
-            yield StreamChunk(finish_reason="stop")
+            async for chunk in super().stream(request, model):
+                if chunk.usage is None:
+                    yield chunk
 
-    gateway = Gateway({"m": ModelInfo("m", "openai", "x")}, providers={"m": NoUsage()})
+    gateway = Gateway({"m": ModelInfo("m", "openai", "x")},
+                      providers={"m": NoUsage("one two three")})
     final = [c async for c in gateway.stream("count me")][-1].response
     assert final is not None and final.text == "one two three"
     assert final.usage.counted and final.usage.input_tokens > 0
     assert final.usage.output_tokens > 0
+
+
+def test_evolve_copies_a_frozen_record_and_refuses_unknown_fields():
+    from aios.llm.types import Usage, evolve
+
+    response = LLMResponse("t", "m", "p", usage=Usage(1, 2))
+    copy = evolve(response, cost_usd=0.5)
+    assert copy == LLMResponse("t", "m", "p", usage=Usage(1, 2), cost_usd=0.5)
+    assert response.cost_usd == 0.0  # the original is untouched
+    with pytest.raises(TypeError, match="cost_usdd"):
+        evolve(response, cost_usdd=1.0)

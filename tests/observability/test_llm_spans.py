@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -13,43 +12,28 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind, StatusCode
 
 from aios.errors import TransientProviderError
+from aios.llm.costing import CostProvider
 from aios.llm.gateway import Gateway
 from aios.llm.pricing import PriceTable, cost_usd
 from aios.llm.provider import Provider
-from aios.llm.types import LLMRequest, LLMResponse, ModelInfo, StreamChunk, Usage
+from aios.llm.types import LLMRequest, ModelInfo, Usage
 from aios.observability import RedactingSpanProcessor, llm_tracing
+from aios.testing import ScriptedProvider, Turn
 
-MODEL = ModelInfo(name="fast", provider="openai", model_id="gpt-4o-mini", tier="simple")
+MODEL = ModelInfo(name="fast", provider="openai", model_id="gpt-4o-mini", tier="simple",
+                  input_price=1.0, output_price=2.0)
+PRICES = PriceTable({"openai": None})
+USAGE = Usage(input_tokens=42, output_tokens=7, cache_read_tokens=30, cache_write_tokens=2,
+              reasoning_tokens=1)
 
 
-class ScriptedProvider:
-    """Answers from a script; fails when told to."""
-
-    name = "openai"
-
-    def __init__(self, *, fail: Exception | None = None, cost: float = 0.0,
-                 cached: bool = False) -> None:
-        self.fail = fail
-        self.cost = cost
-        self.cached = cached
-
-    async def complete(self, request: LLMRequest, model: ModelInfo) -> LLMResponse:
-        if self.fail is not None:
-            raise self.fail
-        return LLMResponse(
-            text="all systems nominal", model=model.name, provider=self.name,
-            usage=Usage(input_tokens=42, output_tokens=7, cache_read_tokens=30,
-                        cache_write_tokens=2, reasoning_tokens=1),
-            finish_reason="stop", latency_s=0.2, cost_usd=self.cost, cached=self.cached,
-            response_model="gpt-4o-mini-2024-07-18")
-
-    async def stream(self, request: LLMRequest, model: ModelInfo) -> AsyncIterator[StreamChunk]:
-        yield StreamChunk(text="all ")
-        yield StreamChunk(text="good")
-        if self.fail is not None:
-            raise self.fail
-        yield StreamChunk(finish_reason="stop",
-                          usage=Usage(input_tokens=9, output_tokens=2, counted=True))
+def scripted(fail: Exception | None = None) -> ScriptedProvider:
+    """Answers "all systems nominal" (streamed: "all ", "good"); fails when told to (a
+    stream after its two pieces)."""
+    return ScriptedProvider(default=Turn(
+        "all systems nominal", usage=USAGE, pieces=("all ", "good"),
+        response_model="gpt-4o-mini-2024-07-18", error=fail,
+        fail_after=2 if fail is not None else None), name="openai")
 
 
 @pytest.fixture
@@ -57,7 +41,7 @@ def memory() -> InMemorySpanExporter:
     return InMemorySpanExporter()
 
 
-def _wrap(memory: InMemorySpanExporter, inner: ScriptedProvider, **kwargs: Any) -> Provider:
+def _wrap(memory: InMemorySpanExporter, inner: Provider, **kwargs: Any) -> Provider:
     provider = TracerProvider(shutdown_on_exit=False)
     provider.add_span_processor(RedactingSpanProcessor([SimpleSpanProcessor(memory)]))
     return llm_tracing(provider.get_tracer("t"), **kwargs)(inner, MODEL)
@@ -70,7 +54,7 @@ REQUEST = LLMRequest.of("is the host healthy? mail ops@example.com", system="be 
 
 async def test_a_completion_span_follows_the_genai_conventions(
         memory: InMemorySpanExporter) -> None:
-    provider = _wrap(memory, ScriptedProvider(cost=0.0123))
+    provider = _wrap(memory, CostProvider(scripted(), PRICES))
     assert provider.name == "openai"
     response = await provider.complete(REQUEST, MODEL)
     assert response.text == "all systems nominal"
@@ -93,7 +77,8 @@ async def test_a_completion_span_follows_the_genai_conventions(
     assert attrs["gen_ai.usage.cache_creation.input_tokens"] == 2
     assert attrs["gen_ai.usage.reasoning.output_tokens"] == 1
     assert attrs["aios.usage.counted"] is False
-    assert attrs["aios.cost_usd"] == 0.0123
+    assert response.cost_usd == cost_usd(USAGE, PRICES.prices(MODEL)) > 0
+    assert attrs["aios.cost_usd"] == response.cost_usd
     assert attrs["aios.model"] == "fast"
     assert (attrs["aios.run_id"], attrs["aios.agent"], attrs["aios.action"]) == (
         "run1", "orchestration", "orchestration.summarize")
@@ -101,7 +86,7 @@ async def test_a_completion_span_follows_the_genai_conventions(
     assert not any(key.endswith(("messages", "instructions")) for key in attrs)
 
 
-async def test_cost_comes_from_the_ledger_when_the_response_has_none(
+async def test_the_cost_function_prices_only_a_response_that_carries_no_cost(
         memory: InMemorySpanExporter) -> None:
     seen: list[tuple[str, int]] = []
 
@@ -109,22 +94,23 @@ async def test_cost_comes_from_the_ledger_when_the_response_has_none(
         seen.append((model.name, usage.input_tokens))
         return 0.5
 
-    await _wrap(memory, ScriptedProvider(), cost=ledger).complete(REQUEST, MODEL)
-    await _wrap(memory, ScriptedProvider(cached=True), cost=ledger).complete(REQUEST, MODEL)
-    first, cached = memory.get_finished_spans()
-    assert first.attributes["aios.cost_usd"] == 0.5 and seen == [("fast", 42)]
-    assert cached.attributes["aios.cost_usd"] == 0.0 and cached.attributes["aios.cached"]
+    await _wrap(memory, scripted(), cost=ledger).complete(REQUEST, MODEL)
+    costed = await _wrap(memory, CostProvider(scripted(), PRICES), cost=ledger).complete(
+        REQUEST, MODEL)
+    bare, priced = memory.get_finished_spans()
+    assert bare.attributes["aios.cost_usd"] == 0.5 and seen == [("fast", 42)]
+    assert priced.attributes["aios.cost_usd"] == costed.cost_usd != 0.5
 
 
 async def test_a_stream_records_usage_from_its_last_chunk(memory: InMemorySpanExporter) -> None:
-    provider = _wrap(memory, ScriptedProvider(), cost=lambda model, usage: 0.001)
+    provider = _wrap(memory, scripted(), cost=lambda model, usage: 0.001)
     text = "".join([chunk.text async for chunk in provider.stream(REQUEST, MODEL)])
     assert text == "all good"
     (span,) = memory.get_finished_spans()
     attrs = span.attributes
     assert attrs["gen_ai.request.stream"] is True
-    assert attrs["gen_ai.usage.input_tokens"] == 9 and attrs["gen_ai.usage.output_tokens"] == 2
-    assert attrs["aios.usage.counted"] is True
+    assert attrs["gen_ai.usage.input_tokens"] == 42 and attrs["gen_ai.usage.output_tokens"] == 7
+    assert attrs["aios.usage.counted"] is False
     assert attrs["gen_ai.response.finish_reasons"] == ("stop",)
     assert attrs["aios.cost_usd"] == 0.001
     assert attrs["aios.stream.chunks"] == 3 and attrs["aios.stream.completed"] is True
@@ -133,7 +119,7 @@ async def test_a_stream_records_usage_from_its_last_chunk(memory: InMemorySpanEx
 
 async def test_a_stream_abandoned_early_still_ends_its_span(
         memory: InMemorySpanExporter) -> None:
-    stream = _wrap(memory, ScriptedProvider()).stream(REQUEST, MODEL)
+    stream = _wrap(memory, scripted()).stream(REQUEST, MODEL)
     async for _chunk in stream:
         break
     await stream.aclose()  # type: ignore[attr-defined]
@@ -146,9 +132,9 @@ async def test_a_provider_error_is_recorded_with_its_stack_trace(
         memory: InMemorySpanExporter) -> None:
     error = TransientProviderError("rate limited", provider="openai", status=429)
     with pytest.raises(TransientProviderError):
-        await _wrap(memory, ScriptedProvider(fail=error)).complete(REQUEST, MODEL)
+        await _wrap(memory, scripted(fail=error)).complete(REQUEST, MODEL)
     with pytest.raises(TransientProviderError):
-        async for _ in _wrap(memory, ScriptedProvider(fail=error)).stream(REQUEST, MODEL):
+        async for _ in _wrap(memory, scripted(fail=error)).stream(REQUEST, MODEL):
             pass
     for span in memory.get_finished_spans():
         assert span.status.status_code is StatusCode.ERROR
@@ -161,7 +147,7 @@ async def test_a_provider_error_is_recorded_with_its_stack_trace(
 
 async def test_content_when_enabled_is_recorded_and_redacted(
         memory: InMemorySpanExporter) -> None:
-    await _wrap(memory, ScriptedProvider(), capture_content=True).complete(REQUEST, MODEL)
+    await _wrap(memory, scripted(), capture_content=True).complete(REQUEST, MODEL)
     (span,) = memory.get_finished_spans()
     messages = json.loads(span.attributes["gen_ai.input.messages"])
     assert messages == [{"role": "user", "parts": [
@@ -178,7 +164,7 @@ async def test_calls_inside_an_action_inherit_its_run_and_action(
     provider = TracerProvider(shutdown_on_exit=False)
     provider.add_span_processor(SimpleSpanProcessor(memory))
     tracer = provider.get_tracer("t")
-    wrapped = llm_tracing(tracer)(ScriptedProvider(), MODEL)
+    wrapped = llm_tracing(tracer)(scripted(), MODEL)
     with tracer.start_as_current_span("action kernel.ps", attributes={
             "aios.run_id": "r9", "aios.agent": "kernel", "aios.action": "kernel.ps"}) as action:
         await wrapped.complete(LLMRequest.of("hi"), MODEL)
@@ -195,7 +181,7 @@ async def test_the_gateway_wrapper_records_the_ledger_cost(memory: InMemorySpanE
     provider.add_span_processor(SimpleSpanProcessor(memory))
     wrapper = llm_tracing(provider.get_tracer("t"),
                           cost=lambda model, usage: cost_usd(usage, prices.prices(model)))
-    gateway = Gateway({"fast": priced}, providers={"fast": ScriptedProvider()},
+    gateway = Gateway({"fast": priced}, providers={"fast": scripted()},
                       wrappers=[wrapper], prices=prices)
     response = await gateway.complete("status?", model="fast")
     await gateway.aclose()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -9,8 +10,20 @@ import pytest
 from aios.embeddings import EmbeddingService
 from aios.llm.types import ModelInfo
 
+
+def _datasets() -> Path:
+    """`AIOS_DATASETS`, else the nearest `shared/datasets` above the repository (a worktree
+    may sit deeper than the main checkout)."""
+    if os.environ.get("AIOS_DATASETS"):
+        return Path(os.environ["AIOS_DATASETS"])
+    for parent in Path(__file__).resolve().parents[2].parents:
+        if (parent / "shared" / "datasets").is_dir():
+            return parent / "shared" / "datasets"
+    return Path(__file__).resolve().parents[2].parent / "shared" / "datasets"
+
+
 #: The shared development datasets (read by path, never copied into the repo).
-DATASETS = Path(__file__).resolve().parents[2].parent / "shared" / "datasets"
+DATASETS = _datasets()
 
 
 @pytest.fixture(scope="session")
@@ -27,7 +40,7 @@ def model() -> ModelInfo:
                      output_price=0.4)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def routing_dir() -> Path:
     """The RouterBench CSV directory (skip when the shared datasets are absent)."""
     path = DATASETS / "routing"

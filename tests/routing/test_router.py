@@ -160,15 +160,18 @@ def _toy_classifier(embedder: EmbeddingService) -> TierClassifier:
     return TierClassifier(embedder.name, refs, weights, np.zeros(dim), np.ones(dim), 0.1)
 
 
-def test_the_classifier_decides_the_tier(embedder: EmbeddingService) -> None:
-    router = Router(classifier=_toy_classifier(embedder), embedder=embedder)
+def test_the_classifier_picks_the_configured_counterpart(embedder: EmbeddingService) -> None:
+    # The weak reference is served by "mid-pricey", not by the cheapest simple model.
+    router = Router(classifier=_toy_classifier(embedder), embedder=embedder,
+                    references={"weak-ref": "mid-pricey", "strong-ref": "big"})
     easy = router.route(LLMRequest.of("What is the capital of France?"), models())
-    assert easy.tier == "simple" and "classifier" in easy.reason
-    assert set(easy.scores) == {"simple", "complex"}
+    assert easy.model == "mid-pricey" and "classifier" in easy.reason
+    assert set(easy.scores) == {"mid-pricey", "big"}
     code = router.route(LLMRequest.of("def f(x): return x  # fix this function"), models())
-    assert code.tier == "complex" and code.model == "big"
-    # Without a complex model configured, only the references that can be served count.
-    assert router.route(LLMRequest.of("def f(x): return x"), models()[:4]).tier == "simple"
+    assert code.model == "big"
+    # Without the strong reference's model configured, only the weak one can be served.
+    assert router.route(LLMRequest.of("def f(x): return x"), models()[:4]).model == \
+        "mid-pricey"
 
 
 def test_classifier_file_round_trip_and_mismatch(embedder: EmbeddingService, tmp_path) -> None:

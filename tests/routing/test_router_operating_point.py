@@ -52,8 +52,8 @@ def _priced_classifier(embedder: EmbeddingService) -> TierClassifier:
 def test_the_choice_weighs_the_predicted_cost_of_each_prompt(embedder: EmbeddingService,
                                                              tmp_path) -> None:
     classifier = _priced_classifier(embedder)
-    candidates = [ModelInfo("s", "openai", "s", tier="simple"),
-                  ModelInfo("c", "openai", "c", tier="complex")]
+    candidates = [ModelInfo("s", "openai", "cheap-ref", tier="simple"),
+                  ModelInfo("c", "openai", "dear-ref", tier="complex")]
     router = Router(classifier=classifier, embedder=embedder)
     short = router.route(LLMRequest.of("Name a colour."), candidates)
     long = router.route(LLMRequest.of("Name a colour. " + "Think about it carefully. " * 400),

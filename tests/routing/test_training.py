@@ -116,8 +116,8 @@ def test_the_packaged_classifier_loads_and_routes(embedder: EmbeddingService) ->
     assert classifier.tiers == ["simple", "medium", "complex"]
     router = Router(classifier=classifier, embedder=embedder)
     decision = router.route(LLMRequest.of("What is 2 + 2?"), [
-        ModelInfo("s", "openai", "s", tier="simple"),
-        ModelInfo("c", "openai", "c", tier="complex")])
+        ModelInfo("s", "openai", "mistralai/mistral-7b-chat", tier="simple"),
+        ModelInfo("c", "openai", "gpt-4-1106-preview", tier="complex")])
     assert decision.model in ("s", "c") and "classifier" in decision.reason
     shown = runner.invoke(app, ["router", "show"])
     assert shown.exit_code == 0 and "gpt-4-1106-preview" in shown.stdout

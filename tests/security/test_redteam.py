@@ -46,7 +46,15 @@ async def test_guardrails_stop_what_a_gullible_target_gives_away():
     assert all(r.succeeded for r in off)
     assert summarize(on)["succeeded"] < summarize(off)["succeeded"]
     by_id = {r.attack.id: r for r in on}
-    assert by_id["ii-tool-call-injection"].blocked  # tool output: blocked by default
+    # Tool output: passed on marked untrusted by default (taint; the run's approval gate
+    # holds later mutating actions, tests/security/test_taint.py), blocked under `block`.
+    tainted = by_id["ii-tool-call-injection"]
+    assert not tainted.blocked and any(role == "guardrail" and "taint" in text
+                                       for role, text in tainted.transcript)
+    assert any(role == "tool" for role, _ in tainted.transcript)
+    block = Guardrails(policy=GuardrailPolicy(injection=InjectionAction.block))
+    blocked_by_id = {r.attack.id: r for r in await run_suite(attacks, target, block)}
+    assert blocked_by_id["ii-tool-call-injection"].blocked
     assert not by_id["di-ignore-previous"].blocked  # the caller's own prompt: flagged only
     assert not by_id["dl-secret-direct"].succeeded  # redacted on the way out
     strict = Guardrails(policy=GuardrailPolicy(prompt_injection=InjectionAction.block))
@@ -122,6 +130,9 @@ def test_cli_redteam_local_model_guardrails_off_and_on(tmp_path):
     off, on = data["runs"]["guardrails_off"], data["runs"]["guardrails_on"]
     assert off["summary"]["attacks"] == on["summary"]["attacks"] == 3
     assert on["summary"]["succeeded"] <= off["summary"]["succeeded"]
-    assert on["summary"]["blocked"] >= 1  # the injected tool output never reaches the model
+    tainted = next(r for r in on["results"] if r["id"] == "ii-tool-call-injection")
+    # Default `taint`: the injected tool output reaches the model marked untrusted.
+    assert any(t["role"] == "guardrail" and "taint" in t["content"]
+               for t in tainted["transcript"])
     assert all(r["transcript"] for r in off["results"])
     assert "Red team report" in report.read_text()

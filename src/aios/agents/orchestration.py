@@ -13,10 +13,11 @@ from typing import Any
 
 from aios.agents._host import iso
 from aios.errors import AiosError
+from aios.modeltext import fact_text, repetition, ungrounded
 from aios.runtime.context import ActionContext
 from aios.runtime.handlers import handler
 
-__all__ = ["SEVERITIES", "build_report", "summarize"]
+__all__ = ["SEVERITIES", "build_report", "check_narrative", "summarize"]
 
 SEVERITIES = ("info", "warning", "critical")
 
@@ -215,39 +216,90 @@ def build_report(run_metadata: Mapping[str, Mapping[str, Any]],
             "highlights": highlights, "findings": findings, "finding_counts": counts}
 
 
-def _prompt(report: Mapping[str, Any]) -> str:
+#: The narrative's instructions. The whole request is the system's own text (its instructions
+#: and the findings its rules wrote), so it goes as the system message, which the injection
+#: guardrail trusts; what the host contributed (names, numbers) can only reach the operator
+#: through the grounding check of the output.
+_INSTRUCTIONS = (
+    "You are the health reporter of Ai:oS, an agent control plane. In at most three "
+    "sentences, tell the operator how this host is doing and what to look at first. "
+    "Use only the facts below; do not invent numbers or names.")
+
+#: The user turn of the narrative request.
+_ASK = "Write the health report."
+
+#: Words a narrative may use without finding them in the facts.
+_FREE_NAMES = ("Ai:oS",)
+
+
+def _facts(report: Mapping[str, Any]) -> str:
     lines = [f"- [{f['severity']}] {f['message']}"
              for f in report["findings"][:_PROMPT_FINDINGS]] or ["- none"]
-    return (
-        "You are the health reporter of Ai:oS, an agent control plane. In at most three "
-        "sentences, tell the operator how this host is doing and what to look at first. "
-        "Use only the facts below; do not invent numbers.\n"
-        f"Overall status: {report['status']}\nFindings:\n" + "\n".join(lines)
-    )
+    return f"Overall status: {report['status']}\nFindings:\n" + "\n".join(lines)
+
+
+def _prompt(report: Mapping[str, Any]) -> str:
+    """The whole narrative request as one text (instructions, then facts)."""
+    return f"{_INSTRUCTIONS}\n{_facts(report)}"
+
+
+def check_narrative(text: str, report: Mapping[str, Any],
+                    metadata: Mapping[str, Any]) -> str | None:
+    """Why the narrative `text` must not be shown, or None when it passes.
+
+    It must say something, must not loop, and every number and name it states must be in
+    the run's published metadata or the report built from it.
+    """
+    if not text.strip():
+        return "the model returned no text"
+    looped = repetition(text)
+    if looped:
+        return f"the model's text loops ({looped})"
+    missing = ungrounded(text, fact_text(metadata, report), allowed=_FREE_NAMES)
+    if missing:
+        shown = ", ".join(repr(m) for m in missing[:4])
+        return f"the model's text states {shown}, which the published facts do not contain"
+    return None
+
+
+async def _narrative(ctx: ActionContext,
+                     report: Mapping[str, Any]) -> tuple[str | None, str | None]:
+    """`(narrative, None)` or `(None, why it is omitted)`."""
+    limit = float(ctx.args.get("narrative_seconds", _NARRATIVE_SECONDS))
+    try:
+        async with asyncio.timeout(limit):
+            reply = await ctx.llm.complete(_ASK, system=_prompt(report),
+                                           max_tokens=int(ctx.args.get("narrative_tokens", 96)))
+    except AiosError as exc:
+        ctx.logger.warning("narrative unavailable: %s", exc)
+        return None, f"{type(exc).__name__}: {exc}"
+    except TimeoutError:
+        ctx.logger.warning("narrative unavailable: model slower than %g s", limit)
+        return None, f"the model took longer than {limit:g} s"
+    text = str(reply.text).strip()
+    rejected = check_narrative(text, report, ctx.run_metadata())
+    if rejected:
+        ctx.logger.info("narrative omitted: %s", rejected)
+        return None, rejected
+    return text, None
 
 
 @handler("orchestration.summarize")
 async def summarize(ctx: ActionContext) -> dict[str, Any]:
     """Build the boot health report from this run's metadata, with a narrative if a model is set.
 
+    The narrative is optional: it is shown only when it passes `check_narrative` (grounded in
+    the published facts, no loops), and a failed or slow model never fails the step.
+
     Returns:
-        The `build_report` dict plus "narrative" (the model's text, or None without a model
-        or when it failed) and "narrative_error" (None, or why the model failed).
+        The `build_report` dict plus "narrative" (the model's checked text, or None without a
+        model or when it failed, timed out or was rejected) and "narrative_error" (None, or
+        why the narrative is omitted, in one line).
     """
     report = build_report(ctx.run_metadata(), exclude=ctx.action)
     report["narrative"] = None
     report["narrative_error"] = None
     if ctx.llm is not None:
-        limit = float(ctx.args.get("narrative_seconds", _NARRATIVE_SECONDS))
-        try:
-            async with asyncio.timeout(limit):
-                reply = await ctx.llm.complete(_prompt(report), max_tokens=160)
-            report["narrative"] = str(reply.text).strip()
-        except AiosError as exc:
-            report["narrative_error"] = f"{type(exc).__name__}: {exc}"
-            ctx.logger.warning("narrative unavailable: %s", exc)
-        except TimeoutError:
-            report["narrative_error"] = f"the model took longer than {limit:g} s"
-            ctx.logger.warning("narrative unavailable: model slower than %g s", limit)
+        report["narrative"], report["narrative_error"] = await _narrative(ctx, report)
     ctx.publish_metadata("report", report)
     return report

@@ -16,13 +16,14 @@ import asyncio
 import getpass
 import socket
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import jsonschema
 
 from aios.approvals.canonical import args_hash, canonical_json, sha256_hex
-from aios.approvals.policy import ActionFacts, ApprovalPolicy, Mode
+from aios.approvals.effective import effective_args
+from aios.approvals.policy import ActionFacts, ApprovalPolicy, Mode, Requirement, autonomy_gates
 from aios.approvals.requests import WITHDRAWN, ApprovalRequest
 from aios.approvals.workflow import ApprovalService, Proposal
 from aios.errors import (
@@ -34,6 +35,7 @@ from aios.errors import (
 )
 from aios.manifest.schema import Manifest
 from aios.runtime.pipeline import Layer, Next, StepCall
+from aios.security.taint import Taint, run_taint
 from aios.store.engine import Store
 from aios.store.runs import run_parties
 
@@ -61,6 +63,16 @@ def describe_call(call: StepCall) -> Justification:
     if spec.mutates:
         risks.append("changes the host (mutates)")
     return Justification(spec.description or f"run {call.action}", tuple(risks))
+
+
+def _tainted(needed: Requirement, why: Justification,
+             taint: Taint) -> tuple[Requirement, Justification]:
+    """In a tainted run a mutating action needs at least one approval (rules only raise it)."""
+    if needed.mode is not Mode.deny:
+        needed = replace(needed, mode=Mode.require, approvals=max(1, needed.approvals))
+    return needed, replace(why, reason=f"{why.reason}; {taint.reason()}",
+                           risks=(*why.risks, f"tainted run: {taint.finding} from "
+                                              f"{taint.step_id}"))
 
 
 def default_requester() -> str:
@@ -93,8 +105,16 @@ class ApprovalLayer:
         why = self.describe(call)
         facts = ActionFacts(action=call.action, criticality=call.spec.criticality.value,
                             mutates=call.spec.mutates, forensic=call.ctx.forensic,
-                            confidence=why.confidence)
+                            confidence=why.confidence,
+                            args=effective_args(call.ctx.args, call.spec.inputs).values,
+                            context={"run_id": call.ctx.run_id, "step_id": call.ctx.step_id,
+                                     "env": dict(call.ctx.env)},
+                            autonomy=call.ctx.autonomy)
+        if autonomy_gates(facts):  # tell the approver why an agent's call is gated
+            why = replace(why, risks=(*why.risks, f"agent autonomy level {facts.autonomy}"))
         needed = self.policy.evaluate(facts)
+        if call.spec.mutates and (taint := run_taint(call.ctx.run_metadata())) is not None:
+            needed, why = _tainted(needed, why, taint)
         if needed.mode is Mode.auto:
             return await call_next(call)
         if needed.mode is Mode.deny:

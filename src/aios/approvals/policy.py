@@ -12,14 +12,16 @@ This module must not import `aios.manifest`: the manifest schema imports it.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
 from fnmatch import fnmatchcase
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
-from aios.errors import ConfigError
+from aios.approvals.channels.spec import ChannelSpec, LinkPolicy
+from aios.errors import ApprovalDenied, ConfigError
 
 __all__ = [
     "LEVELS",
@@ -35,6 +37,7 @@ __all__ = [
     "OnExpiry",
     "Requirement",
     "Stage",
+    "autonomy_gates",
     "duration_seconds",
     "parse_duration",
 ]
@@ -201,11 +204,24 @@ class ApprovalRule(_Frozen):
         None, gt=0, le=1,
         description="Match when the agent states a confidence below this (0-1); an action "
                     "with no stated confidence does not match.")
+    when: str | None = Field(
+        None, description="A CEL condition over `args` (the effective arguments), "
+                          "`confidence` (null when not stated) and `ctx` (run_id, action, "
+                          "agent, env, ...), for example `args.count > 100`; checked at load.")
     level: Level | None = Field(None, description="Handle the action as this criticality.")
     mode: Mode | None = Field(None, description="Override the mode.")
     approvals: int | None = Field(None, ge=1, le=10, description="Override approvals needed.")
     approvers: str | None = Field(None, description="Override the first approver group.")
     deadline: Duration | None = Field(None, description="Override the deadline.")
+
+    @field_validator("when")
+    @classmethod
+    def _parses(cls, value: str | None) -> str | None:
+        if value is not None:
+            from aios.approvals.conditions import compile_condition
+
+            compile_condition(value)  # ValueError with CEL's message and column
+        return value
 
     @model_validator(mode="after")
     def _has_effect(self) -> ApprovalRule:
@@ -227,8 +243,18 @@ class ApprovalRule(_Frozen):
             return False
         if self.forensic is not None and facts.forensic != self.forensic:
             return False
-        if self.confidence_below is not None:
-            return facts.confidence is not None and facts.confidence < self.confidence_below
+        if self.confidence_below is not None and not (
+                facts.confidence is not None and facts.confidence < self.confidence_below):
+            return False
+        if self.when is not None:
+            from aios.approvals.conditions import evaluate_condition, variables_of
+
+            return evaluate_condition(self.when, variables_of(
+                facts.args, facts.confidence, {**facts.context, "action": facts.action,
+                                               "agent": facts.agent,
+                                               "criticality": facts.criticality,
+                                               "mutates": facts.mutates,
+                                               "forensic": facts.forensic}))
         return True
 
 
@@ -246,6 +272,10 @@ class ActionFacts:
     mutates: bool
     forensic: bool = False
     confidence: float | None = None
+    args: Mapping[str, Any] = field(default_factory=dict)  #: the effective arguments
+    context: Mapping[str, Any] = field(default_factory=dict)  #: run_id, step_id, env
+    #: The calling agent's autonomy level (0-4; None: not an agent's call, as 4).
+    autonomy: int | None = None
 
     @property
     def agent(self) -> str:
@@ -302,6 +332,25 @@ class Requirement:
         return LEVELS.index(self.level)
 
 
+#: Per autonomy level 1-3, the least criticality at which a mutating call needs approval.
+_AUTONOMY_THRESHOLD: dict[int, Level] = {1: "low", 2: "medium", 3: "high"}
+
+
+def autonomy_gates(facts: ActionFacts) -> bool:
+    """True when the agent's autonomy level alone requires an approval for this call.
+
+    0: every call; 1-3: mutating calls at or above low / medium / high criticality;
+    4 or None: never (the policy alone decides).
+    """
+    level = facts.autonomy
+    if level is None or level >= 4:
+        return False
+    if level <= 0:
+        return True
+    return facts.mutates and \
+        LEVELS.index(facts.criticality) >= LEVELS.index(_AUTONOMY_THRESHOLD[level])
+
+
 class ApprovalPolicy(_Frozen):
     """The manifest's `approvals:` section."""
 
@@ -316,6 +365,14 @@ class ApprovalPolicy(_Frozen):
     levels: Levels = Field(default_factory=Levels, description="Policy per criticality.")
     rules: list[ApprovalRule] = Field(
         default_factory=list, description="Ordered rules; the first that matches applies.")
+    channels: list[ChannelSpec] = Field(
+        default_factory=list,
+        description="Where requests, escalations, expiries and outcomes are delivered: "
+                    "`{type: webhook, url: ..., secret_env: HOOK_SECRET}`, `{type: email, "
+                    "host: ..., from: ..., to: [...]}`.")
+    links: LinkPolicy = Field(default_factory=LinkPolicy,
+                              description="The dashboard address messages link to, and the "
+                                          "lifetime of one-click links.")
 
     @model_validator(mode="before")
     @classmethod
@@ -347,9 +404,17 @@ class ApprovalPolicy(_Frozen):
         spec = self.groups[group]
         return Stage(group, tuple(spec.roles), tuple(spec.users), deadline)
 
+    def _matches(self, index: int, facts: ActionFacts) -> bool:
+        try:
+            return self.rules[index].matches(facts)
+        except ConfigError as exc:  # a `when:` that cannot be evaluated: fail closed
+            raise ApprovalDenied(f"{facts.action} is denied: approvals.rules[{index}] could "
+                                 f"not decide it ({exc}); fix that rule's `when:`") from None
+
     def evaluate(self, facts: ActionFacts) -> Requirement:
         """What must happen before the call described by `facts` may run."""
-        matched = next((i for i, rule in enumerate(self.rules) if rule.matches(facts)), None)
+        matched = next((i for i, rule in enumerate(self.rules) if self._matches(i, facts)),
+                       None)
         rule = self.rules[matched] if matched is not None else None
         level: Level = rule.level if rule and rule.level else facts.criticality
         base = self.levels.of(level)
@@ -357,6 +422,8 @@ class ApprovalPolicy(_Frozen):
         approvals = rule.approvals if rule and rule.approvals else base.approvals
         first = rule.approvers if rule and rule.approvers else base.approvers
         deadline = rule.deadline if rule and rule.deadline else base.deadline
+        if mode in (Mode.auto, Mode.notify) and autonomy_gates(facts):
+            mode = Mode.require  # autonomy only ever raises the gate
         route = [self._stage(first, deadline)]
         if base.on_expiry is OnExpiry.escalate and deadline is not None:
             route += [self._stage(s.to, s.deadline) for s in base.escalation]

@@ -37,6 +37,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from aios.approvals.effective import EffectiveArgs, effective_args
 from aios.approvals.policy import Stage
 from aios.errors import NotFoundError
 from aios.store.engine import Store
@@ -187,6 +188,11 @@ class ApprovalRequest:
         return self.approved_args if self.approved_args is not None else self.args
 
     @property
+    def effective(self) -> EffectiveArgs:
+        """`current_args` with the action's schema defaults filled in (and marked)."""
+        return effective_args(self.current_args, self.input_schema)
+
+    @property
     def current_hash(self) -> str:
         """The SHA-256 of `current_args`."""
         return self.approved_hash or self.args_hash
@@ -223,6 +229,7 @@ class ApprovalRequest:
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready view (CLI `--json`, REST API)."""
+        effective = self.effective
         return {
             "id": self.id, "run_id": self.run_id, "step_id": self.step_id,
             "action": self.action, "status": self.status, "version": self.version,
@@ -231,6 +238,7 @@ class ApprovalRequest:
             "confidence": self.confidence, "args": self.args, "args_hash": self.args_hash,
             "approved_args": self.approved_args, "approved_hash": self.approved_hash,
             "executed_hash": self.executed_hash, "current_args": self.current_args,
+            "effective_args": effective.values, "defaults": list(effective.defaults),
             "required_approvals": self.required_approvals, "approvers": self.approvers(),
             "group": self.group.group, "stage": self.stage,
             "route": [s.to_json() for s in self.route],

@@ -23,6 +23,7 @@ from rich.table import Table
 
 from aios.app import open_store
 from aios.approvals.audit import AuditLog, AuditRecord, VerifyReport, verify_records
+from aios.approvals.channels.deliveries import FAILED, Delivery, DeliveryLog
 from aios.approvals.policy import duration_seconds
 from aios.approvals.requests import DECIDABLE, STATUSES, ApprovalRequest
 from aios.approvals.workflow import ApprovalService
@@ -155,6 +156,7 @@ def _render_request(out: Console, r: ApprovalRequest, trail: Sequence[AuditRecor
         rows.append(("outcome", json.dumps(r.outcome, sort_keys=True)))
     for key, value in rows:
         out.print(f"  [bold]{key:<12}[/] {escape(str(value))}")
+    _render_effective(out, r)
     out.print("  [bold]lineage[/]")
     for step in r.lineage():
         by = f" by {step['by']}" if step.get("by") else ""
@@ -169,6 +171,35 @@ def _render_request(out: Console, r: ApprovalRequest, trail: Sequence[AuditRecor
         out.print("  [bold]audit[/]")
         for rec in trail:
             out.print(f"    #{rec.seq} {rec.at} {rec.kind} by {escape(rec.actor)}")
+
+
+def _render_effective(out: Console, r: ApprovalRequest) -> None:
+    """What will run: each effective argument, schema defaults marked `(default)`."""
+    rows = r.effective.rows()
+    defaults = sum(1 for *_, default in rows if default)
+    note = f"{defaults} from the action's defaults" if defaults else "no defaults added"
+    out.print(f"  [bold]will run with[/] ({note})")
+    if not rows:
+        out.print("    (no arguments)")
+    for path, value, default in rows:
+        mark = "  [yellow](default)[/]" if default else ""
+        out.print(f"    {escape(path)} = {escape(json.dumps(value, sort_keys=True))}{mark}",
+                  soft_wrap=True)
+
+
+def _render_deliveries(out: Console, sent: Sequence[Delivery]) -> None:
+    """Each delivery attempt to the manifest's channels; failures in red."""
+    if not sent:
+        out.print("  [bold]deliveries[/] none (no channel configured, or none wanted it)")
+        return
+    failed = sum(1 for d in sent if d.status == FAILED)
+    out.print(f"  [bold]deliveries[/] ({len(sent)} attempts, {failed} given up)")
+    for d in sent:
+        style = {"sent": "green", "failed": "red", "retrying": "yellow"}.get(d.status, "")
+        target = f" -> {d.target}" if d.target else ""
+        out.print(f"    {d.at:%Y-%m-%d %H:%M:%S} {d.event:<9} {escape(d.channel)}"
+                  f"{escape(target)} #{d.attempt} [{style}]{d.status}[/] {escape(d.detail)}",
+                  soft_wrap=True)
 
 
 def _token_json(info: TokenInfo, secret: str | None = None) -> dict[str, Any]:
@@ -222,20 +253,23 @@ def _approvals_commands(app: typer.Typer) -> None:
         """One request: arguments, reason, risks, decisions, lineage and audit records."""
         opts = resolve_options(ctx, json_out=json_out)
 
-        async def go() -> tuple[ApprovalRequest, list[AuditRecord]]:
+        async def go() -> tuple[ApprovalRequest, list[AuditRecord], list[Delivery]]:
             async with open_store(opts.settings()) as store:
                 service = ApprovalService(store)
                 req = await service.get(request_id)
                 await service.expire_due(ids=[req.id])
                 req = await service.get(req.id)
                 trail = [rec async for rec in service.audit.records(request_id=req.id)]
-                return req, trail
+                sent = await DeliveryLog(service.requests, service.audit).for_request(req.id)
+                return req, trail, sent
 
-        req, trail = run(go())
+        req, trail, sent = run(go())
         if opts.json:
-            emit_json({**req.to_json(), "audit": [t.to_json() for t in trail]})
+            emit_json({**req.to_json(), "audit": [t.to_json() for t in trail],
+                       "deliveries": [d.to_json() for d in sent]})
         else:
             _render_request(console(), req, trail)
+            _render_deliveries(console(), sent)
 
     @approvals.command("approve")
     def approve(ctx: typer.Context, request_id: str = typer.Argument(..., help="Id or prefix."),

@@ -15,6 +15,7 @@ from aios.cli.common import JsonOpt, ManifestOpt, Options, console, emit_json, r
 from aios.errors import ConfigError
 from aios.llm import Gateway, LLMResponse
 from aios.llm.providers import resolve_api_key
+from aios.modeltext import repetition
 
 __all__ = ["register"]
 
@@ -82,7 +83,19 @@ async def _ask(opts: Options, prompt: str, fields: dict[str, Any], stream: bool
             response = final
         data = _response_json(response, gateway)
         footer = _footer(response, gateway)
-    if not opts.json and not stream:
+    looped = repetition(response.text)
+    if looped:
+        # Degenerate text is not an answer: say so instead of showing it.
+        data["text"], data["withheld"] = None, f"the answer loops ({looped})"
+        note = (f"[yellow]the model's answer is not shown: it loops ({escape(looped)}).[/] "
+                f"{escape(response.model)} is a small model; ask something simpler, or pick "
+                "a larger one with --model (`aios models` lists them)")
+        if stream:
+            note = "[yellow]the answer above loops; do not rely on it.[/] " + note.split(
+                "[/] ", 1)[1]
+        if not opts.json:
+            out.print(note, soft_wrap=True)
+    elif not opts.json and not stream:
         out.print(escape(response.text), soft_wrap=True)
     return response, data, footer
 

@@ -17,6 +17,7 @@ __all__ = ["app", "main"]
 COMMAND_MODULES = (
     "aios.cli.run",
     "aios.cli.runs",
+    "aios.cli.agent",
     "aios.cli.manifest",
     "aios.cli.llm",
     "aios.cli.reliability",
@@ -28,6 +29,7 @@ COMMAND_MODULES = (
     "aios.cli.routing",
     "aios.cli.scale",
     "aios.cli.serve",
+    "aios.cli.mcp",
 )
 
 app = typer.Typer(

@@ -113,7 +113,12 @@ def _add(branch: Tree, node: SpanNode) -> None:
 
 def render_trace(out: Console, tree: TraceTree) -> None:
     """One trace as a tree with durations, tokens, cost and errors per node."""
-    root = Tree(Text(f"trace {tree.trace_id} ({tree.span_count} spans)", style="bold"))
+    if len(tree.trace_ids) > 1:  # a resumed run: one trace per execution, in order
+        title = (f"run {tree.run_id}: {len(tree.trace_ids)} traces "
+                 f"({', '.join(t[:8] for t in tree.trace_ids)}), {tree.span_count} spans")
+    else:
+        title = f"trace {tree.trace_id} ({tree.span_count} spans)"
+    root = Tree(Text(title, style="bold"))
     for node in tree.roots:
         _add(root, node)
     out.print(root)
@@ -204,7 +209,8 @@ def register(app: typer.Typer) -> None:
     def show(ctx: typer.Context,
              trace_id: str = typer.Argument(..., help="Trace id, a prefix of it, or a run id."),
              json_out: JsonOpt = False) -> None:
-        """Show one trace as a tree: durations, tokens, cost and errors per span."""
+        """Show a trace as a tree (durations, tokens, cost, errors per span); for a run id,
+        every trace of the run in order (a resumed run has one per execution)."""
         opts = resolve_options(ctx, json_out=json_out)
 
         async def go() -> TraceTree:

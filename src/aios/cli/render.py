@@ -88,6 +88,7 @@ def run_to_json(result: RunResult) -> dict[str, Any]:
             for o in result.steps.values()
         ],
         "metadata": result.metadata,
+        **({"agent": result.agent.to_json()} if result.agent is not None else {}),
     }
 
 
@@ -183,6 +184,9 @@ def render_report(console: Console, result: RunResult) -> None:
     narrative = report.get("narrative")
     if narrative:
         parts.append(Text(f"\n{narrative}"))
+    elif report.get("narrative_error"):
+        parts.append(Text(f"\nnarrative omitted: {_short(report['narrative_error'], 160)}",
+                          style="dim"))
     console.print(Group(*parts))
 
 

@@ -7,6 +7,8 @@ from pathlib import Path
 import typer
 
 from aios.app import load_manifest, open_runtime, open_store
+from aios.approvals.requests import ApprovalRequest
+from aios.cli.agent import pending_requests, render_agent_end
 from aios.cli.common import (
     EnvOpt,
     JsonOpt,
@@ -71,7 +73,7 @@ def register(app: typer.Typer) -> None:
         """Continue a run that stopped part-way; finished steps are not run again."""
         opts = resolve_options(ctx, manifest, env, json_out=json_out)
 
-        async def go() -> RunResult:
+        async def go() -> tuple[RunResult, list[ApprovalRequest]]:
             settings = opts.settings()
             async with open_store(settings) as store:
                 record = await RunStore(store).get_run(run_id)
@@ -84,11 +86,14 @@ def register(app: typer.Typer) -> None:
             async with open_runtime(loaded, settings=settings.model_copy(
                     update={"forensic": record.forensic}), env=opts.env,
                     manifest_path=str(path) if path else None) as runtime:
-                return await runtime.resume(record.id)
+                result = await runtime.resume(record.id)
+                return result, await pending_requests(runtime.runs.store, result)
 
-        result = run(go())
+        result, requests = run(go())
         if opts.json:
             emit_json(run_to_json(result))
+        elif result.agent is not None:
+            render_agent_end(console(), result, requests)
         else:
             console().print(f"run {result.run_id} {result.status}")
         if result.status not in ("succeeded", "waiting"):

@@ -3,6 +3,9 @@
 `build_gateway(manifest.models, manifest.budgets, store=...)` gives a `Gateway`;
 `await gateway.complete("prompt")` or `async for chunk in gateway.stream(...)`;
 `gateway.bind(run_id=..., agent=...)` is what handlers receive as `ctx.llm`.
+
+Every concern of a call (cost, tracing, reliability, guardrails, output check, budget, cache,
+ledger) is a `WrapperProvider` over the one `Provider` interface; `gateway.py` draws the stack.
 """
 
 from aios.llm.budget import BudgetManager, Reservation
@@ -16,7 +19,7 @@ from aios.llm.config import (
     default_models,
     model_infos,
 )
-from aios.llm.factory import build_gateway, resolve_models
+from aios.llm.factory import build_gateway, build_stacks, resolve_models
 from aios.llm.gateway import BoundGateway, Gateway
 from aios.llm.interfaces import ResponseCache, RouteDecision, Router, Wrapper
 from aios.llm.ledger import CallRecord, CostLedger, Spend, llm_calls
@@ -31,6 +34,7 @@ from aios.llm.providers import (
     registered_providers,
 )
 from aios.llm.selection import ModelSelector, Plan, build_request
+from aios.llm.stacks import ModelStacks
 from aios.llm.tokens import estimate_request_tokens, estimate_tokens
 from aios.llm.types import (
     LLMRequest,
@@ -41,6 +45,7 @@ from aios.llm.types import (
     ToolCall,
     Usage,
 )
+from aios.llm.wrapper import WrapperProvider
 
 __all__ = [
     "FREE",
@@ -61,6 +66,7 @@ __all__ = [
     "ModelPrices",
     "ModelSelector",
     "ModelSpec",
+    "ModelStacks",
     "Plan",
     "PriceTable",
     "Prices",
@@ -76,8 +82,10 @@ __all__ = [
     "ToolCall",
     "Usage",
     "Wrapper",
+    "WrapperProvider",
     "build_gateway",
     "build_request",
+    "build_stacks",
     "cost_usd",
     "create_provider",
     "default_models",

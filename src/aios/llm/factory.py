@@ -8,16 +8,16 @@ from collections.abc import Mapping, Sequence
 
 from aios.llm.budget import BudgetManager
 from aios.llm.config import BudgetsConfig, ModelSpec, model_infos
-from aios.llm.gateway import Gateway
+from aios.llm.gateway import Gateway, default_price_table
 from aios.llm.interfaces import ResponseCache, Router, Wrapper
 from aios.llm.ledger import CostLedger
 from aios.llm.pricing import PriceTable
-from aios.llm.providers import provider_class, registered_providers
+from aios.llm.stacks import ModelStacks
 from aios.llm.types import ModelInfo
 from aios.store.engine import Store
 from aios.store.writer import BatchWriter
 
-__all__ = ["build_gateway", "resolve_models"]
+__all__ = ["build_gateway", "build_stacks", "resolve_models"]
 
 
 def resolve_models(specs: Mapping[str, ModelSpec], prices: PriceTable) -> dict[str, ModelInfo]:
@@ -32,11 +32,21 @@ def resolve_models(specs: Mapping[str, ModelSpec], prices: PriceTable) -> dict[s
     return infos
 
 
+def build_stacks(models: Mapping[str, ModelSpec], *, env: Mapping[str, str],
+                 wrappers: Sequence[Wrapper] = ()) -> ModelStacks:
+    """Each model's per-attempt stack (costed adapter, then `wrappers`), for `build_gateway`
+    and for whatever must reach models by name first (a fallback chain)."""
+    prices = default_price_table()
+    return ModelStacks(resolve_models(models, prices), prices=prices, env=env,
+                       wrappers=wrappers)
+
+
 def build_gateway(models: Mapping[str, ModelSpec], budgets: BudgetsConfig | None = None, *,
                   store: Store | None = None, writer: BatchWriter | None = None,
                   env: Mapping[str, str] | None = None, router: Router | None = None,
                   cache: ResponseCache | None = None,
-                  wrappers: Sequence[Wrapper] = ()) -> Gateway:
+                  wrappers: Sequence[Wrapper] = (),
+                  stacks: ModelStacks | None = None) -> Gateway:
     """A gateway for the manifest's models (the packaged local model when there are none).
 
     Args:
@@ -45,12 +55,12 @@ def build_gateway(models: Mapping[str, ModelSpec], budgets: BudgetsConfig | None
         store: where the cost ledger goes and past spend is read from (None: no ledger).
         writer: the batch writer to queue ledger rows on (share the runtime's).
         env: where API keys are read from (default: the process environment).
-        router, cache, wrappers: see `Gateway`.
+        router, cache, wrappers, stacks: see `Gateway` (`build_stacks` makes `stacks`).
     """
-    prices = PriceTable({name: provider_class(name).pricing_id
-                         for name in registered_providers()})
+    prices = stacks.prices if stacks is not None else default_price_table()
+    infos = stacks.models if stacks is not None else resolve_models(models, prices)
     ledger = CostLedger(store, writer) if store is not None else None
     manager = BudgetManager(budgets, ledger) if budgets is not None and not budgets.empty \
         else None
-    return Gateway(resolve_models(models, prices), env=env, router=router, cache=cache,
-                   wrappers=wrappers, ledger=ledger, budgets=manager, prices=prices)
+    return Gateway(infos, env=env, router=router, cache=cache, wrappers=wrappers,
+                   ledger=ledger, budgets=manager, prices=prices, stacks=stacks)

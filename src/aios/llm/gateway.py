@@ -1,18 +1,25 @@
 """The model gateway: the one door to LLMs.
 
-Order of one call::
+A call is planned (the model chosen and the call sized), then sent through one stack of
+wrappers, each a `Provider` over the one provider interface (`complete`, `stream`), so a
+completion and a stream meet the same concerns in the same order. Outermost first::
 
-    choose the model   explicit name > tier > router > cheapest `simple` model that fits
-    cache              `cache.get` (a hit costs nothing and skips everything below)
-    budget reserve     prompt tokens + output cap at the model's prices; BudgetExceeded
-    provider           the adapter wrapped by `wrappers` (reliability, tracing), in order
-    output check       JSON / JSON Schema when `response_format` asked for it
-    cost ledger        one `llm_calls` row: tokens by class, cost, latency, status
-    budget settle      the real figures replace the reservation
-    cache put
+    ledger         one `llm_calls` row per call: tokens by class, cost, latency, status
+    cache          a hit answers here (recorded as cached, costs nothing, reserves nothing)
+    budget         reserve the worst case (prompt + output cap); settle the real figures
+    output check   JSON / JSON Schema when `response_format` asked for it
+    -- per model (built once, `wrappers` and `ModelStacks`) --
+    guardrails     prompt checks once per call, outside every retry and fallback
+    fallback       the model's stack first, then each fallback model's stack
+    retry, breaker, bulkhead, time limits          (each model of a chain has its own)
+    LLM span       one per attempt, with the cost of that attempt
+    cost           innermost: `cost_usd` set on the answer, at the answering model's prices
+    adapter        openai / anthropic / local / ...
 
-Everything per call is dictionary look-ups and arithmetic; model lists per tier, prices and
-provider instances are resolved once, so the gateway adds microseconds, not milliseconds.
+The ledger, the cache and the budget belong to one call and are built per call from its
+`Plan` (a few small objects); everything per model is built once. The cost is computed once,
+on the answer, so the span, the budget, the ledger, the cache and the caller all see the same
+figure, charged to the model that answered (a fallback may have switched).
 """
 
 from __future__ import annotations
@@ -21,22 +28,29 @@ import dataclasses
 import os
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
-from datetime import UTC, datetime
 from typing import Any
 
-from aios.errors import ConfigError, InvalidOutput
-from aios.llm.budget import BudgetManager, Reservation
+from aios.errors import ConfigError
+from aios.llm.accounting import BudgetProvider, LedgerProvider
+from aios.llm.budget import BudgetManager
+from aios.llm.caching import CacheProvider
 from aios.llm.interfaces import ResponseCache, Router, Wrapper
-from aios.llm.ledger import CallRecord, CostLedger
-from aios.llm.output import JsonOutputChecker
-from aios.llm.pricing import Prices, PriceTable, cost_usd
+from aios.llm.ledger import CostLedger
+from aios.llm.output import JsonOutputChecker, OutputCheckProvider
+from aios.llm.pricing import Prices, PriceTable
 from aios.llm.provider import Provider
-from aios.llm.providers import create_provider, provider_class, registered_providers
+from aios.llm.providers import provider_class, registered_providers
 from aios.llm.selection import ModelSelector, Plan, build_request
-from aios.llm.tokens import estimate_tokens
-from aios.llm.types import LLMRequest, LLMResponse, Message, ModelInfo, StreamChunk, Usage
+from aios.llm.stacks import ModelStacks
+from aios.llm.types import LLMRequest, LLMResponse, Message, ModelInfo, StreamChunk, evolve
+from aios.llm.wrapper import closing
 
-__all__ = ["BoundGateway", "Gateway"]
+__all__ = ["BoundGateway", "Gateway", "default_price_table"]
+
+
+def default_price_table() -> PriceTable:
+    """genai-prices, with each registered provider's pricing id (manifest prices win)."""
+    return PriceTable({name: provider_class(name).pricing_id for name in registered_providers()})
 
 
 class Gateway:
@@ -46,32 +60,42 @@ class Gateway:
         models: configured models by name (`aios.llm.config.model_infos`).
         env: where API keys are read from (default: the process environment).
         providers: provider instances by model name, used instead of creating adapters
-            (in-process providers, tests, benchmarks).
+            (in-process providers, tests, benchmarks); only without `stacks`.
         router: chooses a model when a request names neither a model nor a tier.
         cache: a response cache (`get` before, `put` after).
-        wrappers: callables `(provider, model_info) -> Provider`, applied in order.
+        wrappers: callables `(provider, model_info) -> Provider`, applied in order (the last
+            is the outermost) around each model's stack: around the costed adapter when
+            `stacks` is None, else around `stacks` (the composition root puts fallback and
+            guardrails here, and the per-attempt wrappers in `stacks`).
         ledger: the cost ledger (None: costs are computed but not stored).
         budgets: the budget manager (None: no budgets).
         prices: the price table (default: genai-prices with manifest overrides).
+        stacks: each model's per-attempt stack, built by the composition root (default: one
+            built here from `providers` and `wrappers`).
     """
 
     def __init__(self, models: Mapping[str, ModelInfo], *, env: Mapping[str, str] | None = None,
                  providers: Mapping[str, Provider] | None = None, router: Router | None = None,
                  cache: ResponseCache | None = None, wrappers: Sequence[Wrapper] = (),
                  ledger: CostLedger | None = None, budgets: BudgetManager | None = None,
-                 prices: PriceTable | None = None):
+                 prices: PriceTable | None = None, stacks: ModelStacks | None = None):
         if not models:
             raise ConfigError("the gateway needs at least one model; add one under `models:`")
+        if stacks is not None and providers:
+            raise ConfigError("pass providers= to the ModelStacks, not to a Gateway given one")
         self.models = dict(models)
         self.env = env if env is not None else os.environ
         self.router = router
         self.cache = cache
-        self.wrappers = list(wrappers)
         self.ledger = ledger
         self.budgets = budgets if budgets is not None and budgets.enabled else None
-        self.prices = prices or PriceTable(
-            {name: provider_class(name).pricing_id for name in registered_providers()})
-        self._raw: dict[str, Any] = dict(providers or {})
+        self.prices = prices or (stacks.prices if stacks is not None else default_price_table())
+        if stacks is None:
+            stacks = ModelStacks(self.models, prices=self.prices, env=self.env,
+                                 providers=providers, wrappers=wrappers)
+            wrappers = ()
+        self.stacks = stacks
+        self.wrappers = list(wrappers)
         self._wrapped: dict[str, Provider] = {}
         self._json = JsonOutputChecker()
         self.selector = ModelSelector(self.models, self.prices, self._count, router)
@@ -98,92 +122,37 @@ class Gateway:
         """Flush the cost ledger and close the adapters' HTTP clients."""
         if self.ledger is not None:
             await self.ledger.close()
-        for provider in self._raw.values():
-            close = getattr(provider, "aclose", None)
-            if close is not None:
-                await close()
+        await self.stacks.aclose()
 
-    # -- providers ------------------------------------------------------------------------------
+    # -- the stack ------------------------------------------------------------------------------
 
     def provider(self, model: ModelInfo) -> Provider:
-        """The wrapped provider serving `model` (built on first use); fallback chains use it."""
+        """The stack serving `model` below the per-call wrappers (built on first use)."""
         return self._provider(model)
 
     def _provider(self, model: ModelInfo) -> Provider:
         wrapped = self._wrapped.get(model.name)
         if wrapped is None:
-            raw = self._raw.get(model.name)
-            if raw is None:
-                raw = self._raw[model.name] = create_provider(model, self.env)
-            wrapped = raw
+            wrapped = self.stacks.provider(model)
             for wrap in self.wrappers:
                 wrapped = wrap(wrapped, model)
-            self._wrapped[model.name] = wrapped
+            wrapped = self._wrapped[model.name] = OutputCheckProvider(wrapped, self._json)
         return wrapped
 
+    def _call(self, plan: Plan, started: float) -> Provider:
+        """The whole stack for one call: ledger, cache and budget over the model's stack."""
+        stack = self._provider(plan.model)
+        if self.budgets is not None:
+            stack = BudgetProvider(stack, plan, started, self.budgets)
+        if self.cache is not None:
+            stack = CacheProvider(stack, self.cache, self.models)
+        if self.ledger is not None:
+            stack = LedgerProvider(stack, plan, started, self.ledger, self.models)
+        return stack
+
     async def _count(self, model: ModelInfo, request: LLMRequest, estimate: int) -> int:
-        raw = self._raw.get(model.name)
-        if raw is None:
-            self._provider(model)  # creates the adapter (and checks its key) once
-            raw = self._raw[model.name]
-        counter = getattr(raw, "count_tokens", None)
+        counter = getattr(self.stacks.raw(model), "count_tokens", None)
         return int(await counter(request, model)) if counter is not None else estimate
-
-    # -- bookkeeping ------------------------------------------------------------------------
-
-    async def _reserve(self, plan: Plan) -> Reservation | None:
-        if self.budgets is None:
-            return None
-        worst = Usage(input_tokens=plan.prompt_tokens, output_tokens=plan.max_tokens)
-        return await self.budgets.reserve(
-            plan.request, tokens=worst.total_tokens, usd=cost_usd(worst, plan.prices),
-            detail=f"{plan.prompt_tokens} prompt + {plan.max_tokens} max output tokens on "
-                   f"{plan.model.name}")
-
-    def _record(self, plan: Plan, *, status: str, usage: Usage | None = None,
-                cost: float = 0.0, latency: float | None = None, ttft: float | None = None,
-                cached: bool = False, stream: bool = False, error: str | None = None,
-                answered: ModelInfo | None = None) -> None:
-        if self.ledger is None:
-            return
-        model = answered or plan.model
-        usage = usage or Usage()
-        request = plan.request
-        self.ledger.record(CallRecord(
-            at=datetime.now(UTC), model=model.name, model_id=model.model_id,
-            provider=model.provider, status=status, run_id=request.run_id, agent=request.agent,
-            action=request.action, tenant=request.tenant, user=request.user,
-            input_tokens=usage.input_tokens, output_tokens=usage.output_tokens,
-            cache_read_tokens=usage.cache_read_tokens,
-            cache_write_tokens=usage.cache_write_tokens,
-            reasoning_tokens=usage.reasoning_tokens, counted=usage.counted, cost_usd=cost,
-            latency_s=latency, ttft_s=ttft, cached=cached, stream=stream,
-            error=error[:2000] if error else None, route_reason=plan.reason))
-
-    def _answered(self, response: LLMResponse, plan: Plan) -> ModelInfo:
-        """The model that really answered (a fallback wrapper may have switched)."""
-        return self.models.get(response.model, plan.model)
-
-    async def _cached(self, plan: Plan, started: float, stream: bool) -> LLMResponse | None:
-        if self.cache is None or not plan.request.cache:
-            return None
-        hit = await self.cache.get(plan.request, plan.model)
-        if hit is None:
-            return None
-        latency = time.perf_counter() - started
-        self._record(plan, status="ok", usage=hit.usage, latency=latency, cached=True,
-                     stream=stream, answered=self._answered(hit, plan))
-        return dataclasses.replace(hit, cached=True, cost_usd=0.0, latency_s=latency,
-                                   route_reason=plan.reason)
-
-    def _check_output(self, plan: Plan, response: LLMResponse
-                      ) -> tuple[LLMResponse, InvalidOutput | None]:
-        if plan.request.response_format is None:
-            return response, None
-        text, error = self._json.check(response.text, plan.request.response_format,
-                                       provider=response.provider, model=response.model)
-        return (dataclasses.replace(response, text=text) if text != response.text
-                else response), error
 
     # -- calls ------------------------------------------------------------------------------
 
@@ -203,110 +172,34 @@ class Gateway:
         """
         started = time.perf_counter()
         plan = await self.plan(build_request(request, kwargs))
-        hit = await self._cached(plan, started, stream=False)
-        if hit is not None:
-            return hit
-        reservation = await self._reserve(plan)
-        provider = self._provider(plan.model)
-        try:
-            response = await provider.complete(plan.request, plan.model)
-        except BaseException as exc:  # recorded and released, then re-raised as it is
-            failed = isinstance(exc, Exception)  # not a cancellation
-            self._record(plan, status="error" if failed else "cancelled",
-                         latency=time.perf_counter() - started,
-                         error=f"{type(exc).__name__}: {exc}" if failed else None)
-            if self.budgets is not None:
-                self.budgets.release(reservation)
-            raise
-        latency = time.perf_counter() - started
-        answered = self._answered(response, plan)
-        cost = cost_usd(response.usage, self.prices.prices(answered))
-        response, invalid = self._check_output(plan, response)
-        self._record(plan, status="invalid" if invalid else "ok", usage=response.usage,
-                     cost=cost, latency=latency, answered=answered,
-                     error=str(invalid) if invalid else None)
-        if self.budgets is not None:
-            self.budgets.settle(reservation, tokens=response.usage.total_tokens, usd=cost)
-        if invalid is not None:
-            raise invalid
-        response = dataclasses.replace(response, cost_usd=cost, latency_s=latency,
-                                       route_reason=plan.reason, cached=False)
-        if self.cache is not None and plan.request.cache:
-            await self.cache.put(plan.request, answered, response)
-        return response
+        response = await self._call(plan, started).complete(plan.request, plan.model)
+        return evolve(response, latency_s=time.perf_counter() - started,
+                      route_reason=plan.reason)
 
     async def stream(self, request: LLMRequest | str | Sequence[Message],
                      **kwargs: Any) -> AsyncIterator[StreamChunk]:
         """Stream a completion; the last chunk carries usage and the whole `response`.
 
-        Same order and errors as `complete`. A caller that stops early still has the call
+        Same stack and errors as `complete`. A caller that stops early still has the call
         recorded (status `cancelled`, tokens counted from what was produced).
         """
         started = time.perf_counter()
         plan = await self.plan(build_request(request, kwargs))
-        hit = await self._cached(plan, started, stream=True)
-        if hit is not None:
-            yield StreamChunk(text=hit.text, tool_calls=hit.tool_calls,
-                              finish_reason=hit.finish_reason, usage=hit.usage, response=hit)
-            return
-        reservation = await self._reserve(plan)
-        provider = self._provider(plan.model)
-        pieces: list[str] = []
-        calls: tuple[Any, ...] = ()
-        finish: str | None = None
-        usage: Usage | None = None
         ttft: float | None = None
-        status, error = "cancelled", None
-        response: LLMResponse | None = None
-        invalid: InvalidOutput | None = None
-        try:
-            if plan.model.supports_streaming:
-                async for chunk in provider.stream(plan.request, plan.model):
-                    usage = chunk.usage or usage
-                    finish = chunk.finish_reason or finish
-                    calls = chunk.tool_calls or calls
+        async with closing(self._call(plan, started).stream(plan.request, plan.model)) as source:
+            async for chunk in source:
+                if chunk.text and ttft is None:
+                    ttft = time.perf_counter() - started
+                if chunk.response is None:
                     if chunk.text:
-                        if ttft is None:
-                            ttft = time.perf_counter() - started
-                        pieces.append(chunk.text)
                         yield StreamChunk(text=chunk.text)
-            else:  # the model cannot stream: one chunk with the whole answer
-                whole = await provider.complete(plan.request, plan.model)
-                ttft = time.perf_counter() - started
-                usage, finish, calls = whole.usage, whole.finish_reason, whole.tool_calls
-                pieces.append(whole.text)
-                yield StreamChunk(text=whole.text)
-            usage = usage or Usage(input_tokens=plan.prompt_tokens,
-                                   output_tokens=estimate_tokens("".join(pieces)), counted=True)
-            response = LLMResponse(text="".join(pieces), model=plan.model.name,
-                                   provider=plan.model.provider, usage=usage, tool_calls=calls,
-                                   finish_reason=finish, ttft_s=ttft,
-                                   route_reason=plan.reason)
-            response, invalid = self._check_output(plan, response)
-            status = "invalid" if invalid else "ok"
-            error = str(invalid) if invalid else None
-        except Exception as exc:  # a cancellation or an early close stays "cancelled"
-            status, error = "error", f"{type(exc).__name__}: {exc}"
-            raise
-        finally:
-            # Runs on success, failure and early close alike; nothing here awaits.
-            latency = time.perf_counter() - started
-            if usage is None and pieces:
-                usage = Usage(input_tokens=plan.prompt_tokens,
-                              output_tokens=estimate_tokens("".join(pieces)), counted=True)
-            cost = cost_usd(usage, plan.prices) if usage is not None else 0.0
-            self._record(plan, status=status, usage=usage, cost=cost, latency=latency,
-                         ttft=ttft, stream=True, error=error)
-            if self.budgets is not None:
-                self.budgets.settle(reservation, tokens=usage.total_tokens if usage else 0,
-                                    usd=cost)
-        if invalid is not None:
-            raise invalid
-        assert response is not None
-        response = dataclasses.replace(response, cost_usd=cost, latency_s=latency)
-        if self.cache is not None and plan.request.cache:
-            await self.cache.put(plan.request, plan.model, response)
-        yield StreamChunk(finish_reason=finish, usage=usage, response=response)
+                    continue
+                response = chunk.response
+                response = evolve(response, latency_s=time.perf_counter() - started,
+                                  route_reason=plan.reason,
+                                  ttft_s=response.ttft_s if response.cached else ttft)
+                yield StreamChunk(text=chunk.text, finish_reason=response.finish_reason,
+                                  usage=response.usage, response=response)
 
 
 class BoundGateway:

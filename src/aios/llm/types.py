@@ -6,11 +6,34 @@ All frozen: a layer that needs a different request builds a new one (`dataclasse
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from dataclasses import dataclass, field, fields
+from typing import Any, Literal, TypeVar
 
 __all__ = ["LLMRequest", "LLMResponse", "Message", "ModelInfo", "StreamChunk", "ToolCall",
-           "Usage"]
+           "Usage", "evolve"]
+
+_T = TypeVar("_T")
+_FIELDS: dict[type, frozenset[str]] = {}
+
+
+def evolve(record: _T, **changes: Any) -> _T:
+    """A copy of a frozen record with `changes`: `dataclasses.replace` without re-running
+    `__init__` (these records validate nothing), several times faster on the gateway's
+    per-call path, where every wrapper that adds a figure makes a copy.
+
+    Raises:
+        TypeError: a name in `changes` is not a field of the record.
+    """
+    cls = type(record)
+    names = _FIELDS.get(cls)
+    if names is None:
+        names = _FIELDS[cls] = frozenset(f.name for f in fields(cls))  # type: ignore[arg-type]
+    if not names.issuperset(changes):
+        raise TypeError(f"{cls.__name__} has no field(s) {sorted(set(changes) - names)}")
+    copy = object.__new__(cls)
+    copy.__dict__.update(record.__dict__)
+    copy.__dict__.update(changes)
+    return copy
 
 Role = Literal["system", "user", "assistant", "tool"]
 

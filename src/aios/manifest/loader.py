@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from aios.errors import Issue, ManifestError
+from aios.manifest.agents import agent_issues
 from aios.manifest.schema import Manifest
 from aios.manifest.source import Loc, Source, read_source
 
@@ -99,7 +100,9 @@ def check_manifest(manifest: Manifest, source: Source | None = None,
         duplicated = False
         for index, step in enumerate(seq.steps):
             loc: Loc = ("sequences", seq_name, "steps", index)
-            if step.action not in actions:
+            # `server.tool` of an `mcp_servers:` entry is checked when the server is listed.
+            if step.action not in actions and \
+                    step.action.partition(".")[0] not in manifest.mcp_servers:
                 issues.append(issue(
                     f"step runs unknown action {step.action!r}{_suggest(step.action, actions)} "
                     "(declare it under agents:, or fix the name as agent.key)", (*loc, "action")))
@@ -122,6 +125,10 @@ def check_manifest(manifest: Manifest, source: Source | None = None,
                 "depends_on forms a cycle: " + " -> ".join(cycle)
                 + "; remove one of these dependencies",
                 ("sequences", seq_name, "steps", first, "depends_on")))
+    from aios.approvals.conditions import check_conditions  # approval rules' `when:`
+
+    issues += [issue(message, loc) for message, loc in check_conditions(manifest)]
+    issues += agent_issues(manifest, issue)
     if check_handler is not None:
         for agent_name, agent in manifest.agents.items():
             for key, action in agent.actions.items():

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import re
 from enum import StrEnum
+from fnmatch import fnmatchcase
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from aios.approvals.policy import ApprovalPolicy
-from aios.llm.config import BudgetsConfig, ModelSpec
+from aios.llm.config import BudgetLimit, BudgetsConfig, ModelSpec
+from aios.mcp.config import McpServerSpec
 from aios.reliability.policy import ReliabilityPolicy
 from aios.routing.spec import RoutingSpec
 from aios.security.policy import GuardrailPolicy
 
 __all__ = [
+    "AUTONOMY_LEVELS",
     "Action",
     "Agent",
     "Criticality",
@@ -77,13 +80,45 @@ class Action(_Frozen):
     )
 
 
+#: What each autonomy level lets an agent's model do without asking (docs and README).
+AUTONOMY_LEVELS: dict[int, str] = {
+    0: "suggest only: every tool call needs an approval, read-only ones too",
+    1: "reads freely: every mutating call needs an approval",
+    2: "low-risk changes: mutating calls of medium criticality or above need an approval",
+    3: "routine changes: mutating calls of high or critical criticality need an approval",
+    4: "as the approval policy says (`approvals:`)",
+}
+
+
 class Agent(_Frozen):
-    """A named group of actions."""
+    """A named group of actions; with `instructions` or `tools` also a model-driven agent."""
 
     description: str = Field("", description="What the agent is responsible for.")
     actions: dict[str, Action] = Field(
         default_factory=dict, description="Actions by key; the full name is `agent.key`."
     )
+    model: str | None = Field(
+        None, description="The model that decides in `aios agent run`: a name from "
+        "`models:`, a tier (simple | medium | complex), or `auto` (the router chooses); "
+        "null: the gateway's default. It must support tools (capabilities.tools).")
+    instructions: str = Field(
+        "", description="The system prompt of `aios agent run`: the agent's role and rules.")
+    tools: list[str] | None = Field(
+        None, description="Actions the model may call, each `agent.key` or a glob "
+        "(`storage.*`, `*.read_*`); null: this agent's own actions. Every entry must match "
+        "at least one declared action.")
+    max_turns: int = Field(
+        10, ge=1, le=200, description="Model turns one run may take before it ends with "
+        "`max_turns`.")
+    autonomy: int = Field(
+        4, ge=0, le=4, description="What the model may do without asking; it only ever "
+        "raises the approval policy's gate: 0 suggest only (every call needs an approval), "
+        "1 reads freely (every mutating call needs one), 2 low-risk changes (mutating calls "
+        "of medium criticality or above), 3 routine changes (mutating high/critical calls), "
+        "4 as the approval policy says.")
+    budget: BudgetLimit | None = Field(
+        None, description="Tokens and/or USD the model turns of one agent run may spend; "
+        "the run ends with `budget` when the next turn would pass it.")
 
     @field_validator("actions")
     @classmethod
@@ -193,6 +228,12 @@ class Manifest(_Frozen):
         "model (policy, complexity classifier) and the response cache (TTL, size, semantic "
         "threshold per tenant namespace)."
     )
+    mcp_servers: dict[str, McpServerSpec] = Field(
+        default_factory=dict, description="Upstream MCP servers by name (a stdio `command` "
+        "or a streamable HTTP `url`); each tool becomes the action `name.tool`, gated like "
+        "any other (criticality and `mutates` from the tool's annotations, overridable "
+        "under `tools:`)."
+    )
 
     @field_validator("agents")
     @classmethod
@@ -204,6 +245,24 @@ class Manifest(_Frozen):
                 )
         return value
 
+    @field_validator("mcp_servers")
+    @classmethod
+    def _mcp_server_names(cls, value: dict[str, McpServerSpec]) -> dict[str, McpServerSpec]:
+        for key in value:
+            if not _NAME.match(key):
+                raise ValueError(
+                    f"MCP server name {key!r} must be lower-case letters, digits and "
+                    "underscores (its tools become actions `name.tool`)")
+        return value
+
+    @model_validator(mode="after")
+    def _mcp_servers_are_not_agents(self) -> Manifest:
+        clash = sorted(set(self.mcp_servers) & set(self.agents))
+        if clash:
+            raise ValueError(f"mcp_servers {', '.join(clash)}: an agent has the same name; "
+                             "rename the server (its tools become actions `name.tool`)")
+        return self
+
     def action(self, name: str) -> Action:
         """The action called `agent.key`; KeyError if there is none."""
         agent, _, key = name.partition(".")
@@ -212,3 +271,18 @@ class Manifest(_Frozen):
     def action_names(self) -> list[str]:
         """Every `agent.key` this manifest declares."""
         return [f"{a}.{k}" for a, agent in self.agents.items() for k in agent.actions]
+
+    def agent_tools(self, agent: str) -> list[str]:
+        """The actions agent `agent`'s model may call (its `tools:`, else its own actions).
+
+        Raises:
+            KeyError: no such agent.
+        """
+        spec = self.agents[agent]
+        if spec.tools is None:
+            return [f"{agent}.{key}" for key in spec.actions]
+        names = self.action_names()
+        chosen: list[str] = []
+        for pattern in spec.tools:
+            chosen += [n for n in names if fnmatchcase(n, pattern) and n not in chosen]
+        return chosen

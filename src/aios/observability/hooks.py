@@ -13,6 +13,7 @@ of them imports OpenTelemetry or knows how traces are exported. A subsystem take
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from types import SimpleNamespace
@@ -58,7 +59,15 @@ class EventHook(Protocol):
 
 def record_error(span: trace.Span, exc: BaseException) -> None:
     """Mark `span` failed by `exc`: an exception event with the stack trace, `error.type`,
-    and an ERROR status."""
+    and an ERROR status.
+
+    A cancellation is not a failure of the call (its caller gave up: an optional step's
+    deadline, Ctrl-C): the span says `aios.cancelled` and its status stays unset, so one slow
+    optional model call does not mark its whole run's trace as an error.
+    """
+    if isinstance(exc, asyncio.CancelledError):
+        span.set_attribute("aios.cancelled", True)
+        return
     span.record_exception(exc, escaped=True)
     span.set_attribute("error.type", type(exc).__qualname__)
     span.set_status(Status(StatusCode.ERROR, f"{type(exc).__name__}: {exc}"))

@@ -2,9 +2,10 @@
 conventions (`gen_ai.*`) plus Ai:oS's own attributes (`aios.cost_usd`, `aios.usage.counted`).
 
 The gateway applies wrappers as `wrapper(provider, model) -> Provider`; `llm_tracing(...)`
-returns one. Cost is never computed here: it comes from the response (the gateway's ledger
-fills `LLMResponse.cost_usd`) or, for streams and for ledgers applied outside the wrappers,
-from the ledger function handed in as `cost`.
+returns one, applied right outside the gateway's cost wrapper, so each attempt's span has its
+own answer's cost. Cost is never computed here: it comes from the response (`cost_usd`, set
+innermost by `aios.llm.costing.CostProvider`) or a stream's final chunk; a `cost` function
+handed in is only asked when a provider stack without the cost wrapper answered.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from opentelemetry.trace import SpanKind, Tracer
 
 from aios.llm.provider import Provider
 from aios.llm.types import LLMRequest, LLMResponse, ModelInfo, StreamChunk, ToolCall, Usage
+from aios.llm.wrapper import WrapperProvider
 from aios.observability.hooks import record_error
 
 __all__ = ["CostFn", "TracingProvider", "llm_tracing"]
@@ -106,7 +108,7 @@ def usage_attributes(usage: Usage) -> dict[str, Any]:
     }
 
 
-class TracingProvider:
+class TracingProvider(WrapperProvider):
     """A `Provider` that records each call of `inner` as a CLIENT span named
     `chat {model_id}`, child of the current span.
 
@@ -115,13 +117,12 @@ class TracingProvider:
         tracer: where spans come from.
         capture_content: record prompts and completions (`Settings.trace_content`); they
             still pass the redaction processor before export.
-        cost: the gateway's cost ledger, used when a response carries no cost (streams).
+        cost: prices a response that carries no cost (a stack without the cost wrapper).
     """
 
     def __init__(self, inner: Provider, tracer: Tracer, *, capture_content: bool = False,
                  cost: CostFn | None = None):
-        self.name = inner.name
-        self._inner = inner
+        super().__init__(inner)
         self._tracer = tracer
         self._capture = capture_content
         self._cost = cost
@@ -138,7 +139,7 @@ class TracingProvider:
                 f"chat {model.model_id}", kind=SpanKind.CLIENT, attributes=attrs,
                 record_exception=False, set_status_on_exception=False) as span:
             try:
-                response = await self._inner.complete(request, model)
+                response = await self.inner.complete(request, model)
             except BaseException as exc:  # cancellation (timeouts) too
                 record_error(span, exc)
                 raise
@@ -172,12 +173,13 @@ class TracingProvider:
         span = self._tracer.start_span(f"chat {model.model_id}", kind=SpanKind.CLIENT,
                                        attributes=attrs)
         span_context = trace.set_span_in_context(span)
-        inner = self._inner.stream(request, model)
+        inner = self.inner.stream(request, model)
         started = time.perf_counter()
         texts: list[str] = []
         tool_calls: list[ToolCall] = []
         finish: str | None = None
         usage: Usage | None = None
+        reported = 0.0
         chunks = 0
         completed = False
         try:
@@ -201,6 +203,8 @@ class TracingProvider:
                     tool_calls.extend(chunk.tool_calls)
                 finish = chunk.finish_reason or finish
                 usage = chunk.usage or usage  # the last chunk carries it
+                if chunk.response is not None:
+                    reported = chunk.response.cost_usd
                 yield chunk
         except BaseException as exc:
             if not isinstance(exc, GeneratorExit):  # GeneratorExit: the consumer stopped
@@ -218,7 +222,7 @@ class TracingProvider:
             }
             if usage is not None:
                 result.update(usage_attributes(usage))
-                result["aios.cost_usd"] = self._cost_of(model, usage, 0.0, False)
+                result["aios.cost_usd"] = self._cost_of(model, usage, reported, False)
             if finish:
                 result[gen_ai.GEN_AI_RESPONSE_FINISH_REASONS] = (finish,)
             if self._capture:

@@ -92,16 +92,23 @@ class SpanNode:
 
 @dataclass(frozen=True)
 class TraceTree:
-    """A whole trace: its roots (normally one) with their descendants."""
+    """A whole trace: its roots (normally one) with their descendants.
+
+    Shown for a run, it holds every trace of the run (the first execution, then each
+    resume): `trace_ids` in order, their roots in the same order, `trace_id` the first.
+    """
 
     trace_id: str
     roots: tuple[SpanNode, ...]
     span_count: int
+    run_id: str | None = None
+    trace_ids: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict."""
-        return {"trace_id": self.trace_id, "spans": self.span_count,
-                "roots": [r.to_json() for r in self.roots]}
+        return {"trace_id": self.trace_id, "run_id": self.run_id,
+                "trace_ids": list(self.trace_ids or (self.trace_id,)),
+                "spans": self.span_count, "roots": [r.to_json() for r in self.roots]}
 
 
 async def list_traces(store: Store, *, limit: int = 20, run_id: str | None = None,
@@ -146,18 +153,25 @@ async def list_traces(store: Store, *, limit: int = 20, run_id: str | None = Non
                          int(row[6] or 0), float(row[7] or 0.0)) for row in rows]
 
 
-async def _resolve(conn: Any, ident: str) -> str:
+async def _run_traces(conn: Any, run_id: str) -> list[str]:
+    """Every trace of run `run_id` (its first execution, then each resume), oldest first."""
+    rows = (await conn.execute(
+        select(spans.c.trace_id, func.min(spans.c.start_ns)).where(spans.c.run_id == run_id)
+        .group_by(spans.c.trace_id).order_by(func.min(spans.c.start_ns)))).all()
+    return [str(row[0]) for row in rows]
+
+
+async def _resolve(conn: Any, ident: str) -> tuple[list[str], str | None]:
+    """`(trace ids, run id)` for a trace id, a run id, or a unique prefix of either."""
     ident = ident.strip().lower()
     if len(ident) == 32:
         found = (await conn.execute(select(spans.c.trace_id).where(
             spans.c.trace_id == ident).limit(1))).scalar()
         if found:
-            return str(found)
-    by_run = (await conn.execute(select(spans.c.trace_id).where(
-        and_(spans.c.run_id == ident, spans.c.kind == "run")).order_by(
-        spans.c.start_ns.desc()).limit(1))).scalar()
+            return [str(found)], None
+    by_run = await _run_traces(conn, ident)
     if by_run:
-        return str(by_run)
+        return by_run, ident
     if len(ident) >= 4:
         # A run id prefix, as `aios boot` prints it (`aios runs show 1a2b3c4d5e6f`).
         runs_found = (await conn.execute(select(spans.c.run_id).distinct().where(and_(
@@ -167,7 +181,7 @@ async def _resolve(conn: Any, ident: str) -> str:
         matches = (await conn.execute(select(spans.c.trace_id).distinct().where(
             spans.c.trace_id.like(f"{ident}%")).limit(3))).scalars().all()
         if len(matches) == 1:
-            return str(matches[0])
+            return [str(matches[0])], None
         if len(matches) > 1:
             raise NotFoundError(f"trace id prefix {ident!r} matches several traces; give more "
                                 "characters (`aios traces` lists them)")
@@ -176,14 +190,17 @@ async def _resolve(conn: Any, ident: str) -> str:
 
 
 async def get_trace(store: Store, ident: str) -> TraceTree:
-    """The trace with id (or unique id prefix) `ident`, or the latest trace of run `ident`.
+    """The trace with id (or unique id prefix) `ident`, or every trace of run `ident`.
+
+    A run that was resumed has one trace per execution; they come in order, as the roots
+    of one tree.
 
     Raises:
         NotFoundError: nothing matches; the message says what to give instead.
     """
     async with store.engine.connect() as conn:
-        trace_id = await _resolve(conn, ident)
-        rows = (await conn.execute(select(spans).where(spans.c.trace_id == trace_id)
+        trace_ids, run_id = await _resolve(conn, ident)
+        rows = (await conn.execute(select(spans).where(spans.c.trace_id.in_(trace_ids))
                                    .order_by(spans.c.start_ns))).mappings().all()
     nodes = {row["span_id"]: SpanNode(
         row["span_id"], row["parent_id"], row["name"], row["kind"], _time(row["start_ns"]),
@@ -194,7 +211,7 @@ async def get_trace(store: Store, ident: str) -> TraceTree:
     for node in nodes.values():
         parent = nodes.get(node.parent_id) if node.parent_id else None
         (parent.children if parent is not None else roots).append(node)
-    return TraceTree(trace_id, tuple(roots), len(nodes))
+    return TraceTree(trace_ids[0], tuple(roots), len(nodes), run_id, tuple(trace_ids))
 
 
 async def prune_spans(store: Store, older_than: timedelta, *,

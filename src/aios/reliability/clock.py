@@ -9,9 +9,26 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Protocol
+from collections.abc import Awaitable, Callable
+from typing import Protocol, TypeVar
 
-__all__ = ["Clock", "NoSleepClock", "SystemClock"]
+__all__ = ["Clock", "NoSleepClock", "SystemClock", "within"]
+
+T = TypeVar("T")
+
+
+async def within(seconds: float, call: Awaitable[T], expired: Callable[[], Exception]) -> T:
+    """`await call`, cancelled after `seconds`; then `expired()` is raised (from the
+    `TimeoutError`). A `TimeoutError` the call raised itself passes through unchanged: only
+    our own deadline is ours to translate."""
+    deadline = asyncio.timeout(seconds)
+    try:
+        async with deadline:
+            return await call
+    except TimeoutError as exc:
+        if not deadline.expired():
+            raise
+        raise expired() from exc
 
 
 class Clock(Protocol):

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
-from aios.errors import ActionCircuitOpen, ActionTimeout, NotFoundError
+from aios.errors import ActionCircuitOpen, NotFoundError
 from aios.manifest.schema import Action, Manifest
 from aios.reliability.bulkheads import Bulkheads
 from aios.reliability.circuit import BreakerRegistry, CircuitBreaker
@@ -26,8 +26,8 @@ from aios.reliability.events import Emitter, ReliabilityListener
 from aios.reliability.fallback import Alternative, Fallback
 from aios.reliability.policy import ReliabilityPolicy, policy_for
 from aios.reliability.retry import GiveUp, Retrier
-from aios.runtime.layers import idempotency_key
-from aios.runtime.pipeline import Next, StepCall
+from aios.runtime.layers import deadline_error, idempotency_key
+from aios.runtime.pipeline import HandlerAbandoned, Next, StepCall
 from aios.store.runs import RunStore
 
 __all__ = ["ReliabilityLayer", "action_target"]
@@ -158,12 +158,12 @@ class ReliabilityLayer:
         try:
             async with deadline:
                 return await call_next(call)
-        except TimeoutError as exc:
+        except (TimeoutError, HandlerAbandoned) as exc:
             if not deadline.expired():
                 raise
-            raise ActionTimeout(
-                f"{call.action}: attempt {call.ctx.attempt} did not finish within {timeout:g} s "
-                "(reliability.timeout_s)", action=call.action) from exc
+            raise deadline_error(
+                call.action, f"{call.action}: attempt {call.ctx.attempt} did not finish within "
+                f"{timeout:g} s (reliability.timeout_s)", exc) from exc
 
     def _veto(self, plan: _Plan, call: StepCall) -> Callable[[BaseException, int], Any]:
         ctx = call.ctx

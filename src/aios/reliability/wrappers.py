@@ -9,19 +9,19 @@ Each alternative of a fallback chain therefore has its own retries and its own b
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from functools import partial
-from typing import Any, TypeAlias
+from typing import Any, Protocol, TypeAlias
 
 from aios.errors import CircuitOpen, TransientProviderError
 from aios.llm.provider import Provider
 from aios.llm.tokens import estimate_request_tokens
 from aios.llm.types import LLMRequest, LLMResponse, ModelInfo, StreamChunk
+from aios.llm.wrapper import WrapperProvider
 from aios.reliability.bulkheads import Bulkhead, Bulkheads
 from aios.reliability.circuit import BreakerRegistry, CircuitBreaker
 from aios.reliability.classify import Classifier, describe
-from aios.reliability.clock import Clock, SystemClock
+from aios.reliability.clock import Clock, SystemClock, within
 from aios.reliability.events import Emitter, ReliabilityListener
 from aios.reliability.fallback import Alternative, Fallback
 from aios.reliability.policy import DEFAULT_MODEL_POLICY, ReliabilityPolicy, policy_for
@@ -33,10 +33,12 @@ __all__ = [
     "BulkheadProvider",
     "FallbackProvider",
     "ModelFallback",
+    "ModelLookup",
     "Policies",
     "RetryingProvider",
     "TimeLimitedProvider",
     "Wrapper",
+    "attempt_wrappers",
     "breaker",
     "bulkhead",
     "call_timeout",
@@ -67,18 +69,7 @@ def _policy(policies: Policies, model: ModelInfo,
     return policy_for(model.name, policies or {}, default=default)
 
 
-class _Wrapped:
-    """Forwards `name`; subclasses override `complete` and `stream`."""
-
-    def __init__(self, inner: Provider):
-        self.inner = inner
-        self.name = inner.name
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.inner!r})"
-
-
-class RetryingProvider(_Wrapped):
+class RetryingProvider(WrapperProvider):
     """Retries transient failures of `complete`, and of `stream` up to its first token."""
 
     def __init__(self, inner: Provider, retrier: Retrier):
@@ -98,7 +89,7 @@ class RetryingProvider(_Wrapped):
             yield chunk
 
 
-class BreakerProvider(_Wrapped):
+class BreakerProvider(WrapperProvider):
     """Fails fast with `CircuitOpen` while the model's breaker is open."""
 
     def __init__(self, inner: Provider, breaker: CircuitBreaker):
@@ -150,7 +141,7 @@ class BreakerProvider(_Wrapped):
         self.breaker.on_success()
 
 
-class BulkheadProvider(_Wrapped):
+class BulkheadProvider(WrapperProvider):
     """Holds a slot of a shared `Bulkhead` for each call (for the whole of a stream)."""
 
     def __init__(self, inner: Provider, slots: Bulkhead):
@@ -169,7 +160,7 @@ class BulkheadProvider(_Wrapped):
                 yield chunk
 
 
-class TimeLimitedProvider(_Wrapped):
+class TimeLimitedProvider(WrapperProvider):
     """Turns a call or stream that takes too long into a `TransientProviderError`."""
 
     def __init__(self, inner: Provider, *, timeout_s: float | None, ttft_s: float | None,
@@ -183,16 +174,11 @@ class TimeLimitedProvider(_Wrapped):
         """`inner.complete` within `timeout_s`."""
         if self.timeout_s is None:
             return await self.inner.complete(request, model)
-        deadline = asyncio.timeout(self.timeout_s)
-        try:
-            async with deadline:
-                return await self.inner.complete(request, model)
-        except TimeoutError as exc:
-            if not deadline.expired():
-                raise
-            raise TransientProviderError(
-                f"{self.name} model {model.name} did not answer within {self.timeout_s:g} s "
-                "(reliability timeout_s)", provider=self.name, model=model.name) from exc
+        return await within(self.timeout_s, self.inner.complete(request, model),
+                            lambda: TransientProviderError(
+                                f"{self.name} model {model.name} did not answer within "
+                                f"{self.timeout_s:g} s (reliability timeout_s)",
+                                provider=self.name, model=model.name))
 
     def stream(self, request: LLMRequest, model: ModelInfo) -> AsyncIterator[StreamChunk]:
         """`inner.stream` with a time-to-first-token and an idle limit."""
@@ -221,45 +207,63 @@ def unfit_reason(request: LLMRequest, model: ModelInfo, *, streaming: bool,
     return None
 
 
+class ModelLookup(Protocol):
+    """Each model's stack by name (`aios.llm.stacks.ModelStacks`)."""
+
+    def get(self, name: str) -> tuple[Provider, ModelInfo]:
+        """The provider and info of the model called `name`; raises when there is none."""
+        ...
+
+
 class ModelFallback:
     """A wrapper factory that falls back from a model to the models its policy names.
 
-    Applied by the gateway around every model, it also records each model's (already
-    wrapped) provider, so a chain can reach the other models without knowing the gateway.
+    The chain holds its models: `models` gives each model's stack below the fallback (the
+    composition root builds it first, so nothing here reaches back into the gateway). Without
+    `models`, it records each model's provider as it wraps it, and `resolve` builds the
+    others on first use.
 
     Args:
         policies: the manifest's `reliability:` table, or one policy for all models.
         default: the policy of a model the table does not name.
-        resolve: asks the gateway to build the model called `name` (a gateway that wraps
-            providers lazily, on first use): building it passes it through this factory,
-            which records it. Raising (unknown model, missing API key) skips that fallback
-            with the error as the reason.
+        models: the models' stacks by name; a lookup that raises (unknown model, missing
+            API key) skips that fallback with the error as the reason.
+        resolve: without `models`: asks the gateway to build the model called `name`
+            (building it passes it through this factory, which records it).
         count_tokens: prompt size estimate, for the context-window check.
         emit: receives `FallbackUsed` / `FallbackSkipped` events.
     """
 
     def __init__(self, policies: Policies = None, *,
                  default: ReliabilityPolicy | None = DEFAULT_MODEL_POLICY,
+                 models: ModelLookup | None = None,
                  resolve: Callable[[str], object] | None = None,
                  count_tokens: Callable[[LLMRequest], int] = estimate_request_tokens,
                  emit: Emitter | None = None):
         self.policies = policies
         self.default = default
+        self.models = models
         self.resolve = resolve
         self.count_tokens = count_tokens
         self.emit = emit or Emitter()
         self._models: dict[str, tuple[Provider, ModelInfo]] = {}
 
     def __call__(self, provider: Provider, model: ModelInfo) -> Provider:
-        self._models[model.name] = (provider, model)
+        if self.models is None:
+            self._models[model.name] = (provider, model)
         policy = _policy(self.policies, model, self.default)
         if policy is None or not policy.fallback:
             return provider
         return FallbackProvider(provider, self, policy)
 
     def lookup(self, name: str) -> tuple[Provider, ModelInfo] | str:
-        """The recorded provider (wrapped by the wrappers inside this one) and info of the
-        model called `name`, or why there is none."""
+        """The provider (wrapped by the wrappers inside this one) and info of the model
+        called `name`, or why there is none."""
+        if self.models is not None:
+            try:
+                return self.models.get(name)
+            except Exception as exc:  # unknown model, missing key ...: skipped with the reason
+                return describe(exc)
         found = self._models.get(name)
         if found is None and self.resolve is not None:
             try:
@@ -273,7 +277,7 @@ class ModelFallback:
         return found
 
 
-class FallbackProvider(_Wrapped):
+class FallbackProvider(WrapperProvider):
     """The model's provider first, then each fallback model that can serve the call."""
 
     def __init__(self, inner: Provider, chain: ModelFallback, policy: ReliabilityPolicy):
@@ -412,19 +416,12 @@ def timeouts(policies: Policies = None, *,
     return wrap
 
 
-def reliability_wrappers(policies: Policies = None, *,
-                         default: ReliabilityPolicy | None = DEFAULT_MODEL_POLICY,
-                         breakers: BreakerRegistry | None = None, clock: Clock | None = None,
-                         listeners: Iterable[ReliabilityListener] = (),
-                         resolve: Callable[[str], object] | None = None,
-                         count_tokens: Callable[[LLMRequest], int] = estimate_request_tokens,
-                         ) -> list[Wrapper]:
-    """Every reliability wrapper for the gateway, innermost first.
-
-    time limits -> bulkhead -> circuit breaker -> retry -> fallback: a retry re-checks the
-    breaker on every attempt, an open breaker skips straight to the next model of the chain,
-    and each model of the chain has its own retries and breaker.
-    """
+def attempt_wrappers(policies: Policies = None, *,
+                     default: ReliabilityPolicy | None = DEFAULT_MODEL_POLICY,
+                     breakers: BreakerRegistry | None = None, clock: Clock | None = None,
+                     listeners: Iterable[ReliabilityListener] = ()) -> list[Wrapper]:
+    """The reliability wrappers of one model, innermost first: time limits -> bulkhead ->
+    circuit breaker -> retry (a retry re-checks the breaker on every attempt)."""
     clock = clock or SystemClock()
     emit = Emitter(listeners)
     registry = breakers or BreakerRegistry(clock=clock, emit=emit)
@@ -433,6 +430,25 @@ def reliability_wrappers(policies: Policies = None, *,
         bulkhead(None, policies, default=default),
         breaker(registry, policies, default=default),
         retrying(policies, default=default, clock=clock, emit=emit),
-        ModelFallback(policies, default=default, resolve=resolve, count_tokens=count_tokens,
-                      emit=emit),
+    ]
+
+
+def reliability_wrappers(policies: Policies = None, *,
+                         default: ReliabilityPolicy | None = DEFAULT_MODEL_POLICY,
+                         breakers: BreakerRegistry | None = None, clock: Clock | None = None,
+                         listeners: Iterable[ReliabilityListener] = (),
+                         resolve: Callable[[str], object] | None = None,
+                         count_tokens: Callable[[LLMRequest], int] = estimate_request_tokens,
+                         models: ModelLookup | None = None) -> list[Wrapper]:
+    """Every reliability wrapper for the gateway, innermost first.
+
+    `attempt_wrappers`, then fallback: an open breaker skips straight to the next model of
+    the chain, and each model of the chain has its own retries and breaker.
+    """
+    listeners = list(listeners)
+    return [
+        *attempt_wrappers(policies, default=default, breakers=breakers, clock=clock,
+                          listeners=listeners),
+        ModelFallback(policies, default=default, models=models, resolve=resolve,
+                      count_tokens=count_tokens, emit=Emitter(listeners)),
     ]

@@ -130,6 +130,10 @@ class TierClassifier:
         raw = np.hstack([embeddings, features]).astype(np.float32)
         return np.asarray((raw - self.mean) / self.scale)
 
+    def standardise(self, raw: np.ndarray) -> np.ndarray:
+        """`inputs` from raw rows (embedding then features, `decision.request_inputs`)."""
+        return self.inputs(raw[:, :self.dim], raw[:, self.dim:])
+
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
         """P(correct) per reference model, shape (n, len(references))."""
         return _sigmoid(x @ self.weights[:-1] + self.weights[-1])
@@ -172,6 +176,20 @@ class TierClassifier:
                 raise ConfigError("no reference model of the router classifier is allowed")
             utility = np.where(mask, utility, -np.inf)
         return np.asarray(utility.argmax(axis=1))
+
+    def decide(self, x: np.ndarray, allowed: Sequence[bool] | None = None,
+               cost_weight: float | None = None) -> np.ndarray:
+        """The routing decision: index of the reference model chosen per row of `x`.
+
+        The one decision function: `aios router evaluate`, training's held-out report and
+        the deployed `Router.route` all call it, so what is measured is what is served.
+
+        Args:
+            x: standardised inputs (`inputs`).
+            allowed: per reference, whether a configured model corresponds to it.
+            cost_weight: overrides the trained cost weight (to trace the cost-quality curve).
+        """
+        return self.choose(self.predict_proba(x), self.predict_cost(x), allowed, cost_weight)
 
     # -- persistence ----------------------------------------------------------------------
 

@@ -33,7 +33,8 @@ def build_router(spec: RoutingSpec, embedder: EmbeddingService | None, *,
             classifier = TierClassifier.load(path if path.is_absolute() or base is None
                                              else base / path)
     return Router(spec.policy, policy_params=spec.policy_params, classifier=classifier,
-                  embedder=embedder if classifier is not None else None, prices=prices)
+                  embedder=embedder if classifier is not None else None, prices=prices,
+                  references=spec.references if classifier is not None else None)
 
 
 async def build_cache(spec: RoutingSpec, store: Store | None,

@@ -6,7 +6,7 @@ tiers, prices and latency estimates, never provider names.
 
 | name | picks |
 |---|---|
-| `cheapest-adequate` (default) | the cheapest model of the tier the classifier says suffices |
+| `cheapest-adequate` (default) | the configured model the classifier picks (else: by features) |
 | `quality-first` | the most capable model that fits (highest tier, then highest price) |
 | `latency-budget` | the adequate tier within `max_latency_s`, else the best model within it |
 | `explicit` | a pinned `model` (or the request's `model` / `tier`) |
@@ -62,12 +62,14 @@ class TierPrediction:
         scores: per tier, the classifier's best P(correct) (or the feature points).
         source: `classifier` or `features`.
         detail: a short human explanation.
+        model: the configured model the classifier picked (None: only a tier is known).
     """
 
     tier: str
     scores: Mapping[str, float]
     source: str
     detail: str
+    model: str | None = None
 
 
 @dataclass
@@ -178,13 +180,18 @@ def _serve_tier(ctx: RoutingContext, wanted: str) -> Choice:
 
 @register_policy("cheapest-adequate")
 class CheapestAdequate:
-    """The cheapest model of the tier predicted to suffice."""
+    """The classifier's pick, served as measured; else the cheapest model of the tier the
+    features suggest."""
 
     name = "cheapest-adequate"
 
     def choose(self, ctx: RoutingContext) -> Choice:
-        """Tier from the prediction, then the cheapest fitting model of it."""
+        """The model the prediction names, else the cheapest fitting model of its tier."""
         prediction = ctx.prediction()
+        picked = next((c for c in ctx.candidates if c.model.name == prediction.model), None)
+        if picked is not None:
+            return Choice(picked, picked.model.tier,
+                          f"{prediction.detail}; {_cost(picked)}")
         choice = _serve_tier(ctx, prediction.tier)
         return Choice(choice.candidate, choice.tier,
                       f"{prediction.detail}; {choice.reason}")

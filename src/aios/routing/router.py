@@ -8,7 +8,7 @@ a `ModelInfo` field (tier, context window, capabilities, prices), never a provid
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,7 +17,8 @@ from aios.errors import BudgetExceeded, ConfigError, NotFoundError
 from aios.llm.config import TIERS
 from aios.llm.types import LLMRequest, ModelInfo
 from aios.routing.classifier import TierClassifier
-from aios.routing.features import RequestFeatures, extract_features, last_user_text
+from aios.routing.decision import counterparts, request_inputs
+from aios.routing.features import RequestFeatures, extract_features
 from aios.routing.latency import LatencyEstimator
 from aios.routing.policies import (
     Candidate,
@@ -101,6 +102,9 @@ class Router:
         prices: `model -> (input, output)` USD per million tokens (default: ModelInfo fields).
         latency: latency estimates (the gateway may `observe` calls into it).
         default_output_tokens: output assumed for cost and latency when `max_tokens` is unset.
+        references: reference model of the classifier -> configured model name, for
+            configured models whose name and model id differ from the reference's
+            (`aios.routing.decision.counterparts`).
     """
 
     def __init__(self, policy: str | Policy = "cheapest-adequate", *,
@@ -108,7 +112,8 @@ class Router:
                  classifier: TierClassifier | None = None,
                  embedder: EmbeddingService | None = None,
                  tiers: Sequence[str] = TIERS, prices: PriceFn | None = None,
-                 latency: LatencyEstimator | None = None, default_output_tokens: int = 512):
+                 latency: LatencyEstimator | None = None, default_output_tokens: int = 512,
+                 references: Mapping[str, str] | None = None):
         self.policy = create_policy(policy, **(policy_params or {})) if isinstance(
             policy, str) else policy
         if classifier is not None and embedder is None:
@@ -121,6 +126,9 @@ class Router:
                               "with `aios router train`")
         self.classifier = classifier
         self.embedder = embedder
+        self.references = dict(references or {})
+        if classifier is not None:
+            counterparts(classifier.references, [], self.references)  # unknown names fail now
         self.tiers = tuple(tiers)
         self.prices = prices or _declared_prices
         self.latency = latency or LatencyEstimator()
@@ -209,22 +217,29 @@ class Router:
         classifier = self.classifier
         if classifier is None or self.embedder is None:
             return feature_tier(ctx.features, self.tiers)
-        present = set(ctx.available_tiers())
-        allowed = [ref.tier in present for ref in classifier.references]
+        serving = counterparts(classifier.references, [c.model for c in ctx.candidates],
+                               self.references)
+        allowed = [name is not None for name in serving]
         if not any(allowed):
-            return feature_tier(ctx.features, self.tiers)
-        text = last_user_text(ctx.request) or ctx.request.prompt_text
-        embedding = self.embedder.embed([text])
-        x = classifier.inputs(embedding, ctx.features.vector()[None, :])
-        proba = classifier.predict_proba(x)
-        index = int(classifier.choose(proba, classifier.predict_cost(x), allowed)[0])
+            # The classifier's figures hold for its reference models only: with none of them
+            # configured, it has nothing measured to say about these models.
+            fallback = feature_tier(ctx.features, self.tiers)
+            names = ", ".join(ref.name for ref in classifier.references)
+            return TierPrediction(
+                fallback.tier, fallback.scores, "features",
+                f"no configured model is a reference model of the router classifier ({names};"
+                f" map yours under routing.references); {fallback.detail}")
+        x = classifier.standardise(request_inputs(
+            self.embedder, [ctx.request], default_output_tokens=self.default_output_tokens))
+        index = int(classifier.decide(x, allowed)[0])
         reference = classifier.references[index]
-        scores: dict[str, float] = {}
-        for ref, p in zip(classifier.references, proba[0], strict=True):
-            if ref.tier in present:
-                scores[ref.tier] = round(max(scores.get(ref.tier, 0.0), float(p)), 4)
-        evidence = ", ".join(f"{tier} {p:.2f}" for tier, p in scores.items())
+        proba = classifier.predict_proba(x)[0]
+        scores = {name: round(float(p), 4)
+                  for name, p in zip(serving, proba, strict=True) if name is not None}
+        chosen = serving[index]
+        assert chosen is not None
+        evidence = ", ".join(f"{name} {p:.2f}" for name, p in scores.items())
         return TierPrediction(
             reference.tier, scores, "classifier",
-            f"classifier: {reference.tier} suffices (best P(correct) by tier: {evidence}; "
-            f"best value: reference model {reference.name})")
+            f"classifier: best value is reference model {reference.name} = {chosen} "
+            f"(P(correct): {evidence})", model=chosen)

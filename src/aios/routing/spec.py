@@ -5,6 +5,8 @@ routing:
   policy: cheapest-adequate        # quality-first | latency-budget | explicit
   policy_params: {}                # e.g. {max_latency_s: 3} or {model: big}
   classifier: packaged             # packaged | none | path/to/router.npz
+  references:                      # reference model of the classifier -> your model
+    gpt-4-1106-preview: big        #   (needed only where names and model ids differ)
   cache:
     enabled: true
     max_entries: 100000
@@ -80,4 +82,9 @@ class RoutingSpec(_Frozen):
                             description="`packaged` (the classifier shipped with Ai:oS), "
                                         "`none` (tiers from request features), or the path "
                                         "of a classifier written by `aios router train`.")
+    references: dict[str, str] = Field(
+        default_factory=dict,
+        description="Reference model of the router classifier -> configured model name, for "
+                    "models whose name and model id differ from the reference's. The router "
+                    "serves the configured model that is the reference it picks.")
     cache: CacheSpec = Field(default_factory=CacheSpec, description="The response cache.")

@@ -39,7 +39,7 @@ from aios.errors import ConfigError
 from aios.llm.types import LLMRequest
 from aios.routing.baselines import per_task_mix
 from aios.routing.classifier import ReferenceModel, TierClassifier, fit_logistic
-from aios.routing.features import extract_features
+from aios.routing.decision import request_inputs
 
 __all__ = ["Outcome", "RoutingData", "TrainingReport", "assign_tiers", "read_routing_data",
            "train_router"]
@@ -244,9 +244,7 @@ class TrainingReport:
 
 
 def _inputs(data: RoutingData, embedder: EmbeddingService) -> np.ndarray:
-    embeddings = embedder.embed(data.prompts)
-    features = np.stack([extract_features(LLMRequest.of(p)).vector() for p in data.prompts])
-    return np.hstack([embeddings, features]).astype(np.float32)
+    return request_inputs(embedder, [LLMRequest.of(p) for p in data.prompts])
 
 
 def _standardise(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -439,7 +437,7 @@ def train_router(data: RoutingData, embedder: EmbeddingService, *, seed: int = 0
     # Held-out evaluation.
     xt, yt, ct = x_all[test], y[test], c[test]
     zt = (xt - mean) / scale
-    picks = classifier.choose(classifier.predict_proba(zt), classifier.predict_cost(zt))
+    picks = classifier.decide(zt)
     rows_t = np.arange(n_test)
     cheapest = int(mean_cost.argmin())
     any_ok = yt.max(axis=1) > 0

@@ -1,5 +1,6 @@
-"""The runtime: DAG engine, action context, pipeline layers, handler registry."""
+"""The runtime: DAG engine, agent loop, action context, pipeline layers, handler registry."""
 
+from aios.runtime.agent_loop import AgentLoop, AgentOutcome
 from aios.runtime.context import ActionContext
 from aios.runtime.engine import RunResult, Runtime, StepOutcome, default_layers
 from aios.runtime.events import RunFinished, RunStarted, StepFinished, StepStarted
@@ -15,6 +16,8 @@ from aios.runtime.pipeline import Layer, Next, StepCall, compose, invoke_handler
 
 __all__ = [
     "ActionContext",
+    "AgentLoop",
+    "AgentOutcome",
     "ConfirmationLayer",
     "ForensicLayer",
     "HandlerRegistry",

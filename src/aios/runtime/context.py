@@ -28,6 +28,8 @@ class ActionContext:
         attempt: 1 for the first attempt, 2 for the first retry, ...
         llm: the model gateway (`await ctx.llm.complete(...)`), or None when none is configured.
         idempotency_key: set for mutating actions; stable across retries and resumes.
+        autonomy: the autonomy level (0-4) of the agent whose model asked for this call;
+            None when no model chose it (sequences, `aios exec`).
     """
 
     run_id: str
@@ -41,6 +43,7 @@ class ActionContext:
     attempt: int = 1
     llm: Any = None
     idempotency_key: str | None = None
+    autonomy: int | None = None
     _publish: Callable[[str, str, Any], None] | None = field(default=None, repr=False)
     _run_metadata: Mapping[str, Mapping[str, Any]] = field(default_factory=dict, repr=False)
 

@@ -7,13 +7,20 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jsonschema
 
-from aios.errors import ActionSkipped, ActionSuspended, ConfigError, NotFoundError, StoreError
+from aios.errors import (
+    ActionOutcomeUnknown,
+    ActionSkipped,
+    ActionSuspended,
+    ConfigError,
+    NotFoundError,
+    StoreError,
+)
 from aios.manifest.loader import manifest_digest
 from aios.manifest.schema import Manifest, Step
 from aios.manifest.schema import Sequence as SequenceSpec
@@ -26,16 +33,28 @@ from aios.runtime.events import (
     StepStarted,
 )
 from aios.runtime.handlers import HandlerRegistry
-from aios.runtime.layers import ConfirmationLayer, ForensicLayer, IdempotencyLayer, TimeoutLayer
+from aios.runtime.layers import (
+    ConfirmationLayer,
+    ForensicLayer,
+    IdempotencyLayer,
+    TimeoutLayer,
+    when_finished,
+)
 from aios.runtime.pipeline import Layer, Next, StepCall, compose, invoke_handler
-from aios.store.runs import RunStore
+from aios.store.runs import RunRecord, RunStore
 
-__all__ = ["RunResult", "Runtime", "StepOutcome"]
+if TYPE_CHECKING:
+    from aios.runtime.agent_loop import AgentOutcome
+
+__all__ = ["Resumer", "RunResult", "Runtime", "StepOutcome", "register_run_kind"]
 
 log = logging.getLogger("aios.runtime")
 
 #: A step in one of these states needs no execution when a run resumes.
 _DONE = frozenset({"succeeded", "skipped"})
+#: A critical step ending in one of these states stops its run. `unknown`: it ran past its
+#: deadline and could not be stopped (it may still finish; see `ActionOutcomeUnknown`).
+_STOPS = frozenset({"failed", "unknown"})
 
 
 @dataclass(frozen=True)
@@ -60,11 +79,29 @@ class RunResult:
     steps: dict[str, StepOutcome] = field(default_factory=dict)
     metadata: dict[str, dict[str, Any]] = field(default_factory=dict)
     error: str | None = None
+    #: For runs of kind `agent`: the answer, why the run ended, the conversation.
+    agent: AgentOutcome | None = None
 
     @property
     def ok(self) -> bool:
         """True when the run succeeded."""
         return self.status == "succeeded"
+
+
+#: Continues a stopped run of one kind: `(runtime, record) -> how it ended`.
+Resumer = Callable[["Runtime", RunRecord], Awaitable["RunResult"]]
+
+#: Resumers by run kind (`runs.kind`); filled by `register_run_kind`.
+_RESUMERS: dict[str, Resumer] = {}
+
+
+def register_run_kind(kind: str) -> Callable[[Resumer], Resumer]:
+    """Register the function that resumes runs of `kind` (a decorator)."""
+    def decorate(fn: Resumer) -> Resumer:
+        _RESUMERS[kind] = fn
+        return fn
+
+    return decorate
 
 
 def _single_step(action: str, args: dict[str, Any]) -> SequenceSpec:
@@ -165,9 +202,39 @@ class Runtime:
         """Continue a run that stopped part-way: finished steps keep their results.
 
         A mutating step whose execution may have begun is never re-executed: its idempotency
-        claim replays a recorded result or refuses.
+        claim replays a recorded result or refuses. How a run continues depends on its kind
+        (`sequence`, `action`, `agent`, ...): each kind registers its resumer
+        (`register_run_kind`).
+
+        Raises:
+            ConfigError: the run is of a kind nothing registered.
         """
         record = await self.runs.get_run(run_id)
+        resumer = _RESUMERS.get(record.kind)
+        if resumer is None:
+            raise ConfigError(f"run {record.id} is of kind {record.kind!r}, which this version "
+                              f"cannot resume (known kinds: {', '.join(sorted(_RESUMERS))})")
+        return await resumer(self, record)
+
+    async def run_agent(self, agent: str, goal: str, *, run_id: str | None = None,
+                        on_text: Callable[[str], None] | None = None) -> RunResult:
+        """Let agent `agent`'s model pursue `goal` with its tools, as one durable run.
+
+        Every tool call is a step of the run through the whole pipeline; `result.agent`
+        holds the answer and why the run ended (see `aios.runtime.agent_loop`).
+
+        Args:
+            agent: a manifest agent.
+            goal: what the user asks for.
+            run_id: the run's id (default: a new one).
+            on_text: receives the model's text as it streams.
+        """
+        from aios.runtime.agent_loop import AgentLoop
+
+        return await AgentLoop.start(self, agent, goal, run_id=run_id, on_text=on_text)
+
+    async def _resume_steps(self, record: RunRecord) -> RunResult:
+        """The resumer of `sequence` and `action` runs."""
         if record.status == "succeeded":
             return self._result_from_record(record)
         if record.kind == "sequence":
@@ -184,7 +251,7 @@ class Runtime:
         done = {s.step_id: StepOutcome(s.step_id, s.action, s.status, s.duration_ms or 0.0,
                                        s.result, s.error)
                 for s in record.steps
-                if s.status in _DONE or (s.status == "failed"
+                if s.status in _DONE or (s.status in _STOPS
                                          and not critical.get(s.step_id, True))}
         await self.runs.reopen_run(record.id, resumer=self.actor)
         return await self._execute(record.id, record.target, spec, done, record.metadata,
@@ -238,9 +305,7 @@ class Runtime:
         in_flight: dict[str, asyncio.Task[None]] = {}
         stop_error: str | None = None
 
-        def publish(action: str, key: str, value: Any) -> None:
-            metadata.setdefault(action, {})[key] = value
-            self.runs.publish(run_id, action, key, value)
+        publish = self._publisher(run_id, metadata)
 
         async def run_one(step: Step) -> None:
             outcome = await self._run_step(run_id, step, publish, metadata)
@@ -256,8 +321,10 @@ class Runtime:
                 outcome = await finished.get()
                 in_flight.pop(outcome.step_id, None)
                 outcomes[outcome.step_id] = outcome
-                if outcome.status == "failed" and steps[outcome.step_id].critical:
-                    stop_error = f"critical step {outcome.step_id} failed: {outcome.error}"
+                if outcome.status in _STOPS and steps[outcome.step_id].critical:
+                    ended = ("failed" if outcome.status == "failed"
+                             else "ended with an unknown outcome")
+                    stop_error = f"critical step {outcome.step_id} {ended}: {outcome.error}"
                     await self._cancel_all(in_flight, steps, outcomes, finished)
                     break
                 if outcome.status == "waiting":
@@ -330,8 +397,17 @@ class Runtime:
                 for e in errors)
             raise ConfigError(f"{action}: invalid arguments: {detail}")
 
+    def _publisher(self, run_id: str,
+                   metadata: dict[str, dict[str, Any]]) -> Callable[[str, str, Any], None]:
+        def publish(action: str, key: str, value: Any) -> None:
+            metadata.setdefault(action, {})[key] = value
+            self.runs.publish(run_id, action, key, value)
+
+        return publish
+
     async def _run_step(self, run_id: str, step: Step, publish: Any,
-                        metadata: Mapping[str, Mapping[str, Any]]) -> StepOutcome:
+                        metadata: Mapping[str, Mapping[str, Any]], *,
+                        autonomy: int | None = None) -> StepOutcome:
         spec = self.manifest.action(step.action)
         args = {**spec.params, **step.with_}
         self._emit(StepStarted(run_id, step.step_id, step.action))
@@ -349,7 +425,7 @@ class Runtime:
                 run_id=run_id, action=step.action, step_id=step.step_id, spec=spec, args=args,
                 env=self.env, forensic=self.forensic,
                 logger=logging.getLogger(f"aios.action.{step.action}"), llm=llm,
-                _publish=publish, _run_metadata=metadata)
+                autonomy=autonomy, _publish=publish, _run_metadata=metadata)
             call = StepCall(ctx, self.registry.resolve(spec.handler), step.critical)
             result = await self._chain(call)
             status = "succeeded"
@@ -357,6 +433,10 @@ class Runtime:
             status, error = "skipped", str(exc)
         except ActionSuspended as exc:
             status, error = "waiting", str(exc)
+        except ActionOutcomeUnknown as exc:
+            status, error = "unknown", f"{type(exc).__name__}: {exc}"
+            when_finished(exc.late, lambda value, text: self.runs.step_event(
+                run_id, step.step_id, step.action, "unknown", result=value, error=text))
         except asyncio.CancelledError:
             duration = (time.perf_counter() - started) * 1000
             self.runs.step_event(run_id, step.step_id, step.action, "cancelled",
@@ -379,3 +459,7 @@ class Runtime:
         self._emit(StepFinished(run_id, step.step_id, step.action, status, duration, result,
                                 error))
         return StepOutcome(step.step_id, step.action, status, duration, result, error)
+
+
+register_run_kind("sequence")(Runtime._resume_steps)
+register_run_kind("action")(Runtime._resume_steps)

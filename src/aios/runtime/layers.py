@@ -3,24 +3,81 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import hashlib
 import json
-from dataclasses import dataclass
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
-from aios.errors import ActionSkipped, ActionTimeout, DuplicateExecution
+from aios.errors import (
+    ActionError,
+    ActionOutcomeUnknown,
+    ActionSkipped,
+    ActionTimeout,
+    DuplicateExecution,
+)
 from aios.manifest.schema import Criticality
-from aios.runtime.pipeline import Next, StepCall
+from aios.runtime.pipeline import HandlerAbandoned, Next, StepCall, on_handler_start
 from aios.store.runs import RunStore
 
 __all__ = ["ConfirmationLayer", "ForensicLayer", "IdempotencyLayer", "TimeoutLayer",
-           "idempotency_key"]
+           "deadline_error", "idempotency_key", "late_summary", "when_finished"]
+
+log = logging.getLogger("aios.runtime")
 
 
 def idempotency_key(run_id: str, step_id: str, args: dict[str, Any]) -> str:
     """A key stable across retries and resumes of the same step with the same arguments."""
     blob = json.dumps([run_id, step_id, args], sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:40]
+
+
+def deadline_error(action: str, message: str, exc: BaseException) -> ActionError:
+    """The error for a deadline that passed while `exc` unwound the handler.
+
+    `ActionTimeout` when the handler was stopped (an async one cancelled, a worker process
+    killed); `ActionOutcomeUnknown` when it could not be (a sync handler in a thread).
+    """
+    abandoned = exc if isinstance(exc, HandlerAbandoned) else exc.__cause__
+    if isinstance(abandoned, HandlerAbandoned):
+        return ActionOutcomeUnknown(
+            f"{message}; it could not be stopped (a sync handler in a thread) and may still "
+            "finish, so its outcome is unknown: check the host's state before running it "
+            "again", action=action, late=abandoned.late)
+    return ActionTimeout(f"{message}; it was stopped", action=action)
+
+
+def late_summary(late: concurrent.futures.Future[Any]) -> tuple[Any, str]:
+    """`(result, text)` describing how an abandoned handler finally ended."""
+    if late.cancelled():
+        return None, "the abandoned handler never started"
+    error = late.exception()
+    if error is not None:
+        return None, (f"the handler finished late, after its deadline: raised "
+                      f"{type(error).__name__}: {error}")
+    return late.result(), "the handler finished late, after its deadline, and returned"
+
+
+def when_finished(late: Any, callback: Callable[[Any, str], Any]) -> None:
+    """Call `callback(result, text)` on this event loop when the abandoned handler ends.
+
+    Nothing happens when the loop is gone by then (the process is exiting: it never waits
+    for an abandoned handler).
+    """
+    if not isinstance(late, concurrent.futures.Future):
+        return
+    loop = asyncio.get_running_loop()
+
+    def done(fut: concurrent.futures.Future[Any]) -> None:
+        result, text = late_summary(fut)
+        try:
+            loop.call_soon_threadsafe(callback, result, text)
+        except RuntimeError:  # the loop is closed
+            log.warning("%s (not recorded: the run's process was exiting)", text)
+
+    late.add_done_callback(done)
 
 
 class ForensicLayer:
@@ -65,6 +122,7 @@ class IdempotencyLayer:
     """
 
     runs: RunStore
+    _late_tasks: set[asyncio.Future[Any]] = field(default_factory=set, repr=False)
 
     async def __call__(self, call: StepCall, call_next: Next) -> Any:
         if not call.spec.mutates:
@@ -83,18 +141,31 @@ class IdempotencyLayer:
                 "then start a new run if it should run once more", action=call.action)
         try:
             result = await call_next(call)
+        except (ActionOutcomeUnknown, HandlerAbandoned) as exc:
+            # It may still change the host: the claim stays unknown, so nothing runs it
+            # twice; when it does finish, the claim records how (still `unknown`).
+            await asyncio.shield(self.runs.settle(key, "unknown", error=repr(exc)))
+            when_finished(exc.late, lambda result, text: self._late(key, result, text))
+            raise
         except BaseException as exc:
             await asyncio.shield(self.runs.settle(key, "failed", error=repr(exc)))
             raise
         await self.runs.settle(key, "succeeded", result=result)
         return result
 
+    def _late(self, key: str, result: Any, text: str) -> None:
+        task = asyncio.ensure_future(self.runs.settle(key, "unknown", result=result, error=text))
+        self._late_tasks.add(task)
+        task.add_done_callback(self._late_tasks.discard)
+
 
 class TimeoutLayer:
-    """Cancels the handler after the action's `timeout` seconds.
+    """Stops the handler after the action's `timeout` seconds.
 
-    A sync handler runs in a worker thread that cannot be interrupted: the step fails at the
-    deadline, and the thread finishes in the background.
+    An async handler is cancelled; a sync mutating one runs in a worker process that the
+    local executor kills. A sync handler that runs in a thread cannot be stopped: its step
+    ends at the deadline with an unknown outcome (`ActionOutcomeUnknown`), and the thread is
+    abandoned (it never holds up the process's exit).
     """
 
     async def __call__(self, call: StepCall, call_next: Next) -> Any:
@@ -102,12 +173,19 @@ class TimeoutLayer:
         if timeout is None:
             return await call_next(call)
         deadline = asyncio.timeout(timeout)
+        loop = asyncio.get_running_loop()
+
+        def count_from_start(phase: str) -> None:  # a worker process comes up first
+            if not deadline.expired():
+                deadline.reschedule(None if phase == "starting" else loop.time() + timeout)
+
         try:
-            async with deadline:
-                return await call_next(call)
-        except TimeoutError as exc:
-            if not deadline.expired():  # the handler's own TimeoutError, not our deadline
+            with on_handler_start(count_from_start):
+                async with deadline:
+                    return await call_next(call)
+        except (TimeoutError, HandlerAbandoned) as exc:
+            if not deadline.expired():  # the handler's own TimeoutError, or a user's cancel
                 raise
-            raise ActionTimeout(f"{call.action} did not finish within {timeout:g} s "
-                                "(raise `timeout:` in the manifest if it needs longer)",
-                                action=call.action) from exc
+            raise deadline_error(call.action,
+                                 f"{call.action} did not finish within {timeout:g} s (raise "
+                                 "`timeout:` in the manifest if it needs longer)", exc) from exc

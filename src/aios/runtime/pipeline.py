@@ -9,15 +9,51 @@ is adding an object to the list, not editing the engine or the other layers.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import contextlib
+import contextvars
 import inspect
-from collections.abc import Awaitable, Callable, Sequence
+import threading
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from aios.manifest.schema import Action
 from aios.runtime.context import ActionContext
 
-__all__ = ["Layer", "Next", "StepCall", "compose", "invoke_handler"]
+__all__ = ["HandlerAbandoned", "Layer", "Next", "StepCall", "compose", "handler_started",
+           "handler_starting", "invoke_handler", "on_handler_start", "run_sync_abandonable"]
+
+#: Callbacks told when a handler is `starting` (a worker process comes up) and `started`.
+_START_HOOKS: contextvars.ContextVar[tuple[Callable[[str], None], ...]] = contextvars.ContextVar(
+    "aios_handler_start_hooks", default=())
+
+
+@contextlib.contextmanager
+def on_handler_start(hook: Callable[[str], None]) -> Iterator[None]:
+    """Within this block, an executor's `handler_starting()` / `handler_started()` call
+    `hook("starting")` / `hook("started")`.
+
+    A deadline uses it to count from when the handler starts, not from when its worker
+    process began to come up (the first one can take seconds on a loaded machine).
+    """
+    token = _START_HOOKS.set((*_START_HOOKS.get(), hook))
+    try:
+        yield
+    finally:
+        _START_HOOKS.reset(token)
+
+
+def handler_starting() -> None:
+    """Tell the layers above that the handler is about to start somewhere (a new process)."""
+    for hook in _START_HOOKS.get():
+        hook("starting")
+
+
+def handler_started() -> None:
+    """Tell the layers above that the handler has started (after `handler_starting`)."""
+    for hook in _START_HOOKS.get():
+        hook("started")
 
 
 @dataclass(frozen=True)
@@ -60,12 +96,58 @@ class Layer(Protocol):
         ...
 
 
+class HandlerAbandoned(asyncio.CancelledError):
+    """Cancellation reached a sync handler that cannot be interrupted: it runs on in its thread.
+
+    It is a cancellation (everything above treats it as one); the timeout layers read it to
+    record the outcome as unknown instead of "stopped".
+
+    Attributes:
+        late: completes when the handler finally returns or raises.
+    """
+
+    def __init__(self, late: concurrent.futures.Future[Any]):
+        super().__init__("the handler could not be stopped and runs on in its thread")
+        self.late = late
+
+
+async def run_sync_abandonable(fn: Callable[..., Any], *args: Any) -> Any:
+    """`fn(*args)` in a daemon thread; cancelling abandons the thread instead of waiting.
+
+    Unlike `asyncio.to_thread` (whose pool threads are joined at interpreter exit), a daemon
+    thread never holds up the process's exit: a command whose handler timed out ends at once.
+
+    Raises:
+        HandlerAbandoned: cancelled while `fn` was running (it goes on running).
+    """
+    late: concurrent.futures.Future[Any] = concurrent.futures.Future()
+    context = contextvars.copy_context()  # the caller's span and logging context, as to_thread
+
+    def target() -> None:
+        if not late.set_running_or_notify_cancel():
+            return  # cancelled before it started: nothing ran
+        try:
+            value = context.run(fn, *args)
+        except BaseException as exc:  # handed to the awaiting side, whatever it is
+            late.set_exception(exc)
+        else:
+            late.set_result(value)
+
+    threading.Thread(target=target, daemon=True, name=getattr(fn, "__name__", "handler")).start()
+    try:
+        return await asyncio.wrap_future(late)
+    except asyncio.CancelledError as exc:
+        if late.done():  # it never started, or it had just finished
+            raise
+        raise HandlerAbandoned(late) from exc
+
+
 async def invoke_handler(call: StepCall) -> Any:
-    """The innermost stage: run the handler (sync handlers in a worker thread)."""
+    """The innermost stage: run the handler (sync handlers in a daemon worker thread)."""
     fn = call.handler
     if inspect.iscoroutinefunction(fn):
         return await fn(call.ctx)
-    result = await asyncio.to_thread(fn, call.ctx)
+    result = await run_sync_abandonable(fn, call.ctx)
     if inspect.isawaitable(result):
         result = await result
     return result

@@ -5,7 +5,11 @@ it to every action (arguments in, result out) and `GuardrailProvider` (streaming
 LLM call. Each check produces a `GuardrailDecision`, handed to every hook (trace exporter,
 audit log) and logged, whatever the verdict.
 
-Injection verdicts: `block` raises `GuardrailTripped`; `flag` records and continues;
+Injection verdicts: `taint` (the default for action input and output) passes the text on,
+flagged output wrapped in an untrusted-content marker, and marks the run tainted so its later
+mutating actions need an approval (`aios.security.taint`); at or above
+`injection_block_threshold` it blocks instead. `block` raises `GuardrailTripped`; `flag`
+records and continues;
 `approve` raises `GuardrailTripped` saying how to approve: re-run with the action named in
 the `AIOS_GUARDRAILS_APPROVE` env value (`--env AIOS_GUARDRAILS_APPROVE=agent.key`), which
 turns the verdict into `flag` for that action. The approval gate cannot be asked from here
@@ -15,6 +19,7 @@ turns the verdict into `flag` for that action. The approval gate cannot be asked
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -29,11 +34,14 @@ from aios.security.detectors.pii import PiiDetector
 from aios.security.detectors.secrets import SecretsDetector
 from aios.security.masking import Masker
 from aios.security.policy import DataAction, EffectivePolicy, GuardrailPolicy, InjectionAction
+from aios.security.taint import Taint, mark_untrusted, record_taint
 
 __all__ = ["APPROVE_ENV", "DecisionHook", "GuardrailDecision", "GuardrailLayer", "Guardrails"]
 
 log = logging.getLogger("aios.security.guardrails")
 
+#: Stages whose text an agent reads (scanned as documents, segment by segment).
+DOCUMENT_STAGES = frozenset({"output", "tool output"})
 #: Env value listing actions whose injection verdict an operator approved (comma-separated).
 APPROVE_ENV = "AIOS_GUARDRAILS_APPROVE"
 
@@ -49,6 +57,7 @@ class GuardrailDecision:
         verdict: `pass`, `block`, `flag`, `approve`, `redact` or `allow`.
         findings: (type, score) of what was found; never the values themselves.
         run_id: the run, when the check ran inside one.
+        detector: the detector of the highest-scored finding, when something was found.
     """
 
     subject: str
@@ -57,11 +66,13 @@ class GuardrailDecision:
     verdict: str
     findings: tuple[tuple[str, float], ...] = ()
     run_id: str | None = None
+    detector: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""
         return {"subject": self.subject, "stage": self.stage, "check": self.check,
                 "verdict": self.verdict, "run_id": self.run_id,
+                "detector": self.detector,
                 "findings": [{"type": t, "score": round(s, 3)} for t, s in self.findings]}
 
 
@@ -93,7 +104,8 @@ class Guardrails:
 
     def emit(self, decision: GuardrailDecision) -> None:
         """Hand `decision` to every hook and log it."""
-        level = logging.WARNING if decision.verdict in ("block", "approve") else logging.INFO
+        level = (logging.WARNING if decision.verdict in ("block", "approve", "taint")
+                 else logging.INFO)
         log.log(level, "guardrail %s %s on %s (%s): %s", decision.check, decision.verdict,
                 decision.subject, decision.stage,
                 ", ".join(t for t, _ in decision.findings) or "nothing found")
@@ -105,36 +117,68 @@ class Guardrails:
 
     # -- injection ------------------------------------------------------------------------
 
-    def injection_findings(self, text: str, policy: EffectivePolicy) -> list[Finding]:
-        """Injection findings in `text` that count under `policy` (threshold applied)."""
+    def injection_findings(self, text: str, policy: EffectivePolicy, *,
+                           document: bool = False) -> list[Finding]:
+        """Injection findings in `text` that count under `policy` (threshold applied).
+
+        `document`: text an agent reads (tool output, documents), scanned segment by segment
+        by a detector that has `detect_document`; otherwise as a prompt.
+        """
         assert self.injection is not None
-        found = self.injection.detect(text)
+        scan = getattr(self.injection, "detect_document", None) if document else None
+        found: list[Finding] = scan(text) if scan is not None else self.injection.detect(text)
         if policy.injection_threshold is not None:
-            found = [f for f in found if f.type != "injection"
+            found = [f for f in found if f.type not in ("injection", "planted_instruction")
                      or f.score >= policy.injection_threshold]
-        return found
+        settings = policy.detector("injection")
+        return [f for f in found if settings.keeps(f.text, f.score)]
 
     def check_messages(self, messages: Iterable[Message], policy: EffectivePolicy, *,
-                       subject: str, run_id: str | None = None) -> None:
+                       subject: str, run_id: str | None = None) -> list[Message]:
         """Injection checks of a conversation about to reach a model.
 
         Tool results carry other people's text and follow `injection`; the caller's own user
         messages follow `prompt_injection` (flag by default).
 
+        Returns:
+            The messages to send: under `taint`, a flagged tool message's content is wrapped
+            in the untrusted-content marker; everything else unchanged.
+
         Raises:
             GuardrailTripped: a check's verdict is `block` (or `approve` without approval).
         """
         messages = list(messages)
-        self.check_injection([m.content for m in messages if m.role == "tool"], policy,
-                             subject=subject, stage="tool output", run_id=run_id)
+        tools = [m.content for m in messages if m.role == "tool"]
+        decision = self.check_injection(tools, policy, subject=subject, stage="tool output",
+                                        run_id=run_id)
         self.check_injection([m.content for m in messages if m.role == "user"],
                              policy.model_copy(update={"injection": policy.prompt_injection}),
                              subject=subject, stage="prompt", run_id=run_id)
+        if decision.verdict != "taint":
+            return messages
+        flagged = self.flagged_texts(tools, policy, document=True)
+        return [dataclasses.replace(m, content=mark_untrusted(m.content, flagged[m.content]))
+                if m.role == "tool" and m.content in flagged else m for m in messages]
+
+    def flagged_texts(self, texts: Iterable[str], policy: EffectivePolicy, *,
+                      document: bool = True) -> dict[str, str]:
+        """{text: marker detail} for each of `texts` with an injection finding."""
+        out: dict[str, str] = {}
+        for text in texts:
+            found = self.injection_findings(text, policy, document=document) if text else []
+            if found:
+                top = max(found, key=lambda f: f.score)
+                out[text] = (f"the {top.detector} guardrail flagged possible prompt injection "
+                             f"({top.type}, score {top.score:.2f})")
+        return out
 
     def check_injection(self, texts: Iterable[str], policy: EffectivePolicy, *, subject: str,
                         stage: str, run_id: str | None = None,
                         approved: bool = False) -> GuardrailDecision:
         """Scan `texts`; raise or record per `policy.injection`.
+
+        Under `taint`, a finding scored at or above `policy.injection_block_threshold` blocks;
+        otherwise the verdict is `taint` and the caller marks the text and the run.
 
         Raises:
             GuardrailTripped: verdict `block`, or `approve` without the operator's approval.
@@ -143,23 +187,33 @@ class Guardrails:
         if not texts or not policy.enabled or policy.injection is InjectionAction.off:
             # Nothing to scan is no decision: no event, nothing on the hot path.
             return GuardrailDecision(subject, stage, "injection", "pass", run_id=run_id)
-        found = [f for text in texts for f in self.injection_findings(text, policy)]
+        document = stage in DOCUMENT_STAGES
+        found = [f for text in texts
+                 for f in self.injection_findings(text, policy, document=document)]
         if not found:
             decision = GuardrailDecision(subject, stage, "injection", "pass", run_id=run_id)
             self.emit(decision)
             return decision
         verdict = policy.injection.value
+        top = max(found, key=lambda f: f.score)
+        if (verdict == "taint" and policy.injection_block_threshold is not None
+                and top.score >= policy.injection_block_threshold):
+            verdict = "block"
         if verdict == "approve" and approved:
             verdict = "flag"
         summary = tuple((f.type, f.score) for f in found)
-        decision = GuardrailDecision(subject, stage, "injection", verdict, summary, run_id)
+        decision = GuardrailDecision(subject, stage, "injection", verdict, summary, run_id,
+                                     detector=top.detector)
         self.emit(decision)
         kinds = ", ".join(sorted({f.type for f in found}))
         if verdict == "block":
+            above = (f" scored {top.score:.2f}, at or above `injection_block_threshold` "
+                     f"{policy.injection_block_threshold}"
+                     if policy.injection is InjectionAction.taint else "")
             raise GuardrailTripped(
-                f"{subject}: prompt injection detected in its {stage} ({kinds}); blocked by "
-                "the guardrail policy. If the content is trusted, set `guardrails.injection: "
-                f"flag` for this agent in the manifest")
+                f"{subject}: prompt injection detected in its {stage} ({kinds}){above}; "
+                "blocked by the guardrail policy. If the content is trusted, set "
+                "`guardrails.injection: flag` for this agent in the manifest")
         if verdict == "approve":
             raise GuardrailTripped(
                 f"{subject}: prompt injection detected in its {stage} ({kinds}); it needs an "
@@ -175,7 +229,9 @@ class Guardrails:
         pii = self.pii.detect(text)
         if policy.pii_types is not None:
             pii = [f for f in pii if f.type in policy.pii_types]
-        return {"pii": pii, "secrets": self.secrets.detect(text)}
+        found = {"pii": pii, "secrets": self.secrets.detect(text)}
+        return {name: [f for f in items if policy.detector(name).keeps(f.text, f.score)]
+                for name, items in found.items()}
 
     def sanitize(self, text: str, policy: EffectivePolicy, *, subject: str, stage: str,
                  masker: Masker | None = None, run_id: str | None = None) -> str:
@@ -232,8 +288,9 @@ class GuardrailLayer:
     """Pipeline layer: injection checks on arguments and results, PII/secrets on results.
 
     Put it first (outermost) in the pipeline, before the approval gate: an injected argument
-    is refused before anyone is asked to approve it, and the result is sanitised after every
-    other layer, so what the engine stores and traces is the masked result.
+    taints the run before the gate decides on the same call (or is refused under `block`),
+    and the result is sanitised after every other layer, so what the engine stores and
+    traces is the masked (and, when flagged, marked) result.
     """
 
     guardrails: Guardrails
@@ -246,9 +303,11 @@ class GuardrailLayer:
         approved = call.action in {a.strip() for a in ctx.env.get(APPROVE_ENV, "").split(",")}
         if policy.scan_inputs and (inputs := list(_strings(ctx.args))):
             # The classifier takes milliseconds per text: keep it off the event loop.
-            await asyncio.to_thread(self.guardrails.check_injection, inputs, policy,
-                                    subject=call.action, stage="input", run_id=ctx.run_id,
-                                    approved=approved)
+            decision = await asyncio.to_thread(
+                self.guardrails.check_injection, inputs, policy, subject=call.action,
+                stage="input", run_id=ctx.run_id, approved=approved)
+            # Tainted before the call: the approval gate inside this layer sees it at once.
+            self._taint(call, decision)
         result = await call_next(call)
         if not policy.scan_outputs:
             return result
@@ -256,15 +315,33 @@ class GuardrailLayer:
         if not outputs:
             return result
 
-        def check_output() -> Any:
+        def check_output() -> tuple[Any, GuardrailDecision]:
             # Tool and document output is where indirect injection arrives.
-            self.guardrails.check_injection(outputs, policy, subject=call.action,
-                                            stage="output", run_id=ctx.run_id,
-                                            approved=approved)
+            decision = self.guardrails.check_injection(
+                outputs, policy, subject=call.action, stage="output", run_id=ctx.run_id,
+                approved=approved)
+            flagged = (self.guardrails.flagged_texts(outputs, policy)
+                       if decision.verdict == "taint" else {})
             masker = Masker()
-            return _map_strings(result, lambda text: self.guardrails.sanitize(
-                text, policy, subject=call.action, stage="output", masker=masker,
-                run_id=ctx.run_id))
+
+            def handle(text: str) -> str:
+                masked = self.guardrails.sanitize(text, policy, subject=call.action,
+                                                  stage="output", masker=masker,
+                                                  run_id=ctx.run_id)
+                return mark_untrusted(masked, flagged[text]) if text in flagged else masked
+
+            return _map_strings(result, handle), decision
 
         # The detectors take milliseconds per text: keep them off the event loop.
-        return await asyncio.to_thread(check_output)
+        result, decision = await asyncio.to_thread(check_output)
+        self._taint(call, decision)
+        return result
+
+    @staticmethod
+    def _taint(call: StepCall, decision: GuardrailDecision) -> None:
+        """Record the run's taint when `decision` is a `taint` verdict."""
+        if decision.verdict != "taint" or not decision.findings:
+            return
+        kind, score = max(decision.findings, key=lambda f: f[1])
+        record_taint(call.ctx, Taint(call.ctx.step_id, call.action, decision.stage,
+                                     decision.detector or "injection", kind, score))

@@ -12,16 +12,20 @@
   so a key split over two chunks is still masked whole.
 
 `guardrail_wrapper(guardrails)` is the `(provider, model_info) -> Provider` factory the
-gateway's `wrappers=` takes.
+gateway's `wrappers=` takes. The composition root puts it outside the fallback and retry
+wrappers, so a prompt is checked once per call (not once per attempt), and the checks run in
+a worker thread: detectors are CPU work and must not stall the event loop.
 """
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections.abc import AsyncIterator, Callable
 
 from aios.llm.provider import Provider
 from aios.llm.types import LLMRequest, LLMResponse, Message, ModelInfo, StreamChunk
+from aios.llm.wrapper import WrapperProvider, closing
 from aios.security.guardrails import Guardrails
 from aios.security.masking import Masker
 from aios.security.policy import EffectivePolicy
@@ -68,13 +72,12 @@ class StreamSanitizer:
         return self.clean(ready) if ready else ""
 
 
-class GuardrailProvider:
+class GuardrailProvider(WrapperProvider):
     """A provider wrapper that applies the guardrails to prompts and completions."""
 
     def __init__(self, inner: Provider, guardrails: Guardrails, model: ModelInfo | None = None):
-        self.inner = inner
+        super().__init__(inner)
         self.guardrails = guardrails
-        self.name = inner.name
         self.model = model
 
     def _policy(self, request: LLMRequest) -> EffectivePolicy:
@@ -82,8 +85,10 @@ class GuardrailProvider:
 
     def _prepare(self, request: LLMRequest, policy: EffectivePolicy, subject: str,
                  masker: Masker) -> LLMRequest:
-        self.guardrails.check_messages(request.messages, policy, subject=subject,
-                                       run_id=request.run_id)
+        checked = tuple(self.guardrails.check_messages(request.messages, policy,
+                                                       subject=subject, run_id=request.run_id))
+        if checked != tuple(request.messages):  # flagged tool output, marked untrusted
+            request = dataclasses.replace(request, messages=checked)
         if not (policy.enabled and policy.pseudonymise):
             return request
         assert self.guardrails.pii is not None
@@ -101,11 +106,11 @@ class GuardrailProvider:
         policy = self._policy(request)
         masker = Masker(pseudonymise=policy.pseudonymise)
         subject = request.action or model.name
-        response = await self.inner.complete(self._prepare(request, policy, subject, masker),
-                                             model)
-        text = self.guardrails.sanitize(masker.restore(response.text), policy, subject=subject,
-                                        stage="completion", masker=Masker(),
-                                        run_id=request.run_id)
+        prepared = await asyncio.to_thread(self._prepare, request, policy, subject, masker)
+        response = await self.inner.complete(prepared, model)
+        text = await asyncio.to_thread(
+            self.guardrails.sanitize, masker.restore(response.text), policy, subject=subject,
+            stage="completion", masker=Masker(), run_id=request.run_id)
         return dataclasses.replace(response, text=text)
 
     async def stream(self, request: LLMRequest, model: ModelInfo) -> AsyncIterator[StreamChunk]:
@@ -113,7 +118,7 @@ class GuardrailProvider:
         policy = self._policy(request)
         masker = Masker(pseudonymise=policy.pseudonymise)
         subject = request.action or model.name
-        prepared = self._prepare(request, policy, subject, masker)
+        prepared = await asyncio.to_thread(self._prepare, request, policy, subject, masker)
         out_masker = Masker()
 
         def clean(text: str) -> str:
@@ -129,13 +134,19 @@ class GuardrailProvider:
             return [(f.start, f.end) for group in found.values() for f in group]
 
         sanitizer = StreamSanitizer(clean, spans)
-        async for chunk in self.inner.stream(prepared, model):
-            last = chunk.finish_reason is not None or chunk.usage is not None
-            text = sanitizer.feed(chunk.text)
-            if last:
-                text += sanitizer.flush()
-            if text or last or chunk.tool_calls:
-                yield dataclasses.replace(chunk, text=text)
+        sent: list[str] = []
+        async with closing(self.inner.stream(prepared, model)) as source:
+            async for chunk in source:
+                last = chunk.finish_reason is not None or chunk.usage is not None
+                text = sanitizer.feed(chunk.text)
+                if last:
+                    text += sanitizer.flush()
+                sent.append(text)
+                if chunk.response is not None:  # the whole answer, as the caller gets it
+                    chunk = dataclasses.replace(chunk, response=dataclasses.replace(
+                        chunk.response, text="".join(sent)))
+                if text or last or chunk.tool_calls:
+                    yield dataclasses.replace(chunk, text=text)
         tail = sanitizer.flush()
         if tail:
             yield StreamChunk(text=tail)

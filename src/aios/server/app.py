@@ -211,6 +211,9 @@ def create_app(settings: Settings, *, store: Store | None = None,
         hub = EventHub()
         watcher = StoreWatcher(opened, hub, interval_s=watch_interval)
         approvals.listeners += [hub.approval_listener, watcher.approval_listener]
+        from aios.approvals.channels.notifier import attach_channels  # only with channels
+
+        notifier = attach_channels(approvals, loaded.approvals)
         executor_name = executor or settings.executor
         tasks: list[asyncio.Task[None]] = []
         try:
@@ -243,6 +246,8 @@ def create_app(settings: Settings, *, store: Store | None = None,
                         with contextlib.suppress(asyncio.CancelledError):
                             await task
                     await worker.stop()
+                    if notifier is not None:
+                        await notifier.aclose()
         finally:
             if store is None:
                 await opened.close()

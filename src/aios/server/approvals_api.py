@@ -50,6 +50,11 @@ class ApprovalOut(BaseModel):
     args: dict[str, Any]
     args_hash: str
     current_args: dict[str, Any]
+    effective_args: dict[str, Any] = Field(
+        description="`current_args` with the action's JSON Schema defaults filled in: what "
+                    "will run.")
+    defaults: list[str] = Field(
+        description="Dotted paths of the effective arguments that are schema defaults.")
     required_approvals: int
     approvers: list[str]
     group: str

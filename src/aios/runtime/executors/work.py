@@ -28,7 +28,7 @@ from aios.runtime.handlers import HandlerRegistry
 from aios.runtime.pipeline import StepCall
 
 __all__ = ["DriverOnlyGateway", "WorkItem", "WorkReply", "execute_work_item", "handler_reference",
-           "work_item"]
+           "work_item", "worker_registry"]
 
 
 @dataclass(frozen=True)
@@ -142,7 +142,8 @@ def work_item(call: StepCall, handler: str) -> WorkItem:
 
 
 @functools.cache
-def _worker_registry() -> HandlerRegistry:
+def worker_registry() -> HandlerRegistry:
+    """The built-in handlers, loaded once per worker process."""
     # Importing the built-in agent modules costs tens of milliseconds: once per worker
     # process, not once per task.
     return HandlerRegistry.builtin()
@@ -181,7 +182,7 @@ def execute_work_item(item: WorkItem) -> WorkReply:
         _run_metadata=item.run_metadata)
     pid, host = os.getpid(), socket.gethostname()
     try:
-        fn = _worker_registry().resolve(item.handler)
+        fn = worker_registry().resolve(item.handler)
         result = fn(ctx)
         if inspect.isawaitable(result):
             result = asyncio.run(_await(result))

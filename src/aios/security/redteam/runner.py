@@ -84,6 +84,11 @@ class AttackResult:
                 "transcript": [{"role": r, "content": c} for r, c in self.transcript]}
 
 
+#: Transcript line when the guardrail passed tool output on marked untrusted (`taint`).
+_TAINTED = ("tool output flagged as prompt injection: passed on marked untrusted (taint); "
+            "in a run, every later mutating action would need an approval")
+
+
 async def run_attack(attack: Attack, target: Target, guardrails: Guardrails | None = None,
                      system: str = DEFAULT_SYSTEM, judge: LLMJudge | None = None
                      ) -> AttackResult:
@@ -122,8 +127,14 @@ async def run_attack(attack: Attack, target: Target, guardrails: Guardrails | No
             transcript.append(("user", messages[-1].content))
             if guardrails is not None and policy is not None:
                 # The same checks the gateway wrapper makes on a deployed model call.
-                guardrails.check_messages(messages, policy, subject=f"redteam.{attack.id}")
-            reply = await target.reply(tuple(messages))
+                sent = guardrails.check_messages(messages, policy,
+                                                 subject=f"redteam.{attack.id}")
+                marked = sum(a.content != b.content for a, b in zip(sent, messages, strict=True))
+                if marked and ("guardrail", _TAINTED) not in transcript:
+                    transcript.append(("guardrail", _TAINTED))
+            else:
+                sent = messages
+            reply = await target.reply(tuple(sent))
             text = reply.text
             if guardrails is not None and policy is not None:
                 text = guardrails.sanitize(text, policy, subject=f"redteam.{attack.id}",

@@ -51,6 +51,19 @@ async def queue_page(request: Request, services: ServicesDep, session: ViewerPag
                   decided=decided, live=True)
 
 
+@router.get("/approvals/link/{token}")
+async def open_link(token: str, services: ServicesDep, session: ViewerPage) -> Response:
+    """A one-click link from a message: after log-in, check it (signature, expiry, its user,
+    single use) and open the request's decision page. It never decides anything itself."""
+    from aios.approvals.links import LinkSigner
+
+    signer = LinkSigner(services.store, services.runtime.manifest.approvals.links)
+    claim = await signer.redeem(token, session.user)
+    return RedirectResponse(f"/approvals/{quote(claim.request_id)}?notice="
+                            f"{quote('opened from your link; decide below')}",
+                            status_code=303)
+
+
 @router.get("/approvals/{request_id}")
 async def request_page(request: Request, request_id: str, services: ServicesDep,
                        session: ViewerPage) -> Response:

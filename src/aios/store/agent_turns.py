@@ -1,0 +1,69 @@
+"""The conversation of agent runs (table `agent_turns`): one row per durable entry.
+
+An agent run's conversation is append-only: the goal and instructions, each model turn (text,
+tool calls, usage), each tool call's result or refusal, and how the run ended. Entries are
+numbered per run; the unique (run_id, seq) pair refuses a second process that would write
+the same entry of the same run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, Index, Integer, String, Table, select
+
+from aios.store.engine import Store
+from aios.store.runs import utcnow
+from aios.store.tables import ROW_ID, metadata
+from aios.store.writer import BatchWriter
+
+__all__ = ["AgentTurnStore", "TurnEntry", "agent_turns"]
+
+agent_turns = Table(
+    "agent_turns",
+    metadata,
+    Column("id", ROW_ID, primary_key=True, autoincrement=True),
+    Column("run_id", String(32), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("kind", String(16), nullable=False),  # message | model | tool | end
+    Column("data", JSON, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Index("uq_agent_turns_run_seq", "run_id", "seq", unique=True),
+)
+
+
+@dataclass(frozen=True)
+class TurnEntry:
+    """One entry of an agent run's conversation."""
+
+    seq: int
+    kind: str
+    data: dict[str, Any]
+
+
+class AgentTurnStore:
+    """Queues and reads conversation entries.
+
+    Entries go through the run store's group-commit writer, so a turn costs no commit of its
+    own: the agent loop flushes it (the durability barrier) before it executes a turn's tool
+    calls, the idempotency claim of a mutating call flushes it again, and finishing the run
+    flushes the rest. An entry lost in a crash is a tool result not yet flushed: the call is
+    replayed on resume, where a mutating one's idempotency record returns its result.
+    """
+
+    def __init__(self, store: Store, writer: BatchWriter):
+        self.store = store
+        self.writer = writer
+
+    def put(self, run_id: str, seq: int, kind: str, data: dict[str, Any]) -> None:
+        """Queue entry `seq` of run `run_id` (committed by the next flush)."""
+        self.writer.put(agent_turns, {"run_id": run_id, "seq": seq, "kind": kind,
+                                      "data": data, "at": utcnow()})
+
+    async def entries(self, run_id: str) -> list[TurnEntry]:
+        """The run's conversation in order."""
+        async with self.store.engine.connect() as conn:
+            rows = (await conn.execute(select(agent_turns).where(
+                agent_turns.c.run_id == run_id).order_by(agent_turns.c.seq))).mappings().all()
+        return [TurnEntry(int(r["seq"]), str(r["kind"]), dict(r["data"])) for r in rows]

@@ -1,0 +1,38 @@
+"""Handlers of the agent-loop tests: a read-only probe and a mutating cleanup that counts.
+
+The cleanup appends one line to the file named by `env.COUNTER` each time it really runs,
+so a test can count side effects across processes (and SIGKILLs).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from aios.runtime import ActionContext
+
+
+def disk_usage(ctx: ActionContext) -> dict[str, Any]:
+    return {"path": ctx.args.get("path", "/"), "used_pct": 91}
+
+
+def cleanup(ctx: ActionContext) -> dict[str, Any]:
+    # The side effect first, then the marker a test waits for before it SIGKILLs the process.
+    with Path(ctx.env["COUNTER"]).open("a") as fh:
+        fh.write(f"{ctx.run_id} {ctx.step_id} {ctx.args.get('path')}\n")
+    started = ctx.env.get("STARTED")
+    if started:
+        Path(started).write_text(ctx.run_id)
+    time.sleep(float(ctx.env.get("CLEANUP_SECONDS", "0")))
+    return {"freed_mb": 120, "path": ctx.args.get("path")}
+
+
+def restart(ctx: ActionContext) -> dict[str, Any]:
+    with Path(ctx.env["COUNTER"]).open("a") as fh:
+        fh.write(f"{ctx.run_id} {ctx.step_id} restart {ctx.args.get('service')}\n")
+    return {"restarted": ctx.args.get("service")}
+
+
+def bare(ctx: ActionContext) -> dict[str, Any]:
+    return {"args": dict(ctx.args)}

@@ -1,0 +1,255 @@
+"""`aios agent run` end to end: a scripted OpenAI-format model, real subprocesses, real store.
+
+The issue's "done when": a read-only tool runs; a high-criticality mutating tool stops the
+run `waiting`; after an approval with a token and `aios runs resume`, it runs exactly once
+(the side-effect counter file) and the model's final answer comes back.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from tests.support.scripted_llm import Reply, ScriptedLLMServer
+
+HERE = Path(__file__).parent
+AIOS = [sys.executable, "-m", "aios.cli"]
+
+MANIFEST = """\
+name: agent-e2e
+env:
+  COUNTER: {counter}
+models:
+  scripted:
+    provider: openai
+    model: scripted
+    base_url: "{url}/v1"
+    api_key_env: SCRIPTED_KEY
+    capabilities: {{tools: true}}
+    prices: {{input: 0, output: 0}}
+agents:
+  ops:
+    description: keeps disks healthy
+    model: scripted
+    instructions: You keep every disk below 80% full.
+    max_turns: 6
+    actions:
+      disk_usage:
+        handler: "agent_handlers:disk_usage"
+        description: How full a path's disk is.
+        inputs: {{type: object, properties: {{path: {{type: string}}}}, required: [path]}}
+      cleanup:
+        handler: "agent_handlers:cleanup"
+        description: Delete temporary files under a path.
+        mutates: true
+        criticality: high
+        inputs: {{type: object, properties: {{path: {{type: string}}}}, required: [path]}}
+"""
+
+
+def call(name: str, args: dict[str, object], call_id: str) -> dict[str, object]:
+    return {"id": call_id, "name": name, "arguments": args}
+
+
+@pytest.fixture
+def server() -> Iterator[ScriptedLLMServer]:
+    with ScriptedLLMServer() as srv:
+        yield srv
+
+
+@pytest.fixture
+def setup(tmp_path: Path, server: ScriptedLLMServer) -> dict[str, Path]:
+    counter = tmp_path / "counter.txt"
+    manifest = tmp_path / "agent.yaml"
+    manifest.write_text(MANIFEST.format(counter=counter, url=server.url))
+    return {"home": tmp_path / "home", "manifest": manifest, "counter": counter}
+
+
+def aios(*args: str, home: Path, code: int | None = 0) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "AIOS_HOME": str(home), "PYTHONPATH": os.pathsep.join(
+        [str(HERE), os.environ.get("PYTHONPATH", "")]), "SCRIPTED_KEY": "x", "COLUMNS": "200"}
+    env.pop("AIOS_DATABASE_URL", None)
+    proc = subprocess.run([*AIOS, *args], capture_output=True, text=True, env=env, timeout=120)
+    if code is not None:
+        assert proc.returncode == code, (args, proc.stdout, proc.stderr)
+    return proc
+
+
+def lines(path: Path) -> list[str]:
+    return path.read_text().splitlines() if path.exists() else []
+
+
+def approve(home: Path, request_id: str) -> None:
+    aios("users", "add", "alice", "--role", "approver", home=home)
+    token = aios("users", "token", "alice", "--expires", "1h", home=home).stdout.strip()
+    aios("approvals", "approve", request_id, "--token", token, home=home)
+
+
+def test_agent_run_waits_on_a_gated_tool_then_resume_runs_it_once(
+        setup: dict[str, Path], server: ScriptedLLMServer) -> None:
+    home, manifest, counter = setup["home"], setup["manifest"], setup["counter"]
+    server.script(
+        Reply.ok("", tool_calls=[call("ops__disk_usage", {"path": "/var"}, "c1")]),
+        Reply.ok("", tool_calls=[call("ops__cleanup", {"path": "/var/tmp"}, "c2")]),
+        Reply.ok("Freed 120 MB under /var/tmp."))
+
+    first = aios("agent", "run", "ops", "free space on /var", "-m", str(manifest), home=home)
+    assert "waiting" in first.stdout and "ops.disk_usage: succeeded" in first.stdout
+    assert lines(counter) == []  # the gated call did not run
+    assert len(server.requests) == 2
+    tools = {t["function"]["name"] for t in server.requests[0]["tools"]}
+    assert tools == {"ops__disk_usage", "ops__cleanup"}
+    # The read-only tool's result went back to the model.
+    sent = server.requests[1]["messages"]
+    assert sent[-1]["role"] == "tool" and '"used_pct": 91' in sent[-1]["content"]
+
+    shown = json.loads(aios("runs", "show", "--json", first.stdout.split("run ")[1].split()[0],
+                            home=home).stdout)
+    run_id = shown["run_id"]
+    assert shown["kind"] == "agent" and shown["status"] == "waiting"
+    queue = json.loads(aios("approvals", "list", "--json", home=home).stdout)
+    assert [r["action"] for r in queue] == ["ops.cleanup"]
+    assert queue[0]["id"] in first.stdout  # the request ids are printed
+
+    approve(home, queue[0]["id"])
+    resumed = json.loads(aios("runs", "resume", run_id, "--json", home=home).stdout)
+    assert resumed["status"] == "succeeded"
+    assert resumed["agent"]["end_reason"] == "final_answer"
+    assert resumed["agent"]["answer"] == "Freed 120 MB under /var/tmp."
+    assert len(lines(counter)) == 1 and lines(counter)[0].endswith("/var/tmp")
+    last = server.requests[2]["messages"]
+    assert last[-1]["role"] == "tool" and '"freed_mb": 120' in last[-1]["content"]
+
+    again = json.loads(aios("runs", "resume", run_id, "--json", home=home).stdout)
+    assert again["status"] == "succeeded" and again["agent"]["answer"].startswith("Freed")
+    assert len(lines(counter)) == 1 and len(server.requests) == 3
+
+
+def test_a_rejected_call_returns_the_reason_to_the_model(
+        setup: dict[str, Path], server: ScriptedLLMServer) -> None:
+    home, manifest, counter = setup["home"], setup["manifest"], setup["counter"]
+    server.script(
+        Reply.ok("", tool_calls=[call("ops__cleanup", {"path": "/"}, "c1")]),
+        Reply.ok("Understood, I will not clean /."))
+    first = json.loads(aios("agent", "run", "ops", "clean up", "-m", str(manifest), "--json",
+                            home=home).stdout)
+    assert first["status"] == "waiting" and len(first["requests"]) == 1
+    aios("users", "add", "bob", "--role", "approver", home=home)
+    token = aios("users", "token", "bob", "--expires", "1h", home=home).stdout.strip()
+    aios("approvals", "reject", first["requests"][0], "--reason", "never wipe the root",
+         "--token", token, home=home)
+    resumed = json.loads(aios("runs", "resume", first["run_id"], "--json", home=home).stdout)
+    assert resumed["status"] == "succeeded" and lines(counter) == []
+    result = server.requests[1]["messages"][-1]
+    assert result["role"] == "tool" and "rejected" in result["content"]
+    assert "never wipe the root" in result["content"]
+    tool_entry = [e for e in resumed["agent"]["conversation"] if e["kind"] == "tool"]
+    assert tool_entry[0]["status"] == "rejected"
+
+
+def test_a_model_without_tools_is_refused_before_any_run(setup: dict[str, Path]) -> None:
+    home, manifest = setup["home"], setup["manifest"]
+    text = manifest.read_text().replace("capabilities: {tools: true}",
+                                        "capabilities: {tools: false}")
+    manifest.write_text(text)
+    proc = aios("agent", "run", "ops", "anything", "-m", str(manifest), home=home, code=2)
+    assert "does not support tools" in proc.stderr and "agents.ops.model" in proc.stderr
+    assert json.loads(aios("runs", "--json", home=home).stdout) == []
+
+
+def spawn(*args: str, home: Path) -> subprocess.Popen[str]:
+    env = {**os.environ, "AIOS_HOME": str(home), "PYTHONPATH": os.pathsep.join(
+        [str(HERE), os.environ.get("PYTHONPATH", "")]), "SCRIPTED_KEY": "x"}
+    env.pop("AIOS_DATABASE_URL", None)
+    return subprocess.Popen([*AIOS, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=env)
+
+
+def poll(check: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"never saw {what}")
+
+
+def kill(proc: subprocess.Popen[str]) -> None:
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+
+
+def rows(db: Path, sql: str) -> list[tuple[object, ...]]:
+    if not db.exists():
+        return []
+    try:
+        with sqlite3.connect(db) as conn:
+            return list(conn.execute(sql).fetchall())
+    except sqlite3.OperationalError:  # not migrated yet, or locked for a moment
+        return []
+
+
+FLAG = "guardrails: {agents: {ops: {injection: flag}}}\n"
+
+
+@pytest.mark.slow
+def test_sigkill_during_a_tool_call_never_repeats_its_side_effect(
+        setup: dict[str, Path], server: ScriptedLLMServer, tmp_path: Path) -> None:
+    home, manifest, counter = setup["home"], setup["manifest"], setup["counter"]
+    # Low criticality: the cleanup runs at once (no approval), then hangs after its effect.
+    # The refusal that comes back names the duplicate; the classifier would block it as an
+    # injection (see the loop tests), so this agent's tool output is flagged, not blocked.
+    manifest.write_text(manifest.read_text().replace("criticality: high", "criticality: low")
+                        + FLAG)
+    for attempt in range(2):  # a bounded number of repeats, each a fresh run
+        started = tmp_path / f"started-{attempt}"
+        server.script(Reply.ok("", tool_calls=[call("ops__cleanup", {"path": "/tmp"}, "c1")]),
+                      Reply.ok("The cleanup may have run; please check."))
+        proc = spawn("agent", "run", "ops", "clean /tmp", "-m", str(manifest), "--env",
+                     f"STARTED={started}", "--env", "CLEANUP_SECONDS=60", home=home)
+        poll(started.exists, "the cleanup start")
+        kill(proc)
+        run_id = started.read_text()
+        assert len(lines(counter)) == attempt + 1
+        resumed = json.loads(aios("runs", "resume", run_id, "--json", home=home).stdout)
+        assert len(lines(counter)) == attempt + 1  # 0 double executions
+        assert resumed["status"] == "succeeded"
+        result = next(e for e in resumed["agent"]["conversation"] if e["kind"] == "tool")
+        assert result["status"] == "failed" and "DuplicateExecution" in result["content"]
+
+
+@pytest.mark.slow
+def test_sigkill_during_the_approval_wait_loses_no_decision_and_runs_once(
+        setup: dict[str, Path], server: ScriptedLLMServer) -> None:
+    home, manifest, counter = setup["home"], setup["manifest"], setup["counter"]
+    manifest.write_text(manifest.read_text() + "approvals: {wait_seconds: 120}\n")
+    db = home / "aios.db"
+    server.script(Reply.ok("", tool_calls=[call("ops__cleanup", {"path": "/srv"}, "c1")]),
+                  Reply.ok("Cleaned /srv."))
+    proc = spawn("agent", "run", "ops", "clean /srv", "-m", str(manifest), home=home)
+    for attempt in range(2):  # killed while it waits in-process, twice
+        poll(lambda: bool(rows(db, "select id from approval_requests where status='pending'")),
+             "the approval request")
+        pid = proc.pid  # the resumed run is this process's once it reopened the run
+        poll(lambda pid=pid: rows(db, "select pid, status from runs") == [(pid, "running")],  # type: ignore[misc]
+             "the run held by the waiting process")
+        time.sleep(1.0)  # past the request look-up, into the wait
+        kill(proc)
+        run_id = str(rows(db, "select id from runs")[0][0])
+        if attempt == 0:
+            proc = spawn("runs", "resume", run_id, home=home)
+    requests = rows(db, "select id from approval_requests")
+    assert len(requests) == 1 and lines(counter) == []  # the same request, nothing ran
+    approve(home, str(requests[0][0]))
+    resumed = json.loads(aios("runs", "resume", run_id, "--json", home=home).stdout)
+    assert resumed["status"] == "succeeded" and resumed["agent"]["answer"] == "Cleaned /srv."
+    assert len(lines(counter)) == 1
+    assert len(rows(db, "select id from approval_requests")) == 1
