@@ -47,7 +47,7 @@ def _form_routes() -> list[str]:
 MUTATING = _mutating_routes()
 FORMS = _form_routes()
 #: Forms only admins may submit (the rest need the approver role).
-ADMIN_FORMS = frozenset({"/users/{name}/{action}"})
+ADMIN_FORMS = frozenset({"/users/{name}/{action}", "/redteam/run"})
 
 
 def _url(path: str) -> str:
