@@ -1,0 +1,231 @@
+"""The OpenAI-compatible endpoint: `POST /v1/chat/completions` and `GET /v1/models`.
+
+Any application that speaks the OpenAI API reaches the model gateway by pointing its
+`base_url` at `aios serve`: each request becomes an `LLMRequest` and goes through
+`Gateway.complete` or `Gateway.stream`, so routing, the response cache, budgets, guardrails,
+reliability, the cost ledger and traces all apply. The bearer token is an Ai:oS API token
+(`aios users token NAME`); the call is attributed to its user. `model` names a manifest model,
+a tier (`simple`, `medium`, `complex`), or `auto` (the router decides); the response's `model`
+says which model answered and the `x-aios-route-reason` header why. Each key is limited to the
+requests per minute the manifest's `endpoint:` section gives its user. Refusals use OpenAI's
+error format and statuses (see `openai_format`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+
+from aios.auth.users import User
+from aios.errors import (
+    AiosError,
+    AuthenticationError,
+    BudgetExceeded,
+    ConfigError,
+    GuardrailTripped,
+    InvalidOutput,
+    NotFoundError,
+    ProviderError,
+    TransientProviderError,
+    UsageError,
+)
+from aios.llm.config import TIERS
+from aios.llm.types import LLMRequest, LLMResponse, StreamChunk
+from aios.llm.wrapper import aclose_quietly
+from aios.server.app import Services
+from aios.server.openai_format import (
+    ChatRequest,
+    OpenAIError,
+    aios_json,
+    chunk,
+    completion,
+    finish_reason,
+    new_id,
+    parse_chat,
+    to_request,
+    tool_call_delta,
+    usage_json,
+)
+from aios.server.ratelimit import KeyRateLimiter
+
+__all__ = ["AUTO", "router"]
+
+router = APIRouter(prefix="/v1", tags=["openai"])
+
+#: The `model` that lets the router choose.
+AUTO = "auto"
+ROUTE_HEADER = "x-aios-route-reason"
+
+
+def _error_response(exc: OpenAIError) -> JSONResponse:
+    return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers or None)
+
+
+def _as_openai(exc: AiosError) -> OpenAIError:
+    """OpenAI's status, type and code for an Ai:oS error."""
+    message = str(exc)
+    if isinstance(exc, BudgetExceeded):
+        return OpenAIError(429, f"Budget exceeded: {message}", type="insufficient_quota",
+                           code="insufficient_quota")
+    if isinstance(exc, GuardrailTripped):
+        return OpenAIError(400, f"Refused by a guardrail: {message}", code="content_filter")
+    if isinstance(exc, InvalidOutput):
+        return OpenAIError(502, f"The model's answer did not satisfy response_format: "
+                                f"{message}", type="api_error", code="invalid_output")
+    if isinstance(exc, TransientProviderError):
+        headers = {"Retry-After": str(max(1, round(exc.retry_after)))} if exc.retry_after \
+            else None
+        return OpenAIError(503, f"The upstream model is unavailable: {message}",
+                           type="api_error", code="upstream_unavailable", headers=headers)
+    if isinstance(exc, ProviderError):
+        return OpenAIError(502, f"The upstream model failed: {message}", type="api_error",
+                           code="upstream_error")
+    if isinstance(exc, NotFoundError):
+        return OpenAIError(404, message, code="not_found")
+    if isinstance(exc, ConfigError | UsageError):
+        return OpenAIError(400, message, code="invalid_value")
+    return OpenAIError(500, message, type="server_error", code="internal_error")
+
+
+async def _authenticate(request: Request, services: Services) -> tuple[User, str]:
+    """The key's user and the key's id (its `aios_<id>_` part)."""
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    token = token.strip() if scheme.lower() == "bearer" else ""
+    try:
+        user = await services.tokens.authenticate(token or None)
+    except AuthenticationError as exc:
+        raise OpenAIError(401, f"Invalid API key: {exc}", code="invalid_api_key",
+                          headers={"WWW-Authenticate": "Bearer"}) from None
+    return user, token.removeprefix("aios_").split("_")[0]
+
+
+def _limiter(request: Request, services: Services) -> KeyRateLimiter:
+    limiter: KeyRateLimiter | None = getattr(request.app.state, "openai_limiter", None)
+    if limiter is None:
+        settings = services.settings
+        limiter = KeyRateLimiter(settings.redis_url, prefix=settings.redis_prefix)
+        request.app.state.openai_limiter = limiter
+    return limiter
+
+
+async def _admit(request: Request) -> tuple[Services, User]:
+    """Authenticate the key and count the request against its limit."""
+    services: Services = request.app.state.services
+    user, key_id = await _authenticate(request, services)
+    rpm = services.manifest.endpoint.limits_of(user.name).rpm
+    if rpm is not None:
+        verdict = await _limiter(request, services).hit(key_id, rpm)
+        if not verdict.allowed:
+            raise OpenAIError(
+                429, f"Rate limit reached for API key {key_id} of {user.name}: {rpm} requests "
+                     f"per minute (the manifest's endpoint: section); try again in "
+                     f"{verdict.retry_after_s} s", type="requests", code="rate_limit_exceeded",
+                headers={"Retry-After": str(verdict.retry_after_s)})
+    return services, user
+
+
+def _target(chat: ChatRequest, gateway: Any) -> tuple[str | None, str | None]:
+    """`(model, tier)` for the request's `model`."""
+    if chat.model == AUTO:
+        return None, None
+    if chat.model in TIERS:
+        return None, chat.model
+    if chat.model in gateway.models:
+        return chat.model, None
+    known = ", ".join([*sorted(gateway.models), *TIERS, AUTO])
+    raise OpenAIError(404, f"The model {chat.model!r} does not exist; this endpoint serves: "
+                           f"{known} (GET /v1/models lists them)", param="model",
+                      code="model_not_found")
+
+
+def _sse(payload: Any) -> bytes:
+    return f"data: {json.dumps(payload, separators=(',', ':'))}\n\n".encode()
+
+
+async def _events(source: AsyncIterator[StreamChunk], first: StreamChunk, completion_id: str,
+                  model: str, include_usage: bool) -> AsyncIterator[bytes]:
+    """OpenAI's SSE for a gateway stream whose first chunk is `first`."""
+
+    def piece(delta: dict[str, Any] | None, **kw: Any) -> bytes:
+        return _sse(chunk(completion_id, model, delta, with_usage=include_usage, **kw))
+
+    try:
+        yield piece({"role": "assistant", "content": ""})
+        final: LLMResponse | None = None
+        current: StreamChunk | None = first
+        while current is not None:
+            if current.text:
+                yield piece({"content": current.text})
+            if current.response is not None:
+                final = current.response
+                break
+            current = await anext(source, None)
+        if final is not None:
+            model = final.model
+            if final.tool_calls:
+                yield piece(tool_call_delta(final.tool_calls))
+            yield piece({}, finish=finish_reason(final))
+            if include_usage:
+                yield piece(None, usage=usage_json(final.usage), extra={"aios": aios_json(final)})
+    except AiosError as exc:
+        yield _sse(_as_openai(exc).body())
+    finally:
+        await aclose_quietly(source)  # a client gone mid-stream cancels the upstream call
+    yield b"data: [DONE]\n\n"
+
+
+async def _stream(gateway: Any, llm_request: LLMRequest, chat: ChatRequest) -> Response:
+    plan = await gateway.plan(llm_request)  # the model and reason, for the headers
+    source = gateway.stream(llm_request)
+    try:
+        first = await anext(source)  # refusals (budget, guardrail, upstream) before the 200
+    except BaseException:
+        await aclose_quietly(source)
+        raise
+    include = bool(chat.stream_options and chat.stream_options.include_usage)
+    return StreamingResponse(
+        _events(source, first, new_id(), plan.model.name, include),
+        media_type="text/event-stream",
+        headers={ROUTE_HEADER: plan.reason, "x-aios-model": plan.model.name,
+                 "cache-control": "no-cache"})
+
+
+@router.post("/chat/completions", summary="OpenAI-compatible chat completion",
+             response_model=None)
+async def chat_completions(request: Request) -> Response:
+    """A chat completion through the gateway, in OpenAI's format (`stream: true` for SSE)."""
+    try:
+        services, user = await _admit(request)
+        chat = parse_chat(await request.body())
+        gateway = services.runtime.llm
+        model, tier = _target(chat, gateway)
+        llm_request = to_request(chat, model=model, tier=tier, user=user.name, tenant=None)
+        if chat.stream:
+            return await _stream(gateway, llm_request, chat)
+        response: LLMResponse = await gateway.complete(llm_request)
+    except OpenAIError as exc:
+        return _error_response(exc)
+    except AiosError as exc:
+        return _error_response(_as_openai(exc))
+    return JSONResponse(completion(response, new_id()),
+                        headers={ROUTE_HEADER: response.route_reason or "",
+                                 "x-aios-model": response.model})
+
+
+@router.get("/models", summary="OpenAI-compatible model list")
+async def list_models(request: Request) -> Response:
+    """The manifest's models, and `auto` (the router chooses), in OpenAI's format."""
+    try:
+        services, _user = await _admit(request)
+    except OpenAIError as exc:
+        return _error_response(exc)
+    gateway = services.runtime.llm
+    data = [{"id": name, "object": "model", "created": 0, "owned_by": info.provider}
+            for name, info in sorted(gateway.models.items())]
+    data.append({"id": AUTO, "object": "model", "created": 0, "owned_by": "aios"})
+    return JSONResponse({"object": "list", "data": data})
