@@ -384,3 +384,40 @@ def test_rpm_limit_shared_through_redis(tmp_path: Path) -> None:
         for key in probe.scan_iter(f"{prefix}:*"):
             probe.delete(key)
         probe.close()
+
+
+def test_a_client_gone_mid_stream_cancels_the_call_and_its_tokens_are_recorded(
+        live: Live) -> None:
+    pieces = tuple(f"word{i} " for i in range(200))
+    live.upstream.script(Reply.stream(pieces, stall_between=0.05))
+    body = {"model": "gpt-4o", "stream": True,
+            "messages": [{"role": "user", "content": "Recite the long poem about rivers"}]}
+    with httpx.stream("POST", live.url + "/v1/chat/completions", json=body, timeout=30,
+                      headers={"Authorization": f"Bearer {live.keys['ada']}"}) as response:
+        assert response.status_code == 200
+        got = []
+        for line in response.iter_lines():
+            if line.startswith("data: ") and '"content":"word' in line:
+                got.append(line)
+            if len(got) >= 3:
+                break  # leave: the connection closes with the stream unread
+
+    async def cancelled() -> list[Any]:
+        from sqlalchemy import select
+
+        from aios.llm.ledger import llm_calls
+
+        store = await Store.open(live.settings.store_url())
+        try:
+            async with store.engine.connect() as conn:
+                return list((await conn.execute(select(llm_calls).where(
+                    llm_calls.c.user == "ada", llm_calls.c.status == "cancelled"))).mappings())
+        finally:
+            await store.close()
+
+    rows = wait_for(lambda: asyncio.run(cancelled()), what="the cancelled call's ledger row")
+    assert len(rows) == 1
+    row = rows[0]
+    assert row["stream"] and row["counted"]
+    assert 3 <= row["output_tokens"] < len(pieces)  # what arrived, not the whole answer
+    assert row["cost_usd"] > 0
