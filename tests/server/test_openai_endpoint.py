@@ -421,3 +421,25 @@ def test_a_client_gone_mid_stream_cancels_the_call_and_its_tokens_are_recorded(
     assert row["stream"] and row["counted"]
     assert 3 <= row["output_tokens"] < len(pieces)  # what arrived, not the whole answer
     assert row["cost_usd"] > 0
+
+
+def test_embeddings_from_the_packaged_model(live: Live) -> None:
+    import numpy as np
+
+    from aios.embeddings import EmbeddingService
+
+    client = live.client()
+    got = client.embeddings.create(model="default", input=["a cat sat", "stock prices fell"])
+    assert got.model.startswith("wordllama") and got.usage.prompt_tokens > 0
+    expected = EmbeddingService.open().embed(["a cat sat", "stock prices fell"])
+    assert np.allclose(np.array([d.embedding for d in got.data]), expected, atol=1e-6)
+    as_floats = client.embeddings.create(model=got.model, input="a cat sat",
+                                         encoding_format="float")
+    assert np.allclose(as_floats.data[0].embedding, expected[0], atol=1e-6)
+    with pytest.raises(openai.NotFoundError):
+        client.embeddings.create(model="text-embedding-3-small", input="x")
+    with pytest.raises(openai.BadRequestError):
+        client.embeddings.create(model="default", input="x", dimensions=3)
+    with pytest.raises(openai.AuthenticationError):
+        OpenAI(base_url=live.url + "/v1", api_key="nope", max_retries=0).embeddings.create(
+            model="default", input="x")

@@ -52,7 +52,7 @@ from aios.server.openai_format import (
 )
 from aios.server.ratelimit import KeyRateLimiter
 
-__all__ = ["AUTO", "router"]
+__all__ = ["AUTO", "admit", "error_response", "router"]
 
 router = APIRouter(prefix="/v1", tags=["openai"])
 
@@ -61,7 +61,7 @@ AUTO = "auto"
 ROUTE_HEADER = "x-aios-route-reason"
 
 
-def _error_response(exc: OpenAIError) -> JSONResponse:
+def error_response(exc: OpenAIError) -> JSONResponse:
     return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers or None)
 
 
@@ -113,7 +113,7 @@ def _limiter(request: Request, services: Services) -> KeyRateLimiter:
     return limiter
 
 
-async def _admit(request: Request) -> tuple[Services, User]:
+async def admit(request: Request) -> tuple[Services, User]:
     """Authenticate the key and count the request against its limit."""
     services: Services = request.app.state.services
     user, key_id = await _authenticate(request, services)
@@ -200,7 +200,7 @@ async def _stream(gateway: Any, llm_request: LLMRequest, chat: ChatRequest) -> R
 async def chat_completions(request: Request) -> Response:
     """A chat completion through the gateway, in OpenAI's format (`stream: true` for SSE)."""
     try:
-        services, user = await _admit(request)
+        services, user = await admit(request)
         chat = parse_chat(await request.body())
         gateway = services.runtime.llm
         model, tier = _target(chat, gateway)
@@ -209,9 +209,9 @@ async def chat_completions(request: Request) -> Response:
             return await _stream(gateway, llm_request, chat)
         response: LLMResponse = await gateway.complete(llm_request)
     except OpenAIError as exc:
-        return _error_response(exc)
+        return error_response(exc)
     except AiosError as exc:
-        return _error_response(_as_openai(exc))
+        return error_response(_as_openai(exc))
     return JSONResponse(completion(response, new_id()),
                         headers={ROUTE_HEADER: response.route_reason or "",
                                  "x-aios-model": response.model})
@@ -221,9 +221,9 @@ async def chat_completions(request: Request) -> Response:
 async def list_models(request: Request) -> Response:
     """The manifest's models, and `auto` (the router chooses), in OpenAI's format."""
     try:
-        services, _user = await _admit(request)
+        services, _user = await admit(request)
     except OpenAIError as exc:
-        return _error_response(exc)
+        return error_response(exc)
     gateway = services.runtime.llm
     data = [{"id": name, "object": "model", "created": 0, "owned_by": info.provider}
             for name, info in sorted(gateway.models.items())]

@@ -18,7 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from aios.llm.types import LLMRequest, LLMResponse, Message, ToolCall, Usage
 
-__all__ = ["ChatRequest", "OpenAIError", "chunk", "completion", "parse_chat", "usage_json"]
+__all__ = ["ChatRequest", "OpenAIError", "chunk", "completion", "parse_chat", "refusal",
+           "to_request", "usage_json"]
 
 
 class OpenAIError(Exception):
@@ -159,7 +160,7 @@ def _param(loc: Sequence[Any]) -> str:
     return out
 
 
-def _refusal(exc: ValidationError) -> OpenAIError:
+def refusal(exc: ValidationError) -> OpenAIError:
     first = exc.errors()[0]
     loc = [p for p in first["loc"] if p not in ("str", "list[TextPart]", "function-after")]
     param = _param(loc)
@@ -218,7 +219,7 @@ def parse_chat(body: bytes) -> ChatRequest:
     try:
         chat = ChatRequest.model_validate(data)
     except ValidationError as exc:
-        raise _refusal(exc) from None
+        raise refusal(exc) from None
     if chat.n != 1:
         raise OpenAIError(400, f"n={chat.n} is not supported: this endpoint returns one choice "
                                "per request (send n=1, or several requests)", param="n",
