@@ -13,7 +13,8 @@ import uvicorn
 from aios.server import create_app
 from aios.settings import Settings
 
-#: bob's keys may make 2 requests a minute; vic's budget is 5 tokens (any call exceeds it).
+#: bob's keys may make 2 requests a minute, tim's use 30 tokens a minute; vic's budget is 5
+#: tokens (any call exceeds it).
 MANIFEST = """\
 name: openai-endpoint-test
 models:
@@ -39,6 +40,7 @@ budgets:
 endpoint:
   users:
     bob: {{rpm: 2}}
+    tim: {{tpm: 30}}
 """
 
 

@@ -23,7 +23,7 @@ from server_helpers import add_people, wait_for
 from tests.support import Reply, ScriptedLLMServer
 from typer.testing import CliRunner
 
-from aios.auth import TokenStore
+from aios.auth import Role, TokenStore, UserStore
 from aios.cli.main import app as cli
 from aios.settings import Settings
 from aios.store import Store
@@ -64,8 +64,19 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     with pytest.MonkeyPatch.context() as patch, ScriptedLLMServer() as upstream:
         patch.setenv("TEST_OPENAI_KEY", "sk-upstream")
         keys = add_people(settings)
+        keys["tim"] = asyncio.run(_issue(settings, "tim"))
         with serve(settings, write_manifest(base / "work", upstream.url)) as url:
             yield Live(url, upstream, keys, settings)
+
+
+async def _issue(settings: Settings, name: str) -> str:
+    """A new viewer `name` and an API token of theirs."""
+    store = await Store.open(settings.store_url())
+    try:
+        await UserStore(store).add(name, Role.viewer)
+        return (await TokenStore(store).issue(name)).secret
+    finally:
+        await store.close()
 
 
 def _metrics(settings: Settings) -> dict[str, Any]:
@@ -443,3 +454,20 @@ def test_embeddings_from_the_packaged_model(live: Live) -> None:
     with pytest.raises(openai.AuthenticationError):
         OpenAI(base_url=live.url + "/v1", api_key="nope", max_retries=0).embeddings.create(
             model="default", input="x")
+
+
+def test_a_key_over_its_tokens_per_minute_gets_429_with_retry_after(live: Live) -> None:
+    # tim: 30 tokens a minute. The call that crosses the limit is answered; the next is not.
+    live.upstream.script(Reply.ok("first", usage=(20, 15)))
+    first = live.post({"model": "gpt-4o", "messages": [{"role": "user", "content": "Q1"}]},
+                      key=live.keys["tim"])
+    assert first.status_code == 200
+    before = len(live.upstream.requests)
+    over = live.post({"model": "gpt-4o", "messages": [{"role": "user", "content": "Q2"}]},
+                     key=live.keys["tim"])
+    assert over.status_code == 429, over.text
+    assert 1 <= int(over.headers["retry-after"]) <= 60
+    error = over.json()["error"]
+    assert error["code"] == "rate_limit_exceeded" and error["type"] == "tokens"
+    assert "30 tokens per minute" in error["message"]
+    assert len(live.upstream.requests) == before

@@ -7,14 +7,15 @@ reliability, the cost ledger and traces all apply. The bearer token is an Ai:oS 
 (`aios users token NAME`); the call is attributed to its user. `model` names a manifest model,
 a tier (`simple`, `medium`, `complex`), or `auto` (the router decides); the response's `model`
 says which model answered and the `x-aios-route-reason` header why. Each key is limited to the
-requests per minute the manifest's `endpoint:` section gives its user. Refusals use OpenAI's
-error format and statuses (see `openai_format`).
+requests and tokens per minute the manifest's `endpoint:` section gives its user. Refusals
+use OpenAI's error format and statuses (see `openai_format`).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -34,8 +35,9 @@ from aios.errors import (
     UsageError,
 )
 from aios.llm.config import TIERS
-from aios.llm.types import LLMRequest, LLMResponse, StreamChunk
+from aios.llm.types import LLMRequest, LLMResponse, StreamChunk, Usage
 from aios.llm.wrapper import aclose_quietly
+from aios.manifest.endpoint import KeyLimits
 from aios.server.app import Services
 from aios.server.openai_format import (
     ChatRequest,
@@ -50,9 +52,9 @@ from aios.server.openai_format import (
     tool_call_delta,
     usage_json,
 )
-from aios.server.ratelimit import KeyRateLimiter
+from aios.server.ratelimit import KeyRateLimiter, LimitVerdict
 
-__all__ = ["AUTO", "admit", "error_response", "router"]
+__all__ = ["AUTO", "Admission", "admit", "error_response", "router"]
 
 router = APIRouter(prefix="/v1", tags=["openai"])
 
@@ -113,20 +115,50 @@ def _limiter(request: Request, services: Services) -> KeyRateLimiter:
     return limiter
 
 
-async def admit(request: Request) -> tuple[Services, User]:
-    """Authenticate the key and count the request against its limit."""
+@dataclass(frozen=True)
+class Admission:
+    """An admitted request: who sent it, with which key, under which limits."""
+
+    services: Services
+    user: User
+    key_id: str
+    limits: KeyLimits
+    limiter: KeyRateLimiter | None
+
+    async def spend(self, usage: Usage | None) -> None:
+        """Charge a finished call's tokens to the key's tokens-per-minute window."""
+        if self.limiter is not None and self.limits.tpm is not None and usage is not None:
+            await self.limiter.spend_tokens(self.key_id, self.limits.tpm, usage.total_tokens)
+
+
+def _over(verdict: LimitVerdict, key_id: str, user: str, what: str) -> OpenAIError:
+    return OpenAIError(
+        429, f"Rate limit reached for API key {key_id} of {user}: {verdict.limit} {what} per "
+             f"minute (the manifest's endpoint: section); try again in "
+             f"{verdict.retry_after_s} s", type=what, code="rate_limit_exceeded",
+        headers={"Retry-After": str(verdict.retry_after_s)})
+
+
+async def admit(request: Request) -> Admission:
+    """Authenticate the key and count the request against its limits.
+
+    Raises:
+        OpenAIError: 401 for a missing, unknown, expired or revoked key; 429 with
+            Retry-After for a key over its requests or tokens per minute.
+    """
     services: Services = request.app.state.services
     user, key_id = await _authenticate(request, services)
-    rpm = services.manifest.endpoint.limits_of(user.name).rpm
-    if rpm is not None:
-        verdict = await _limiter(request, services).hit(key_id, rpm)
+    limits = services.manifest.endpoint.limits_of(user.name)
+    limiter = _limiter(request, services) if limits.rpm or limits.tpm else None
+    if limiter is not None and limits.tpm is not None:
+        verdict = await limiter.tokens_left(key_id, limits.tpm)
         if not verdict.allowed:
-            raise OpenAIError(
-                429, f"Rate limit reached for API key {key_id} of {user.name}: {rpm} requests "
-                     f"per minute (the manifest's endpoint: section); try again in "
-                     f"{verdict.retry_after_s} s", type="requests", code="rate_limit_exceeded",
-                headers={"Retry-After": str(verdict.retry_after_s)})
-    return services, user
+            raise _over(verdict, key_id, user.name, "tokens")
+    if limiter is not None and limits.rpm is not None:
+        verdict = await limiter.hit(key_id, limits.rpm)
+        if not verdict.allowed:
+            raise _over(verdict, key_id, user.name, "requests")
+    return Admission(services, user, key_id, limits, limiter)
 
 
 def _target(chat: ChatRequest, gateway: Any) -> tuple[str | None, str | None]:
@@ -148,7 +180,8 @@ def _sse(payload: Any) -> bytes:
 
 
 async def _events(source: AsyncIterator[StreamChunk], first: StreamChunk, completion_id: str,
-                  model: str, include_usage: bool) -> AsyncIterator[bytes]:
+                  model: str, include_usage: bool, admission: Admission
+                  ) -> AsyncIterator[bytes]:
     """OpenAI's SSE for a gateway stream whose first chunk is `first`."""
 
     def piece(delta: dict[str, Any] | None, **kw: Any) -> bytes:
@@ -166,6 +199,7 @@ async def _events(source: AsyncIterator[StreamChunk], first: StreamChunk, comple
                 break
             current = await anext(source, None)
         if final is not None:
+            await admission.spend(final.usage)
             model = final.model
             if final.tool_calls:
                 yield piece(tool_call_delta(final.tool_calls))
@@ -179,7 +213,8 @@ async def _events(source: AsyncIterator[StreamChunk], first: StreamChunk, comple
     yield b"data: [DONE]\n\n"
 
 
-async def _stream(gateway: Any, llm_request: LLMRequest, chat: ChatRequest) -> Response:
+async def _stream(gateway: Any, llm_request: LLMRequest, chat: ChatRequest,
+                  admission: Admission) -> Response:
     plan = await gateway.plan(llm_request)  # the model and reason, for the headers
     source = gateway.stream(llm_request)
     try:
@@ -189,7 +224,7 @@ async def _stream(gateway: Any, llm_request: LLMRequest, chat: ChatRequest) -> R
         raise
     include = bool(chat.stream_options and chat.stream_options.include_usage)
     return StreamingResponse(
-        _events(source, first, new_id(), plan.model.name, include),
+        _events(source, first, new_id(), plan.model.name, include, admission),
         media_type="text/event-stream",
         headers={ROUTE_HEADER: plan.reason, "x-aios-model": plan.model.name,
                  "cache-control": "no-cache"})
@@ -200,14 +235,16 @@ async def _stream(gateway: Any, llm_request: LLMRequest, chat: ChatRequest) -> R
 async def chat_completions(request: Request) -> Response:
     """A chat completion through the gateway, in OpenAI's format (`stream: true` for SSE)."""
     try:
-        services, user = await admit(request)
+        admission = await admit(request)
         chat = parse_chat(await request.body())
-        gateway = services.runtime.llm
+        gateway = admission.services.runtime.llm
         model, tier = _target(chat, gateway)
-        llm_request = to_request(chat, model=model, tier=tier, user=user.name, tenant=None)
+        llm_request = to_request(chat, model=model, tier=tier, user=admission.user.name,
+                                 tenant=None)
         if chat.stream:
-            return await _stream(gateway, llm_request, chat)
+            return await _stream(gateway, llm_request, chat, admission)
         response: LLMResponse = await gateway.complete(llm_request)
+        await admission.spend(response.usage)
     except OpenAIError as exc:
         return error_response(exc)
     except AiosError as exc:
@@ -221,10 +258,10 @@ async def chat_completions(request: Request) -> Response:
 async def list_models(request: Request) -> Response:
     """The manifest's models, and `auto` (the router chooses), in OpenAI's format."""
     try:
-        services, _user = await admit(request)
+        admission = await admit(request)
     except OpenAIError as exc:
         return error_response(exc)
-    gateway = services.runtime.llm
+    gateway = admission.services.runtime.llm
     data = [{"id": name, "object": "model", "created": 0, "owned_by": info.provider}
             for name, info in sorted(gateway.models.items())]
     data.append({"id": AUTO, "object": "model", "created": 0, "owned_by": "aios"})

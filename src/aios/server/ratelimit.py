@@ -1,8 +1,11 @@
 """Per-key request limits of the OpenAI-compatible endpoint, counted by the `limits` library.
 
-A moving window per key (`limits`' moving-window strategy: no burst at a window's edge). The
-counts live in the process's memory by default, or in Redis when the settings name one
-(`AIOS_REDIS_URL`), so several server processes share each key's window.
+Requests: a moving window per key (`limits`' moving-window strategy: no burst at a window's
+edge). Tokens: a fixed one-minute window per key, charged after each call with what it used
+(a moving window cannot take a charge larger than what is left, and a call's tokens are only
+known once it is over); a request is refused while its key's window is spent. The counts
+live in the process's memory by default, or in Redis when the settings name one
+(`AIOS_REDIS_URL`), so several server processes share each key's windows.
 """
 
 from __future__ import annotations
@@ -43,7 +46,7 @@ class KeyRateLimiter:
     def __init__(self, redis_url: str | None = None, *, prefix: str = "aios"):
         try:
             from limits.aio.storage import MemoryStorage, RedisStorage
-            from limits.aio.strategies import MovingWindowRateLimiter
+            from limits.aio.strategies import FixedWindowRateLimiter, MovingWindowRateLimiter
         except ImportError as exc:  # pragma: no cover - the server extra installs it
             raise ConfigError("per-key request limits need the `limits` package: "
                               "pip install 'aios[openai-endpoint]'") from exc
@@ -59,6 +62,7 @@ class KeyRateLimiter:
         self.storage = storage
         self.where = "redis" if redis_url else "memory"
         self._limiter = MovingWindowRateLimiter(storage)
+        self._tokens = FixedWindowRateLimiter(storage)
 
     async def hit(self, key: str, rpm: int) -> LimitVerdict:
         """Count one request of `key` against `rpm` requests per minute."""
@@ -69,3 +73,21 @@ class KeyRateLimiter:
             return LimitVerdict(True, rpm)
         stats = await self._limiter.get_window_stats(item, "openai", key)
         return LimitVerdict(False, rpm, max(1, math.ceil(stats.reset_time - time.time())))
+
+    async def tokens_left(self, key: str, tpm: int) -> LimitVerdict:
+        """Whether `key` has tokens left in its current one-minute window."""
+        from limits import RateLimitItemPerMinute
+
+        item = RateLimitItemPerMinute(tpm)
+        stats = await self._tokens.get_window_stats(item, "openai-tokens", key)
+        if stats.remaining > 0:
+            return LimitVerdict(True, tpm)
+        return LimitVerdict(False, tpm, max(1, math.ceil(stats.reset_time - time.time())))
+
+    async def spend_tokens(self, key: str, tpm: int, tokens: int) -> None:
+        """Charge `tokens` to `key`'s current window."""
+        from limits import RateLimitItemPerMinute
+
+        if tokens > 0:
+            await self._tokens.hit(RateLimitItemPerMinute(tpm), "openai-tokens", key,
+                                   cost=tokens)
