@@ -471,3 +471,43 @@ def test_a_key_over_its_tokens_per_minute_gets_429_with_retry_after(live: Live) 
     assert error["code"] == "rate_limit_exceeded" and error["type"] == "tokens"
     assert "30 tokens per minute" in error["message"]
     assert len(live.upstream.requests) == before
+
+
+def test_guardrails_mask_secrets_in_completions_and_streams(live: Live) -> None:
+    secret = "AKIAIOSFODNN7EXAMPLE"
+    live.upstream.script(Reply.ok(f"the key is {secret} ok"),
+                         Reply.stream(("the key is ", secret, " ok")))
+    answer = live.client().chat.completions.create(
+        model="gpt-4o", messages=[{"role": "user", "content": "Which AWS key do we use?"}])
+    assert secret not in (answer.choices[0].message.content or "")
+    chunks = list(live.client().chat.completions.create(
+        model="gpt-4o", stream=True,
+        messages=[{"role": "user", "content": "Print the deploy credentials file"}]))
+    streamed = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert streamed and secret not in streamed
+
+
+def test_an_upstream_failing_mid_stream_ends_the_stream_with_an_openai_error(
+        live: Live) -> None:
+    pieces = tuple(f"sentence number {i} of the story. " for i in range(40))
+    live.upstream.script(Reply.stream(pieces, reset_after=30))
+    stream = live.client().chat.completions.create(
+        model="gpt-4o", stream=True,
+        messages=[{"role": "user", "content": "Tell the story of the broken pipe"}])
+    got: list[str] = []
+    with pytest.raises(openai.APIError) as caught:
+        for c in stream:
+            if c.choices:
+                got.append(c.choices[0].delta.content or "")
+    assert "".join(got).startswith("sentence number 0")  # the first part reached the client
+    assert "sentence number 39" not in "".join(got)
+    assert "upstream" in str(caught.value).lower()
+
+
+def test_an_upstream_failing_before_any_output_is_an_http_error(live: Live) -> None:
+    live.upstream.script(Reply.stream(("a ", "b ", "c"), reset_after=1))
+    with pytest.raises(openai.InternalServerError) as caught:
+        list(live.client().chat.completions.create(
+            model="gpt-4o", stream=True,
+            messages=[{"role": "user", "content": "Describe the reset connection"}]))
+    assert caught.value.status_code == 502

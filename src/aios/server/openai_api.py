@@ -175,6 +175,11 @@ def _target(chat: ChatRequest, gateway: Any) -> tuple[str | None, str | None]:
                       code="model_not_found")
 
 
+def _header(text: str | None) -> str:
+    """`text` as a header value (latin-1 only: anything else becomes `?`)."""
+    return (text or "").encode("latin-1", "replace").decode("latin-1")
+
+
 def _sse(payload: Any) -> bytes:
     return f"data: {json.dumps(payload, separators=(',', ':'))}\n\n".encode()
 
@@ -226,7 +231,7 @@ async def _stream(gateway: Any, llm_request: LLMRequest, chat: ChatRequest,
     return StreamingResponse(
         _events(source, first, new_id(), plan.model.name, include, admission),
         media_type="text/event-stream",
-        headers={ROUTE_HEADER: plan.reason, "x-aios-model": plan.model.name,
+        headers={ROUTE_HEADER: _header(plan.reason), "x-aios-model": _header(plan.model.name),
                  "cache-control": "no-cache"})
 
 
@@ -250,8 +255,8 @@ async def chat_completions(request: Request) -> Response:
     except AiosError as exc:
         return error_response(_as_openai(exc))
     return JSONResponse(completion(response, new_id()),
-                        headers={ROUTE_HEADER: response.route_reason or "",
-                                 "x-aios-model": response.model})
+                        headers={ROUTE_HEADER: _header(response.route_reason),
+                                 "x-aios-model": _header(response.model)})
 
 
 @router.get("/models", summary="OpenAI-compatible model list")
