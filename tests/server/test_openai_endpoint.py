@@ -157,8 +157,11 @@ def test_stream_usage_is_counted_by_the_gateway_when_the_provider_reports_none(
 
 def test_stream_without_include_usage_has_no_usage_chunk(live: Live) -> None:
     live.upstream.script(Reply.stream(("a", "b")))
-    chunks = list(live.client().chat.completions.create(
-        model="gpt-4o", messages=[{"role": "user", "content": "x"}], stream=True))
+    raw = live.client().chat.completions.with_raw_response.create(
+        model="simple", messages=[{"role": "user", "content": "x"}], stream=True)
+    assert "simple" in raw.headers["x-aios-route-reason"]
+    chunks = list(raw.parse())
+    assert chunks[-1].model == "cheap"
     assert all(c.choices for c in chunks)
     assert all(c.usage is None for c in chunks)
 
