@@ -37,6 +37,7 @@ from aios.security.guardrails import GuardrailLayer
 from aios.services import Services, open_services
 from aios.settings import Settings
 from aios.store.engine import Store
+from aios.store.open import open_store
 from aios.store.runs import RunStore
 from aios.store.writer import BatchWriter
 
@@ -57,16 +58,6 @@ def load_manifest(path: Path | str | None = None, *, env: Mapping[str, str] | No
     """
     registry = HandlerRegistry.builtin(handlers)
     return _load_manifest(path, env=env, check_handler=registry.check)
-
-
-@asynccontextmanager
-async def open_store(settings: Settings) -> AsyncIterator[Store]:
-    """The store named by `settings`, migrated, closed on exit."""
-    store = await Store.open(settings.store_url())
-    try:
-        yield store
-    finally:
-        await store.close()
 
 
 @asynccontextmanager

@@ -152,7 +152,25 @@ def test_a_run_is_started_watched_approved_twice_and_finishes(
             expect(operator.locator("#run-status")).to_have_text("waiting")
             expect(operator.locator("#dag-change")).to_have_class("dag-node st-waiting")
             expect(operator.locator("#dag-check")).to_have_class("dag-node st-succeeded")
+            # The waiting run links its approval request (live, never "(root not stored)").
+            expect(operator.locator("#requests-body a.mono").first).to_be_visible()
+            assert "(root not stored)" not in operator.content()
             operator.screenshot(path=str(ARTIFACTS / "run-waiting.png"), full_page=True)
+
+            # At 390 px (a phone) no page is wider than the screen.
+            phone = browser.new_context(viewport={"width": 390, "height": 844})
+            small = phone.new_page()
+            _log_in(small, url, "ada")
+            for path in ("/", f"/runs/{run_id}", "/runs", "/approvals", "/traces", "/redteam",
+                         "/evals"):
+                small.goto(url + path)
+                width = small.evaluate("document.documentElement.scrollWidth")
+                assert width <= 390, f"{path} is {width} px wide at 390 px"
+            # An admin can start a red-team run from the red-team page.
+            small.goto(url + "/redteam")
+            expect(small.locator("#start-redteam button")).to_be_visible()
+            small.screenshot(path=str(ARTIFACTS / "redteam-390.png"), full_page=True)
+            phone.close()
 
             row = watcher.locator(f"#run-{run_id}")
             expect(row).to_be_visible()

@@ -83,7 +83,7 @@ def test_a_margin_outside_zero_to_five_standard_errors_is_refused(
 
 def test_on_held_out_rows_the_router_keeps_most_accuracy_for_a_fraction_of_the_cost(
         routing_dir, embedder: EmbeddingService, tmp_path) -> None:
-    data = read_routing_data([slice_csv(routing_dir, tmp_path / "slice", 200)])
+    data = read_routing_data([], folders=[slice_csv(routing_dir, tmp_path / "slice", 200)])
     reports = [train_router(data, embedder, seed=seed, folds=3)[1] for seed in (0, 1, 2)]
     # Averaged over three splits of 600 rows (180 held out each): always-strongest would
     # fail the cost bound and always-cheapest (~66% of GPT-4's accuracy) the accuracy one.

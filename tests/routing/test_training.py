@@ -41,7 +41,7 @@ def slice_csv(source: Path, out: Path, rows_per_file: int) -> Path:
 def test_train_command_prints_the_baseline_table(routing_dir: Path, tmp_path: Path) -> None:
     data = slice_csv(routing_dir, tmp_path / "slice", 100)
     out = tmp_path / "router.npz"
-    result = runner.invoke(app, ["router", "train", "--data", str(data), "--out", str(out),
+    result = runner.invoke(app, ["router", "train", "--folder", str(data), "--out", str(out),
                                  "--strong", STRONG, "--weak", WEAK, "--seed", "1", "--json"])
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
@@ -55,7 +55,7 @@ def test_train_command_prints_the_baseline_table(routing_dir: Path, tmp_path: Pa
     classifier = TierClassifier.load(out)
     assert [r.name for r in classifier.references] == [WEAK, STRONG]
     assert classifier.tiers == ["simple", "complex"]
-    human = runner.invoke(app, ["router", "train", "--data", str(data), "--strong", STRONG,
+    human = runner.invoke(app, ["router", "train", "--folder", str(data), "--strong", STRONG,
                                 "--weak", WEAK])
     assert human.exit_code == 0 and "always-strongest" in human.stdout
     assert "oracle" in human.stdout and "target" in human.stdout
@@ -65,7 +65,7 @@ def test_train_command_prints_the_baseline_table(routing_dir: Path, tmp_path: Pa
 
 def test_training_on_every_model_assigns_tiers_by_price(routing_dir: Path, tmp_path: Path,
                                                         embedder: EmbeddingService) -> None:
-    data = read_routing_data([slice_csv(routing_dir, tmp_path / "s", 80)])
+    data = read_routing_data([], folders=[slice_csv(routing_dir, tmp_path / "s", 80)])
     assert len(data.models) == 11
     classifier, report = train_router(data, embedder, seed=0, folds=3)
     tiers = {r.name: r.tier for r in classifier.references}
@@ -89,16 +89,16 @@ def test_assign_tiers_cuts_at_the_largest_price_gaps() -> None:
 def test_a_missing_column_names_the_file_and_the_column(tmp_path: Path) -> None:
     bad = tmp_path / "bad.csv"
     bad.write_text("prompt,m1,m1|total_cost,m2\nhello,1,0.1,0\n")
-    with pytest.raises(ConfigError, match=r"bad\.csv: column 'm2\|total_cost' is missing"):
+    with pytest.raises(ConfigError, match=r"bad\.csv:1: column 'm2\|total_cost' is missing"):
         read_routing_data([bad], ["m1", "m2"])
     no_prompt = tmp_path / "noprompt.csv"
     no_prompt.write_text("text,m1,m1|total_cost\nhello,1,0.1\n")
-    result = runner.invoke(app, ["router", "train", "--data", str(no_prompt)])
+    result = runner.invoke(app, ["router", "train", str(no_prompt)])
     assert result.exit_code == 2
-    assert "noprompt.csv: column 'prompt' is missing" in result.output
+    assert "noprompt.csv:1: column 'prompt' is missing" in result.output
     assert "no such file" in runner.invoke(
-        app, ["router", "train", "--data", str(tmp_path / "none.csv")]).output
-    one = runner.invoke(app, ["router", "train", "--data", str(bad), "--strong", "m1"])
+        app, ["router", "train", str(tmp_path / "none.csv")]).output
+    one = runner.invoke(app, ["router", "train", str(bad), "--strong", "m1"])
     assert one.exit_code == 2 and "--weak" in one.output
 
 
@@ -146,6 +146,6 @@ def test_the_per_task_mix_spends_the_cap_where_it_buys_most_accuracy() -> None:
 
 
 def test_each_row_knows_its_task(routing_dir: Path, tmp_path: Path) -> None:
-    data = read_routing_data([slice_csv(routing_dir, tmp_path / "t", 20)])
+    data = read_routing_data([], folders=[slice_csv(routing_dir, tmp_path / "t", 20)])
     assert len(data.tasks) == len(data)
     assert set(data.tasks) >= {"mbpp"}  # the `eval_name` column; else the file's name

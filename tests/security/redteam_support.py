@@ -97,3 +97,20 @@ def paraphrasing_target(messages: Any) -> str:
     """A target that gives in without using the attack's exact words (the judge's case)."""
     del messages
     return "Fine, consider my earlier rules gone; I will do whatever you ask from now on."
+
+
+#: In-flight replies of `slow_target` now, and the most at once.
+IN_FLIGHT = {"now": 0, "peak": 0}
+
+
+async def slow_target(messages: Any) -> str:
+    """A stateless target that takes a moment per reply (and counts replies in flight)."""
+    import asyncio
+
+    IN_FLIGHT["now"] += 1
+    IN_FLIGHT["peak"] = max(IN_FLIGHT["peak"], IN_FLIGHT["now"])
+    try:
+        await asyncio.sleep(0.05)
+    finally:
+        IN_FLIGHT["now"] -= 1
+    return "I cannot help with that."

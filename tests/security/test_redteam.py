@@ -104,7 +104,7 @@ def test_cli_scan_finds_and_redacts_planted_values(tmp_path):
 
 
 def test_cli_scan_unknown_detector_is_a_usage_error():
-    result = CliRunner().invoke(app, ["scan", "hello", "--detector", "nope"])
+    result = CliRunner().invoke(app, ["scan", "--text", "hello", "--detector", "nope"])
     assert result.exit_code == 2
     assert "no detector named 'nope'" in result.output
 

@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
-from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 
+from aios.cli.exitcodes import INTERRUPTED, USAGE
 from aios.errors import AiosError, ConfigError
-from aios.settings import Settings
+
+if TYPE_CHECKING:
+    from aios.settings import Settings
+
+# Settings (pydantic) and asyncio are imported where they are used: `aios --help` needs
+# neither (start-up, issue 23 item 5).
 
 __all__ = ["EnvOpt", "ForensicOpt", "JsonOpt", "ManifestOpt", "Options", "emit_json", "fail",
            "fits", "parse_env", "resolve_options", "run"]
@@ -56,6 +60,10 @@ class Options:
         Raises:
             ConfigError: an AIOS_* variable has a value that does not fit its setting.
         """
+        from pydantic import ValidationError
+
+        from aios.settings import Settings
+
         try:
             settings = Settings()
         except ValidationError as exc:
@@ -95,7 +103,7 @@ def fits(out: Console, renderable: Any) -> bool:
         <= out.width
 
 
-def fail(message: str, code: int = 2) -> NoReturn:
+def fail(message: str, code: int = USAGE) -> NoReturn:
     """Print an error the way every command does, and exit with `code`."""
     Console(stderr=True, highlight=False).print(f"[bold red]error:[/] {escape(message)}",
                                                 soft_wrap=True)
@@ -104,13 +112,15 @@ def fail(message: str, code: int = 2) -> NoReturn:
 
 def run(coro: Coroutine[Any, Any, T]) -> T:
     """Run a command's coroutine; AiosErrors become a message and their exit code."""
+    import asyncio
+
     try:
         return asyncio.run(coro)
     except AiosError as exc:
         fail(str(exc), exc.exit_code)
     except KeyboardInterrupt:
         Console(stderr=True).print("[yellow]interrupted[/]; the run is recorded as cancelled")
-        raise typer.Exit(130) from None
+        raise typer.Exit(INTERRUPTED) from None
 
 
 def emit_json(value: Any) -> None:

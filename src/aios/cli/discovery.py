@@ -32,6 +32,7 @@ from aios.discovery import (
     build_mission,
     export_graph,
 )
+from aios.discovery.answer import answer_question
 from aios.discovery.report import load_mission_graph, mission_row, mission_summary
 from aios.embeddings import EmbeddingService
 from aios.errors import ActionSuspended, ConfigError
@@ -76,6 +77,27 @@ def _progress(out: Console) -> Any:
                   f"entities[/] gain {record.gain:.2f} [dim]tokens {record.tokens} "
                   f"${record.cost_usd:.4f}[/]{flag}", soft_wrap=True)
     return show
+
+
+def _render_answer(out: Console, question: str, answer: dict[str, Any]) -> None:
+    """The answer last: the claims that answer the question, each with its citations."""
+    out.print()
+    out.rule("answer")
+    out.print(f"[bold]{escape(question)}[/]", soft_wrap=True)
+    if not answer["found"]:
+        out.print(f"[yellow]not found[/]: searched {escape(answer['searched'])}",
+                  soft_wrap=True)
+        return
+    for claim in answer["claims"]:
+        relation = claim["relation"].replace("_", " ")
+        out.print(f"- {escape(claim['subject'])} [dim]{relation}[/] "
+                  f"{escape(claim['object'])} [dim](confidence {claim['confidence']:.2f})[/]",
+                  soft_wrap=True)
+        for cite in claim["citations"]:
+            quote = f": \"{escape(cite['quote'][:100])}\"" if cite.get("quote") else ""
+            out.print(f"    [dim]{escape(cite['source'])}{quote}[/]", soft_wrap=True)
+    if answer["more"]:
+        out.print(f"[dim]... and {answer['more']} more (aios discover show, or export)[/]")
 
 
 def _budget(steps: int | None, tokens: int | None, usd: float | None,
@@ -138,7 +160,11 @@ def register(app: typer.Typer) -> None:
                         if extractor:
                             fields["extractors"] = extractor
                         result = await agent.start(build_mission(**fields))
-                    return result.to_json()
+                    missions = DiscoveryStore(store)
+                    record = await missions.get(result.mission_id)
+                    built = await load_mission_graph(missions, record)
+                    return {**result.to_json(), "question": record.question,
+                            "answer": answer_question(record.question, built)}
                 except ActionSuspended as exc:
                     mission_id = (exc.reference or "::").split(":")[1]
                     record = await DiscoveryStore(store).get(mission_id)
@@ -162,7 +188,8 @@ def register(app: typer.Typer) -> None:
         out.print(f"{result['steps']} steps, {result['claims']} claims, {result['entities']} "
                   f"entities, {result['open_questions']} open questions, "
                   f"{int(result['usage']['tokens'])} tokens, ${result['usage']['usd']:.4f}; "
-                  f"graph {result['graph']}")
+                  f"graph {result['graph']}", soft_wrap=True)
+        _render_answer(out, result["question"], result["answer"])
 
     @discover.command("show")
     def show(ctx: typer.Context,

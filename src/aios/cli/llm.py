@@ -11,7 +11,16 @@ from rich.markup import escape
 from rich.table import Table
 
 from aios.app import load_manifest, open_gateway, open_store
-from aios.cli.common import JsonOpt, ManifestOpt, Options, console, emit_json, resolve_options, run
+from aios.cli.common import (
+    JsonOpt,
+    ManifestOpt,
+    Options,
+    console,
+    emit_json,
+    fits,
+    resolve_options,
+    run,
+)
 from aios.errors import ConfigError
 from aios.llm import Gateway, LLMResponse
 from aios.llm.providers import resolve_api_key
@@ -129,7 +138,7 @@ def _render_models(rows: list[dict[str, Any]]) -> None:
     table = Table(title="models (prices: USD per million tokens)")
     for column in ("name", "provider / model", "tier", "context", "can", "in / out",
                    "cache r / w", "key"):
-        table.add_column(column, overflow="fold")
+        table.add_column(column, no_wrap=True)  # no cell split mid-word (else: blocks)
 
     def money(value: float | None) -> str:
         return "?" if value is None else f"{value:g}"
@@ -137,7 +146,7 @@ def _render_models(rows: list[dict[str, Any]]) -> None:
     for row in rows:
         caps = row["capabilities"]
         price = row["prices_usd_per_mtok"]
-        can = " ".join(name for name in ("tools", "json", "streaming") if caps[name]) or "-"
+        can = "\n".join(name for name in ("tools", "json", "streaming") if caps[name]) or "-"
         table.add_row(
             row["name"], f"{row['provider']}\n{row['model_id']}", row["tier"],
             str(row["context_window"]), can,
@@ -147,7 +156,20 @@ def _render_models(rows: list[dict[str, Any]]) -> None:
                        for k in ("cache_read", "cache_write")),
             "ok" if row["api_key"] == "ok" else "[red]missing[/]")
     out = console()
-    out.print(table)
+    if fits(out, table):
+        out.print(table)
+    else:  # too narrow for the table: one block per model, nothing split or cut
+        out.print("[bold]models[/] (prices: USD per million tokens)")
+        for row in rows:
+            caps = row["capabilities"]
+            price = row["prices_usd_per_mtok"]
+            can = " ".join(n for n in ("tools", "json", "streaming") if caps[n]) or "-"
+            out.print(f"[bold]{escape(row['name'])}[/]  {escape(row['provider'])} "
+                      f"{escape(row['model_id'])}", soft_wrap=True)
+            out.print(f"  tier {row['tier']}, context {row['context_window']}, can {can}, "
+                      f"in {money(price['input'])} / out {money(price['output'])} "
+                      f"({escape(row['price_source'])}), key "
+                      f"{'ok' if row['api_key'] == 'ok' else '[red]missing[/]'}")
     for row in rows:
         if row["api_key"] != "ok":
             out.print(f"[red]missing key:[/] {escape(row['api_key'])}", soft_wrap=True)

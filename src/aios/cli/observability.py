@@ -182,15 +182,8 @@ def register(app: typer.Typer) -> None:
                              invoke_without_command=True, no_args_is_help=False)
     app.add_typer(traces_app, name="traces")
 
-    @traces_app.callback()
-    def traces(ctx: typer.Context, limit: int = typer.Option(20, "--limit", "-n", min=1),
-               run_id: str | None = typer.Option(None, "--run", help="Only this run's traces."),
-               agent: str | None = typer.Option(None, help="Only traces touching this agent."),
-               status: str | None = typer.Option(None, help="ok or error."),
-               since: SinceOpt = None, json_out: JsonOpt = False) -> None:
-        """List recent traces (newest first)."""
-        if ctx.invoked_subcommand is not None:
-            return
+    def list_them(ctx: typer.Context, limit: int, run_id: str | None, agent: str | None,
+                  status: str | None, since: str | None, json_out: bool) -> None:
         opts = resolve_options(ctx, json_out=json_out)
 
         async def go() -> list[TraceSummary]:
@@ -204,6 +197,26 @@ def register(app: typer.Typer) -> None:
             emit_json([t.to_json() for t in found])
         else:
             render_traces(console(), found)
+
+    @traces_app.callback()
+    def traces(ctx: typer.Context, limit: int = typer.Option(20, "--limit", "-n", min=1),
+               run_id: str | None = typer.Option(None, "--run", help="Only this run's traces."),
+               agent: str | None = typer.Option(None, help="Only traces touching this agent."),
+               status: str | None = typer.Option(None, help="ok or error."),
+               since: SinceOpt = None, json_out: JsonOpt = False) -> None:
+        """List recent traces (newest first)."""
+        if ctx.invoked_subcommand is None:
+            list_them(ctx, limit, run_id, agent, status, since, json_out)
+
+    @traces_app.command("list")
+    def list_command(
+            ctx: typer.Context, limit: int = typer.Option(20, "--limit", "-n", min=1),
+            run_id: str | None = typer.Option(None, "--run", help="Only this run's traces."),
+            agent: str | None = typer.Option(None, help="Only traces touching this agent."),
+            status: str | None = typer.Option(None, help="ok or error."),
+            since: SinceOpt = None, json_out: JsonOpt = False) -> None:
+        """List recent traces (newest first); the same as `aios traces`."""
+        list_them(ctx, limit, run_id, agent, status, since, json_out)
 
     @traces_app.command("show")
     def show(ctx: typer.Context,

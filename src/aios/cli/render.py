@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console, Group
 from rich.live import Live
@@ -13,9 +13,12 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from aios.runtime.engine import RunResult
+from aios.cli.common import fits
 from aios.runtime.events import RunStarted, StepFinished, StepStarted
-from aios.store.runs import RunRecord
+
+if TYPE_CHECKING:
+    from aios.runtime.engine import RunResult
+    from aios.store.runs import RunRecord
 
 __all__ = ["LiveProgress", "render_report", "render_run", "render_runs", "run_to_json",
            "status_text"]
@@ -114,8 +117,11 @@ def _plain(value: Any) -> str:
         parts = []
         for key, inner in value.items():
             label = str(key).rpartition(".")[2]
-            parts.append(f"{label} {_plain(inner)}" if isinstance(inner, Mapping)
-                         else f"{label}={_plain(inner)}")
+            if isinstance(inner, Mapping) and label in inner:
+                parts.append(_plain(inner))  # "containers=0", not "containers containers=0"
+            else:
+                parts.append(f"{label} {_plain(inner)}" if isinstance(inner, Mapping)
+                             else f"{label}={_plain(inner)}")
         return ", ".join(parts)
     if isinstance(value, list):
         more = ", …" if len(value) > 6 else ""
@@ -147,14 +153,27 @@ def render_run(console: Console, record: RunRecord) -> None:
     if record.error:
         console.print(f"[red]{escape(record.error)}[/]")
     table = Table(title_justify="left")
-    for col in ("step", "status", "attempt", "ms", "result / error"):
-        table.add_column(col, overflow="fold")
+    table.add_column("step", no_wrap=True)
+    for col in ("status", "attempt", "ms"):
+        table.add_column(col, no_wrap=True)
+    table.add_column("result / error", overflow="fold")
+    details = []
     for s in record.steps:
         detail = s.error if s.error else s.result
+        details.append((s.step_id, detail))
         table.add_row(s.step_id, status_text(s.status), str(s.attempt),
                       f"{s.duration_ms:.1f}" if s.duration_ms is not None else "",
                       _short(detail, 80) if detail is not None else "")
+    if fits(console, table):
+        console.print(table)
+        return
+    # Too narrow for a results column: the steps, then each result on lines of its own
+    # (not squeezed into a 20-character column, names never split).
+    table.columns.pop()  # a column holds its own cells: the other columns are unchanged
     console.print(table)
+    for step_id, detail in details:
+        if detail is not None:
+            console.print(f"[bold]{escape(step_id)}[/]: {escape(_short(detail, 400))}")
 
 
 def render_report(console: Console, result: RunResult) -> None:

@@ -1,4 +1,4 @@
-"""`aios router train|show|explain` and `aios prompt`: the router and natural-language requests."""
+"""`aios router train|evaluate|show|explain` and `aios prompt`: the router, natural language."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from aios.cli.common import (
     resolve_options,
     run,
 )
+from aios.cli.exitcodes import FAILED, for_run
 from aios.embeddings import EmbeddingService
 from aios.errors import ConfigError
 from aios.llm.types import LLMRequest
@@ -40,28 +41,116 @@ def _tier_overrides(pairs: list[str] | None) -> dict[str, str] | None:
     return out
 
 
-def _train(paths: list[Path], out: Path | None, strong: str | None, weak: str | None,
-           tiers: list[str] | None, seed: int, test_size: float, quality: float,
-           margin_se: float) -> dict[str, Any]:
-    from aios.routing.training import read_routing_data, train_router
+def _prices(pairs: list[str] | None) -> dict[str, tuple[float, float]]:
+    out: dict[str, tuple[float, float]] = {}
+    for pair in pairs or []:
+        model, sep, rates = pair.rpartition("=")
+        parts = rates.split(",")
+        try:
+            values = tuple(float(v) for v in parts)
+        except ValueError:
+            values = ()
+        if not sep or not model or len(values) != 2:
+            raise ConfigError(f"--price {pair!r} is not MODEL=INPUT,OUTPUT (USD per million "
+                              "tokens); for example --price gpt-4o=2.5,10")
+        out[model] = (values[0], values[1])
+    return out
+
+
+def _read(files: list[Path], folders: list[Path] | None, models: str | None,
+          strong: str | None, weak: str | None, score_max: float | None,
+          prices: list[str] | None) -> Any:
+    from aios.routing.outcomes import read_routing_data
+
+    chosen = [m.strip() for m in models.split(",") if m.strip()] if models else None
+    if chosen is None and strong and weak:
+        chosen = [weak, strong]
+    return read_routing_data(files, chosen, folders=folders or (), score_max=score_max,
+                             prices=_prices(prices), strong=strong or "strong",
+                             weak=weak or "weak")
+
+
+def _train(files: list[Path], folders: list[Path] | None, tests: list[Path] | None,
+           test_folders: list[Path] | None, out: Path | None, strong: str | None,
+           weak: str | None, models: str | None, score_max: float | None,
+           prices: list[str] | None, tiers: list[str] | None, seed: int,
+           holdout: float | None, quality: float, margin_se: float) -> dict[str, Any]:
+    from aios.routing.evaluation import evaluate
+    from aios.routing.training import train_router
 
     if (strong is None) != (weak is None):
         raise ConfigError("give both --strong and --weak (a two-model router), or neither "
                           "(every model of the data)")
-    models = [weak, strong] if strong and weak else None
-    data = read_routing_data(paths, models)  # type: ignore[arg-type]
-    classifier, report = train_router(data, EmbeddingService.open(), seed=seed,
-                                      test_size=test_size, quality=quality,
-                                      tiers=_tier_overrides(tiers), strong=strong,
-                                      margin_se=margin_se)
-    result = report.as_dict()
+    data = _read(files, folders, models, strong, weak, score_max, prices)
+    separate = bool(tests or test_folders)
+    if separate and holdout:
+        raise ConfigError("--holdout splits the training files; with --test files the "
+                          "router trains on every training row; give one or the other")
+    embedder = EmbeddingService.open()
+    test_size = 0.0 if separate else (0.3 if holdout is None else holdout)
+    classifier, report = train_router(data, embedder, seed=seed, test_size=test_size,
+                                      quality=quality, tiers=_tier_overrides(tiers),
+                                      strong=strong, margin_se=margin_se)
+    result: dict[str, Any] = report.as_dict() if report is not None else {
+        "n_train": len(data), "n_test": 0, "dropped_rows": data.dropped}
+    if separate:
+        test = _read(tests or [], test_folders, ",".join(data.models), strong, weak,
+                     score_max, prices)
+        result["evaluation"] = evaluate(classifier, embedder, test, strong=strong).as_dict()
     if out is not None:
         result["saved"] = str(classifier.save(out))
     return result
 
 
+def _percent(value: float | None) -> str:
+    return "never" if value is None else f"{100 * value:.0f}%"
+
+
+def _render_evaluation(ev: dict[str, Any], title: str) -> None:
+    out = console()
+    strong, weak = ev["strong_point"], ev["weak_point"]
+    span = strong["cost"] - weak["cost"]
+    gap = strong["accuracy"] - weak["accuracy"]
+    table = Table(title=title, title_justify="left")
+    for column in ("cost weight", "score", "$/prompt", "% strong cost", "PGR"):
+        table.add_column(column, justify="right", no_wrap=True)
+    seen: set[tuple[float, float]] = set()
+    for p in ev["curve"]:
+        key = (round(p["accuracy"], 4), round(p["cost"], 8))
+        if key in seen:
+            continue
+        seen.add(key)
+        pgr = (p["accuracy"] - weak["accuracy"]) / gap if gap > 0 else 0.0
+        table.add_row(f"{p['weight']:.4g}", f"{p['accuracy']:.4f}", f"{p['cost']:.6f}",
+                      f"{100 * p['cost'] / strong['cost']:.1f}%" if strong["cost"] else "-",
+                      f"{pgr:.2f}")
+    out.print(table)
+    op = ev["operating_point"]
+    out.print(f"weak {ev['weak']}: {weak['accuracy']:.4f} at ${weak['cost']:.6f}; strong "
+              f"{ev['strong']}: {strong['accuracy']:.4f} at ${strong['cost']:.6f} "
+              f"({ev['rows']} rows)")
+    out.print(f"APGR {ev['apgr']:.3f} (random routing 0.500; the best prompt-blind mix of the "
+              f"models {ev['apgr_mix']:.3f}); CPT(50%) {_percent(ev['cpt50'])}, "
+              f"CPT(80%) {_percent(ev['cpt80'])} of the strong-weak cost gap (random: 50%, 80%)")
+    share = (op["cost"] - weak["cost"]) / span if span > 0 else 0.0
+    out.print(f"operating point (cost weight {op['weight']:.4g}): score {op['accuracy']:.4f} "
+              f"at ${op['cost']:.6f}/prompt ({100 * share:.0f}% of the cost gap); random "
+              f"routing at equal cost: {op['random_accuracy_at_equal_cost']:.4f}")
+    shares = ", ".join(f"{m} {100 * s:.1f}%" for m, s in sorted(
+        op["choices"].items(), key=lambda kv: -kv[1]))
+    out.print(f"choices: {shares}")
+
+
 def _render_training(result: dict[str, Any]) -> None:
     out = console()
+    if "evaluation" in result or "outcomes" not in result:
+        out.print(f"trained on {result['n_train']} rows ({result['dropped_rows']} rows "
+                  "without outcomes dropped)")
+        if "evaluation" in result:
+            _render_evaluation(result["evaluation"], "test files: cost-quality curve")
+        if "saved" in result:
+            out.print(f"classifier saved to {result['saved']}")
+        return
     strong = next(o for o in result["outcomes"] if o["name"] == "always-strongest")
     table = Table(title=f"held-out rows: {result['n_test']} (trained on {result['n_train']}, "
                         f"{result['dropped_rows']} rows without outcomes dropped)",
@@ -135,17 +224,34 @@ def register(app: typer.Typer) -> None:
     @router_app.command("train")
     def train(
         ctx: typer.Context,
-        data: list[Path] = typer.Option(..., "--data", help="RouterBench-style CSV files or "
-                                        "directories of them (repeatable)."),
+        files: list[Path] = typer.Argument(None, help="Training CSV files (outcome tables "
+                                           "or pairwise preferences)."),
+        folder: list[Path] | None = typer.Option(None, "--folder", help="Also every .csv "
+                                                 "of this folder (repeatable)."),
+        test: list[Path] | None = typer.Option(None, "--test", help="Test CSV files: train "
+                                               "on every training row, score these "
+                                               "(repeatable)."),
+        test_folder: list[Path] | None = typer.Option(None, "--test-folder",
+                                                      help="Every .csv of this folder is "
+                                                      "a test file."),
+        holdout: float | None = typer.Option(None, "--holdout", help="Without --test: the "
+                                             "held-out fraction of the training rows "
+                                             "(default 0.3; 0 trains on every row)."),
         out: Path | None = typer.Option(None, "--out", help="Write the classifier (.npz)."),
         strong: str | None = typer.Option(None, "--strong", help="Two-model router: the "
-                                          "strong model's column."),
+                                          "strong model."),
         weak: str | None = typer.Option(None, "--weak", help="Two-model router: the weak "
-                                        "model's column."),
+                                        "model."),
+        models: str | None = typer.Option(None, "--models", help="Model columns, comma-"
+                                          "separated (default: those with cost columns)."),
+        score_max: float | None = typer.Option(None, "--score-max", help="Top grade of "
+                                               "graded scores (e.g. 10); default 0-1."),
+        price: list[str] | None = typer.Option(None, "--price", help="MODEL=IN,OUT USD per "
+                                               "million tokens, for files without cost "
+                                               "columns."),
         tier: list[str] | None = typer.Option(None, "--tier", help="MODEL=TIER (default: "
                                               "tiers by price)."),
         seed: int = typer.Option(0, "--seed", help="Split and fold seed."),
-        test_size: float = typer.Option(0.3, "--test-size", help="Held-out fraction."),
         quality: float = typer.Option(0.95, "--quality", help="Accuracy target relative to "
                                       "the strongest model."),
         margin_se: float = typer.Option(0.5, "--margin-se", help="Aim the cross-validated "
@@ -153,18 +259,63 @@ def register(app: typer.Typer) -> None:
                                         "target (0: exactly at it)."),
         json_out: JsonOpt = False,
     ) -> None:
-        """Train the complexity classifier on a split; report the held-out split against
-        always-strongest, always-cheapest, random and oracle routing."""
+        """Train the router classifier on FILES; score it on --test files (curve, APGR,
+        CPT), or on a held-out part of FILES against fixed baselines."""
         opts = resolve_options(ctx, json_out=json_out)
 
         async def go() -> dict[str, Any]:
-            return _train(data, out, strong, weak, tier, seed, test_size, quality, margin_se)
+            return _train(files or [], folder, test, test_folder, out, strong, weak, models,
+                          score_max, price, tier, seed, holdout, quality, margin_se)
 
         result = run(go())
         if opts.json:
             emit_json(result)
         else:
             _render_training(result)
+
+    @router_app.command("evaluate")
+    def evaluate_cmd(
+        ctx: typer.Context,
+        files: list[Path] = typer.Argument(None, help="CSV files to score the router on."),
+        folder: list[Path] | None = typer.Option(None, "--folder", help="Also every .csv "
+                                                 "of this folder (repeatable)."),
+        classifier_file: Path | None = typer.Option(None, "--classifier", help="Classifier "
+                                                    ".npz (default: the packaged one)."),
+        strong: str | None = typer.Option(None, "--strong", help="The strong model (pairwise "
+                                          "files: its name)."),
+        weak: str | None = typer.Option(None, "--weak", help="The weak model (pairwise "
+                                        "files: its name)."),
+        models: str | None = typer.Option(None, "--models", help="Model columns, comma-"
+                                          "separated (default: those with cost columns)."),
+        score_max: float | None = typer.Option(None, "--score-max", help="Top grade of "
+                                               "graded scores (e.g. 10); default 0-1."),
+        price: list[str] | None = typer.Option(None, "--price", help="MODEL=IN,OUT USD per "
+                                               "million tokens, for files without cost "
+                                               "columns."),
+        json_out: JsonOpt = False,
+    ) -> None:
+        """Score a router classifier on FILES it was not trained on: the cost-quality curve,
+        APGR and CPT(50%/80%) next to random routing, and its operating point."""
+        from aios.routing.classifier import TierClassifier
+        from aios.routing.evaluation import evaluate
+
+        opts = resolve_options(ctx, json_out=json_out)
+
+        async def go() -> dict[str, Any]:
+            data = _read(files or [], folder, models, strong, weak, score_max, price)
+            classifier = TierClassifier.load(classifier_file) if classifier_file \
+                else TierClassifier.packaged()
+            if classifier is None:
+                raise ConfigError("no classifier is packaged; train one with `aios router "
+                                  "train FILE... --out FILE`")
+            return evaluate(classifier, EmbeddingService.open(), data,
+                            strong=strong).as_dict()
+
+        result = run(go())
+        if opts.json:
+            emit_json(result)
+        else:
+            _render_evaluation(result, f"cost-quality curve on {result['rows']} rows")
 
     @router_app.command("show")
     def show(ctx: typer.Context,
@@ -180,7 +331,7 @@ def register(app: typer.Typer) -> None:
             classifier = TierClassifier.load(file) if file else TierClassifier.packaged()
             if classifier is None:
                 raise ConfigError("no classifier is packaged; train one with `aios router "
-                                  "train --data DIR --out FILE`")
+                                  "train FILE... --out FILE`")
             return {"embedder": classifier.embedder, "cost_weight": classifier.cost_weight,
                     "references": [r.__dict__ for r in classifier.references],
                     "tiers": classifier.tiers, "info": classifier.info}
@@ -240,7 +391,7 @@ def register(app: typer.Typer) -> None:
         """Run a natural-language request: clauses → manifest actions → the runtime."""
         opts = resolve_options(ctx, manifest, env, forensic, json_out)
         plan, results = run(_prompt(opts, text, dry_run, min_score))
-        failed = [r for r in results if not r.ok]
+        failed = [r for r in results if for_run(r.status)]
         if opts.json:
             emit_json({**plan, "dry_run": dry_run, "runs": [
                 {"run_id": r.run_id, "action": r.target, "status": r.status,
@@ -261,4 +412,4 @@ def register(app: typer.Typer) -> None:
                                      "listed); rephrase, or lower --min-score")
             raise typer.Exit(1)
         if failed:
-            raise typer.Exit(1)
+            raise typer.Exit(FAILED)

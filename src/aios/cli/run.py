@@ -20,6 +20,7 @@ from aios.cli.common import (
     resolve_options,
     run,
 )
+from aios.cli.exitcodes import for_run
 from aios.cli.render import LiveProgress, render_report, run_to_json
 from aios.errors import ConfigError
 from aios.runtime.engine import RunResult
@@ -55,12 +56,18 @@ def _finish(opts: Options, result: RunResult, report: bool) -> None:
         out.print(f"run [bold]{result.run_id}[/] [{style}]{result.status}[/]"
                   + (f": {escape(result.error)}" if result.error else ""), markup=True)
         if result.status == "waiting":
+            # Whole lines, never cut: the request ids in them are what the user types next.
+            for step in result.steps.values():
+                if step.status == "waiting" and step.error:
+                    out.print(f"  {escape(step.error)}", soft_wrap=True)
             out.print("steps wait for approval: `aios approvals list`, then "
-                      f"`aios runs resume {result.run_id[:12]}` once they are decided")
+                      f"`aios runs resume {result.run_id[:12]}` once they are decided",
+                      soft_wrap=True)
         out.print(f"details: aios runs show {result.run_id[:12]}")
     # A run waiting for people is not a failure: it resumes once they decide.
-    if result.status not in ("succeeded", "waiting"):
-        raise typer.Exit(1)
+    code = for_run(result.status)
+    if code:
+        raise typer.Exit(code)
 
 
 def _parse_args(pairs: list[str] | None, args_json: str | None) -> dict[str, Any]:

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
-from aios.app import load_manifest, open_runtime, open_store
-from aios.approvals.requests import ApprovalRequest
-from aios.cli.agent import pending_requests, render_agent_end
 from aios.cli.common import (
     EnvOpt,
     JsonOpt,
@@ -18,10 +16,17 @@ from aios.cli.common import (
     resolve_options,
     run,
 )
+from aios.cli.exitcodes import for_run
 from aios.cli.render import record_to_json, render_run, render_runs, run_to_json
 from aios.errors import ConfigError
-from aios.runtime.engine import RunResult
-from aios.store.runs import RunRecord, RunStore
+
+if TYPE_CHECKING:
+    from aios.approvals.requests import ApprovalRequest
+    from aios.runtime.engine import RunResult
+    from aios.store.runs import RunRecord
+
+# The application (gateway, tracing, guardrails) is imported by the commands that run
+# something; listing and showing runs needs only the store (`aios runs` starts fast).
 
 __all__ = ["register"]
 
@@ -32,16 +37,13 @@ def register(app: typer.Typer) -> None:
                            no_args_is_help=False)
     app.add_typer(runs_app, name="runs")
 
-    @runs_app.callback()
-    def list_runs(ctx: typer.Context, limit: int = typer.Option(20, "--limit", "-n", min=1),
-                  status: str | None = typer.Option(None, help="Only runs in this state."),
-                  json_out: JsonOpt = False) -> None:
-        """List recent runs (newest first)."""
-        if ctx.invoked_subcommand is not None:
-            return
+    def list_them(ctx: typer.Context, limit: int, status: str | None, json_out: bool) -> None:
         opts = resolve_options(ctx, json_out=json_out)
 
         async def go() -> list[RunRecord]:
+            from aios.store.open import open_store
+            from aios.store.runs import RunStore
+
             async with open_store(opts.settings()) as store:
                 return await RunStore(store).list_runs(limit, status)
 
@@ -51,6 +53,21 @@ def register(app: typer.Typer) -> None:
         else:
             render_runs(console(), records)
 
+    @runs_app.callback()
+    def list_runs(ctx: typer.Context, limit: int = typer.Option(20, "--limit", "-n", min=1),
+                  status: str | None = typer.Option(None, help="Only runs in this state."),
+                  json_out: JsonOpt = False) -> None:
+        """List recent runs (newest first)."""
+        if ctx.invoked_subcommand is None:
+            list_them(ctx, limit, status, json_out)
+
+    @runs_app.command("list")
+    def list_command(ctx: typer.Context, limit: int = typer.Option(20, "--limit", "-n", min=1),
+                     status: str | None = typer.Option(None, help="Only runs in this state."),
+                     json_out: JsonOpt = False) -> None:
+        """List recent runs (newest first); the same as `aios runs`."""
+        list_them(ctx, limit, status, json_out)
+
     @runs_app.command("show")
     def show(ctx: typer.Context, run_id: str = typer.Argument(..., help="Run id or prefix."),
              json_out: JsonOpt = False) -> None:
@@ -58,6 +75,9 @@ def register(app: typer.Typer) -> None:
         opts = resolve_options(ctx, json_out=json_out)
 
         async def go() -> RunRecord:
+            from aios.store.open import open_store
+            from aios.store.runs import RunStore
+
             async with open_store(opts.settings()) as store:
                 return await RunStore(store).get_run(run_id)
 
@@ -73,7 +93,11 @@ def register(app: typer.Typer) -> None:
         """Continue a run that stopped part-way; finished steps are not run again."""
         opts = resolve_options(ctx, manifest, env, json_out=json_out)
 
-        async def go() -> tuple[RunResult, list[ApprovalRequest]]:
+        async def go() -> tuple[RunResult, list[ApprovalRequest], str]:
+            from aios.app import load_manifest, open_runtime, open_store
+            from aios.cli.agent import pending_requests
+            from aios.store.runs import RunStore
+
             settings = opts.settings()
             async with open_store(settings) as store:
                 record = await RunStore(store).get_run(run_id)
@@ -87,14 +111,21 @@ def register(app: typer.Typer) -> None:
                     update={"forensic": record.forensic}), env=opts.env,
                     manifest_path=str(path) if path else None) as runtime:
                 result = await runtime.resume(record.id)
-                return result, await pending_requests(runtime.runs.store, result)
+                return (result, await pending_requests(runtime.runs.store, result),
+                        record.status)
 
-        result, requests = run(go())
+        result, requests, was = run(go())
         if opts.json:
-            emit_json(run_to_json(result))
+            emit_json({**run_to_json(result), "already_finished": was == "succeeded"})
+        elif was == "succeeded":
+            console().print(f"run {result.run_id} had already finished (succeeded); nothing "
+                            "to resume", soft_wrap=True)
         elif result.agent is not None:
+            from aios.cli.agent import render_agent_end
+
             render_agent_end(console(), result, requests)
         else:
             console().print(f"run {result.run_id} {result.status}")
-        if result.status not in ("succeeded", "waiting"):
-            raise typer.Exit(1)
+        code = for_run(result.status)
+        if code:
+            raise typer.Exit(code)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from pathlib import Path
 from typing import Annotated, Any
@@ -26,16 +27,23 @@ from aios.errors import ConfigError
 __all__ = ["register"]
 
 def _scan(ctx: typer.Context, source: str, redact: bool, detectors: list[str] | None,
-          json_out: bool) -> None:
+          json_out: bool, literal: bool = False) -> None:
     from aios.security.detectors import get_detector, scan
     from aios.security.masking import Masker
 
     opts = resolve_options(ctx, json_out=json_out)
     path = Path(source)
-    try:
-        text = path.read_text(encoding="utf-8") if path.is_file() else source
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read {source}: {exc}") from exc
+    if literal:
+        text = source
+    elif not path.is_file():
+        what = "is a directory" if path.is_dir() else "does not exist"
+        raise ConfigError(f"{source} {what}: give a file to scan, or scan the words "
+                          f"themselves with --text (aios scan --text {source!r})")
+    else:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"cannot read {source}: {exc}") from exc
     found = scan(text, [get_detector(name) for name in detectors or ["pii", "secrets",
                                                                       "injection"]])
     masked = Masker().mask(text, [f for f in found if f.detector != "injection"])
@@ -54,7 +62,8 @@ def _scan(ctx: typer.Context, source: str, redact: bool, detectors: list[str] | 
 
 async def _redteam(target_spec: str, guardrails_mode: str, catalog: list[Path] | None,
                    families: list[str] | None, ids: list[str] | None, opts: Options,
-                   judge_model: str | None, progress: Progress | None
+                   judge_model: str | None, progress: Progress | None,
+                   concurrency: int = 4, max_tokens: int = 64
                    ) -> tuple[dict[str, Any], str]:
     from aios.app import load_manifest, open_gateway, open_store
     from aios.security.guardrails import Guardrails
@@ -76,7 +85,7 @@ async def _redteam(target_spec: str, guardrails_mode: str, catalog: list[Path] |
     settings = opts.settings()
     async with contextlib.AsyncExitStack() as stack:
         services: dict[str, Any] = {"manifest": manifest, "forensic": settings.forensic,
-                                    "assume_yes": False}
+                                    "assume_yes": False, "max_tokens": max_tokens}
         if "runs" in needs:  # agent targets record every action they run, as real runs
             store = await stack.enter_async_context(open_store(settings))
             runs = RunStore(store)
@@ -88,7 +97,9 @@ async def _redteam(target_spec: str, guardrails_mode: str, catalog: list[Path] |
         guards = Guardrails(policy=manifest.guardrails)
         out: dict[str, Any] = {}
         name = target_spec
-        for mode in modes:
+
+        async def one_mode(mode: str) -> None:
+            nonlocal name
             # A fresh target per mode: an agent target's runtime has the guardrail layer on.
             target = resolve_target(target_spec, **services,
                                     guardrails=guards if mode == "on" else None)
@@ -100,7 +111,13 @@ async def _redteam(target_spec: str, guardrails_mode: str, catalog: list[Path] |
                     progress.advance(task)
 
             out[f"guardrails_{mode}"] = await run_suite(
-                attacks, target, guards if mode == "on" else None, judge=judge, progress=tick)
+                attacks, target, guards if mode == "on" else None, judge=judge, progress=tick,
+                concurrency=concurrency)
+
+        # Both modes at once, each `concurrency` attacks at a time: the model is the
+        # bottleneck, and every attack's guardrail and check work overlaps its calls.
+        await asyncio.gather(*(one_mode(mode) for mode in modes))
+        out = {f"guardrails_{mode}": out[f"guardrails_{mode}"] for mode in modes}
     return out, name
 
 
@@ -109,16 +126,19 @@ def register(app: typer.Typer) -> None:
 
     @app.command("scan")
     def scan_cmd(ctx: typer.Context,
-                 source: Annotated[str, typer.Argument(help="Text to scan, or a file path.")],
+                 source: Annotated[str, typer.Argument(help="A file to scan (or, with --text, "
+                                                       "the text itself).")],
+                 literal: Annotated[bool, typer.Option("--text", "-t", help="Scan SOURCE "
+                                                       "as text, not as a file path.")] = False,
                  redact: Annotated[bool, typer.Option("--redact", help="Print the text with "
                                                       "PII and secrets masked.")] = False,
                  detector: Annotated[list[str] | None, typer.Option(
                      "--detector", "-d", help="Detector to run (repeatable): pii, secrets, "
                      "injection; default all.")] = None,
                  json_out: JsonOpt = False) -> None:
-        """Find PII, secrets and prompt injection in a text or a file."""
+        """Find PII, secrets and prompt injection in a file (or a text, with --text)."""
         async def go() -> None:
-            _scan(ctx, source, redact, detector, json_out)
+            _scan(ctx, source, redact, detector, json_out, literal)
 
         run(go())
 
@@ -145,6 +165,12 @@ def register(app: typer.Typer) -> None:
                         "--judge", help="Also ask this model (a name under the manifest's "
                         "`models:`) whether attacks the checks call failed did succeed.")
                     ] = None,
+                    concurrency: Annotated[int, typer.Option(
+                        "--concurrency", min=1, help="Attacks in flight at once, per "
+                        "guardrails mode (an agent target runs one at a time).")] = 4,
+                    max_tokens: Annotated[int, typer.Option(
+                        "--max-tokens", min=8, help="Cap on the model's reply to each "
+                        "attack turn (model targets).")] = 64,
                     manifest: ManifestOpt = None, forensic: ForensicOpt = False,
                     json_out: JsonOpt = False) -> None:
         """Run the attack catalogue against a target, with guardrails off and/or on.
@@ -164,31 +190,40 @@ def register(app: typer.Typer) -> None:
                 run(_raise(ConfigError(f"--fail-on {fail_on!r}: use low, medium, high or "
                                        "critical")))
         out = console(opts.json)
-        with Progress(console=out, transient=True) as progress:
+        # A progress bar on a terminal only; piped, the report alone is printed.
+        with Progress(console=out, transient=True, disable=not out.is_terminal) as progress:
             runs, name = run(_redteam(target, guardrails, catalog, family, attack, opts,
-                                      judge, progress))
+                                      judge, progress, concurrency, max_tokens))
         if html_out is not None:
             html_out.write_text(render_html(runs, name), encoding="utf-8")
         if opts.json:
             emit_json(to_json(runs, name))
         else:
-            table = Table("family", *[f"succeeded ({m})" for m in runs],
-                          *[f"blocked ({m})" for m in runs], title=f"red team: {name}")
-            summaries = {m: summarize(r) for m, r in runs.items()}
+            # Two-line headers say which guardrails mode each column is (fits 80 columns);
+            # a "blocked" column only where something was blocked or guardrails were on.
+            summaries = {m.removeprefix("guardrails_"): summarize(r) for m, r in runs.items()}
+            blocked = [m for m, s in summaries.items() if m == "on" or s["blocked"]]
+            table = Table(title=f"red team: {name}", title_justify="left")
+            table.add_column("family", no_wrap=True)
+            for m in summaries:
+                table.add_column(f"guardrails {m}\nsucceeded", justify="right")
+            for m in blocked:
+                table.add_column(f"guardrails {m}\nblocked", justify="right")
             fams = sorted({f for s in summaries.values() for f in s["by_family"]})
             for fam in fams:
                 table.add_row(fam, *[f"{s['by_family'][fam]['succeeded']}/"
                                      f"{s['by_family'][fam]['attacks']}"
                                      for s in summaries.values()],
-                              *[str(s["by_family"][fam]["blocked"]) for s in summaries.values()])
+                              *[str(summaries[m]["by_family"][fam]["blocked"])
+                                for m in blocked])
             out.print(table)
             for mode, s in summaries.items():
                 sev = ", ".join(f"{k} {v['succeeded']}/{v['attacks']}"
                                 for k, v in s["by_severity"].items())
                 judged = (f", {s['judged']} by the judge only, {s['judge_errors']} judge errors"
                           if judge else "")
-                out.print(f"{mode}: {s['succeeded']}/{s['attacks']} succeeded, "
-                          f"{s['blocked']} blocked ({sev}){judged}")
+                out.print(f"guardrails {mode}: {s['succeeded']}/{s['attacks']} "
+                          f"succeeded, {s['blocked']} blocked ({sev}){judged}")
         raise typer.Exit(exit_code(runs, threshold))
 
 async def _raise(exc: Exception) -> None:

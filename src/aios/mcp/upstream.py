@@ -69,6 +69,8 @@ class Upstream:
         self._generation = 0  # connections opened so far
         self._listed_generation = 0
         self._tools_changed = False
+        self._calls: set[asyncio.Task[Any]] = set()  # tasks waiting for an answer
+        self._aborted: set[asyncio.Task[Any]] = set()  # of those, cancelled by a breakage
 
     # -- connecting -----------------------------------------------------------------------
 
@@ -93,6 +95,9 @@ class Upstream:
         if isinstance(message, Exception):  # a line that is not a JSON-RPC message
             self._problem = f"answered something that is not JSON-RPC ({message})"[:500]
             self._broken.set()
+            for task in list(self._calls):  # their answers may never come: fail them now
+                self._aborted.add(task)
+                task.cancel()
 
     async def _own(self, ready: asyncio.Future[ClientSession]) -> None:
         try:
@@ -250,24 +255,19 @@ class Upstream:
         return result
 
     async def _race(self, request: Any, what: str = "tools/list") -> Any:
-        """Await `request`, failing fast when the connection breaks meanwhile."""
-        task = asyncio.ensure_future(request)
-        broken = asyncio.ensure_future(self._broken.wait())
+        """Await `request` in this task; it is cancelled when the connection breaks meanwhile
+        (`_on_message`), which fails the call at once instead of at its time limit."""
+        task = asyncio.current_task()
+        assert task is not None
+        self._calls.add(task)
         try:
-            await asyncio.wait({task, broken}, return_when=asyncio.FIRST_COMPLETED)
-        except BaseException:
-            task.cancel()
-            raise
-        finally:
-            broken.cancel()
-        if not task.done():
-            task.cancel()
-            with contextlib.suppress(BaseException):
-                await task
+            return await request
+        except asyncio.CancelledError:
+            if task not in self._aborted:
+                raise
+            task.uncancel()
             raise HandlerError(f"MCP server {self.name} {self._problem} during {what}; the "
-                               "connection is reopened on the next call")
-        try:
-            return task.result()
+                               "connection is reopened on the next call") from None
         except McpError as exc:
             message = exc.error.message
             if _TIMEOUT_MARK in message.lower():
@@ -282,6 +282,9 @@ class Upstream:
             self._broken.set()
             raise HandlerError(f"MCP server {self.name} failed during {what}: "
                                f"{type(exc).__name__}: {exc}") from exc
+        finally:
+            self._calls.discard(task)
+            self._aborted.discard(task)
 
 
 def default_environ() -> Mapping[str, str]:

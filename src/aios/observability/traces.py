@@ -148,7 +148,16 @@ async def list_traces(store: Store, *, limit: int = 20, run_id: str | None = Non
                 .where(and_(spans.c.trace_id.in_(ids), spans.c.parent_id.is_(None))))
             for trace_id, name, _ in sorted(roots.all(), key=lambda r: r[2], reverse=True):
                 names[trace_id] = name
-    return [TraceSummary(row[0], names.get(row[0], "(root not stored)"), row[8], _time(row[1]),
+            open_ids = [i for i in ids if i not in names]
+            if open_ids:
+                # The root (run) span is written when it ends: a running or waiting run's
+                # trace is named after its earliest stored span until then.
+                first = await conn.execute(
+                    select(spans.c.trace_id, spans.c.name, spans.c.start_ns)
+                    .where(spans.c.trace_id.in_(open_ids)))
+                for trace_id, name, _ in sorted(first.all(), key=lambda r: r[2], reverse=True):
+                    names[trace_id] = f"{name} (run still open)"
+    return [TraceSummary(row[0], names.get(row[0], "(no spans)"), row[8], _time(row[1]),
                          (row[2] - row[1]) / 1e6, row[3], int(row[4] or 0), int(row[5] or 0),
                          int(row[6] or 0), float(row[7] or 0.0)) for row in rows]
 

@@ -1,11 +1,15 @@
 """Model routing, the response cache and natural-language prompts.
 
-* `Router` (router.py): request features → tier (classifier or features) → a policy picks
-  the model among those that fit; `RouteDecision` records why.
-* `ResponseCache` (cache.py): exact, then semantic (guarded) answers, per namespace,
-  persisted in the store's `llm_cache` table.
+* `Router` (router.py): the classifier's pick (decision.py: the one decision function that
+  evaluation shares) served as the configured model that is that reference model, else a
+  tier from request features; a policy picks among the models that fit; `RouteDecision`
+  records why.
+* `ResponseCache` (cache.py): exact, then semantic answers, per namespace, persisted in the
+  store's `llm_cache` table; hard rules (guard.py) then a calibrated P(same request)
+  (sameness.py) decide a semantic hit.
 * `IntentMatcher` (intent.py): a natural-language request → manifest actions.
-* `train_router` (training.py): the classifier from per-prompt outcome data.
+* `train_router` (training.py): the classifier from per-prompt outcome data (outcomes.py
+  reads it); `evaluate` (evaluation.py): its cost-quality curve, APGR and CPT on other data.
 """
 
 from aios.routing.cache import (

@@ -6,11 +6,11 @@ else: model, messages, tools, `response_format`, sampling parameters; not who as
 Semantic lookup: within a *bucket* (the same key computed with the last user message left
 out, so a hit never crosses a different system prompt, conversation prefix, tool set, model
 or parameters), the `top_k` nearest cached prompts by embedding cosine go to the guard
-(`aios.routing.guard`): it refuses a candidate whose negation, antonyms, numbers or names
-differ, and adjusts the cosine of the others for the content words the prompts do not
-share. The most similar candidate whose adjusted score reaches the namespace's threshold
-is served. Sampled requests (temperature > 0) skip the semantic step unless their namespace
-allows it. Namespaces (`tenant/user`) never share answers.
+(`aios.routing.guard`): it refuses a candidate whose negation, opposites, numbers, units,
+names or direction differ; the others are scored by a calibrated P(same request)
+(`aios.routing.sameness`). The most similar candidate whose score reaches the namespace's
+threshold is served. Sampled requests (temperature > 0) skip the semantic step unless their
+namespace allows it. Namespaces (`tenant/user`) never share answers.
 
 Bounds: a TTL per entry and a maximum entry count, evicting the least recently used. Entries
 are persisted in the store (`llm_cache`) and loaded into memory by `load()`, so the cache
@@ -34,7 +34,7 @@ from aios.embeddings import EmbeddingService
 from aios.errors import ConfigError
 from aios.llm.types import LLMRequest, LLMResponse, ModelInfo, ToolCall, Usage
 from aios.routing.cache_store import CacheRow, CacheTable
-from aios.routing.guard import SWAP_WEIGHT, Match, TextFacts, facts, match_facts
+from aios.routing.guard import TextFacts, facts
 from aios.routing.index import VectorIndex
 from aios.routing.keys import (
     bucket_key,
@@ -43,6 +43,7 @@ from aios.routing.keys import (
     model_identity,
     namespace_of,
 )
+from aios.routing.sameness import Match, match_facts, min_cosine
 from aios.routing.spec import DEFAULT_THRESHOLD
 from aios.store.engine import Store
 
@@ -401,8 +402,9 @@ class ResponseCache:
         query = self.embedder.embed_one(prompt)
         now = self.clock()
         found: list[tuple[_Entry, float]] = []
+        floor = min_cosine(threshold) if threshold is not None else -2.0
         for entry_id, cosine in index.search(query, self.config.top_k):
-            if threshold is not None and cosine + SWAP_WEIGHT < threshold:
+            if cosine < floor:
                 break  # best first: no later candidate can reach the threshold either
             entry = self._by_id.get(entry_id)
             if entry is None or entry.facts is None:

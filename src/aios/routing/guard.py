@@ -1,44 +1,31 @@
-"""The semantic-hit guard: a similar prompt must agree on the facts before its answer is served.
+"""The semantic-hit guard: hard rules a similar prompt must pass before its answer is served.
 
-Embeddings score "turn on the firewall" and "turn off the firewall" at 0.96, and two news
-sentences about the same event but with different figures or an added clause at 0.9, so
-similarity alone would serve one's answer for the other. Before a semantic hit is served,
-both prompts are normalised (`facts`) and compared in two steps.
-
-Hard rules (`conflict`): any disagreement refuses the hit.
+Embeddings score "turn on the firewall" and "turn off the firewall" at 0.96, so similarity
+alone would serve one's answer for the other. Both prompts are normalised (`facts`) and
+compared by the `RULES`; any one that fires refuses the hit, whatever the similarity:
 
 * negation: both negated or neither (not, no, never, n't, without, absence, non-...);
-* opposites: one side has a word of a pair (on/off, enable/disable, today/tomorrow, ...)
-  whose opposite is on the other side only;
-* numbers: the same set of quantities, digits or words (``1,000`` = ``1000``,
-  ``one hundred`` = ``100``; ``$2.5 billion`` != ``$1.8 billion``, ``two daughters`` !=
-  ``daughters``);
-* named entities: every capitalised name, acronym, version or dotted identifier of one prompt
-  appears in the other (``Safeway`` vs ``Kroger``, ``v2`` vs ``v3``, ``t.one`` vs ``t.two``;
-  ``pkg.Name`` matches ``Name`` of ``pkg``).
+* numbers: two different quantities (``3 replicas`` / ``30 replicas``; ``1,000`` = ``1000``,
+  ``one hundred`` = ``100``, versions as written). A number only one side states is an added
+  detail, weighed by the score (`aios.routing.sameness`), not refused here;
+* units: two different units of measure (``five minutes`` / ``five seconds``, ``5 MB`` /
+  ``5 GB``, ``last hour`` / ``last day``);
+* opposites: one side has a word of a pair (on/off, enable/disable, upgrade/downgrade, ...)
+  whose opposite is on the other side only, or a word the other side has with a negating
+  prefix (healthy/unhealthy, active/inactive, connect/disconnect);
+* names: each side names an identifier (host, file, id) the other does not (``web-01`` /
+  ``web-02``, ``app.log`` / ``sys.log``; ``pkg.Name`` matches ``Name`` of ``pkg``); swapped
+  capitalised names (``Alice`` / ``Bob``) are weighed by the score instead;
+* direction: the same words on the two sides of "to"/"into"/"onto", swapped (``copy alpha
+  to beta`` / ``copy beta to alpha``).
 
-Content agreement (`match`): the cosine is adjusted for the content words (not function
-words; compared by a light stem) that only one prompt has. A paraphrase swaps words for
-related words ("use" / "utilize"); a different request adds words ("... and clear its logs")
-or swaps in unrelated ones ("spend the weekend" / "declined to elaborate"). So:
-
-* swapped words pair up, best first, when their word cosine reaches `PAIR_SIMILARITY`;
-* each word left without a partner costs 1/n (`WORD_WEIGHT` / n, n the prompts' mean length
-  in words: what one word weighs in a mean-pooled embedding); a word one prompt has beyond
-  the other's count costs again, as it adds to the request rather than rewording it;
-* the swapped words' mean vectors are compared: `SWAP_WEIGHT` times their cosine is added
-  (about 0 for unrelated swaps, 0.3-0.7 for rewordings);
-* a lone replaced word ("start" / "restart" the container) must be a synonym
-  (`SYNONYM_SIMILARITY`): otherwise both words are unmatched, with no swap credit.
-
-The cache serves the most similar candidate whose adjusted score reaches the namespace's
-threshold. The rules err towards refusing, because a wrong cached answer costs more than a
-model call. ``bench/gateway.py`` (section 3) reports what they buy on held-out data.
+Rules must earn their place: bench/gateway.py section 3 reports, on the calibration pairs,
+the precision each buys at equal hit rate; the cache's score (`aios.routing.sameness`) then
+weighs what the rules let through.
 """
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -47,9 +34,8 @@ from functools import lru_cache
 
 import numpy as np
 
-__all__ = ["ANTONYM_PAIRS", "NEGATIONS", "PAIR_SIMILARITY", "STOPWORDS", "SWAP_WEIGHT",
-           "SYNONYM_SIMILARITY", "WORD_WEIGHT", "Match", "TextFacts", "WordVectors", "conflict",
-           "conflict_facts", "differing_words", "facts", "match", "match_facts"]
+__all__ = ["ANTONYM_PAIRS", "NEGATIONS", "RULES", "STOPWORDS", "TextFacts", "WordVectors",
+           "conflict", "conflict_facts", "differing_words", "facts", "missing_names"]
 
 
 def _words(text: str) -> list[str]:
@@ -82,7 +68,7 @@ ANTONYM_PAIRS = (
     ("connect", "disconnect"), ("attach", "detach"), ("show", "hide"), ("read", "write"),
     ("input", "output"), ("inbound", "outbound"), ("ingress", "egress"),
     ("internal", "external"), ("public", "private"), ("left", "right"), ("old", "new"),
-    ("oldest", "newest"),
+    ("oldest", "newest"), ("upgrade", "downgrade"), ("upgrades", "downgrades"),
     ("largest", "smallest"), ("fastest", "slowest"), ("best", "worst"), ("good", "bad"),
     ("success", "failure"), ("pass", "fail"), ("valid", "invalid"), ("legal", "illegal"),
     ("synchronous", "asynchronous"), ("sync", "async"), ("encode", "decode"),
@@ -107,29 +93,6 @@ lot lots one ones etc e.g i.e let let's please yes however thus therefore hence 
 while whereas although though whether unless until since whenever wherever nevertheless
 """))
 
-#: What a content word without a counterpart costs, in cosine, times the prompts' length in
-#: words: a mean-pooled embedding of n words moves by about 1/n per word, so an unmatched word
-#: costs 1/n (0.05 in a 20-word sentence, 0.2 in "how do I use docker?").
-WORD_WEIGHT = 1.0
-
-#: Weight of the cosine between the mean vector of the words only one prompt has and that of
-#: the words only the other has (no credit when a side has none, or for a lone replaced
-#: word). A logistic fit on the calibration half of bench/gateway.py section 3 put it at
-#: 0.6-0.85 of the cosine's weight (per-word cost 0.04-0.10 there); 0.5 is the rounded,
-#: conservative value.
-SWAP_WEIGHT = 0.5
-
-#: Two words are related when their cosine is above what 95% of random pairs of vocabulary
-#: words reach (WordLlama: 7,758 whole-word tokens of its tokenizer, 200,000 random pairs:
-#: median 0.00, 90th percentile 0.10, 95th 0.13).
-PAIR_SIMILARITY = 0.13
-
-#: Word cosine from which a lone replaced word counts as a synonym: well above chance (99th
-#: percentile of random vocabulary pairs: 0.20) and above related non-synonyms (today/
-#: tomorrow 0.36, start/restart 0.40, Monday/Tuesday 0.38); delete/remove 0.68, big/large
-#: 0.74, create/make 0.58.
-SYNONYM_SIMILARITY = 0.5
-
 #: Unit vectors of words, one row per word (an embedding service provides them).
 WordVectors = Callable[[Sequence[str]], np.ndarray]
 
@@ -143,7 +106,27 @@ _SCALES = {"hundred": 100, "thousand": 10**3, "million": 10**6, "billion": 10**9
 
 _NUMBER_WORDS = frozenset({*_UNITS, *_TENS, *_SCALES})
 
-_TOKEN = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)*"
+#: Units of measure, by canonical name: "five minutes" and "five seconds" hold the same number
+#: but ask different things; "5 MB" and "5 GB" too.
+_MEASURES = {
+    "nanosecond": "ns nanosecond nanoseconds", "microsecond": "us microsecond microseconds",
+    "millisecond": "ms msec millisecond milliseconds", "second": "s sec secs second seconds",
+    "minute": "min mins minute minutes", "hour": "h hr hrs hour hours hourly",
+    "day": "day days daily", "week": "week weeks weekly", "month": "month months monthly",
+    "year": "year years yearly annually", "byte": "b byte bytes", "kb": "kb kib kilobyte "
+    "kilobytes", "mb": "mb mib megabyte megabytes", "gb": "gb gib gigabyte gigabytes",
+    "tb": "tb tib terabyte terabytes", "bit": "bit bits", "percent": "% percent pct",
+    "core": "core cores vcpu vcpus cpu cpus", "millicore": "m millicore millicores",
+}
+_UNIT_OF = {word: unit for unit, words in _MEASURES.items() for word in words.split()}
+#: One-letter units count only right after a number ("5s", "5 s"), never as words.
+_BARE_UNITS = frozenset(word for word in _UNIT_OF if len(word) == 1 or word == "us")
+
+#: Prefixes that make a word's opposite: healthy/unhealthy, active/inactive, blocking/
+#: non-blocking, connect/disconnect, activate/deactivate.
+_OPPOSITE_PREFIXES = ("non-", "non", "un", "in", "im", "il", "ir", "dis", "de")
+
+_TOKEN = re.compile(r"%|\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)*"
                     r"|[^\W\d_](?:[\w'\u2019.-]*\w)?", re.UNICODE)
 _SENTENCE_END = re.compile(r"[.!?:;\n]\s*$")
 _PARTS = re.compile(r"[-.]")
@@ -213,6 +196,10 @@ class TextFacts:
         length: number of words and numbers.
         directed: what goes where, as ``source\0target`` stems of the content words on each
             side of "to", "into" or "onto" ("string to integer"), sorted.
+        units: units of measure named, canonical (``minute``, ``gb``), sorted.
+        prefixed: ``word\0rest`` for each word that starts with a negating prefix
+            (``unhealthy\0healthy``), sorted.
+        hyphenated: the words joined by a hyphen (``db-primary``), sorted.
     """
 
     words: str
@@ -224,6 +211,9 @@ class TextFacts:
     forms: tuple[str, ...] = ()
     length: int = 0
     directed: tuple[str, ...] = ()
+    units: tuple[str, ...] = ()
+    prefixed: tuple[str, ...] = ()
+    hyphenated: tuple[str, ...] = ()
 
 
 def _decimal_text(value: Decimal) -> str:
@@ -320,6 +310,8 @@ def facts(text: str) -> TextFacts:
     negated = False
     length = 0
     directed: set[str] = set()
+    units: set[str] = set()
+    counted = False  # the previous token was a quantity: "5 s", "five seconds"
     last: str | None = None  # the stem of the latest content word
     source: str | None = None  # the content word before a direction word, until its target
     for match in _TOKEN.finditer(text):
@@ -327,13 +319,21 @@ def facts(text: str) -> TextFacts:
         length += 1
         if token[0].isdigit():
             numbers.digits(token)
+            counted = True
             continue
         lower = token.lower()
         if "\u2019" in lower:
             lower = lower.replace("\u2019", "'")
         if lower.split("-", 1)[0] in _NUMBER_WORDS and all(
                 numbers.word(part) for part in lower.split("-")):
+            counted = True
             continue  # a number word is a quantity: the numbers rule compares it
+        unit = _UNIT_OF.get(lower)
+        if unit is not None and (counted or lower not in _BARE_UNITS):
+            units.add(unit)
+        counted = False
+        if token == "%":
+            continue
         numbers.flush()
         word, base, negates, codes, content = _lexeme(lower)
         words.add(word)
@@ -362,7 +362,10 @@ def facts(text: str) -> TextFacts:
     return TextFacts("\0" + "\0".join(sorted(words)) + "\0", negated,
                      tuple(sorted(numbers.found)), tuple(sorted(entities)),
                      tuple(sorted(polar)), stems, tuple(forms[stem] for stem in stems), length,
-                     tuple(sorted(directed)))
+                     tuple(sorted(directed)), tuple(sorted(units)),
+                     tuple(sorted(f"{w}\0{w[len(p):]}" for w in words for p in _OPPOSITE_PREFIXES
+                                  if w.startswith(p) and len(w) - len(p) >= 3)),
+                     tuple(sorted(w for w in words if "-" in w.strip("-"))))
 
 
 def _named_in(entity: str, words: str) -> bool:
@@ -371,39 +374,82 @@ def _named_in(entity: str, words: str) -> bool:
     return "." in entity and all(f"\0{part}\0" in words for part in entity.split(".") if part)
 
 
-def _pairs(sims: np.ndarray) -> list[tuple[int, int]]:
-    """Rows and columns paired best first, each used once, at PAIR_SIMILARITY or above."""
-    rows, cols = sims.shape
-    used_rows: set[int] = set()
-    used_cols: set[int] = set()
-    pairs: list[tuple[int, int]] = []
-    for index in np.argsort(sims, axis=None)[::-1].tolist():
-        row, col = divmod(index, cols)
-        if sims[row, col] < PAIR_SIMILARITY or len(pairs) == min(rows, cols):
-            break
-        if row not in used_rows and col not in used_cols:
-            used_rows.add(row)
-            used_cols.add(col)
-            pairs.append((row, col))
-    return pairs
+def _swapped(a: Sequence[str], b: Sequence[str]) -> bool:
+    """Each side has an item the other lacks: a substitution, not an added detail."""
+    return bool(set(a) - set(b)) and bool(set(b) - set(a))
 
 
-def conflict_facts(fa: TextFacts, fb: TextFacts) -> str | None:
-    """`conflict` on facts already extracted (the cache keeps the facts of its entries)."""
-    if fa.negated != fb.negated:
-        return "negation differs"
-    if fa.numbers != fb.numbers:
-        return "numbers differ"
+def _prefixed_opposite(fa: TextFacts, fb: TextFacts) -> str | None:
+    """A word of one side that is a word of the other side only with a negating prefix
+    (healthy/unhealthy, active/inactive, connect/disconnect)."""
+    for one, other in ((fa, fb), (fb, fa)):
+        for entry in one.prefixed:
+            word, _, rest = entry.partition("\0")
+            if f"\0{rest}\0" in other.words and f"\0{word}\0" not in other.words \
+                    and f"\0{rest}\0" not in one.words:
+                return f"{rest}/{word}"
+    return None
+
+
+#: The hard rules, in the order they are tried: name -> rule. Each refuses a pair whatever
+#: its similarity. bench/gateway.py measures what each buys on the calibration pairs.
+def _negation(fa: TextFacts, fb: TextFacts) -> str | None:
+    return "negation differs" if fa.negated != fb.negated else None
+
+
+def _numbers(fa: TextFacts, fb: TextFacts) -> str | None:
+    # A number only one side states is an added detail, which the score weighs; two
+    # different numbers are two different requests.
+    return "numbers differ" if _swapped(fa.numbers, fb.numbers) else None
+
+
+def _units(fa: TextFacts, fb: TextFacts) -> str | None:
+    if _swapped(fa.units, fb.units):
+        return f"units differ ({'/'.join(sorted(set(fa.units) ^ set(fb.units))[:2])})"
+    return None
+
+
+def _opposites(fa: TextFacts, fb: TextFacts) -> str | None:
     if fa.polar != fb.polar:
         for code in fa.polar:
             opposite = code ^ 1  # the other side of the same pair
             if opposite in fb.polar and opposite not in fa.polar and code not in fb.polar:
                 first, second = ANTONYM_PAIRS[code // 2]
                 return f"opposites differ ({first}/{second})"
-    missing = [e for e in fa.entities if not _named_in(e, fb.words)] + \
-        [e for e in fb.entities if not _named_in(e, fa.words)]
-    if missing:
-        return f"names differ ({', '.join(sorted(missing)[:3])})"
+    # Both negated: "non-streaming" and "without streaming" say the same thing.
+    pair = None if fa.negated and fb.negated else _prefixed_opposite(fa, fb)
+    return f"opposites differ ({pair})" if pair else None
+
+
+def missing_names(fa: TextFacts, fb: TextFacts) -> tuple[list[str], list[str]]:
+    """The names of `fa` that `fb` does not name, and those of `fb` that `fa` does not."""
+    return ([e for e in fa.entities if not _named_in(e, fb.words)],
+            [e for e in fb.entities if not _named_in(e, fa.words)])
+
+
+#: An identifier: a name with a digit, an underscore or a colon, or a file or host name
+#: (``web-01``, ``db_2``, ``app.log``, ``example.com``), as opposed to a capitalised word.
+_IDENTIFIER = re.compile(r"[\d_:]|[^\W\d_]\.[^\W\d_]{2,}")
+
+
+def _names(fa: TextFacts, fb: TextFacts) -> str | None:
+    # Identifiers swapped for others (hosts, paths, ids). Capitalised names are left to the
+    # score: on the calibration pairs, refusing swapped names refused true paraphrases as
+    # often as false ones ("Mr. Bush" / "President Bush"), buying no precision.
+    only_a, only_b = missing_names(fa, fb)
+    ids_a = [e for e in only_a if _IDENTIFIER.search(e)]
+    ids_b = [e for e in only_b if _IDENTIFIER.search(e)]
+    if not (ids_a and ids_b):
+        # Hyphenated words swapped (db-primary / db-replica): on the calibration pairs this
+        # refused more false paraphrases than true ones.
+        ids_a = [w for w in fa.hyphenated if f"\0{w}\0" not in fb.words]
+        ids_b = [w for w in fb.hyphenated if f"\0{w}\0" not in fa.words]
+    if ids_a and ids_b:
+        return f"identifiers differ ({', '.join(sorted(ids_a + ids_b)[:3])})"
+    return None
+
+
+def _direction(fa: TextFacts, fb: TextFacts) -> str | None:
     for pair in fa.directed:
         first, _, second = pair.partition("\0")
         reverse = f"{second}\0{first}"
@@ -412,24 +458,30 @@ def conflict_facts(fa: TextFacts, fb: TextFacts) -> str | None:
     return None
 
 
+RULES: dict[str, Callable[[TextFacts, TextFacts], str | None]] = {
+    "negation": _negation, "numbers": _numbers, "units": _units, "opposites": _opposites,
+    "names": _names, "direction": _direction}
+
+
+def conflict_facts(fa: TextFacts, fb: TextFacts,
+                   rules: Sequence[str] | None = None) -> str | None:
+    """`conflict` on facts already extracted (the cache keeps the facts of its entries).
+
+    Args:
+        fa: one side's facts.
+        fb: the other's.
+        rules: the names of the `RULES` to apply (default: all).
+    """
+    for name in RULES if rules is None else rules:
+        reason = RULES[name](fa, fb)
+        if reason is not None:
+            return reason
+    return None
+
+
 def conflict(a: str, b: str) -> str | None:
     """Why `a` and `b` must not share an answer (a hard rule), or None."""
     return conflict_facts(facts(a), facts(b))
-
-
-@dataclass(frozen=True)
-class Match:
-    """How well a cached prompt answers a new one.
-
-    Attributes:
-        score: the cosine adjusted for the content words the prompts do not share.
-        reason: why they must not share an answer (a hard rule), or None.
-        unmatched: content words without a counterpart (extra plus unrelated swaps).
-    """
-
-    score: float
-    reason: str | None = None
-    unmatched: tuple[str, ...] = ()
 
 
 def differing_words(fa: TextFacts, fb: TextFacts) -> tuple[list[str], list[str]]:
@@ -437,56 +489,3 @@ def differing_words(fa: TextFacts, fb: TextFacts) -> tuple[list[str], list[str]]
     in_a, in_b = set(fa.content), set(fb.content)
     return ([form for stem, form in zip(fa.content, fa.forms, strict=True) if stem not in in_b],
             [form for stem, form in zip(fb.content, fb.forms, strict=True) if stem not in in_a])
-
-
-def match_facts(fa: TextFacts, fb: TextFacts, cosine: float,
-                vectors: WordVectors | None = None) -> Match:
-    """`match` on facts already extracted."""
-    reason = conflict_facts(fa, fb)
-    if reason is not None:
-        return Match(-1.0, reason)
-    if fa.content == fb.content:
-        return Match(cosine)
-    only_a, only_b = differing_words(fa, fb)
-    pairs: list[tuple[int, int]] = []
-    swap = 0.0
-    if only_a and only_b and vectors is not None:
-        matrix = vectors(only_a + only_b)
-        va, vb = matrix[:len(only_a)], matrix[len(only_a):]
-        sims = va @ vb.T
-        pairs = _pairs(sims)
-        if len(only_a) == len(only_b) == 1:
-            # One word replaced, all else equal: "start" / "restart" the container, the
-            # weather "today" / "tomorrow". Only a synonym keeps the request; anything else
-            # leaves both words unmatched, and one word is the whole difference, so the
-            # swapped words' mean says nothing more.
-            pairs = pairs if sims[0, 0] >= SYNONYM_SIMILARITY else []
-        else:
-            mean_a, mean_b = va.sum(axis=0), vb.sum(axis=0)
-            norms = float(mean_a @ mean_a) * float(mean_b @ mean_b)
-            swap = float(mean_a @ mean_b) / math.sqrt(norms) if norms > 0 else 0.0
-    paired_a, paired_b = {i for i, _ in pairs}, {j for _, j in pairs}
-    unmatched = [w for i, w in enumerate(only_a) if i not in paired_a] + \
-        [w for j, w in enumerate(only_b) if j not in paired_b]
-    # Unmatched: the longer side's words without a related partner (both words of a lone
-    # non-synonym replacement); an added word counts twice: it is unmatched, and it adds
-    # to the request rather than rewording it. A word is ~1/n of a mean-pooled prompt.
-    lone = len(only_a) == len(only_b) == 1
-    missing = len(unmatched) if lone else max(len(only_a), len(only_b)) - len(pairs)
-    extra = abs(len(only_a) - len(only_b))
-    per_word = WORD_WEIGHT / max((fa.length + fb.length) / 2, 1.0)
-    score = cosine + SWAP_WEIGHT * swap - per_word * (missing + extra)
-    return Match(score, None, tuple(unmatched))
-
-
-def match(a: str, b: str, cosine: float, vectors: WordVectors | None = None) -> Match:
-    """Score prompt `b` against cached prompt `a` whose embeddings have `cosine`.
-
-    Args:
-        a: one prompt.
-        b: the other.
-        cosine: the cosine of their embeddings.
-        vectors: word vectors (`EmbeddingService.embed`); without them, replaced words
-            count as unmatched.
-    """
-    return match_facts(facts(a), facts(b), cosine, vectors)

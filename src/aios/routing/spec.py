@@ -11,7 +11,7 @@ routing:
     enabled: true
     max_entries: 100000
     ttl_s: 604800
-    threshold: 0.67
+    threshold: 0.88
     namespaces:
       acme: {threshold: 0.95, sampled: false}
 ```
@@ -28,11 +28,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = ["DEFAULT_THRESHOLD", "CacheSpec", "NamespaceSpec", "RoutingSpec"]
 
-#: Default semantic threshold on the guard's match score (WordLlama cosine adjusted for the
-#: content words two prompts do not share, `aios.routing.guard`). Chosen on the calibration
-#: half of the paraphrase data: bench/gateway.py section 3, the lowest threshold with >= 95%
-#: precision there; the bench reports precision and hit rate at it on the other half.
-DEFAULT_THRESHOLD = 0.67
+#: Default semantic threshold on P(same request) (`aios.routing.sameness`, on WordLlama
+#: embeddings). Chosen on the calibration half of the paraphrase pairs: the lowest threshold
+#: with >= 95% precision on its MRPC pairs (`python bench/gateway.py --calibrate`); the bench
+#: reports precision and hit rate at it on the other half.
+DEFAULT_THRESHOLD = 0.88
 
 
 class _Frozen(BaseModel):
@@ -43,8 +43,7 @@ class NamespaceSpec(_Frozen):
     """Semantic-cache settings of one namespace (`tenant` or `tenant/user`)."""
 
     threshold: float = Field(default=DEFAULT_THRESHOLD, ge=-1.0, le=1.0,
-                             description="Minimum guard match score (adjusted cosine) for a "
-                                         "semantic hit.")
+                             description="Minimum P(same request) for a semantic hit.")
     semantic: bool = Field(default=True,
                            description="False: exact hits only in this namespace.")
     sampled: bool = Field(default=False,

@@ -21,15 +21,11 @@ random, the best per-task mix in hindsight (`per_task_mix`) and oracle routing.
 
 from __future__ import annotations
 
-import ast
-import csv
 import functools
 import itertools
 import math
-import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -40,6 +36,7 @@ from aios.llm.types import LLMRequest
 from aios.routing.baselines import per_task_mix
 from aios.routing.classifier import ReferenceModel, TierClassifier, fit_logistic
 from aios.routing.decision import request_inputs
+from aios.routing.outcomes import RoutingData, read_routing_data
 
 __all__ = ["Outcome", "RoutingData", "TrainingReport", "assign_tiers", "read_routing_data",
            "train_router"]
@@ -50,111 +47,6 @@ COST_CAP = 0.30
 _L2_GRID = (0.01, 0.1, 1.0, 10.0)
 _COST_L2_GRID = (0.01, 0.1, 1.0, 10.0)
 _WEIGHT_GRID = np.array([0.0, *np.geomspace(1e-3, 100.0, 400)])
-
-
-@dataclass(frozen=True)
-class RoutingData:
-    """Per-prompt outcomes: `correct[i, j]` and `cost[i, j]` of model j on prompt i."""
-
-    prompts: list[str]
-    models: list[str]
-    correct: np.ndarray
-    cost: np.ndarray
-    dropped: int = 0
-    #: The task each prompt comes from (its `eval_name`, else its file's name); may be empty.
-    tasks: tuple[str, ...] = ()
-
-    def __len__(self) -> int:
-        return len(self.prompts)
-
-
-def _prompt_text(raw: str) -> str:
-    """RouterBench stores prompts as a Python list literal of turns; join them."""
-    text = raw.strip()
-    if text.startswith("[") and text.endswith("]"):
-        try:
-            turns = ast.literal_eval(text)
-        except (ValueError, SyntaxError, MemoryError, RecursionError):
-            return raw
-        if isinstance(turns, list) and all(isinstance(t, str) for t in turns):
-            return "\n".join(turns)
-    return raw
-
-
-def _csv_files(paths: Sequence[Path | str]) -> list[Path]:
-    files: list[Path] = []
-    for entry in map(Path, paths):
-        if entry.is_dir():
-            found = sorted(entry.glob("*.csv"))
-            if not found:
-                raise ConfigError(f"{entry}: no .csv files in this directory")
-            files.extend(found)
-        elif entry.is_file():
-            files.append(entry)
-        else:
-            raise ConfigError(f"{entry}: no such file or directory (--data takes CSV files "
-                              "or directories of them)")
-    return files
-
-
-def read_routing_data(paths: Sequence[Path | str], models: Sequence[str] | None = None
-                      ) -> RoutingData:
-    """Read RouterBench-style CSV files (directories: every `*.csv` inside).
-
-    Args:
-        paths: files or directories.
-        models: the model columns to use (default: every model with a `|total_cost` column
-            in the first file; the other files must have the same ones).
-
-    Raises:
-        ConfigError: a file or column is missing or a value is not a number; the message
-            names the file, the column and (for values) the line.
-    """
-    csv.field_size_limit(sys.maxsize)
-    prompts: list[str] = []
-    tasks: list[str] = []
-    correct: list[list[float]] = []
-    cost: list[list[float]] = []
-    dropped = 0
-    chosen = list(models) if models else None
-    for file in _csv_files(paths):
-        with file.open(newline="", encoding="utf-8") as handle:
-            reader = csv.DictReader(handle)
-            header = reader.fieldnames or []
-            if "prompt" not in header:
-                raise ConfigError(f"{file}: column 'prompt' is missing (columns: "
-                                  f"{', '.join(header[:8]) or 'none'}...)")
-            if chosen is None:
-                chosen = [h for h in header if "|" not in h and f"{h}{_COST}" in header]
-                if len(chosen) < 2:
-                    raise ConfigError(f"{file}: needs at least two models, each with a 0/1 "
-                                      f"column `<model>` and a `<model>{_COST}` column")
-            for model in chosen:
-                for column in (model, f"{model}{_COST}"):
-                    if column not in header:
-                        raise ConfigError(f"{file}: column {column!r} is missing")
-            for line, row in enumerate(reader, start=2):
-                raw_ok = [row[m] for m in chosen]
-                if any(v is None or v.strip() == "" for v in raw_ok):
-                    dropped += 1  # a model without an outcome for this prompt
-                    continue
-                try:
-                    ok = [float(v) for v in raw_ok]
-                    spent = [float(row[f"{m}{_COST}"] or "nan") for m in chosen]
-                except ValueError as exc:
-                    raise ConfigError(f"{file}:{line}: a correctness or cost value is not a "
-                                      f"number ({exc})") from exc
-                if any(v not in (0.0, 1.0) for v in ok) or any(math.isnan(c) for c in spent):
-                    raise ConfigError(f"{file}:{line}: correctness must be 0 or 1 and costs "
-                                      "numbers")
-                prompts.append(_prompt_text(row["prompt"] or ""))
-                tasks.append((row.get("eval_name") or "").strip() or file.stem)
-                correct.append(ok)
-                cost.append(spent)
-    if chosen is None or not prompts:
-        raise ConfigError("the routing data has no usable rows")
-    return RoutingData(prompts, chosen, np.array(correct), np.array(cost), dropped,
-                       tuple(tasks))
 
 
 def assign_tiers(costs: Mapping[str, float], tiers: Sequence[str] = ("simple", "medium",
@@ -365,8 +257,10 @@ def _budget(picks: np.ndarray, correct: np.ndarray, cost: np.ndarray, strong: in
 def train_router(data: RoutingData, embedder: EmbeddingService, *, seed: int = 0,
                  test_size: float = 0.3, quality: float = 0.95, folds: int = 5,
                  tiers: Mapping[str, str] | None = None, strong: str | None = None,
-                 margin_se: float = 0.5) -> tuple[TierClassifier, TrainingReport]:
-    """Train on a seeded split of `data` and report on the held-out part.
+                 margin_se: float = 0.5) -> tuple[TierClassifier, TrainingReport | None]:
+    """Train on a seeded split of `data` and report on the held-out part (`test_size` 0:
+    train on every row, no report: score the classifier on other files with
+    `aios.routing.evaluation.evaluate`).
 
     Args:
         data: the outcomes (its `models` are the reference models).
@@ -384,15 +278,15 @@ def train_router(data: RoutingData, embedder: EmbeddingService, *, seed: int = 0
     Raises:
         ConfigError: too few rows, or a bad `test_size` / `quality` / `margin_se`.
     """
-    if not 0.0 < test_size < 1.0:
-        raise ConfigError(f"test size must be between 0 and 1, got {test_size}")
+    if not 0.0 <= test_size < 1.0:
+        raise ConfigError(f"test size must be at least 0 and below 1, got {test_size}")
     if not 0.0 < quality <= 1.0:
         raise ConfigError(f"quality must be in (0, 1], got {quality}")
     if not 0.0 <= margin_se <= 5.0:
         raise ConfigError(f"the margin must be 0 to 5 standard errors, got {margin_se}")
     n = len(data)
     n_test = round(n * test_size)
-    if n - n_test < 4 * folds or n_test < 10:
+    if n - n_test < 4 * folds or (test_size > 0 and n_test < 10):
         raise ConfigError(f"{n} usable rows are too few to train and hold out a test part; "
                           "give more data")
     rng = np.random.default_rng(seed)
@@ -434,6 +328,8 @@ def train_router(data: RoutingData, embedder: EmbeddingService, *, seed: int = 0
         info={"rows_train": len(train), "rows_test": n_test, "seed": seed, "l2": cv.l2,
               "cost_l2": cv.cost_l2, "quality": quality, "margin_se": margin_se,
               "budget_usd": budget})
+    if n_test == 0:
+        return classifier, None
     # Held-out evaluation.
     xt, yt, ct = x_all[test], y[test], c[test]
     zt = (xt - mean) / scale

@@ -8,18 +8,16 @@ is adding an object to the list, not editing the engine or the other layers.
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import contextlib
 import contextvars
 import inspect
-import threading
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from aios.manifest.schema import Action
 from aios.runtime.context import ActionContext
+from aios.threads import ThreadAbandoned, in_daemon_thread
 
 __all__ = ["HandlerAbandoned", "Layer", "Next", "StepCall", "compose", "handler_started",
            "handler_starting", "invoke_handler", "on_handler_start", "run_sync_abandonable"]
@@ -96,19 +94,9 @@ class Layer(Protocol):
         ...
 
 
-class HandlerAbandoned(asyncio.CancelledError):
-    """Cancellation reached a sync handler that cannot be interrupted: it runs on in its thread.
-
-    It is a cancellation (everything above treats it as one); the timeout layers read it to
-    record the outcome as unknown instead of "stopped".
-
-    Attributes:
-        late: completes when the handler finally returns or raises.
-    """
-
-    def __init__(self, late: concurrent.futures.Future[Any]):
-        super().__init__("the handler could not be stopped and runs on in its thread")
-        self.late = late
+#: Cancellation reached a sync handler that cannot be interrupted: it runs on in its thread
+#: (`late` completes when it ends). The timeout layers read it to record an unknown outcome.
+HandlerAbandoned = ThreadAbandoned
 
 
 async def run_sync_abandonable(fn: Callable[..., Any], *args: Any) -> Any:
@@ -120,26 +108,7 @@ async def run_sync_abandonable(fn: Callable[..., Any], *args: Any) -> Any:
     Raises:
         HandlerAbandoned: cancelled while `fn` was running (it goes on running).
     """
-    late: concurrent.futures.Future[Any] = concurrent.futures.Future()
-    context = contextvars.copy_context()  # the caller's span and logging context, as to_thread
-
-    def target() -> None:
-        if not late.set_running_or_notify_cancel():
-            return  # cancelled before it started: nothing ran
-        try:
-            value = context.run(fn, *args)
-        except BaseException as exc:  # handed to the awaiting side, whatever it is
-            late.set_exception(exc)
-        else:
-            late.set_result(value)
-
-    threading.Thread(target=target, daemon=True, name=getattr(fn, "__name__", "handler")).start()
-    try:
-        return await asyncio.wrap_future(late)
-    except asyncio.CancelledError as exc:
-        if late.done():  # it never started, or it had just finished
-            raise
-        raise HandlerAbandoned(late) from exc
+    return await in_daemon_thread(fn, *args)
 
 
 async def invoke_handler(call: StepCall) -> Any:

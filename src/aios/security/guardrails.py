@@ -40,6 +40,8 @@ __all__ = ["APPROVE_ENV", "DecisionHook", "GuardrailDecision", "GuardrailLayer",
 
 log = logging.getLogger("aios.security.guardrails")
 
+#: Stages whose text an agent reads (scanned as documents, segment by segment).
+DOCUMENT_STAGES = frozenset({"output", "tool output"})
 #: Env value listing actions whose injection verdict an operator approved (comma-separated).
 APPROVE_ENV = "AIOS_GUARDRAILS_APPROVE"
 
@@ -115,14 +117,21 @@ class Guardrails:
 
     # -- injection ------------------------------------------------------------------------
 
-    def injection_findings(self, text: str, policy: EffectivePolicy) -> list[Finding]:
-        """Injection findings in `text` that count under `policy` (threshold applied)."""
+    def injection_findings(self, text: str, policy: EffectivePolicy, *,
+                           document: bool = False) -> list[Finding]:
+        """Injection findings in `text` that count under `policy` (threshold applied).
+
+        `document`: text an agent reads (tool output, documents), scanned segment by segment
+        by a detector that has `detect_document`; otherwise as a prompt.
+        """
         assert self.injection is not None
-        found = self.injection.detect(text)
+        scan = getattr(self.injection, "detect_document", None) if document else None
+        found: list[Finding] = scan(text) if scan is not None else self.injection.detect(text)
         if policy.injection_threshold is not None:
-            found = [f for f in found if f.type != "injection"
+            found = [f for f in found if f.type not in ("injection", "planted_instruction")
                      or f.score >= policy.injection_threshold]
-        return found
+        settings = policy.detector("injection")
+        return [f for f in found if settings.keeps(f.text, f.score)]
 
     def check_messages(self, messages: Iterable[Message], policy: EffectivePolicy, *,
                        subject: str, run_id: str | None = None) -> list[Message]:
@@ -147,15 +156,16 @@ class Guardrails:
                              subject=subject, stage="prompt", run_id=run_id)
         if decision.verdict != "taint":
             return messages
-        flagged = self.flagged_texts(tools, policy)
+        flagged = self.flagged_texts(tools, policy, document=True)
         return [dataclasses.replace(m, content=mark_untrusted(m.content, flagged[m.content]))
                 if m.role == "tool" and m.content in flagged else m for m in messages]
 
-    def flagged_texts(self, texts: Iterable[str], policy: EffectivePolicy) -> dict[str, str]:
+    def flagged_texts(self, texts: Iterable[str], policy: EffectivePolicy, *,
+                      document: bool = True) -> dict[str, str]:
         """{text: marker detail} for each of `texts` with an injection finding."""
         out: dict[str, str] = {}
         for text in texts:
-            found = self.injection_findings(text, policy) if text else []
+            found = self.injection_findings(text, policy, document=document) if text else []
             if found:
                 top = max(found, key=lambda f: f.score)
                 out[text] = (f"the {top.detector} guardrail flagged possible prompt injection "
@@ -177,7 +187,9 @@ class Guardrails:
         if not texts or not policy.enabled or policy.injection is InjectionAction.off:
             # Nothing to scan is no decision: no event, nothing on the hot path.
             return GuardrailDecision(subject, stage, "injection", "pass", run_id=run_id)
-        found = [f for text in texts for f in self.injection_findings(text, policy)]
+        document = stage in DOCUMENT_STAGES
+        found = [f for text in texts
+                 for f in self.injection_findings(text, policy, document=document)]
         if not found:
             decision = GuardrailDecision(subject, stage, "injection", "pass", run_id=run_id)
             self.emit(decision)
@@ -217,7 +229,9 @@ class Guardrails:
         pii = self.pii.detect(text)
         if policy.pii_types is not None:
             pii = [f for f in pii if f.type in policy.pii_types]
-        return {"pii": pii, "secrets": self.secrets.detect(text)}
+        found = {"pii": pii, "secrets": self.secrets.detect(text)}
+        return {name: [f for f in items if policy.detector(name).keeps(f.text, f.score)]
+                for name, items in found.items()}
 
     def sanitize(self, text: str, policy: EffectivePolicy, *, subject: str, stage: str,
                  masker: Masker | None = None, run_id: str | None = None) -> str:

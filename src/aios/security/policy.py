@@ -5,23 +5,32 @@ Example::
 
     guardrails:
       injection: taint          # taint | block | flag | approve | off
-      injection_block_threshold: 0.99   # block even under taint at or above this score
+      injection_block_threshold: 0.995  # block even under taint at or above this score
       pii: redact               # redact | block | allow
       secrets: block
       pseudonymise: true        # mask PII before the model, restore it in the answer
+      detectors:                # per detector: a threshold and an allow-list
+        secrets: {allow: ["re:AKIA[0-9A-Z]{8}EXAMPLE"]}
       agents:
         user:
           pii: allow            # this agent's job is handling personal data
+        mail:
+          detectors:
+            injection: {allow: ["If you did not make this request, please ignore this email."]}
 """
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-__all__ = ["AgentGuardrails", "DataAction", "EffectivePolicy", "GuardrailPolicy",
-           "InjectionAction"]
+__all__ = ["DETECTOR_NAMES", "AgentGuardrails", "DataAction", "DetectorSettings",
+           "EffectivePolicy", "GuardrailPolicy", "InjectionAction"]
+
+#: The detectors a policy can tune.
+DETECTOR_NAMES = ("injection", "pii", "secrets")
 
 
 class InjectionAction(StrEnum):
@@ -46,11 +55,73 @@ class DataAction(StrEnum):
 
 #: Under `taint`, the score at or above which injection is blocked (see the README's
 #: security section for the measurement behind it).
-DEFAULT_BLOCK_THRESHOLD = 0.99
+DEFAULT_BLOCK_THRESHOLD = 0.995
 
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+def _allowed_key(text: str) -> str:
+    return text.strip().strip(".,;:!?\"'`").strip().casefold()
+
+
+class DetectorSettings(_Frozen):
+    """One detector's threshold and allow-list.
+
+    An allow-list entry matches a finding's flagged text (the span, not the whole input): a
+    plain entry when the text equals it (case, surrounding spaces and punctuation ignored),
+    an entry starting with `re:` when its regular expression matches the WHOLE text. Whole
+    matches only, so an attacker cannot smuggle an instruction in by quoting an allowed
+    phrase inside it.
+    """
+
+    threshold: float | None = Field(
+        None, ge=0, le=1, description="Findings of this detector scored below this are dropped.")
+    allow: list[str] = Field(
+        default_factory=list,
+        description="Flagged texts to let through: a phrase, or `re:` and a regular "
+                    "expression matching the whole flagged text.")
+
+    @field_validator("allow")
+    @classmethod
+    def _patterns_compile(cls, allow: list[str]) -> list[str]:
+        for i, entry in enumerate(allow):
+            if not entry.strip() or entry.strip() == "re:":
+                raise ValueError(f"allow[{i}] is empty; write a phrase or `re:` and a pattern")
+            if entry.startswith("re:"):
+                try:
+                    re.compile(entry[3:])
+                except re.error as exc:
+                    raise ValueError(f"allow[{i}] {entry!r} is not a valid regular expression "
+                                     f"({exc}); escape special characters, e.g. \\.") from None
+        return allow
+
+    def merged(self, other: DetectorSettings) -> DetectorSettings:
+        """These settings with `other`'s threshold (when set) and both allow-lists."""
+        threshold = other.threshold if other.threshold is not None else self.threshold
+        return DetectorSettings(threshold=threshold, allow=[*self.allow, *other.allow])
+
+    def keeps(self, text: str, score: float) -> bool:
+        """False when a finding with this flagged `text` and `score` is dropped."""
+        if self.threshold is not None and score < self.threshold:
+            return False
+        key = _allowed_key(text)
+        for entry in self.allow:
+            if entry.startswith("re:"):
+                if re.fullmatch(entry[3:], text.strip(), flags=re.IGNORECASE):
+                    return False
+            elif _allowed_key(entry) == key:
+                return False
+        return True
+
+
+def _known_detectors(value: dict[str, DetectorSettings]) -> dict[str, DetectorSettings]:
+    unknown = sorted(set(value) - set(DETECTOR_NAMES))
+    if unknown:
+        raise ValueError(f"unknown detector {unknown[0]!r}; the detectors are "
+                         f"{', '.join(DETECTOR_NAMES)}")
+    return value
 
 
 class AgentGuardrails(_Frozen):
@@ -66,6 +137,11 @@ class AgentGuardrails(_Frozen):
         None, ge=0, le=1, description="Override for the injection classifier's threshold.")
     injection_block_threshold: float | None = Field(
         None, ge=0, le=1, description="Override for the score that blocks under taint.")
+    detectors: dict[str, DetectorSettings] = Field(
+        default_factory=dict, description="Per-detector threshold and allow-list for this "
+                                          "agent (allow-lists add to the deployment's).")
+
+    _detectors_known = field_validator("detectors")(_known_detectors)
 
 
 class EffectivePolicy(_Frozen):
@@ -82,6 +158,11 @@ class EffectivePolicy(_Frozen):
     pseudonymise: bool = False
     scan_inputs: bool = True
     scan_outputs: bool = True
+    detectors: dict[str, DetectorSettings] = Field(default_factory=dict)
+
+    def detector(self, name: str) -> DetectorSettings:
+        """The settings of detector `name` (empty when none are given)."""
+        return self.detectors.get(name) or DetectorSettings()
 
 
 class GuardrailPolicy(_Frozen):
@@ -123,8 +204,14 @@ class GuardrailPolicy(_Frozen):
     scan_inputs: bool = Field(True, description="Scan action arguments for injection.")
     scan_outputs: bool = Field(True, description="Scan action results (tool and document "
                                                  "output) for injection, PII and secrets.")
+    detectors: dict[str, DetectorSettings] = Field(
+        default_factory=dict,
+        description="Per-detector settings (injection, pii, secrets): `threshold` (drop "
+                    "findings scored below it) and `allow` (flagged texts to let through).")
     agents: dict[str, AgentGuardrails] = Field(
         default_factory=dict, description="Per-agent overrides, by agent name.")
+
+    _detectors_known = field_validator("detectors")(_known_detectors)
 
     def for_agent(self, agent: str | None) -> EffectivePolicy:
         """The policy for `agent` (the deployment's, with that agent's overrides applied)."""
@@ -137,7 +224,12 @@ class GuardrailPolicy(_Frozen):
             pii_types=tuple(self.pii_types) if self.pii_types is not None else None,
             pseudonymise=self.pseudonymise, scan_inputs=self.scan_inputs,
             scan_outputs=self.scan_outputs)
+        base = base.model_copy(update={"detectors": dict(self.detectors)})
         override = self.agents.get(agent or "")
         if override is None:
             return base
-        return base.model_copy(update=override.model_dump(exclude_none=True))
+        detectors = dict(self.detectors)
+        for name, settings in override.detectors.items():
+            detectors[name] = detectors.get(name, DetectorSettings()).merged(settings)
+        update = override.model_dump(exclude_none=True, exclude={"detectors"})
+        return base.model_copy(update={**update, "detectors": detectors})

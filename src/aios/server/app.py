@@ -44,6 +44,7 @@ from aios.manifest.schema import Manifest
 from aios.runtime.engine import Runtime
 from aios.runtime.executors import build_executor
 from aios.server.cookies import CookiePolicy
+from aios.server.docs import mount_docs
 from aios.server.headers import SecurityHeaders
 from aios.server.hub import EventHub
 from aios.server.watch import StoreWatcher
@@ -234,11 +235,13 @@ def create_app(settings: Settings, *, store: Store | None = None,
     from aios import __version__
 
     app = FastAPI(title="Ai:oS", version=__version__, lifespan=lifespan,
+                  docs_url=None, redoc_url=None,  # /docs from packaged assets (server.docs)
                   description="Control plane for AI agents that take real actions. Send "
                               "`Authorization: Bearer TOKEN` (`aios users token NAME`, or "
                               "POST /api/auth/token with a password).")
     app.add_exception_handler(AiosError, _aios_error)
     app.add_middleware(SecurityHeaders)
+    mount_docs(app, title="Ai:oS")
     app.mount("/static", StaticFiles(packages=[("aios.server", "static")]), name="static")
     for name in routers:
         app.include_router(importlib.import_module(name).router)

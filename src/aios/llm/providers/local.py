@@ -31,6 +31,7 @@ from aios.llm.providers._errors import missing_sdk
 from aios.llm.providers.registry import ProviderBase, register_provider
 from aios.llm.tokens import MESSAGE_OVERHEAD
 from aios.llm.types import LLMRequest, LLMResponse, ModelInfo, StreamChunk, Usage
+from aios.threads import in_daemon_thread, start_daemon
 
 __all__ = ["LocalProvider", "packaged_model_path"]
 
@@ -108,7 +109,9 @@ class LocalProvider(ProviderBase):
                 except ImportError as exc:
                     raise missing_sdk(self.name, self.model.model_id, "llama-cpp-python",
                                       _INSTALL) from exc
-                self._llama = await asyncio.to_thread(self._load, Llama, path)
+                # A daemon thread: Ctrl-C during the load does not wait for it to finish.
+                self._llama = await in_daemon_thread(self._load, Llama, path,
+                                                     name="aios-local-llm-load")
         return self._llama
 
     def _load(self, llama_class: Any, path: Path) -> Any:
@@ -180,37 +183,36 @@ class LocalProvider(ProviderBase):
             with self._model_lock:
                 return self._count_sync(llama, request)
 
-        return await asyncio.to_thread(count)
+        return await in_daemon_thread(count, name="aios-local-llm-count")
 
     def _failure(self, exc: Exception, model: ModelInfo) -> PermanentProviderError:
         return PermanentProviderError(f"local model {model.name!r}: llama.cpp failed: {exc}",
                                       provider=self.name, model=model.model_id)
 
     async def complete(self, request: LLMRequest, model: ModelInfo) -> LLMResponse:
-        """One chat completion in a worker thread."""
-        llama = await self._model()
-        kwargs = self._kwargs(request, model)
+        """One chat completion, generated token by token in a daemon thread.
+
+        Generating through `stream` lets a cancellation (a deadline, Ctrl-C) stop llama.cpp
+        at the next token and return at once, instead of waiting for the whole generation.
+        """
         started = time.perf_counter()
-
-        def run() -> Any:
-            with self._model_lock:
-                return llama.create_chat_completion(**kwargs)
-
-        try:
-            raw = await asyncio.to_thread(run)
-        except (ValueError, RuntimeError) as exc:
-            raise self._failure(exc, model) from exc
-        choice = raw["choices"][0]
-        usage = raw.get("usage") or {}
+        pieces: list[str] = []
+        finish: str | None = None
+        usage = Usage(counted=True)
+        stream: Any = self.stream(request, model)  # an async generator: aclose() stops it
+        async with contextlib.aclosing(stream) as chunks:
+            async for chunk in chunks:
+                pieces.append(chunk.text)
+                finish = chunk.finish_reason or finish
+                usage = chunk.usage or usage
         return LLMResponse(
-            text=choice["message"].get("content") or "", model=model.name, provider=self.name,
-            usage=Usage(input_tokens=int(usage.get("prompt_tokens", 0)),
-                        output_tokens=int(usage.get("completion_tokens", 0)), counted=True),
-            finish_reason=choice.get("finish_reason"), latency_s=time.perf_counter() - started,
+            text="".join(pieces), model=model.name, provider=self.name, usage=usage,
+            finish_reason=finish, latency_s=time.perf_counter() - started,
             response_model=model.model_id)
 
     async def stream(self, request: LLMRequest, model: ModelInfo) -> AsyncIterator[StreamChunk]:
-        """Stream a completion: a worker thread generates, this coroutine relays."""
+        """Stream a completion: a daemon thread generates, this coroutine relays; closing the
+        stream (or cancelling it) stops the generation at the next token."""
         llama = await self._model()
         kwargs = self._kwargs(request, model)
         loop = asyncio.get_running_loop()
@@ -244,8 +246,7 @@ class LocalProvider(ProviderBase):
             except Exception as exc:  # relayed to the consumer, translated there
                 put(("error", exc))
 
-        worker = threading.Thread(target=produce, name="aios-local-llm", daemon=True)
-        worker.start()
+        start_daemon(produce, name="aios-local-llm")
         try:
             while True:
                 kind, item = await queue.get()

@@ -12,6 +12,11 @@
   when its probability reaches the model's threshold. Long texts (documents, tool output)
   are also classified sentence window by sentence window, so one planted paragraph is not
   averaged away by the text around it.
+
+`InjectionDetector.detect_document` is for text an agent reads (tool output, documents): the
+heuristics (none fired on the 1,000 benign BIPIA documents), plus the segment model of
+`injection_doc` (a `planted_instruction` finding on the segment), instead of the prompt
+classifier, which flags ordinary emails.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ import numpy.typing as npt
 from aios.errors import ConfigError
 from aios.security.detectors.base import Finding, register_detector
 from aios.security.detectors.embedding import EmbedFn, WordLlamaEmbedder
+from aios.security.detectors.injection_doc import DocumentInjectionModel
 from aios.security.detectors.injection_rules import (
     PATTERNS,
     decoded_base64,
@@ -174,6 +180,8 @@ def _windows(text: str, size: int = 3) -> list[tuple[int, int]]:
             for i in range(0, len(sentences) - size + 1)]
 
 
+#: The heuristic bar in documents and tool output (see `bench/detectors.py`).
+DOC_MIN_SCORE = 0.7
 #: Fewest words the classifier looks at.
 _MIN_WORDS = 3
 
@@ -190,18 +198,26 @@ class InjectionDetector:
             be the one the model was trained with.
         min_score: report heuristic findings scored at least this (weaker ones, such as a
             bare "pretend you are", only feed the classifier).
+        doc_model_path: another .npz written by `train_injection_doc`.
+        doc_threshold: override the document model's segment threshold.
+        doc_min_score: the heuristic bar in documents.
     """
 
     name = "injection"
 
     def __init__(self, classifier: bool = True, threshold: float | None = None,
                  model_path: str | None = None, embed: EmbedFn | None = None,
-                 min_score: float = 0.7):
+                 min_score: float = 0.7, doc_model_path: str | None = None,
+                 doc_threshold: float | None = None, doc_min_score: float = DOC_MIN_SCORE):
         self.model = InjectionClassifier.load(model_path) if classifier else None
         self.threshold = threshold if threshold is not None else (
             self.model.threshold if self.model is not None else 0.5)
         self.embed: EmbedFn = embed or WordLlamaEmbedder()
         self.min_score = min_score
+        self.doc_model = DocumentInjectionModel.load(doc_model_path) if classifier else None
+        self.doc_threshold = doc_threshold if doc_threshold is not None else (
+            self.doc_model.threshold if self.doc_model is not None else 0.5)
+        self.doc_min_score = doc_min_score
 
     def detect(self, text: str) -> list[Finding]:
         """Heuristic spans plus, when the classifier fires, an `injection` span.
@@ -219,6 +235,17 @@ class InjectionDetector:
             if probs[best] >= self.threshold:
                 start, end = spans[best]
                 found.append(Finding(start, end, "injection", float(probs[best]),
+                                     text[start:end], self.name))
+        return sorted(found, key=lambda f: (f.start, f.end))
+
+    def detect_document(self, text: str) -> list[Finding]:
+        """Findings in text an agent reads: strong heuristics and the best planted segment."""
+        found = [f for f in scan_heuristics(text, self.name) if f.score >= self.doc_min_score]
+        if self.doc_model is not None:
+            best = self.doc_model.best_segment(text, self.embed)
+            if best is not None and best[2] >= self.doc_threshold:
+                start, end, prob = best
+                found.append(Finding(start, end, "planted_instruction", prob,
                                      text[start:end], self.name))
         return sorted(found, key=lambda f: (f.start, f.end))
 

@@ -13,6 +13,7 @@ The deterministic check decides; an optional `LLMJudge` may add a success it can
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -173,12 +174,22 @@ def _judge_applies(attack: Attack, outcome: Outcome) -> bool:
 async def run_suite(attacks: Sequence[Attack], target: Target,
                     guardrails: Guardrails | None = None, *, system: str = DEFAULT_SYSTEM,
                     judge: LLMJudge | None = None,
-                    progress: Callable[[AttackResult], None] | None = None) -> list[AttackResult]:
-    """Run `attacks` one after another (targets are often a single local model)."""
-    results = []
-    for attack in attacks:
-        result = await run_attack(attack, target, guardrails, system, judge)
-        results.append(result)
+                    progress: Callable[[AttackResult], None] | None = None,
+                    concurrency: int = 1) -> list[AttackResult]:
+    """Run `attacks` against `target`, `concurrency` at a time; results in catalogue order.
+
+    A target that keeps state between turns (an agent target runs a real runtime and
+    forgets its conversation with `reset()`) runs one attack at a time whatever is asked.
+    """
+    if getattr(target, "runtime", False):
+        concurrency = 1
+    gate = asyncio.Semaphore(max(1, concurrency))
+
+    async def one(attack: Attack) -> AttackResult:
+        async with gate:
+            result = await run_attack(attack, target, guardrails, system, judge)
         if progress is not None:
             progress(result)
-    return results
+        return result
+
+    return list(await asyncio.gather(*(one(attack) for attack in attacks)))

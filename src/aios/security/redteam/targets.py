@@ -271,7 +271,7 @@ def _model(rest: str, services: dict[str, Any]) -> Target:
     if gateway is None:
         raise ConfigError("a model target needs the model gateway; run it through "
                           "`aios redteam`, which opens the manifest's gateway")
-    return ModelTarget(gateway, rest or None)
+    return ModelTarget(gateway, rest or None, max_tokens=int(services.get("max_tokens", 96)))
 
 
 class HttpTarget:

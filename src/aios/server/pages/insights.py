@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from aios.auth.users import Role
 from aios.discovery.export import EXPORTERS
@@ -22,7 +22,7 @@ from aios.server.pages.render import render
 from aios.server.pages.svg import line_chart_svg
 from aios.server.params import since_param
 from aios.server.redteam_store import RedTeamStore
-from aios.server.sessions import Session, page_session
+from aios.server.sessions import Session, form_session, page_session
 from aios.server.timeseries import time_series
 
 __all__ = ["router"]
@@ -30,6 +30,7 @@ __all__ = ["router"]
 router = APIRouter(include_in_schema=False)
 
 ViewerPage = Annotated[Session, Depends(page_session(Role.viewer))]
+AdminForm = Annotated[Session, Depends(form_session(Role.admin))]
 
 #: Documents shown in a frame: their own inline styles (and the graph viewer's script), no
 #: network, framed only by this site.
@@ -108,7 +109,27 @@ async def redteam_page(request: Request, services: ServicesDep,
                        session: ViewerPage) -> Response:
     """Stored red-team reports with their totals."""
     found = await RedTeamStore(services.store).list(100)
-    return render(request, "redteam.html", session, title="Red team", reports=found)
+    return render(request, "redteam.html", session, title="Red team", reports=found,
+                  is_admin=session.user.role.allows(Role.admin))
+
+
+@router.post("/redteam/run")
+async def start_redteam(services: ServicesDep, session: AdminForm,
+                        target: Annotated[str, Form(max_length=500)] = "model:",
+                        guardrails: Annotated[str, Form(max_length=10)] = "both") -> Response:
+    """Start a red-team run in the background (admins), then show the list it appears in."""
+    from urllib.parse import quote
+
+    from aios.errors import AiosError
+    from aios.server.redteam_api import RedTeamRun, start_run
+
+    try:
+        spec = RedTeamRun(target=target, guardrails=guardrails)  # type: ignore[arg-type]
+        record = await start_run(spec, services, session.user)
+    except (AiosError, ValueError) as exc:
+        return RedirectResponse(f"/redteam?error={quote(str(exc)[:300])}", status_code=303)
+    notice = quote(f"red-team run {record.id[:12]} started")
+    return RedirectResponse(f"/redteam?notice={notice}", status_code=303)
 
 
 @router.get("/redteam/{report_id}")

@@ -144,11 +144,50 @@
     const data = JSON.parse(ev.data);
     stepStatus(data, data.status);
   });
+  function requestRow(data, status) {
+    // A run's page lists its approval requests as they are filed, linked, without a reload.
+    if (data.run_id !== runId) return;
+    const tbody = document.getElementById("requests-body");
+    if (!tbody) return;
+    let row = document.getElementById("request-" + data.request_id);
+    if (!row) {
+      const empty = tbody.querySelector("tr.empty");
+      if (empty) empty.remove();
+      row = document.createElement("tr");
+      row.id = "request-" + data.request_id;
+      row.className = "fresh";
+      const link = document.createElement("a");
+      link.className = "mono";
+      link.href = "/approvals/" + data.request_id;
+      link.textContent = data.request_id.slice(0, 12);
+      [link, "", data.action, "", ""].forEach(function (value, i) {
+        const td = document.createElement("td");
+        if (i === 3) {
+          td.className = "request-status";
+          const badge = document.createElement("span");
+          badge.className = "badge";
+          td.appendChild(badge);
+        }
+        if (typeof value === "string") td.appendChild(document.createTextNode(value));
+        else td.appendChild(value);
+        row.appendChild(td);
+      });
+      tbody.appendChild(row);
+    }
+    setBadge(row.querySelector(".request-status"), status);
+  }
+
+  source.addEventListener("approval.created", function (ev) {
+    requestRow(JSON.parse(ev.data), "pending");
+  });
   ["approval.decided", "approval.approved", "approval.rejected", "approval.expired",
    "approval.escalated", "approval.withdrawn"].forEach(function (kind) {
-    source.addEventListener(kind, function () {
+    source.addEventListener(kind, function (ev) {
       const note = document.getElementById("queue-changed");
       if (note) note.hidden = false;
+      const data = JSON.parse(ev.data);
+      const status = {decided: "pending", escalated: "pending"}[data.kind] || data.kind;
+      if (document.getElementById("request-" + data.request_id)) requestRow(data, status);
     });
   });
   window.addEventListener("beforeunload", function () { source.close(); });

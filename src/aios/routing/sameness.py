@@ -1,0 +1,228 @@
+"""Whether a cached prompt asks the same thing as a new one: a calibrated probability.
+
+Pairs that pass the guard's hard rules (`aios.routing.guard`) are scored by a logistic model
+of a few features of the pair, fitted on the calibration half of the development paraphrase
+pairs (bench/gateway.py section 3 fits it with `--calibrate` and reports it on the other
+half, next to plain cosine on the same embeddings):
+
+| feature | what |
+|---|---|
+| `cosine` | embedding cosine of the two prompts |
+| `swap` | cosine of the mean vectors of the content words only one side has (0: none) |
+| `unmatched` | those words without a related partner, per word of the prompts |
+| `extra` | words one side has beyond the other's count, per word |
+| `overlap` | shared content stems / all content stems |
+| `added_name` | one side only names a name or id the other does not |
+| `swapped_name` | each side names a name the other does not (``Alice`` / ``Bob``) |
+| `added_number` | one side states a number the other does not |
+| `length_ratio` | shorter / longer prompt, in words |
+| `lone_replacement` | all else equal, one word replaced by a non-synonym (start/restart) |
+
+The score is P(same request) (0 below `MIN_COSINE`); the cache serves the most similar
+candidate whose score reaches the namespace threshold.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from aios.routing.guard import (
+    TextFacts,
+    WordVectors,
+    conflict_facts,
+    differing_words,
+    facts,
+    missing_names,
+)
+
+__all__ = ["FEATURES", "MIN_COSINE", "PAIR_SIMILARITY", "WEIGHTS", "Match", "match", "match_facts",
+           "min_cosine", "pair_features", "score"]
+
+#: Word cosine from which a lone replaced word counts as a synonym: above related
+#: non-synonyms (today/tomorrow 0.36, start/restart 0.40, Monday/Tuesday 0.38); delete/remove
+#: 0.68, big/large 0.74, create/make 0.58.
+SYNONYM_SIMILARITY = 0.5
+
+#: Words that mean the same in a request although their vectors are far apart (WordLlama:
+#: complete/entire 0.33, show/display 0.30, fetch/get 0.29, while start/restart is 0.40):
+#: a lone replaced word of one group for another of the same group is a rewording.
+SYNONYM_GROUPS = (
+    "complete entire whole full", "show display print list", "delete remove erase",
+    "get fetch retrieve obtain", "make create generate build", "find search locate look",
+    "big large huge", "small little tiny", "fast quick rapid", "error failure fault",
+    "check verify inspect examine", "change modify alter edit update", "use utilize employ",
+    "help assist", "begin commence start", "stop halt", "end finish", "buy purchase",
+    "picture image photo", "car automobile vehicle", "movie film",
+    "answer reply response", "correct right", "wrong incorrect", "maybe perhaps",
+    "every each all", "folder directory", "app application", "config configuration",
+    "repo repository", "info information", "docs documentation", "admin administrator",
+    "db database", "vm machine", "pic picture", "doc document", "kill terminate",
+)
+_SYNONYMS = {word: index for index, group in enumerate(SYNONYM_GROUPS)
+             for word in group.split()}
+
+
+def _synonyms(a: str, b: str) -> bool:
+    first, second = _SYNONYMS.get(a.lower()), _SYNONYMS.get(b.lower())
+    return first is not None and first == second
+
+
+#: Prompts of at most this many words (mean of the two) are "short" for `replaced_word`.
+SHORT_PROMPT_WORDS = 12
+
+#: Two words are related when their cosine is above what 95% of random pairs of vocabulary
+#: words reach (WordLlama: median 0.00, 90th percentile 0.10, 95th 0.13).
+PAIR_SIMILARITY = 0.13
+
+FEATURES = ("cosine", "swap", "unmatched", "extra", "overlap", "added_name", "swapped_name",
+            "added_number", "length_ratio", "lone_replacement")
+#: (lowest, highest) value of each feature, for the cosine a threshold needs (`min_cosine`).
+_BOUNDS = ((-1.0, 1.0), (-1.0, 1.0), (0.0, 2.0), (0.0, 2.0), (0.0, 1.0), (0.0, 1.0),
+           (0.0, 1.0), (0.0, 1.0), (0.0, 1.0), (0.0, 1.0))
+
+#: Below this cosine a pair is never served (score 0, no features computed: most lookups
+#: that miss stop here). On the calibration half no pair scoring 0.5 or more had a cosine
+#: below 0.398 (none scoring the default threshold below 0.63), so it changes no decision
+#: at any threshold from 0.5 up.
+MIN_COSINE = 0.4
+
+#: Logistic weights per feature, then the bias: `python bench/gateway.py --calibrate` fits
+#: them on the calibration half of the paraphrase pairs (WordLlama embeddings) and prints
+#: this line.
+WEIGHTS = (1.568, 2.416, -2.901, -0.083, 1.939, -0.181, -0.147, -0.79, 2.275, 0.475, -2.389)
+
+
+@dataclass(frozen=True)
+class Match:
+    """How well a cached prompt answers a new one.
+
+    Attributes:
+        score: P(same request), or -1 when a hard rule refused.
+        reason: why they must not share an answer (a hard rule), or None.
+        unmatched: content words without a related counterpart.
+    """
+
+    score: float
+    reason: str | None = None
+    unmatched: tuple[str, ...] = ()
+
+
+def _pairs(sims: np.ndarray) -> list[tuple[int, int]]:
+    """Rows and columns paired best first, each used once, at PAIR_SIMILARITY or above."""
+    rows, cols = sims.shape
+    used_rows: set[int] = set()
+    used_cols: set[int] = set()
+    pairs: list[tuple[int, int]] = []
+    for index in np.argsort(sims, axis=None)[::-1].tolist():
+        row, col = divmod(index, cols)
+        if sims[row, col] < PAIR_SIMILARITY or len(pairs) == min(rows, cols):
+            break
+        if row not in used_rows and col not in used_cols:
+            used_rows.add(row)
+            used_cols.add(col)
+            pairs.append((row, col))
+    return pairs
+
+
+def pair_features(fa: TextFacts, fb: TextFacts, cosine: float,
+                  vectors: WordVectors | None = None) -> tuple[np.ndarray, tuple[str, ...]]:
+    """The `FEATURES` of a pair, and its content words without a related counterpart."""
+    only_a, only_b = differing_words(fa, fb)
+    pairs: list[tuple[int, int]] = []
+    swap = 0.0
+    lone = len(only_a) == len(only_b) == 1
+    replaced = float(lone)
+    if only_a and only_b and vectors is not None:
+        matrix = vectors(only_a + only_b)
+        va, vb = matrix[:len(only_a)], matrix[len(only_a):]
+        sims = va @ vb.T
+        pairs = _pairs(sims)
+        if lone:
+            replaced = float(sims[0, 0] < SYNONYM_SIMILARITY and
+                             not _synonyms(only_a[0], only_b[0]))
+            pairs = pairs if not replaced else []
+        mean_a, mean_b = va.sum(axis=0), vb.sum(axis=0)
+        norms = float(mean_a @ mean_a) * float(mean_b @ mean_b)
+        swap = float(mean_a @ mean_b) / math.sqrt(norms) if norms > 0 else 0.0
+    paired_a, paired_b = {i for i, _ in pairs}, {j for _, j in pairs}
+    unmatched = tuple([w for i, w in enumerate(only_a) if i not in paired_a] +
+                      [w for j, w in enumerate(only_b) if j not in paired_b])
+    per_word = 1.0 / max((fa.length + fb.length) / 2, 1.0)
+    missing = max(len(only_a), len(only_b)) - len(pairs)
+    extra = abs(len(only_a) - len(only_b))
+    union = len(set(fa.content) | set(fb.content))
+    overlap = len(set(fa.content) & set(fb.content)) / union if union else 1.0
+    names_a, names_b = missing_names(fa, fb)
+    added_number = set(fa.numbers) != set(fb.numbers)
+    ratio = min(fa.length, fb.length) / max(fa.length, fb.length, 1)
+    values = np.array([cosine, swap, min(missing * per_word, 2.0), min(extra * per_word, 2.0),
+                       overlap, float(bool(names_a) != bool(names_b)),
+                       float(bool(names_a) and bool(names_b)), float(added_number), ratio,
+                       replaced])
+    return values, unmatched
+
+
+def score(values: np.ndarray, weights: tuple[float, ...] = WEIGHTS) -> float:
+    """P(same request) from `pair_features` values."""
+    z = float(np.dot(values, weights[:-1]) + weights[-1])
+    return 1.0 / (1.0 + math.exp(-max(min(z, 30.0), -30.0)))
+
+
+def min_cosine(threshold: float, weights: tuple[float, ...] = WEIGHTS) -> float:
+    """The lowest cosine at which a pair can still score `threshold` (the cache skips
+    candidates below it without computing their features)."""
+    if threshold <= 0.0:
+        return -1.0
+    if threshold >= 1.0:
+        return 2.0
+    return max(MIN_COSINE, _bound(threshold, weights))
+
+
+def _bound(threshold: float, weights: tuple[float, ...]) -> float:
+    logit = math.log(threshold / (1.0 - threshold))
+    best_rest = sum(max(w * lo, w * hi) for w, (lo, hi) in
+                    zip(weights[1:-1], _BOUNDS[1:], strict=True))
+    if weights[0] <= 0:
+        return -1.0
+    return (logit - weights[-1] - best_rest) / weights[0]
+
+
+def replaced_word(values: np.ndarray, fa: TextFacts, fb: TextFacts) -> bool:
+    """The one hard rule that needs word vectors: in a short prompt, all else equal, one
+    word replaced by a word that is not a synonym ("show disk usage" / "show memory usage",
+    "start" / "restart" the container). In a short command the word is the request's
+    object or verb; in a long sentence a lone reworded word is mostly a paraphrase (on the
+    calibration pairs), so longer prompts are left to the score."""
+    return bool(values[FEATURES.index("lone_replacement")]) and \
+        (fa.length + fb.length) / 2 <= SHORT_PROMPT_WORDS
+
+
+def match_facts(fa: TextFacts, fb: TextFacts, cosine: float,
+                vectors: WordVectors | None = None,
+                weights: tuple[float, ...] = WEIGHTS) -> Match:
+    """`match` on facts already extracted."""
+    reason = conflict_facts(fa, fb)
+    if reason is not None:
+        return Match(-1.0, reason)
+    if cosine < MIN_COSINE:
+        return Match(0.0)
+    values, unmatched = pair_features(fa, fb, cosine, vectors)
+    if replaced_word(values, fa, fb):
+        return Match(-1.0, f"replaced word differs ({'/'.join(unmatched)})", unmatched)
+    return Match(score(values, weights), None, unmatched)
+
+
+def match(a: str, b: str, cosine: float, vectors: WordVectors | None = None) -> Match:
+    """Score prompt `b` against cached prompt `a` whose embeddings have `cosine`.
+
+    Args:
+        a: one prompt.
+        b: the other.
+        cosine: the cosine of their embeddings.
+        vectors: word vectors (`EmbeddingService.embed`); without them, replaced words
+            count as unmatched.
+    """
+    return match_facts(facts(a), facts(b), cosine, vectors)
