@@ -41,6 +41,11 @@ from aios.manifest import Manifest
 from aios.runtime import ActionContext, handler
 from aios.settings import Settings
 
+# This script's folder is first on sys.path, and bench/mcp.py would shadow the `mcp` package
+# the Agents SDK imports.
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
+
 
 @handler("bench.noop")
 async def noop(ctx: ActionContext) -> None:
@@ -110,7 +115,8 @@ async def sdk_runs(runs: int, turns: int) -> tuple[list[float], float] | None:
         )
 
         from agents import Agent, Runner, function_tool, set_trace_processors
-    except ImportError:
+    except ImportError as exc:
+        print(f"cannot import the OpenAI Agents SDK: {exc}", file=sys.stderr)
         return None
     set_trace_processors([])  # traces and spans are built; nothing is exported
 

@@ -45,19 +45,23 @@ __all__ = ["load_manifest", "open_gateway", "open_runtime", "open_store", "runti
 
 
 def load_manifest(path: Path | str | None = None, *, env: Mapping[str, str] | None = None,
-                  handlers: Iterable[Callable[..., Any]] = ()) -> Manifest:
+                  handlers: Iterable[Callable[..., Any]] = (),
+                  import_handlers: bool = True) -> Manifest:
     """Load a manifest (the packaged default when `path` is None) and check its handlers.
 
     Args:
         path: a .yaml, .yml, .json or .toml file.
         env: overrides for the manifest's `env`.
         handlers: extra `@handler` functions the manifest may name.
+        import_handlers: import the modules `module:function` handlers name (their code
+            runs), as running does; False finds them without importing (validation).
 
     Raises:
         ManifestError: every problem found, each with file, line and field.
     """
     registry = HandlerRegistry.builtin(handlers)
-    return _load_manifest(path, env=env, check_handler=registry.check)
+    check = registry.check if import_handlers else registry.check_static
+    return _load_manifest(path, env=env, check_handler=check)
 
 
 @asynccontextmanager
@@ -117,7 +121,8 @@ def runtime_layers(manifest: Manifest, runs: RunStore, registry: HandlerRegistry
         services.tracing.layer(),
         GuardrailLayer(services.guardrails),
         ForensicLayer(),
-        *approval_layers(runs.store, manifest, requester=requester, service=approvals),
+        *approval_layers(runs.store, manifest, requester=requester, service=approvals,
+                         resolve=registry.resolve),
         ReliabilityLayer(manifest, registry.resolve, runs=runs, breakers=services.breakers,
                          listeners=[services.reliability_listener]),
         IdempotencyLayer(runs),
@@ -171,7 +176,7 @@ async def open_runtime(manifest: Manifest, *, settings: Settings | None = None,
             env=env, llm=llm, listeners=[services.tracing.listener(), withdraw, *listeners],
             max_concurrency=settings.max_concurrency, manifest_path=manifest_path,
             executor=build_executor(executor or settings.executor, settings),
-            actor=requester or default_requester())
+            actor=requester or default_requester(), durable_step_ends=settings.durable_steps)
         try:
             yield runtime
         finally:

@@ -38,6 +38,15 @@ class Settings(BaseSettings):
     max_concurrency: int = Field(
         default=16, ge=1, description="Actions of one run executing at the same time."
     )
+    durable_steps: bool = Field(
+        default=False,
+        description=(
+            "Commit each step's end before it counts as finished (AIOS_DURABLE_STEPS=1): a "
+            "kill then loses no finished step, at one commit per step (a chain of no-op "
+            "steps costs about ten times more). Off, a kill can lose the ends of read-only "
+            "steps that finished within the last flush cycle."
+        ),
+    )
     manifest: Path | None = Field(
         default=None, description="Manifest file used when --manifest is not given."
     )

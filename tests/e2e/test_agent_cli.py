@@ -253,3 +253,42 @@ def test_sigkill_during_the_approval_wait_loses_no_decision_and_runs_once(
     assert resumed["status"] == "succeeded" and resumed["agent"]["answer"] == "Cleaned /srv."
     assert len(lines(counter)) == 1
     assert len(rows(db, "select id from approval_requests")) == 1
+
+
+@pytest.mark.slow
+def test_sigkill_during_a_model_call_asks_the_model_again_on_resume(
+        setup: dict[str, Path], server: ScriptedLLMServer) -> None:
+    home, manifest, counter = setup["home"], setup["manifest"], setup["counter"]
+    db = home / "aios.db"
+    server.script(Reply.ok("", tool_calls=[call("ops__disk_usage", {"path": "/var"}, "c1")]),
+                  Reply.hang(60))
+    proc = spawn("agent", "run", "ops", "how full is /var?", "-m", str(manifest), home=home)
+    poll(lambda: len(server.requests) == 2, "the second model call")
+    kill(proc)
+    run_id = str(rows(db, "select id from runs")[0][0])
+    server.script(Reply.ok("/var is 91% full."))
+    resumed = json.loads(aios("runs", "resume", run_id, "--json", home=home).stdout)
+    assert resumed["status"] == "succeeded" and resumed["agent"]["answer"] == "/var is 91% full."
+    assert len(server.requests) == 3  # the call in flight was issued again, once
+    again = server.requests[2]["messages"]
+    assert again[-1]["role"] == "tool" and '"used_pct": 91' in again[-1]["content"]
+    assert [e["kind"] for e in resumed["agent"]["conversation"]].count("model") == 2
+    assert lines(counter) == []
+
+
+@pytest.mark.slow
+def test_ctrl_c_mid_turn_cancels_the_agent_run_and_withdraws_its_requests(
+        setup: dict[str, Path], server: ScriptedLLMServer) -> None:
+    home, manifest = setup["home"], setup["manifest"]
+    manifest.write_text(manifest.read_text() + "approvals: {wait_seconds: 120}\n")
+    db = home / "aios.db"
+    server.script(Reply.ok("", tool_calls=[call("ops__cleanup", {"path": "/srv"}, "c1")]))
+    proc = spawn("agent", "run", "ops", "clean /srv", "-m", str(manifest), home=home)
+    poll(lambda: bool(rows(db, "select id from approval_requests where status='pending'")),
+         "the approval request")
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=60) == 130
+    assert rows(db, "select status from runs") == [("cancelled",)]
+    assert rows(db, "select status from approval_requests") == [("withdrawn",)]
+    kinds = rows(db, "select kind, data from agent_turns order by seq")
+    assert kinds[-1][0] == "end" and json.loads(str(kinds[-1][1]))["reason"] == "cancelled"

@@ -27,7 +27,8 @@ def _file(settings: Settings) -> str:
             return (await ApprovalService(store).submit(Proposal(
                 run_id="r1", step_id="s1", action="storage.cleanup",
                 args={"older_than_days": 30}, requester="ops", reason="disk full",
-                input_schema=SCHEMA), need)).id
+                input_schema=SCHEMA, preview={"handler": "files:would_delete",
+                                              "error": "the preview failed: boom"}), need)).id
         finally:
             await store.close()
 
@@ -45,6 +46,9 @@ def test_request_page_marks_default_arguments(client: TestClient, settings: Sett
     assert [(name, value.replace("&#34;", '"'), bool(mark)) for mark, name, value in rows] == [
         ("older_than_days", "30", False), ("target", '"/var/lib/app/cache"', True)]
     assert "<b>default</b>" in table
+    preview = page[page.index('id="approval-preview"'):page.index("Arguments given")]
+    assert "the preview failed: boom; you can still decide" in preview
+    assert "files:would_delete" in preview and 'id="approve-form"' in page
     api = client.get(f"/api/approvals/{request_id}", headers=bearer(tokens["vic"])).json()
     assert api["effective_args"] == {"older_than_days": 30, "target": "/var/lib/app/cache"}
     assert api["defaults"] == ["target"]

@@ -9,14 +9,33 @@ append is an UPDATE of that row, which takes SQLite's write lock (the whole tran
 then serialised) and PostgreSQL's row lock (held to commit), so two writers never read the
 same head and the chain never forks. Appends run inside the caller's transaction, so a
 decision and its audit record commit together or not at all.
+
+Hashes alone do not stop someone who can write the store: they can recompute every hash and
+move the head. Two things do (`AuditSeal`, from the environment):
+
+* `AIOS_AUDIT_KEY`: each append signs the head, HMAC-SHA256 over its seq and hash, in
+  `audit_head.mac`; `verify` recomputes it, so a chain rewritten without the key fails.
+* `AIOS_AUDIT_ANCHOR`: a file outside the store (a path the operator chooses, on another
+  volume or synced elsewhere) rewritten with the head's seq, hash and signature on each
+  append; `verify` checks that the chain still holds that record, so deleting records at the
+  end and moving the head back fails. The anchor is written inside the append's
+  transaction, before its commit: if that commit then fails, the anchor is one append ahead
+  and `verify` reports it until the next append rewrites it.
+
+Whatever is set, `verify` also fails when an approval request has no audit record at all (an
+emptied log does not read "intact" while decided requests remain).
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
+import os
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
@@ -26,6 +45,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    exists,
     insert,
     literal,
     literal_column,
@@ -36,11 +56,17 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from aios.approvals.canonical import canonical_json, sha256_hex
+from aios.approvals.requests import approval_requests
 from aios.store.engine import Store
 from aios.store.tables import ROW_ID, metadata
 
-__all__ = ["GENESIS", "AuditLog", "AuditRecord", "Entry", "VerifyReport", "audit_head", "audit_log",
-           "verify_records"]
+__all__ = ["ANCHOR_ENV", "GENESIS", "KEY_ENV", "AuditLog", "AuditRecord", "AuditSeal", "Entry",
+           "VerifyReport", "audit_head", "audit_log", "verify_records"]
+
+#: The variable holding the key that signs the chain head (any text; 32+ random bytes).
+KEY_ENV = "AIOS_AUDIT_KEY"
+#: The variable naming the anchor file kept outside the store.
+ANCHOR_ENV = "AIOS_AUDIT_ANCHOR"
 
 #: The `prev_hash` of the first record.
 GENESIS = "0" * 64
@@ -69,7 +95,53 @@ audit_head = Table(
     Column("seq", ROW_ID, nullable=False),
     Column("hash", String(64), nullable=False),
     Column("at", String(40), nullable=False),
+    Column("mac", String(64), nullable=True),  # HMAC of (seq, hash) under AIOS_AUDIT_KEY
 )
+
+
+@dataclass(frozen=True)
+class AuditSeal:
+    """What protects the chain head beyond its hashes: a signing key and an outside anchor.
+
+    Attributes:
+        key: the HMAC key (None: the head is not signed).
+        anchor: the anchor file (None: no anchor is kept).
+    """
+
+    key: bytes | None = None
+    anchor: Path | None = None
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> AuditSeal:
+        """From AIOS_AUDIT_KEY and AIOS_AUDIT_ANCHOR (unset or empty: not used)."""
+        env = os.environ if environ is None else environ
+        key = env.get(KEY_ENV) or None
+        anchor = env.get(ANCHOR_ENV) or None
+        return cls(key.encode("utf-8") if key else None,
+                   Path(anchor).expanduser() if anchor else None)
+
+    def mac(self, seq: int, hash_: str) -> str | None:
+        """The head's signature, or None without a key."""
+        if self.key is None:
+            return None
+        return hmac.new(self.key, f"{seq}:{hash_}".encode(), hashlib.sha256).hexdigest()
+
+    def write_anchor(self, seq: int, hash_: str, at: str) -> None:
+        """Replace the anchor file (atomically) with the head's seq, hash and signature."""
+        if self.anchor is None:
+            return
+        self.anchor.parent.mkdir(parents=True, exist_ok=True)
+        partial = self.anchor.with_name(f".{self.anchor.name}.{os.getpid()}.tmp")
+        partial.write_text(json.dumps({"seq": seq, "hash": hash_, "at": at,
+                                       "mac": self.mac(seq, hash_)}) + "\n")
+        os.replace(partial, self.anchor)
+
+    def read_anchor(self) -> dict[str, Any] | None:
+        """The anchor's content; None when the file does not exist."""
+        if self.anchor is None or not self.anchor.exists():
+            return None
+        value = json.loads(self.anchor.read_text(encoding="utf-8"))
+        return value if isinstance(value, dict) else {}
 
 #: The store's clock, per dialect, as ISO 8601 UTC text (other dialects: this process's).
 _STORE_NOW: dict[str, str] = {
@@ -143,6 +215,8 @@ class VerifyReport:
     def __str__(self) -> str:
         if self.ok:
             return f"audit chain intact: {self.records} records, head at seq {self.head_seq}"
+        if self.broken_seq is None:
+            return f"audit chain broken: {self.problem}"
         return f"audit chain broken at seq {self.broken_seq}: {self.problem}"
 
 
@@ -241,10 +315,16 @@ def verify_records(records: Iterable[Mapping[str, Any]],
 
 
 class AuditLog:
-    """Appends to, reads and verifies the audit trail in the store."""
+    """Appends to, reads and verifies the audit trail in the store.
 
-    def __init__(self, store: Store):
+    Args:
+        store: the store.
+        seal: the head's key and anchor; default `AuditSeal.from_env()`.
+    """
+
+    def __init__(self, store: Store, seal: AuditSeal | None = None):
         self.store = store
+        self.seal = seal if seal is not None else AuditSeal.from_env()
 
     async def _bump(self, conn: AsyncConnection, count: int) -> tuple[int, str, str]:
         """Advance the head by `count`: (new last seq, previous hash, time), under its lock."""
@@ -293,7 +373,8 @@ class AuditLog:
                          "record": raw, "prev_hash": body.prev_hash, "hash": prev})
         await conn.execute(insert(audit_log), rows)
         await conn.execute(update(audit_head).where(audit_head.c.id == 1).values(
-            hash=prev, at=at))
+            hash=prev, at=at, mac=self.seal.mac(last, prev)))
+        self.seal.write_anchor(last, prev, at)  # under the head's lock, so in order
         return records
 
     async def append(self, conn: AsyncConnection, kind: str, *, actor: str,
@@ -344,12 +425,77 @@ class AuditLog:
         return dict(row) if row is not None else None
 
     async def verify(self) -> VerifyReport:
-        """Recompute the whole chain; the report names the first broken link."""
+        """Recompute the whole chain; the report names the first broken link.
+
+        Then, with a key, check the head's signature; with an anchor, check the chain still
+        holds the record it names; and always, that every approval request has records.
+        """
         checker = _Checker()
+        anchor = self.seal.read_anchor() if self.seal.anchor is not None else None
+        anchored: str | None = None
         async for row in self.rows():
             if not checker.check(row):
                 break
-        return checker.finish(await self.head())
+            if anchor is not None and int(row["seq"]) == anchor.get("seq"):
+                anchored = str(row["hash"])
+        head = await self.head()
+        report = checker.finish(head)
+        if not report.ok:
+            return report
+        problem = (self._signature_problem(head) or self._anchor_problem(anchor, anchored, report)
+                   or await self._orphans())
+        if problem is not None:
+            return VerifyReport(False, report.records, problem[0], problem[1], report.head_seq)
+        return report
+
+    def _signature_problem(self, head: Mapping[str, Any] | None) -> tuple[int | None, str] | None:
+        if self.seal.key is None or head is None or int(head["seq"]) == 0:
+            return None
+        seq = int(head["seq"])
+        if head.get("mac") is None:
+            return seq, (f"the chain head carries no signature although {KEY_ENV} is set: it "
+                         "was removed, or every record predates the key (the next append "
+                         "signs the head)")
+        if not hmac.compare_digest(str(head["mac"]), self.seal.mac(seq, str(head["hash"])) or ""):
+            return seq, (f"the chain head's signature does not match ({KEY_ENV}): the chain "
+                         "was recomputed by someone without the key, or the key differs")
+        return None
+
+    def _anchor_problem(self, anchor: Mapping[str, Any] | None, anchored: str | None,
+                        report: VerifyReport) -> tuple[int | None, str] | None:
+        where = self.seal.anchor
+        if where is None:
+            return None
+        if anchor is None:
+            if report.records:
+                return None, (f"the anchor file {where} ({ANCHOR_ENV}) does not exist; it is "
+                              "written on every append (the next one recreates it)")
+            return None
+        try:
+            seq, hash_ = int(anchor["seq"]), str(anchor["hash"])
+        except (KeyError, TypeError, ValueError):
+            return None, f"the anchor file {where} is not an anchor (seq, hash)"
+        last = report.head_seq or 0
+        if seq > last:
+            return last + 1, (f"the anchor {where} records seq {seq} but the chain ends at seq "
+                              f"{last}: records at the end were deleted and the head moved "
+                              "back")
+        if seq and anchored != hash_:
+            return seq, (f"record {seq} differs from the anchor {where}: the chain was "
+                         "rewritten since")
+        return None
+
+    async def _orphans(self) -> tuple[int | None, str] | None:
+        """Approval requests without a single audit record (records were deleted)."""
+        query = (select(approval_requests.c.id).where(~exists().where(
+            audit_log.c.request_id == approval_requests.c.id)).limit(3))
+        async with self.store.engine.connect() as conn:
+            ids = list((await conn.execute(query)).scalars())
+        if not ids:
+            return None
+        return None, (f"approval request{'s' if len(ids) > 1 else ''} "
+                      f"{', '.join(i[:12] for i in ids)} ha{'ve' if len(ids) > 1 else 's'} "
+                      "no audit record: records were deleted from the audit log")
 
     async def export(self, write: Callable[[str], Any]) -> int:
         """Write every record as one JSON line through `write`; return how many."""

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import asyncio
 import getpass
+import json
 import socket
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import jsonschema
@@ -34,7 +35,8 @@ from aios.errors import (
     StoreError,
 )
 from aios.manifest.schema import Manifest
-from aios.runtime.pipeline import Layer, Next, StepCall
+from aios.runtime.handlers import HandlerRegistry
+from aios.runtime.pipeline import Layer, Next, StepCall, invoke_handler
 from aios.security.taint import Taint, run_taint
 from aios.store.engine import Store
 from aios.store.runs import run_parties
@@ -93,6 +95,8 @@ class ApprovalLayer:
         requester: the identity recorded as having caused the requests of this runtime.
         wait_seconds: in-process wait before suspending; None uses `policy.wait_seconds`.
         describe: the justification of a call (reason, risks, confidence).
+        resolve: resolves an action's `preview:` handler (default: the built-in registry,
+            or `module:function`).
     """
 
     service: ApprovalService
@@ -100,6 +104,8 @@ class ApprovalLayer:
     requester: str
     wait_seconds: float | None = None
     describe: Callable[[StepCall], Justification] = describe_call
+    resolve: Callable[[str], Callable[..., Any]] | None = None
+    _mask: Callable[[str], str] | None = field(default=None, init=False, repr=False)
 
     async def __call__(self, call: StepCall, call_next: Next) -> Any:
         why = self.describe(call)
@@ -129,10 +135,13 @@ class ApprovalLayer:
             # The run's initiator caused it, whoever resumed the run (runs recorded before
             # 0018 have none: this runtime's requester then).
             initiator = (await run_parties(self.service.store, ctx.run_id)).initiator
+            preview = await self._preview(call) if call.spec.preview else None
+            shown = await self._masked(ctx.args)
             request = await self.service.submit(Proposal(
-                run_id=ctx.run_id, step_id=ctx.step_id, action=call.action, args=ctx.args,
+                run_id=ctx.run_id, step_id=ctx.step_id, action=call.action, args=shown,
                 requester=initiator or self.requester, reason=why.reason, risks=why.risks,
-                confidence=why.confidence, input_schema=call.spec.inputs), needed)
+                confidence=why.confidence, input_schema=call.spec.inputs,
+                preview=preview, args_hash=args_hash(ctx.args)), needed)
         if request.decidable:
             wait = self.policy.wait_seconds if self.wait_seconds is None else self.wait_seconds
             request = await self.service.wait(request.id, wait)
@@ -156,6 +165,35 @@ class ApprovalLayer:
             raise ApprovalDenied(self._denied(call.action, request))
         return await self._execute(call, call_next, request)
 
+    async def _masked(self, args: dict[str, Any]) -> dict[str, Any]:
+        """`args` as stored and shown: secrets and personal data masked (when the policy says
+        so). The real values never reach the request; execution takes them from the run."""
+        if not self.policy.mask_arguments or not args:
+            return args
+        if self._mask is None:  # the detectors' first import is slow: off the event loop
+            from aios.approvals.channels.masking import masking
+
+            self._mask = await asyncio.to_thread(masking)
+        from aios.approvals.channels.masking import mask_value
+
+        masked: dict[str, Any] = mask_value(args, self._mask)
+        return masked
+
+    async def _preview(self, call: StepCall) -> dict[str, Any]:
+        """Run the action's `preview:` handler in forensic mode: `{"output": ...}`, or
+        `{"error": ...}` when it fails (approval stays possible; the request says so)."""
+        ref = call.spec.preview or ""
+        try:
+            resolve = self.resolve or HandlerRegistry.builtin().resolve
+            dry = StepCall(replace(call.ctx, forensic=True), resolve(ref), call.critical)
+            output = await asyncio.wait_for(invoke_handler(dry), call.spec.timeout)
+            json.dumps(output, default=str)  # must be showable
+            return {"handler": ref, "output": json.loads(canonical_json(output))}
+        except Exception as exc:  # a failing preview is shown, it does not block approval
+            detail = (f"no answer within {call.spec.timeout:g}s" if isinstance(exc, TimeoutError)
+                      else f"{type(exc).__name__}: {exc}")
+            return {"handler": ref, "error": f"the preview failed: {detail}"}
+
     @staticmethod
     def _denied(action: str, request: ApprovalRequest) -> str:
         rejection = request.rejection()
@@ -169,8 +207,16 @@ class ApprovalLayer:
                 f"({got}); start a new run to ask again")
 
     async def _execute(self, call: StepCall, call_next: Next, request: ApprovalRequest) -> Any:
-        approved = request.current_args
-        if args_hash(approved) != request.current_hash:
+        if request.approved_args is None:
+            # As proposed: run the call's own arguments, which hash to what was approved (the
+            # stored ones may be a masked view of them).
+            approved = dict(call.ctx.args)
+            stored_ok = args_hash(approved) == request.args_hash
+        else:
+            stored_ok = args_hash(request.approved_args) == request.current_hash
+            approved = (restore_masked(request.approved_args, request.args, call.ctx.args)
+                        if request.masked else request.approved_args)
+        if not stored_ok:
             raise StoreError(f"approval request {request.id[:12]}: the stored arguments do not "
                              "match their approved hash; the store was altered, run "
                              "`aios audit verify`")
@@ -198,9 +244,26 @@ class ApprovalLayer:
         return result
 
 
+def restore_masked(edited: dict[str, Any], shown: dict[str, Any],
+                   real: dict[str, Any]) -> dict[str, Any]:
+    """An approver's edit of masked arguments, with every value they left as shown (a masked
+    placeholder) put back to the real one; values they changed stay as they typed them."""
+    out: dict[str, Any] = {}
+    for key, value in edited.items():
+        if key in shown and key in real and value == shown[key]:
+            out[key] = real[key]
+        elif isinstance(value, dict) and isinstance(shown.get(key), dict) \
+                and isinstance(real.get(key), dict):
+            out[key] = restore_masked(value, shown[key], real[key])
+        else:
+            out[key] = value
+    return out
+
+
 def approval_layers(store: Store, manifest: Manifest, *, requester: str | None = None,
                     wait_seconds: float | None = None,
-                    service: ApprovalService | None = None) -> list[Layer]:
+                    service: ApprovalService | None = None,
+                    resolve: Callable[[str], Callable[..., Any]] | None = None) -> list[Layer]:
     """The approval gate for a runtime: insert it where `ConfirmationLayer` was.
 
     Args:
@@ -209,9 +272,10 @@ def approval_layers(store: Store, manifest: Manifest, *, requester: str | None =
         requester: who caused the runs (default: the operating-system user).
         wait_seconds: override of `approvals.wait_seconds`.
         service: an `ApprovalService` to share (listeners, clock); default: a new one.
+        resolve: resolves `preview:` handlers (the runtime's handler registry).
     """
     return [ApprovalLayer(service or ApprovalService(store), manifest.approvals,
-                          requester or default_requester(), wait_seconds)]
+                          requester or default_requester(), wait_seconds, resolve=resolve)]
 
 
 async def resumable_runs(store: Store) -> list[str]:

@@ -365,6 +365,10 @@ class ApprovalPolicy(_Frozen):
     levels: Levels = Field(default_factory=Levels, description="Policy per criticality.")
     rules: list[ApprovalRule] = Field(
         default_factory=list, description="Ordered rules; the first that matches applies.")
+    mask_arguments: bool = Field(
+        True, description="Store approval requests with secrets and personal data in the "
+                          "arguments masked (the guardrails' detectors); execution takes the "
+                          "real values from the run, never from the request.")
     channels: list[ChannelSpec] = Field(
         default_factory=list,
         description="Where requests, escalations, expiries and outcomes are delivered: "

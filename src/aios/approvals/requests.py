@@ -37,6 +37,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from aios.approvals.canonical import args_hash as args_hash_of
 from aios.approvals.effective import EffectiveArgs, effective_args
 from aios.approvals.policy import Stage
 from aios.errors import NotFoundError
@@ -88,6 +89,8 @@ approval_requests = Table(
     Column("stage", Integer, nullable=False),
     Column("deadline", DateTime(timezone=True), nullable=True),
     Column("input_schema", JSON, nullable=False),
+    Column("preview", JSON, nullable=True),  # the `preview:` handler's output (or error)
+    Column("preview_hash", String(64), nullable=True),
     Column("status", String(16), nullable=False),
     Column("version", Integer, nullable=False),
     Column("outcome", JSON, nullable=True),
@@ -176,6 +179,8 @@ class ApprovalRequest:
     decided_at: datetime | None
     consumed_at: datetime | None
     decisions: tuple[Decision, ...] = field(default=())
+    preview: dict[str, Any] | None = None
+    preview_hash: str | None = None
 
     @property
     def decidable(self) -> bool:
@@ -186,6 +191,11 @@ class ApprovalRequest:
     def current_args(self) -> dict[str, Any]:
         """The arguments that will run: edited by an approver, or as proposed."""
         return self.approved_args if self.approved_args is not None else self.args
+
+    @property
+    def masked(self) -> bool:
+        """True when `args` is a masked view (secrets replaced) of the arguments that run."""
+        return args_hash_of(self.args) != self.args_hash
 
     @property
     def effective(self) -> EffectiveArgs:
@@ -247,7 +257,8 @@ class ApprovalRequest:
             "updated_at": self.updated_at.isoformat(),
             "decided_at": self.decided_at.isoformat() if self.decided_at else None,
             "consumed_at": self.consumed_at.isoformat() if self.consumed_at else None,
-            "lineage": self.lineage(),
+            "lineage": self.lineage(), "preview": self.preview, "masked": self.masked,
+            "preview_hash": self.preview_hash,
             "decisions": [{"decider": d.decider, "decision": d.decision, "reason": d.reason,
                            "args_hash": d.args_hash, "edited": d.edited,
                            "at": d.at.isoformat()} for d in self.decisions],
@@ -269,7 +280,8 @@ def request_from_row(row: Any, decisions: Sequence[Decision] = ()) -> ApprovalRe
         created_at=_utc(row["created_at"]) or datetime.now(UTC),
         updated_at=_utc(row["updated_at"]) or datetime.now(UTC),
         decided_at=_utc(row["decided_at"]), consumed_at=_utc(row["consumed_at"]),
-        decisions=tuple(decisions))
+        decisions=tuple(decisions), preview=row.get("preview"),
+        preview_hash=row.get("preview_hash"))
 
 
 def _decision(row: Any) -> Decision:

@@ -66,6 +66,10 @@ class Proposal:
         risks: what could go wrong, in words.
         confidence: the agent's stated confidence (0-1), if it gave one.
         input_schema: the action's JSON Schema; edited arguments must satisfy it.
+        preview: the output of the action's `preview:` handler (`{"output": ...}` or
+            `{"error": ...}`), shown with the request and bound into it by its hash.
+        args_hash: the hash of the REAL arguments when `args` is a masked view of them
+            (secrets replaced); None: the hash of `args`.
     """
 
     run_id: str
@@ -77,6 +81,8 @@ class Proposal:
     risks: Sequence[str] = ()
     confidence: float | None = None
     input_schema: Mapping[str, Any] = field(default_factory=dict)
+    preview: Mapping[str, Any] | None = None
+    args_hash: str | None = None
 
 
 @dataclass(frozen=True)
@@ -151,13 +157,15 @@ class ApprovalService:
         """
         if requirement.mode not in (Mode.notify, Mode.require):
             raise ConfigError(f"mode {requirement.mode.value!r} needs no approval request")
-        hash_ = args_hash(dict(proposal.args))
+        hash_ = proposal.args_hash or args_hash(dict(proposal.args))
         now = self.clock()
         notify = requirement.mode is Mode.notify
         first = requirement.route[0]
         deadline = (now + timedelta(seconds=first.deadline)
                     if first.deadline is not None and not notify else None)
         request_id = new_request_id()
+        preview = dict(proposal.preview) if proposal.preview is not None else None
+        preview_hash = args_hash(preview) if preview is not None else None
         row = dict(
             id=request_id, run_id=proposal.run_id, step_id=proposal.step_id,
             action=proposal.action, args=dict(proposal.args), args_hash=hash_,
@@ -166,8 +174,9 @@ class ApprovalService:
             criticality=requirement.level, priority=requirement.priority,
             requester=proposal.requester, required_approvals=requirement.approvals,
             route=[s.to_json() for s in requirement.route], stage=0, deadline=deadline,
-            input_schema=dict(proposal.input_schema),
-            status="approved" if notify else "pending", version=1, outcome=None,
+            input_schema=dict(proposal.input_schema), preview=preview,
+            preview_hash=preview_hash, status="approved" if notify else "pending", version=1,
+            outcome=None,
             created_at=now, updated_at=now, decided_at=now if notify else None,
             consumed_at=None)
         entries = [Entry("request.created", proposal.requester, {
@@ -176,7 +185,8 @@ class ApprovalService:
             "mode": requirement.mode.value, "rule": requirement.rule,
             "required": requirement.approvals, "route": [s.group for s in requirement.route],
             "deadline": deadline.isoformat() if deadline else None, "reason": proposal.reason,
-            "risks": list(proposal.risks), "confidence": proposal.confidence},
+            "risks": list(proposal.risks), "confidence": proposal.confidence,
+            **({"preview_hash": preview_hash} if preview_hash else {})},
             request_id, proposal.run_id)]
         if notify:
             entries.append(Entry("request.auto_approved", POLICY_ACTOR,
@@ -273,6 +283,7 @@ class ApprovalService:
             values.update(status=final, decided_at=now)
         entries = [Entry(f"decision.{decision}", user.name, {
             "role": user.role.value, "reason": reason, "args_hash": new_hash,
+            **({"preview_hash": req.preview_hash} if req.preview_hash else {}),
             "approvals": approvals, "required": req.required_approvals,
             "version": req.version + 1}, req.id, req.run_id)]
         if new_args is not None:

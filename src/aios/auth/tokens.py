@@ -20,9 +20,12 @@ from aios.errors import AuthenticationError, ConfigError, NotFoundError
 from aios.store.engine import Store
 from aios.store.tables import metadata
 
-__all__ = ["IssuedToken", "TokenInfo", "TokenStore", "api_tokens", "hash_token"]
+__all__ = ["MAX_LIFETIME", "IssuedToken", "TokenInfo", "TokenStore", "api_tokens", "hash_token"]
 
 _PREFIX = "aios_"
+
+#: The longest lifetime a token can be given: 100 years, in seconds (past it, dates overflow).
+MAX_LIFETIME = 100 * 365 * 86400.0
 
 api_tokens = Table(
     "api_tokens",
@@ -95,9 +98,10 @@ class TokenStore:
             NotFoundError: no such user.
             ConfigError: `expires_in` is not positive.
         """
-        if expires_in is not None and expires_in <= 0:
-            raise ConfigError(f"token lifetime must be positive, got {expires_in} s; "
-                              "for example --expires 30d")
+        if expires_in is not None and not 0 < expires_in <= MAX_LIFETIME:
+            raise ConfigError(f"token lifetime must be positive and at most "
+                              f"{MAX_LIFETIME // 86400:.0f} days, got {expires_in:g} s; for "
+                              "example --expires 30d (or no expiry: --expires never)")
         user = await self.users.get(user_name)
         now = now or datetime.now(UTC)
         token_id = secrets.token_hex(6)

@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    delete,
     insert,
     select,
     update,
@@ -173,6 +174,23 @@ class UserStore:
             async with self.store.engine.begin() as conn:
                 await conn.execute(update(users).where(users.c.name == name).values(**values))
         return await self.get(name)
+
+    async def delete(self, name: str) -> User:
+        """Remove a user and every token of theirs, at once.
+
+        Their past decisions stay: approval decisions and audit records name the user, and
+        the audit chain is never rewritten. The name can be given to a new user later.
+
+        Raises:
+            NotFoundError: there is none.
+        """
+        from aios.auth.tokens import api_tokens  # tokens import this module
+
+        user = await self.get(name)
+        async with self.store.engine.begin() as conn:
+            await conn.execute(delete(api_tokens).where(api_tokens.c.user_id == user.id))
+            await conn.execute(delete(users).where(users.c.id == user.id))
+        return user
 
     async def check_password(self, name: str, password: str) -> User:
         """The user, when `password` is theirs.

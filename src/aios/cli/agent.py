@@ -22,6 +22,7 @@ from aios.cli.common import (
     resolve_options,
     run,
 )
+from aios.cli.exitcodes import for_run
 from aios.cli.render import run_to_json
 from aios.runtime.engine import RunResult
 from aios.runtime.events import StepFinished, StepStarted
@@ -37,11 +38,16 @@ async def pending_requests(store: Store, result: RunResult) -> list[ApprovalRequ
     return await ApprovalService(store).queue(run_id=result.run_id)
 
 
-def render_agent_end(out: Console, result: RunResult,
-                     requests: list[ApprovalRequest]) -> None:
-    """How an agent run stands: why it ended (or which requests it waits for)."""
+def render_agent_end(out: Console, result: RunResult, requests: list[ApprovalRequest], *,
+                     show_answer: bool = False) -> None:
+    """How an agent run stands: why it ended (or which requests it waits for).
+
+    `show_answer` prints the final answer too (when it was not streamed already).
+    """
     agent = result.agent
     reason = agent.end_reason if agent is not None else None
+    if show_answer and agent is not None and agent.answer:
+        out.print(agent.answer, markup=False)
     style = {"succeeded": "green", "waiting": "yellow"}.get(result.status, "red")
     out.print(f"run [bold]{result.run_id}[/] [{style}]{result.status}[/]"
               + (f" (end: {reason})" if reason else ""), markup=True)
@@ -108,6 +114,6 @@ def register(app: typer.Typer) -> None:
         else:
             out.print()
             render_agent_end(out, result, requests)
-        # A run waiting for people is not a failure: it resumes once they decide.
-        if result.status not in ("succeeded", "waiting"):
-            raise typer.Exit(1)
+        code = for_run(result.status)  # the same codes as `aios run` (waiting: 0)
+        if code:
+            raise typer.Exit(code)

@@ -39,7 +39,7 @@ from aios.cli.common import (
     resolve_options,
     run,
 )
-from aios.errors import AiosError, ConfigError
+from aios.errors import AiosError, ConfigError, ConflictError, NotFoundError
 from aios.settings import Settings
 from aios.store.engine import Store
 
@@ -152,6 +152,11 @@ def _render_request(out: Console, r: ApprovalRequest, trail: Sequence[AuditRecor
             ("arguments", json.dumps(r.args, sort_keys=True))]
     if r.approved_args is not None:
         rows.append(("edited to", json.dumps(r.approved_args, sort_keys=True)))
+    if r.preview is not None:
+        shown = (r.preview.get("error") or
+                 json.dumps(r.preview.get("output"), sort_keys=True, default=str))
+        rows.append(("preview", f"{shown} (by {r.preview.get('handler')}, hash "
+                                f"{(r.preview_hash or '')[:16]})"))
     if r.outcome is not None:
         rows.append(("outcome", json.dumps(r.outcome, sort_keys=True)))
     for key, value in rows:
@@ -383,6 +388,27 @@ async def _with_store(settings: Settings, fn: Any) -> Any:
         return await fn(store)
 
 
+async def _exists(store: Store, name: str) -> bool:
+    try:
+        await UserStore(store).get(name)
+    except NotFoundError:
+        return False
+    return True
+
+
+def _set_disabled(ctx: typer.Context, name: str, disabled: bool, json_out: bool) -> None:
+    opts = resolve_options(ctx, json_out=json_out)
+    user = run(_with_store(opts.settings(),
+                           lambda s: UserStore(s).update(name, disabled=disabled)))
+    if opts.json:
+        emit_json({"name": user.name, "disabled": user.disabled})
+    elif disabled:
+        console().print(f"{escape(user.name)} is disabled: their tokens and dashboard sessions "
+                        f"stop working now (`aios users enable {user.name}` undoes it)")
+    else:
+        console().print(f"{escape(user.name)} is enabled again")
+
+
 def _users_commands(app: typer.Typer) -> None:
     users = typer.Typer(help="Approvers: users, roles and API tokens.", no_args_is_help=True)
     app.add_typer(users, name="users")
@@ -393,8 +419,11 @@ def _users_commands(app: typer.Typer) -> None:
             password: bool = typer.Option(
                 False, "--password", help="Set a password (prompted) for REST sign-in."),
             json_out: JsonOpt = False) -> None:
-        """Add a user."""
+        """Add a user (with --password: and their password, prompted twice, in one step)."""
         opts = resolve_options(ctx, json_out=json_out)
+        if password and run(_with_store(opts.settings(), lambda s: _exists(s, name))):
+            fail(f"user {name!r} exists; set their password with `aios users passwd {name}`",
+                 ConflictError.exit_code)
         secret = (typer.prompt("password", hide_input=True, confirmation_prompt=True)
                   if password else None)
         user = run(_with_store(opts.settings(),
@@ -404,6 +433,21 @@ def _users_commands(app: typer.Typer) -> None:
         else:
             console().print(f"added {user.role.value} {escape(user.name)}; give them a token: "
                             f"aios users token {user.name}")
+
+    @users.command("link-slack")
+    def link_slack(ctx: typer.Context, name: str = typer.Argument(..., help="The Ai:oS user."),
+                   slack_id: str = typer.Argument(..., help="Their Slack member id (U...)."),
+                   json_out: JsonOpt = False) -> None:
+        """Let a Slack user decide approvals from Slack buttons as this Ai:oS user."""
+        from aios.approvals.chat_users import SlackUsers
+
+        opts = resolve_options(ctx, json_out=json_out)
+        user = run(_with_store(opts.settings(), lambda s: SlackUsers(s).link(name, slack_id)))
+        if opts.json:
+            emit_json({"name": user.name, "slack_id": slack_id})
+        else:
+            console().print(f"Slack user {escape(slack_id)} now decides as "
+                            f"{escape(user.name)} ({user.role.value})")
 
     @users.command("list")
     def list_users(ctx: typer.Context, json_out: JsonOpt = False) -> None:
@@ -430,6 +474,47 @@ def _users_commands(app: typer.Typer) -> None:
             emit_json({"name": user.name, "role": user.role.value})
         else:
             console().print(f"{escape(user.name)} is now {user.role.value}")
+
+    @users.command("passwd")
+    def passwd(ctx: typer.Context, name: str = typer.Argument(..., help="The user."),
+               json_out: JsonOpt = False) -> None:
+        """Set or change a user's password (prompted twice); their tokens stay valid."""
+        opts = resolve_options(ctx, json_out=json_out)
+        run(_with_store(opts.settings(), lambda s: UserStore(s).get(name)))
+        secret = typer.prompt("new password", hide_input=True, confirmation_prompt=True)
+        if not secret:
+            fail("the password is empty; nothing changed", ConfigError.exit_code)
+        user = run(_with_store(opts.settings(),
+                               lambda s: UserStore(s).update(name, password=secret)))
+        if opts.json:
+            emit_json({"name": user.name, "has_password": user.has_password})
+        else:
+            console().print(f"password of {escape(user.name)} set; they sign in to the "
+                            "dashboard with it")
+
+    @users.command("disable")
+    def disable(ctx: typer.Context, name: str = typer.Argument(..., help="The user."),
+                json_out: JsonOpt = False) -> None:
+        """Disable a user: their tokens and sessions stop working at once."""
+        _set_disabled(ctx, name, True, json_out)
+
+    @users.command("enable")
+    def enable(ctx: typer.Context, name: str = typer.Argument(..., help="The user."),
+               json_out: JsonOpt = False) -> None:
+        """Enable a disabled user again (their unexpired tokens work again)."""
+        _set_disabled(ctx, name, False, json_out)
+
+    @users.command("delete")
+    def delete(ctx: typer.Context, name: str = typer.Argument(..., help="The user."),
+               json_out: JsonOpt = False) -> None:
+        """Delete a user and their tokens; their past decisions stay in the audit trail."""
+        opts = resolve_options(ctx, json_out=json_out)
+        user = run(_with_store(opts.settings(), lambda s: UserStore(s).delete(name)))
+        if opts.json:
+            emit_json({"name": user.name, "deleted": True})
+        else:
+            console().print(f"deleted {escape(user.name)} and their tokens; their decisions "
+                            "stay in the audit trail")
 
     @users.command("token")
     def token(ctx: typer.Context, name: str = typer.Argument(..., help="The user."),

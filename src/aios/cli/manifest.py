@@ -26,11 +26,16 @@ def register(app: typer.Typer) -> None:
     def validate(ctx: typer.Context,
                  file: Path | None = typer.Argument(None, help="Manifest file (default: the "
                                                     "packaged one)."),
-                 env: EnvOpt = None, json_out: JsonOpt = False) -> None:
+                 env: EnvOpt = None, json_out: JsonOpt = False,
+                 import_modules: bool = typer.Option(
+                     False, "--import", help="Import the modules `module:function` handlers "
+                     "name (runs their code). By default they are found without importing, "
+                     "so validating an untrusted manifest executes nothing.")) -> None:
         """Validate a manifest: schema, cross-references, cycles, handlers (exit 2 if bad)."""
         opts = resolve_options(ctx, file, env, json_out=json_out)
         try:
-            manifest = load_manifest(opts.manifest, env=opts.env)
+            manifest = load_manifest(opts.manifest, env=opts.env,
+                                     import_handlers=import_modules)
         except ManifestError as exc:
             if opts.json:
                 emit_json({"valid": False, "issues": [

@@ -123,7 +123,7 @@ def register(app: typer.Typer) -> None:
         elif result.agent is not None:
             from aios.cli.agent import render_agent_end
 
-            render_agent_end(console(), result, requests)
+            render_agent_end(console(), result, requests, show_answer=True)
         else:
             console().print(f"run {result.run_id} {result.status}")
         code = for_run(result.status)

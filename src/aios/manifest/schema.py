@@ -74,6 +74,10 @@ class Action(_Frozen):
     params: dict[str, Any] = Field(
         default_factory=dict, description="Default arguments, overridden by a step's `with`."
     )
+    preview: str | None = Field(
+        None, description="A handler run in forensic mode with the same arguments before an "
+        "approval is requested; its output is shown with the request and bound into it."
+    )
     reliability: ReliabilityPolicy | None = Field(
         None, description="Retry, circuit breaker, per-attempt timeout, fallback and "
         "concurrency limit of this action; null: the manifest's `reliability:` entry that "

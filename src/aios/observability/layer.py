@@ -72,11 +72,17 @@ class RunSpans:
 
     def _start(self, event: RunStarted) -> None:
         # A single-action run has one step named after its target.
-        kind = "action" if event.steps == (event.target,) else "sequence"
-        span = self._tracer.start_span(f"run {event.target}", attributes={
+        kind = event.kind or ("action" if event.steps == (event.target,) else "sequence")
+        attributes: dict[str, Any] = {
             "aios.kind": "run", "aios.run_id": event.run_id, "aios.run.target": event.target,
             "aios.run.kind": kind, "aios.run.steps": len(event.steps),
-            "aios.run.resumed": event.resumed})
+            "aios.run.resumed": event.resumed}
+        name = f"run {event.target}"
+        if kind == "agent":  # the OpenTelemetry GenAI agent conventions
+            name = f"invoke_agent {event.target}"
+            attributes.update({"gen_ai.operation.name": "invoke_agent",
+                               "gen_ai.agent.name": event.target})
+        span = self._tracer.start_span(name, attributes=attributes)
         token = otel_context.attach(trace.set_span_in_context(span))
         self._open[event.run_id] = _OpenRun(span, token, _current_task())
 
@@ -125,8 +131,14 @@ class TracingLayer:
             "aios.forensic": ctx.forensic, "aios.attempt": ctx.attempt,
             "aios.critical_step": call.critical,
         }
+        name = f"action {ctx.action}"
+        if ctx.autonomy is not None:  # a model chose this call: a GenAI `execute_tool` span
+            name = f"execute_tool {ctx.action}"
+            attributes.update({"gen_ai.operation.name": "execute_tool",
+                               "gen_ai.tool.name": ctx.action.replace(".", "__"),
+                               "gen_ai.tool.type": "function"})
         with self._tracer.start_as_current_span(
-                f"action {ctx.action}", attributes=attributes, record_exception=False,
+                name, attributes=attributes, record_exception=False,
                 set_status_on_exception=False) as span:
             try:
                 result = await call_next(call)

@@ -285,7 +285,7 @@ class AgentLoop:
     # -- driving ----------------------------------------------------------------------------
 
     async def _drive(self, *, resumed: bool) -> RunResult:
-        self.runtime._emit(RunStarted(self.run_id, self.agent, (), resumed))
+        self.runtime._emit(RunStarted(self.run_id, self.agent, (), resumed, kind="agent"))
         try:
             status, error = await self._loop()
         except asyncio.CancelledError:

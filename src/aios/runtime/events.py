@@ -11,12 +11,16 @@ __all__ = ["Listener", "RunFinished", "RunStarted", "StepFinished", "StepStarted
 
 @dataclass(frozen=True)
 class RunStarted:
-    """A run began (or resumed); `steps` are its step ids in declaration order."""
+    """A run began (or resumed); `steps` are its step ids in declaration order.
+
+    `kind` is the run's kind when the emitter says it (`agent`); empty otherwise.
+    """
 
     run_id: str
     target: str
     steps: tuple[str, ...]
     resumed: bool = False
+    kind: str = ""
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from types import ModuleType
 from typing import Any, TypeVar
 
 from aios.errors import NotFoundError
+from aios.runtime.handler_lookup import check_statically
 
 __all__ = ["BUILTIN_MODULES", "HandlerRegistry", "handler"]
 
@@ -112,9 +113,21 @@ class HandlerRegistry:
         return fn  # type: ignore[no-any-return]
 
     def check(self, ref: str) -> str | None:
-        """None when `ref` resolves, else the reason it does not (for manifest checks)."""
+        """None when `ref` resolves, else the reason it does not (for manifest checks).
+
+        Imports the module a `module:function` reference names (its code runs); use
+        `check_static` for manifests that are not trusted yet.
+        """
         try:
             self.resolve(ref)
         except NotFoundError as exc:
             return str(exc)
         return None
+
+    def check_static(self, ref: str) -> str | None:
+        """As `check`, but finds `module:function` without importing (`check_statically`)."""
+        if ref in self._by_name:
+            return None
+        if ":" not in ref:
+            return self.check(ref)  # not a registered name: the same message, no import
+        return check_statically(ref)

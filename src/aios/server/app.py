@@ -23,6 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
@@ -47,6 +49,8 @@ from aios.server.cookies import CookiePolicy
 from aios.server.docs import mount_docs
 from aios.server.headers import SecurityHeaders
 from aios.server.hub import EventHub
+from aios.server.jsonsafe import json_safe
+from aios.server.strictjson import StrictJSONBodies
 from aios.server.watch import StoreWatcher
 from aios.server.worker import SERVER_REQUESTER, RunWorker
 from aios.settings import Settings
@@ -59,10 +63,12 @@ log = logging.getLogger("aios.server")
 #: Modules with a FastAPI `router`, mounted in this order.
 ROUTER_MODULES: tuple[str, ...] = (
     "aios.server.approvals_api",
+    "aios.server.slack_api",
     "aios.server.users_api",
     "aios.server.audit_api",
     "aios.server.health",
     "aios.server.runs_api",
+    "aios.server.agents_api",
     "aios.server.traces_api",
     "aios.server.metrics_api",
     "aios.server.evals_api",
@@ -75,6 +81,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "aios.server.pages.runs",
     "aios.server.pages.approvals",
     "aios.server.pages.insights",
+    "aios.server.pages.users",
 )
 
 #: HTTP status of each error class; the most specific class in an error's MRO wins.
@@ -128,6 +135,24 @@ async def _aios_error(request: Request, exc: Exception) -> Response:
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     return JSONResponse({"error": type(exc).__name__, "detail": str(exc)}, status_code=status,
                         headers=headers)
+
+
+def _printable(value: Any) -> Any:
+    """`value` with strings UTF-8 cannot encode (lone surrogates) escaped."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    if isinstance(value, dict):
+        return {_printable(k): _printable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_printable(v) for v in value]
+    return value
+
+
+async def _validation_error(request: Request, exc: Exception) -> Response:
+    """FastAPI's 422, made serialisable whatever the input held (NaN, surrogates)."""
+    assert isinstance(exc, RequestValidationError)
+    errors = _printable(json_safe(jsonable_encoder(exc.errors())))
+    return JSONResponse({"detail": errors}, status_code=422)
 
 
 async def _expire_loop(approvals: ApprovalService, interval: float) -> None:
@@ -240,6 +265,8 @@ def create_app(settings: Settings, *, store: Store | None = None,
                               "`Authorization: Bearer TOKEN` (`aios users token NAME`, or "
                               "POST /api/auth/token with a password).")
     app.add_exception_handler(AiosError, _aios_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_middleware(StrictJSONBodies)
     app.add_middleware(SecurityHeaders)
     mount_docs(app, title="Ai:oS")
     app.mount("/static", StaticFiles(packages=[("aios.server", "static")]), name="static")

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from aios.approvals.policy import duration_seconds
 from aios.auth.tokens import IssuedToken, TokenInfo
 from aios.auth.users import Role, User
+from aios.errors import ConflictError
 from aios.server.auth import Admin, ServicesDep, Viewer
 
 __all__ = ["router"]
@@ -57,6 +58,17 @@ class NewUser(BaseModel):
     name: str
     role: Role = Role.viewer
     password: str | None = None
+
+
+class UserChange(BaseModel):
+    """What to change about a user; fields left out stay as they are."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    role: Role | None = None
+    disabled: bool | None = Field(None, description="True: their tokens and sessions stop "
+                                                    "working at once.")
+    password: str | None = Field(None, min_length=1, max_length=1000)
 
 
 class NewToken(BaseModel):
@@ -107,6 +119,33 @@ async def list_users(services: ServicesDep, _admin: Admin) -> list[UserOut]:
 async def add_user(body: NewUser, services: ServicesDep, _admin: Admin) -> UserOut:
     """Create a user (409 if the name is taken)."""
     return _user(await services.users.add(body.name, body.role, password=body.password))
+
+
+def _not_yourself(name: str, admin: User, what: str) -> None:
+    if name == admin.name:
+        raise ConflictError(f"{admin.name} may not {what} their own account here (it would "
+                            "lock them out); another admin can, or `aios users` on the host")
+
+
+@router.patch("/users/{name}", response_model=UserOut, summary="Change a user")
+async def change_user(name: str, body: UserChange, services: ServicesDep,
+                      admin: Admin) -> UserOut:
+    """Change a user's role or password, or disable / enable them.
+
+    A disabled user's tokens and dashboard sessions stop working at once; their past
+    decisions stay in the audit trail.
+    """
+    if body.disabled:
+        _not_yourself(name, admin, "disable")
+    return _user(await services.users.update(name, role=body.role, disabled=body.disabled,
+                                             password=body.password))
+
+
+@router.delete("/users/{name}", response_model=UserOut, summary="Delete a user")
+async def delete_user(name: str, services: ServicesDep, admin: Admin) -> UserOut:
+    """Delete a user and every token of theirs; their decisions stay in the audit trail."""
+    _not_yourself(name, admin, "delete")
+    return _user(await services.users.delete(name))
 
 
 @router.post("/users/{name}/tokens", response_model=TokenOut, status_code=201,

@@ -93,7 +93,7 @@ class RunWorker:
                            listeners=[*self._listeners, self._on_event],
                            max_concurrency=base.max_concurrency,
                            manifest_path=base.manifest_path, executor=self.executor,
-                           actor=requester)
+                           actor=requester, durable_step_ends=base.durable_step_ends)
             self._views[requester] = view
         return view
 
@@ -147,6 +147,18 @@ class RunWorker:
             assert action is not None
             work = runtime.execute(action, dict(args or {}), run_id=run_id)
         await self._spawn(run_id, work)
+        return run_id
+
+    async def start_agent(self, *, requester: str, agent: str, goal: str) -> str:
+        """Start a run of `agent`'s model toward `goal` as `requester` (in the background).
+
+        Raises:
+            NotFoundError: no such agent. ConfigError: an empty goal, or its model cannot
+                call tools (both before anything is recorded).
+        """
+        run_id = uuid.uuid4().hex
+        await self._spawn(run_id, self.runtime_for(requester).run_agent(agent, goal,
+                                                                        run_id=run_id))
         return run_id
 
     async def resume(self, run_id: str, *, requester: str | None = None) -> str:

@@ -52,9 +52,9 @@ class AgentTurnStore:
     replayed on resume, where a mutating one's idempotency record returns its result.
     """
 
-    def __init__(self, store: Store, writer: BatchWriter):
+    def __init__(self, store: Store, writer: BatchWriter | None = None):
         self.store = store
-        self.writer = writer
+        self.writer = writer or BatchWriter(store)
 
     def put(self, run_id: str, seq: int, kind: str, data: dict[str, Any]) -> None:
         """Queue entry `seq` of run `run_id` (committed by the next flush)."""

@@ -1,4 +1,9 @@
-"""The store's database engine: SQLite (WAL) by default, PostgreSQL by URL, Alembic-migrated."""
+"""The store's database engine: SQLite (WAL) by default, PostgreSQL by URL, Alembic-migrated.
+
+Creating or upgrading the schema is atomic and serialised (`aios.store.creation`): a process
+killed part-way leaves the store as it was, and processes starting together wait for each
+other instead of creating the same tables twice.
+"""
 
 from __future__ import annotations
 
@@ -6,20 +11,18 @@ import json
 from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import event
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from aios.errors import StoreUnreachable
+from aios.errors import StoreError, StoreUnreachable
+from aios.store.creation import migrate_store
 
 __all__ = ["Store", "database_error", "normalise_url", "redact_url"]
 
 _DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg",
             "postgres": "postgresql+asyncpg"}
-_MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 def normalise_url(url: str) -> str:
@@ -55,17 +58,11 @@ def _json_dumps(value: Any) -> str:
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cursor = dbapi_conn.cursor()
+    # The timeout first: switching a new file to WAL waits for another process creating it.
+    cursor.execute("PRAGMA busy_timeout=15000")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=15000")
     cursor.close()
-
-
-def _upgrade(connection: Connection) -> None:
-    config = Config()
-    config.set_main_option("script_location", str(_MIGRATIONS))
-    config.attributes["connection"] = connection
-    command.upgrade(config, "heads")  # one branch per subsystem
 
 
 class Store:
@@ -120,9 +117,14 @@ class Store:
             event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         store = cls(engine, url)
         try:
-            async with engine.begin() as conn:
-                if migrate:
-                    await conn.run_sync(_upgrade)
+            if migrate:
+                await migrate_store(engine, parsed.database)
+            else:
+                async with engine.connect():
+                    pass
+        except StoreError:
+            await engine.dispose()
+            raise
         except (OSError, SQLAlchemyError, DBAPIError) as exc:
             await engine.dispose()
             raise StoreUnreachable(

@@ -80,7 +80,8 @@ class Channel(Protocol):
 ChannelFactory = Callable[[Any, str, Mapping[str, str]], Channel]
 _TYPES: dict[str, ChannelFactory] = {}
 _BUILTIN = {"webhook": "aios.approvals.channels.webhook",
-            "email": "aios.approvals.channels.email"}
+            "email": "aios.approvals.channels.email",
+            "slack": "aios.approvals.channels.slack"}
 
 
 def channel(type_: str) -> Callable[[ChannelFactory], ChannelFactory]:

@@ -91,6 +91,11 @@ async def build_notice(event: str, req: ApprovalRequest, actor: str, *, base_url
         f"Why: {(mask or str)(req.reason) or 'no reason given'}",
         f"Risks: {'; '.join(req.risks) or 'none stated'}",
     ]
+    if req.preview is not None:
+        shown = req.preview.get("error") or json.dumps(
+            mask_value(req.preview.get("output"), mask) if mask else req.preview.get("output"),
+            sort_keys=True, default=str)
+        lines.append(f"Preview ({req.preview.get('handler')}): {shown[:1500]}")
     if req.confidence is not None:
         lines.append(f"Agent's stated confidence: {req.confidence:.2f}")
     lines += [f"Requested by: {req.requester}", _status_line(event, req, actor),
@@ -100,6 +105,8 @@ async def build_notice(event: str, req: ApprovalRequest, actor: str, *, base_url
         for name in ARG_FIELDS:
             request[name] = mask_value(request[name], mask)
         request["reason"] = mask(req.reason)
+        if req.preview is not None:
+            request["preview"] = mask_value(req.preview, mask)
     return Notice(event=event, request=request, headline=headline,
                   text="\n".join(lines) + "\n", link=link, actor=actor,
                   recipients=tuple(recipients), links=links)

@@ -13,7 +13,8 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
-__all__ = ["EVENTS", "ChannelSpec", "EmailChannel", "LinkPolicy", "WebhookChannel"]
+__all__ = ["EVENTS", "ChannelSpec", "EmailChannel", "LinkPolicy", "SlackChannel",
+           "WebhookChannel"]
 
 #: The request events a channel can be told about (the default: all of them).
 EventKind = Literal["created", "escalated", "expired", "approved", "rejected", "withdrawn"]
@@ -114,8 +115,37 @@ class EmailChannel(_Channel):
         return value
 
 
+class SlackChannel(_Channel):
+    """Post to a Slack channel through the official `slack-sdk` (Web API `chat.postMessage`).
+
+    With `buttons` the message carries Approve / Reject buttons; Slack sends the click to
+    `POST /api/slack/actions` (signed with the app's signing secret), and the click decides
+    as the Ai:oS user linked to the clicking Slack user (`aios users link-slack NAME ID`); an
+    unlinked Slack user cannot decide. Without buttons the message links to the request.
+    """
+
+    type: Literal["slack"]
+    channel: str = Field(description="Channel id or name (C0123456789, #approvals).")
+    token_env: EnvName = Field(description="Variable holding the bot token (xoxb-...).")
+    signing_secret_env: EnvName | None = Field(
+        None, description="Variable holding the app's signing secret; needed for buttons.")
+    buttons: Literal["auto", "always", "never"] = Field(
+        "auto", description="auto: buttons when the dashboard (`links.base_url`) answers, a "
+                            "link otherwise.")
+    api_url: str = Field("https://slack.com/api/", description="The Slack Web API base URL.")
+
+    @field_validator("api_url")
+    @classmethod
+    def _api(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(f"{value!r} is not an http(s) URL")
+        return value if value.endswith("/") else value + "/"
+
+
 #: One entry of `approvals.channels:`, told apart by its `type`.
-ChannelSpec = Annotated[WebhookChannel | EmailChannel, Field(discriminator="type")]
+ChannelSpec = Annotated[WebhookChannel | EmailChannel | SlackChannel,
+                        Field(discriminator="type")]
 
 
 class LinkPolicy(BaseModel):

