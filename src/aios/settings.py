@@ -92,6 +92,19 @@ class Settings(BaseSettings):
         ),
     )
 
+    redis_url: str | None = Field(
+        default=None,
+        description=(
+            "Redis URL (AIOS_REDIS_URL), for example redis://127.0.0.1:6379/0: where the "
+            "OpenAI-compatible endpoint counts each key's requests, so several server "
+            "processes share the limits (unset: in the process's memory)."
+        ),
+    )
+    redis_prefix: str = Field(
+        default="aios",
+        description="Prefix of the endpoint's rate-limit keys in Redis (AIOS_REDIS_PREFIX).",
+    )
+
     cookie_secure: Literal["auto", "always", "never"] = Field(
         default="auto",
         description=(

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from aios.approvals.policy import ApprovalPolicy
 from aios.llm.config import BudgetLimit, BudgetsConfig, ModelSpec
+from aios.manifest.endpoint import EndpointSpec
 from aios.mcp.config import McpServerSpec
 from aios.reliability.policy import ReliabilityPolicy
 from aios.routing.spec import RoutingSpec
@@ -231,6 +232,10 @@ class Manifest(_Frozen):
         default_factory=RoutingSpec, description="Model routing for requests that name no "
         "model (policy, complexity classifier) and the response cache (TTL, size, semantic "
         "threshold per tenant namespace)."
+    )
+    endpoint: EndpointSpec = Field(
+        default_factory=EndpointSpec, description="The OpenAI-compatible endpoint of `aios "
+        "serve`: requests per minute of each API key (a default, per-user overrides)."
     )
     mcp_servers: dict[str, McpServerSpec] = Field(
         default_factory=dict, description="Upstream MCP servers by name (a stdio `command` "

@@ -2,7 +2,9 @@
 percentiles, overall and by agent, action, model and provider, over a time window.
 
 Actions are measured from action spans (their calls, errors, latency) with the tokens and
-cost of the LLM calls made inside them; models and providers from LLM spans.
+cost of the LLM calls made inside them; models and providers from LLM spans. The breakdown by
+user (whose API key made the call: the OpenAI-compatible endpoint, or a handler's bound
+gateway) comes from the cost ledger, whose rows carry the user.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import numpy as np
 from numpy.typing import NDArray
 from sqlalchemy import select
 
+from aios.llm.ledger import llm_calls
 from aios.observability.table import spans
 from aios.observability.window import to_ns
 from aios.store.engine import Store
@@ -156,4 +159,26 @@ async def compute_metrics(store: Store, *, since: datetime | None = None,
         query = query.where(spans.c.start_ns >= to_ns(since))
     async with store.engine.connect() as conn:
         rows = (await conn.execute(query)).all()
-    return summarise([tuple(row) for row in rows], since=since, until=until)
+        by_user = await _ledger_by_user(conn, since, until)
+    report = summarise([tuple(row) for row in rows], since=since, until=until)
+    report.by["user"] = by_user
+    return report
+
+
+async def _ledger_by_user(conn: Any, since: datetime | None,
+                          until: datetime) -> tuple[GroupStats, ...]:
+    """LLM calls by user, from the cost ledger (calls made for no user are left out)."""
+    query = (select(llm_calls.c.user, llm_calls.c.status, llm_calls.c.latency_s,
+                    llm_calls.c.input_tokens, llm_calls.c.output_tokens,
+                    llm_calls.c.cache_read_tokens, llm_calls.c.cache_write_tokens,
+                    llm_calls.c.reasoning_tokens, llm_calls.c.cost_usd)
+             .where(llm_calls.c.user.is_not(None)).where(llm_calls.c.at < until))
+    if since is not None:
+        query = query.where(llm_calls.c.at >= since)
+    rows = [("llm", "error" if r[1] == "error" else "ok", (r[2] or 0.0) * 1000.0, *r[3:9],
+             None, None, r[0], None) for r in (await conn.execute(query)).all()]
+    cols = _Columns.of(rows)
+    users = cols.labels["model"]  # the user sits in the model slot of these rows
+    groups = [_stats(str(key), users == key, users == key, cols)
+              for key in sorted(set(users.tolist()))]
+    return tuple(sorted(groups, key=lambda g: (-g.calls, g.key)))

@@ -74,6 +74,8 @@ ROUTER_MODULES: tuple[str, ...] = (
     "aios.server.evals_api",
     "aios.server.redteam_api",
     "aios.server.discovery_api",
+    "aios.server.openai_api",
+    "aios.server.openai_embeddings",
     "aios.server.events",
     "aios.server.pages.auth",
     "aios.server.pages.runs",

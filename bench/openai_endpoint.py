@@ -1,0 +1,178 @@
+"""OpenAI-compatible endpoint: the latency and throughput it adds in front of an upstream.
+
+Starts the scripted OpenAI-format server (`tests/support/scripted_llm.py`, answering at once)
+in its own process, and `aios serve` (Uvicorn, one process, temporary SQLite store) in
+another, with one model `gpt-4o` on that upstream, the response cache off (every request
+reaches the upstream) and the default guardrails on. Then, in this process, the same
+chat-completion request is sent:
+
+- directly to the upstream (the baseline: one HTTP hop), and
+- to the endpoint (two hops: client -> Ai:oS -> upstream), with an Ai:oS API token;
+
+first one at a time (`--requests` each, keep-alive; p50 and p99 latency), then with
+`--concurrency` requests in flight (`--requests` each; requests per second). The "added"
+column is endpoint minus direct: the gateway's work plus the second HTTP hop. The client, the
+endpoint and the upstream share the machine's cores, so the figures are a floor.
+
+LiteLLM's proxy is not measured here (not installed by the project; see the README).
+
+Run: .venv/bin/python bench/openai_endpoint.py [--requests 300] [--concurrency 16]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+
+from aios.auth import Role, TokenStore, UserStore
+from aios.settings import Settings
+from aios.store import Store
+
+ROOT = Path(__file__).resolve().parent.parent
+
+UPSTREAM = """\
+import sys, time
+sys.path.insert(0, {root!r})
+from tests.support import Reply, ScriptedLLMServer, scripted_llm
+# http.server writes headers and body in separate sends: without TCP_NODELAY, Nagle and the
+# client's delayed ACK add ~40 ms to every answer, on both sides alike.
+scripted_llm._Handler.disable_nagle_algorithm = True
+scripted_llm._Server.request_queue_size = 256  # 16 clients connecting at once: no resets
+server = ScriptedLLMServer(Reply.ok("ok", usage=(12, 3))).start()
+print(server.url, flush=True)
+time.sleep(10**6)
+"""
+
+MANIFEST = """\
+name: openai-endpoint-bench
+models:
+  gpt-4o: {{provider: openai, model: gpt-4o, base_url: "{upstream}/v1",
+           api_key_env: BENCH_OPENAI_KEY}}
+routing:
+  cache: {{enabled: false}}
+"""
+
+BODY = {"model": "gpt-4o", "messages": [{"role": "user", "content": "Say ok."}]}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def _token(settings: Settings) -> str:
+    store = await Store.open(settings.store_url())
+    try:
+        await UserStore(store).add("bench", Role.viewer)
+        return (await TokenStore(store).issue("bench", expires_in=3600)).secret
+    finally:
+        await store.close()
+
+
+def _sequential(url: str, headers: dict[str, str], n: int) -> np.ndarray:
+    out = np.empty(n)
+    with httpx.Client(timeout=30) as client:
+        for _ in range(20):  # warm-up: connections, lazy imports, first-call caches
+            client.post(url, json=BODY, headers=headers).raise_for_status()
+        for i in range(n):
+            start = time.perf_counter()
+            client.post(url, json=BODY, headers=headers).raise_for_status()
+            out[i] = time.perf_counter() - start
+    return out * 1000.0
+
+
+async def _throughput(url: str, headers: dict[str, str], n: int, concurrency: int) -> float:
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(timeout=30, limits=limits) as client:
+        queue = iter(range(n))
+
+        async def worker() -> None:
+            for _ in queue:
+                (await client.post(url, json=BODY, headers=headers)).raise_for_status()
+
+        start = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        return n / (time.perf_counter() - start)
+
+
+def _wait(url: str, proc: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            why = proc.stderr.read().decode() if proc.stderr else ""
+            raise SystemExit(f"aios serve exited: {why}")
+        try:
+            if httpx.get(url + "/healthz", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise SystemExit("aios serve did not answer /healthz within 90 s")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--concurrency", type=int, default=16)
+    args = parser.parse_args()
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        upstream_proc = subprocess.Popen([sys.executable, "-c", UPSTREAM.format(root=str(ROOT))],
+                                         stdout=subprocess.PIPE)
+        procs.append(upstream_proc)
+        assert upstream_proc.stdout is not None
+        upstream = upstream_proc.stdout.readline().decode().strip()
+        with tempfile.TemporaryDirectory() as tmp:
+            home = Path(tmp) / "home"
+            manifest = Path(tmp) / "manifest.yaml"
+            manifest.write_text(MANIFEST.format(upstream=upstream))
+            settings = Settings(home=home, database_url=None)
+            token = asyncio.run(_token(settings))
+            port = _free_port()
+            env = {**os.environ, "AIOS_HOME": str(home), "BENCH_OPENAI_KEY": "sk-bench"}
+            env.pop("AIOS_DATABASE_URL", None)
+            env.pop("AIOS_REDIS_URL", None)
+            server = subprocess.Popen(
+                [sys.executable, "-m", "aios.cli", "serve", "--port", str(port), "--manifest",
+                 str(manifest), "--log-level", "warning"],
+                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            procs.append(server)
+            endpoint = f"http://127.0.0.1:{port}"
+            _wait(endpoint, server)
+            sides = {"direct to upstream": (upstream + "/v1/chat/completions",
+                                            {"Authorization": "Bearer sk-bench"}),
+                     "via Ai:oS endpoint": (endpoint + "/v1/chat/completions",
+                                            {"Authorization": f"Bearer {token}"})}
+            rows = {}
+            for name, (url, headers) in sides.items():
+                lat = _sequential(url, headers, args.requests)
+                rps = asyncio.run(_throughput(url, headers, args.requests, args.concurrency))
+                rows[name] = (float(np.percentile(lat, 50)), float(np.percentile(lat, 99)), rps)
+    finally:
+        for proc in procs:
+            proc.terminate()
+            proc.wait(10)
+    print(f"load average: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} "
+          f"(cores: {os.cpu_count()}); {args.requests} requests per side, "
+          f"concurrency {args.concurrency} for req/s")
+    print(f"{'':22} {'p50 ms':>8} {'p99 ms':>8} {'req/s':>8}")
+    for name, (p50, p99, rps) in rows.items():
+        print(f"{name:22} {p50:8.2f} {p99:8.2f} {rps:8.0f}")
+    (d50, d99, drps), (e50, e99, erps) = rows.values()
+    print(f"{'added by the endpoint':22} {e50 - d50:8.2f} {e99 - d99:8.2f} "
+          f"{erps / drps:7.2f}x")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,47 @@
+"""The `endpoint:` manifest section: limits of the OpenAI-compatible endpoint's API keys.
+
+Each API token is counted on its own (its own windows), against the requests-per-minute and
+tokens-per-minute limits of the user it belongs to: `users.<name>` when set, else the
+defaults `rpm` and `tpm`. Kept here, next
+to `budgets.users`, rather than on the token row: one place to read and review, no migration,
+and a token stays what `aios users token` issues. The price is that two keys of one user share
+the figure (each still has its own window).
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = ["EndpointSpec", "KeyLimits"]
+
+
+class KeyLimits(BaseModel):
+    """Limits of one API key."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    rpm: int | None = Field(default=None, ge=1, description="Requests per minute of one key "
+                            "(unset: no limit); over it the endpoint answers 429 with "
+                            "Retry-After.")
+    tpm: int | None = Field(default=None, ge=1, description="Tokens (prompt + completion) per "
+                            "minute of one key, in fixed one-minute windows (unset: no "
+                            "limit); a request arriving once the window is spent gets 429 "
+                            "with Retry-After. The call that crosses the limit is answered.")
+
+
+class EndpointSpec(BaseModel):
+    """The OpenAI-compatible endpoint (`/v1/chat/completions`, `/v1/models`)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    rpm: int | None = Field(default=None, ge=1, description="Requests per minute of every "
+                            "API key whose user has no entry under `users:` (unset: none).")
+    tpm: int | None = Field(default=None, ge=1, description="Tokens per minute of every API "
+                            "key whose user has no entry under `users:` (unset: none).")
+    users: dict[str, KeyLimits] = Field(
+        default_factory=dict, description="Per-user limits of that user's keys, by user name.")
+
+    def limits_of(self, user: str) -> KeyLimits:
+        """The limits that apply to each key of `user`."""
+        found = self.users.get(user)
+        return found if found is not None else KeyLimits(rpm=self.rpm, tpm=self.tpm)
