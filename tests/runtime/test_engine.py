@@ -301,3 +301,31 @@ async def test_run_ids_can_be_given_by_prefix(runs: RunStore) -> None:
     assert (await runs.get_run(result.run_id[:8])).id == result.run_id
     with pytest.raises(NotFoundError, match="no run with id 'zzzz'"):
         await runs.get_run("zzzz")
+
+
+async def test_a_store_that_stops_accepting_writes_inside_a_step_ends_the_run(
+        runs: RunStore) -> None:
+    # The writer refusing a step's row raises inside the step's task, not in the loop that
+    # waits for the step's outcome: that loop must end the run with the error, not wait for
+    # ever (a full disk hung the run this way when the refusal reached a step first).
+    from aios.errors import StoreError
+
+    class Refusing(RunStore):
+        def step_event(self, run_id: str, step_id: str, action: str, status: str,
+                       **kwargs: Any) -> None:
+            if step_id == "b" and status == "succeeded":
+                raise StoreError("the store stopped accepting writes: the disk is full")
+            super().step_event(run_id, step_id, action, status, **kwargs)
+
+    refusing = Refusing(runs.store, runs.writer)
+    m = manifest({"s": steps({"id": "a", "action": "t.rec", "depends_on": []},
+                             {"id": "b", "action": "t.rec", "depends_on": []},
+                             {"id": "c", "action": "t.rec", "depends_on": ["b"]})})
+    task = asyncio.ensure_future(Runtime(m, refusing, registry=registry()).run("s"))
+    done, _ = await asyncio.wait({task}, timeout=60)  # a bound on a hang, not a timing
+    if not done:
+        task.cancel()
+    assert done, "the run waited for ever for the outcome of the step whose write failed"
+    with pytest.raises(StoreError, match="disk is full"):
+        task.result()
+    assert "c" not in LOG  # nothing ran after the run broke

@@ -312,8 +312,18 @@ class Runtime:
 
         publish = self._publisher(run_id, metadata)
 
+        broken: list[Exception] = []
+
         async def run_one(step: Step) -> None:
-            outcome = await self._run_step(run_id, step, publish, metadata)
+            try:
+                outcome = await self._run_step(run_id, step, publish, metadata)
+            except Exception as exc:
+                # Not a step's failure (those are outcomes) but the run's: the store stopped
+                # accepting writes, say. Hand it to the loop below, which would otherwise
+                # wait for this step's outcome for ever.
+                broken.append(exc)
+                outcome = StepOutcome(step.step_id, step.action, "failed",
+                                      error=f"{type(exc).__name__}: {exc}")
             finished.put_nowait(outcome)
 
         try:
@@ -326,6 +336,9 @@ class Runtime:
                 outcome = await finished.get()
                 in_flight.pop(outcome.step_id, None)
                 outcomes[outcome.step_id] = outcome
+                if broken:
+                    await self._cancel_all(in_flight, steps, outcomes, finished)
+                    raise broken[0]
                 if outcome.status in _STOPS and steps[outcome.step_id].critical:
                     ended = ("failed" if outcome.status == "failed"
                              else "ended with an unknown outcome")

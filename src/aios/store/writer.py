@@ -121,6 +121,9 @@ class BatchWriter:
                 self._failure = exc
                 error = StoreError(f"the store refused a write: {database_error(exc)}. "
                                    f"{_FIX}")
+                # Flushes that arrived while this batch was being committed wait too: no
+                # later batch will ever answer them.
+                waiters, self._waiters = waiters + self._waiters, []
                 for waiter in waiters:
                     if not waiter.done():
                         waiter.set_exception(error)
