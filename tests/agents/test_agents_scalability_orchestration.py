@@ -158,6 +158,17 @@ async def test_a_narrative_stating_numbers_or_names_not_in_the_metadata_is_omitt
     assert "\n" not in error  # one line
 
 
+async def test_a_number_that_only_matches_the_reports_time_stamp_is_not_grounded(monkeypatch):
+    # 16:42:42 on the report's clock: "42" must still be refused (this test failed once at
+    # 16:42, when the time stamp was part of the facts).
+    monkeypatch.setattr(orchestration.time, "time", lambda: 1_796_661_762.0)
+    assert "42" in orchestration.iso(1_796_661_762.0)
+    llm = FakeLLM(text="The log partition is at 42%.")
+    ctx, _ = make_ctx("orchestration.summarize", llm=llm, metadata=sample_metadata())
+    report = await orchestration.summarize(ctx)
+    assert report["narrative"] is None and "'42'" in report["narrative_error"]
+
+
 async def test_a_narrative_grounded_in_the_metadata_is_shown():
     text = "Disk on / is 96% full and swap is at 85%; kernel.randomize_va_space is 0."
     ctx, _ = make_ctx("orchestration.summarize", llm=FakeLLM(text=text),
