@@ -15,7 +15,10 @@ from aios.manifest import Manifest
 from aios.runtime import ActionContext, handler
 from aios.settings import Settings
 
-agents = pytest.importorskip("agents", reason="pip install 'aios[agents-sdk]'")
+# A submodule, not `agents` itself: without the SDK, `agents` is this suite's own tests/agents
+# folder (a namespace package on the test path), which would import and then fail.
+pytest.importorskip("agents.run", reason="pip install 'aios[agents-sdk]'")
+import agents  # the SDK, now known to be installed
 
 RAN: list[str] = []
 
