@@ -33,6 +33,14 @@ def _step_running(db: Path, pattern: str) -> bool:
         return False
 
 
+def _llama_loaded(pid: int) -> bool:
+    """Whether llama.cpp's shared library is mapped into process `pid` (the model is in use)."""
+    try:
+        return "libllama" in Path(f"/proc/{pid}/maps").read_text()
+    except OSError:
+        return False
+
+
 def test_ctrl_c_during_the_boot_narrative_stops_at_once(tmp_path: Path) -> None:
     home = tmp_path / "home"
     env = {**os.environ, "AIOS_HOME": str(home)}
@@ -48,7 +56,19 @@ def test_ctrl_c_during_the_boot_narrative_stops_at_once(tmp_path: Path) -> None:
             time.sleep(0.1)
         else:
             pytest.fail("the boot never reached orchestration.summarize")
-        time.sleep(2)  # the model loads and generates the narrative
+        # Interrupt while the local model is at work: llama.cpp's library is mapped just before
+        # the model loads, and loading then generating takes a second or more. A fixed sleep
+        # raced the model on a fast machine (the boot had finished, and the signal came
+        # during the interpreter's teardown).
+        for _ in range(600):
+            if _llama_loaded(proc.pid):
+                break
+            assert proc.poll() is None, "the boot ended before the local model was called"
+            time.sleep(0.05)
+        else:
+            pytest.fail("the boot never called the local model")
+        time.sleep(0.3)
+        assert proc.poll() is None, "the boot ended before the signal could be sent"
         proc.send_signal(signal.SIGINT)
         for _ in range(POLLS):
             if proc.poll() is not None:
