@@ -122,3 +122,27 @@ def test_unknown_params_are_refused_with_the_accepted_list():
     info = model_infos({})["local"]
     with pytest.raises(ConfigError, match="accepted: model_path, n_ctx, n_threads"):
         LocalProvider(dataclasses.replace(info, params={"gpu": 1}))
+
+
+_WAIT_POLICY_PROBE = """
+import asyncio, os
+from aios.llm import model_infos
+from aios.llm.providers import LocalProvider
+asyncio.run(LocalProvider(model_infos({})["local"])._model())
+print(os.environ.get("OMP_WAIT_POLICY"))
+"""
+
+
+@pytest.mark.parametrize(("given", "used"), [(None, "PASSIVE"), ("ACTIVE", "ACTIVE")])
+def test_openmp_threads_wait_passively_unless_the_user_says_otherwise(given, used):
+    # Spinning OpenMP threads slow generation several times over on a busy host (the
+    # provider's docstring); the default is set before llama.cpp starts, in a fresh process.
+    import os
+    import subprocess
+
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    if given is not None:
+        env["OMP_WAIT_POLICY"] = given
+    out = subprocess.run([sys.executable, "-c", _WAIT_POLICY_PROBE], env=env, text=True,
+                         capture_output=True, check=True).stdout
+    assert out.strip().splitlines()[-1] == used
