@@ -155,3 +155,31 @@ def test_postgresql_first_use_by_several_processes_waits_instead_of_failing(
         out, err = proc.communicate(timeout=300)
         assert proc.returncode == 0, err
         assert "opened" in out
+
+
+def test_the_heads_read_from_the_migration_files_are_alembics_heads():
+    # The start-up check reads `revision`/`down_revision` itself (no Alembic import); it must
+    # agree with Alembic's own graph, or a store would be migrated at every start, or never.
+    from alembic.script import ScriptDirectory
+
+    from aios.store.creation import _config, schema_heads
+
+    assert schema_heads() == frozenset(ScriptDirectory.from_config(_config()).get_heads())
+
+
+def test_opening_a_current_store_does_not_import_alembic(tmp_path):
+    import subprocess
+    import sys
+
+    probe = (
+        "import asyncio, sys\n"
+        "from aios.store.engine import Store\n"
+        "async def main(url):\n"
+        "    store = await Store.open(url)\n"
+        "    await store.close()\n"
+        f"url = 'sqlite+aiosqlite:///{tmp_path / 'a.db'}'\n"
+        "asyncio.run(main(url))\n"
+        "print('alembic' in sys.modules)\n")
+    runs = [subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                           check=True).stdout.split()[-1] for _ in range(2)]
+    assert runs == ["True", "False"]  # created on the first start; only checked on the second
