@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import typer
@@ -91,8 +91,12 @@ async def _prompt(opts: Options, text: str, *, dry_run: bool, min_score: float,
                             requests=await pending_requests(runtime.runs.store, result))
         # Each call runs as a run of its own through the full pipeline: forensic mode, the
         # approval gate (a run may wait for a decision) and guardrails apply as for `aios exec`.
-        runs = [await runtime.execute(call.action, call.run_args)
-                for call in calls if call.refused is None]
+        runs: list[RunResult] = []
+        for i, call in enumerate(calls):
+            if call.refused is None:
+                runs.append(await runtime.execute(call.action, call.run_args))
+                step = next(iter(runs[-1].steps.values()), None)
+                calls[i] = replace(call, status=step.status if step else runs[-1].status)
     assert plan is not None
     return _Outcome("match", calls, plan.as_dict(), runs=runs)
 
@@ -112,8 +116,7 @@ def _render_calls(calls: list[PlannedCall], title: str) -> None:
         table.add_column(column, no_wrap=column == "action")
     for call in calls:
         args = "\n".join(f"{k}={_value(v.value)} ({v.source})" for k, v in call.args.items())
-        outcome = (f"[red]refused[/]: {escape(call.refused)}" if call.refused
-                   else escape(call.status or "planned"))
+        outcome = "[red]refused[/] (below)" if call.refused else escape(call.status or "planned")
         table.add_row(call.action, escape(args) or "(none)", outcome)
     console().print(table)
 
@@ -202,7 +205,7 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(1)
         codes = [for_run(r.status) for r in outcome.runs]
         refused = [c for c in outcome.calls if c.refused]
-        for call in refused if not opts.json and outcome.mode == "match" else []:
+        for call in [] if opts.json else refused:
             console().print(f"[red]not run[/]: {escape(call.refused or '')}")
         if any(codes) or (refused and not dry_run):
             raise typer.Exit(FAILED)
