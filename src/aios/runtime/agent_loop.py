@@ -40,7 +40,7 @@ from aios.llm.types import LLMRequest, LLMResponse, Message, ToolCall
 from aios.manifest.schema import Agent, Step
 from aios.runtime.agent_tools import CheckedCall, Refusal, ToolSet
 from aios.runtime.engine import RunResult, Runtime, StepOutcome, register_run_kind
-from aios.runtime.events import RunStarted
+from aios.runtime.events import AgentTurnRecorded, RunStarted
 from aios.store.agent_turns import AgentTurnStore, TurnEntry
 from aios.store.runs import RunRecord
 
@@ -235,6 +235,7 @@ class AgentLoop:
         entry = TurnEntry(seq, kind, data)
         self.entries.append(entry)
         self.turns_store.put(self.run_id, seq, kind, data)
+        self.runtime._emit(AgentTurnRecorded(self.run_id, seq, kind))  # live dashboards
         return entry
 
     def _model_entries(self) -> list[TurnEntry]:
