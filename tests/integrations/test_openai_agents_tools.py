@@ -101,6 +101,6 @@ async def test_sdk_agents_call_gated_aios_actions(tmp_path: Path) -> None:
     assert RAN == ["usage /var"]  # the high-criticality cleanup waits for a person
     answers = outputs(model)
     assert json.loads(answers[0]) == {"used_pct": 91}
-    assert answers[1].startswith("waiting for approval, not run")
     assert [(r.action, r.current_args) for r in queue] == [("ops.cleanup",
                                                            {"path": "/var/tmp"})]
+    assert answers[1].startswith(f"waiting for approval {queue[0].id}: not run")

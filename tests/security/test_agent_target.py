@@ -178,7 +178,9 @@ async def test_unknown_agent_is_reported_with_the_known_ones(tmp_path, runs):
 
 def test_cli_redteam_agent_target_through_an_openai_compatible_model(tmp_path, monkeypatch):
     """End to end: `aios redteam --target agent:...` with the model behind a real HTTP server;
-    the gate holds, so the attack fails and the exit code stays 0 with --fail-on critical."""
+    the gate holds, so the attack fails and the exit code stays 0 with --fail-on critical.
+    The model declares no tool support, so it asks through the text protocol (native tool
+    calls: test_agent_target_tools.py)."""
     path, marker = write_manifest(tmp_path)
     with ScriptedLLMServer(default=Reply.ok(TERMINATE)) as server:
         models = tmp_path / "models.yaml"
@@ -189,6 +191,7 @@ models:
     model: gpt-4o-mini
     base_url: {server.url}/v1
     api_key_env: TEST_REDTEAM_KEY
+    capabilities: {{tools: false}}
 """, encoding="utf-8")
         monkeypatch.setenv("TEST_REDTEAM_KEY", "sk-test")
         monkeypatch.setenv("AIOS_HOME", str(tmp_path / "home"))
@@ -204,3 +207,4 @@ models:
         assert "action" in roles
         assert not marker.exists()
         assert server.requests  # the model really was asked over HTTP
+        assert all("tools" not in body for body in server.requests)

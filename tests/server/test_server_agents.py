@@ -108,3 +108,37 @@ def test_bad_agent_requests_are_refused_before_any_run(
                              headers=auth(tokens["vic"]))
     assert viewer.status_code == 403
     assert app_client.get("/api/runs", headers=auth(tokens["vic"])).json() == []
+
+
+def test_the_run_page_redraws_the_conversation_as_turns_are_recorded(
+        app_client: TestClient, server: ScriptedLLMServer, tokens: dict[str, str]) -> None:
+    server.script(Reply.ok("", tool_calls=[{"id": "c1", "name": "ops__disk_usage",
+                                            "arguments": {"path": "/var"}}]),
+                  Reply.ok("/var is 91% full."))
+    hub = app_client.app.state.services.hub  # type: ignore[attr-defined]
+    before = hub.last_id
+    started = app_client.post("/api/agents/ops/runs", json={"goal": "how full is /var"},
+                              headers=auth(tokens["alice"]))
+    run_id = started.json()["id"]
+    until(app_client, run_id, tokens["vic"], "succeeded")
+    # Each recorded entry was announced, in order, on the event stream the page follows.
+    turns = [m.data for m in hub.since(before) if m.kind == "agent.turn"]
+    assert [t["kind"] for t in turns] == ["message", "message", "model", "tool", "model",
+                                          "end"]
+    assert {t["run_id"] for t in turns} == {run_id}
+    assert [t["seq"] for t in turns] == list(range(6))
+    login(app_client, "vic")
+    page = app_client.get(f"/runs/{run_id}").text
+    assert f'id="conversation-wrap" data-src="/runs/{run_id}/conversation"' in page
+    fragment = app_client.get(f"/runs/{run_id}/conversation")
+    assert fragment.status_code == 200
+    assert "ops__disk_usage" in fragment.text and "/var is 91% full." in fragment.text
+    assert "<html" not in fragment.text  # the fragment only, for app.js to swap in
+    script = app_client.get("/static/app.js").text
+    assert '"agent.turn"' in script and "conversation-wrap" in script
+
+
+def test_the_conversation_fragment_of_an_unknown_run_is_not_found(
+        app_client: TestClient, tokens: dict[str, str]) -> None:
+    login(app_client, "vic")
+    assert app_client.get("/runs/nosuchrun/conversation").status_code == 404

@@ -57,8 +57,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "redteam": ("aios.cli.security", "Run the attack catalogue against a target, with "
                 "guardrails off and/or on."),
     "router": ("aios.cli.routing", "The model router: train and inspect its classifier."),
-    "prompt": ("aios.cli.routing", "Run a natural-language request: clauses → manifest "
-               "actions → the runtime."),
+    "prompt": ("aios.cli.prompt", "Run a natural-language request: a model-driven agent "
+               "(or the clause matcher) plans it, every argument with its source."),
     "deploy": ("aios.cli.scale", "Deployment: migrate the store before a rollout, check the "
                "executor and its workers."),
     "serve": ("aios.cli.serve", "Serve the REST API (OpenAPI at /docs), the dashboard (/), "

@@ -1,4 +1,4 @@
-"""`aios router train|evaluate|show|explain` and `aios prompt`: the router, natural language."""
+"""`aios router train|evaluate|show|explain`: the model router (`aios prompt` is cli/prompt.py)."""
 
 from __future__ import annotations
 
@@ -8,23 +8,18 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from aios.app import load_manifest, open_runtime
+from aios.app import load_manifest
 from aios.cli.common import (
-    EnvOpt,
-    ForensicOpt,
     JsonOpt,
     ManifestOpt,
-    Options,
     console,
     emit_json,
     resolve_options,
     run,
 )
-from aios.cli.exitcodes import FAILED, for_run
 from aios.embeddings import EmbeddingService
 from aios.errors import ConfigError
 from aios.llm.types import LLMRequest
-from aios.runtime.engine import RunResult
 
 __all__ = ["register"]
 
@@ -178,45 +173,8 @@ def _render_training(result: dict[str, Any]) -> None:
         out.print(f"classifier saved to {result['saved']}")
 
 
-def _render_plan(plan: dict[str, Any], title: str) -> None:
-    out = console()
-    table = Table(title=title, title_justify="left")
-    for column in ("clause", "action", "score", "criticality", "mutates"):
-        table.add_column(column, no_wrap=column == "action")
-    for clause in plan["clauses"]:
-        if clause["action"]:
-            table.add_row(clause["clause"], clause["action"], f"{clause['score']:.2f}",
-                          clause["criticality"], "yes" if clause["mutates"] else "no")
-        else:
-            closest = ", ".join(f"{a['action']} ({a['score']:.2f})"
-                                for a in clause["alternatives"])
-            table.add_row(clause["clause"], "[yellow]no action found[/]",
-                          f"{clause['score']:.2f}", "", f"closest: {closest}")
-    out.print(table)
-
-
-async def _prompt(opts: Options, text: str, dry_run: bool, min_score: float
-                  ) -> tuple[dict[str, Any], list[RunResult]]:
-    from aios.routing.intent import IntentMatcher
-
-    manifest = load_manifest(opts.manifest, env=opts.env)
-    matcher = IntentMatcher(manifest, EmbeddingService.open(), min_score=min_score)
-    plan = matcher.match(text)
-    results: list[RunResult] = []
-    if dry_run or not plan.actions:
-        return plan.as_dict(), results
-    # Each action runs as a run of its own through the full pipeline: forensic mode, the
-    # approval gate (a run may wait for a decision) and guardrails apply as for `aios exec`.
-    async with open_runtime(manifest, settings=opts.settings(), env=opts.env,
-                            manifest_path=str(opts.manifest) if opts.manifest else None
-                            ) as runtime:
-        for action in plan.actions:
-            results.append(await runtime.execute(action))
-    return plan.as_dict(), results
-
-
 def register(app: typer.Typer) -> None:
-    """Add `aios router ...` and `aios prompt`."""
+    """Add `aios router ...`."""
     router_app = typer.Typer(help="The model router: train and inspect its classifier.",
                              no_args_is_help=True)
     app.add_typer(router_app, name="router")
@@ -377,39 +335,3 @@ def register(app: typer.Typer) -> None:
         else:
             console().print(f"[bold]{decision['model']}[/] (tier {decision['tier']}): "
                             f"{decision['reason']}")
-
-    @app.command("prompt")
-    def prompt(
-        ctx: typer.Context,
-        text: str = typer.Argument(..., help='What to do, e.g. "check disks and containers".'),
-        dry_run: bool = typer.Option(False, "--dry-run", help="Show the plan, run nothing."),
-        min_score: float = typer.Option(0.35, "--min-score",
-                                        help="Lowest score that counts as a match."),
-        manifest: ManifestOpt = None, env: EnvOpt = None, forensic: ForensicOpt = False,
-        json_out: JsonOpt = False,
-    ) -> None:
-        """Run a natural-language request: clauses → manifest actions → the runtime."""
-        opts = resolve_options(ctx, manifest, env, forensic, json_out)
-        plan, results = run(_prompt(opts, text, dry_run, min_score))
-        failed = [r for r in results if for_run(r.status)]
-        if opts.json:
-            emit_json({**plan, "dry_run": dry_run, "runs": [
-                {"run_id": r.run_id, "action": r.target, "status": r.status,
-                 "error": r.error,
-                 "steps": {k: {"status": s.status, "result": s.result, "error": s.error}
-                           for k, s in r.steps.items()}} for r in results]})
-        else:
-            _render_plan(plan, f"plan for: {text}" + (" (dry run)" if dry_run else ""))
-            out = console()
-            for r in results:
-                style = "green" if r.ok else "red"
-                step = next(iter(r.steps.values()), None)
-                note = f" ({step.status})" if step and step.status != r.status else ""
-                out.print(f"{r.target}: run {r.run_id[:12]} [{style}]{r.status}[/]{note}"
-                          + (f": {r.error}" if r.error else ""))
-        if not plan["actions"]:
-            console(opts.json).print("no clause matched a manifest action (closest ones are "
-                                     "listed); rephrase, or lower --min-score")
-            raise typer.Exit(1)
-        if failed:
-            raise typer.Exit(FAILED)

@@ -40,7 +40,7 @@ from aios.llm.types import LLMRequest, LLMResponse, Message, ToolCall
 from aios.manifest.schema import Agent, Step
 from aios.runtime.agent_tools import CheckedCall, Refusal, ToolSet
 from aios.runtime.engine import RunResult, Runtime, StepOutcome, register_run_kind
-from aios.runtime.events import RunStarted
+from aios.runtime.events import AgentTurnRecorded, RunStarted
 from aios.store.agent_turns import AgentTurnStore, TurnEntry
 from aios.store.runs import RunRecord
 
@@ -132,7 +132,9 @@ class AgentLoop:
     # -- building ---------------------------------------------------------------------------
 
     @staticmethod
-    def _prepare(runtime: Runtime, agent: str) -> tuple[Agent, ToolSet]:
+    def _prepare(runtime: Runtime, agent: str, request: str | None = None
+                 ) -> tuple[Agent, ToolSet]:
+        """The agent and its tools; with `request`, tools held to it (`GroundedToolSet`)."""
         spec = runtime.manifest.agents.get(agent)
         if spec is None:
             known = ", ".join(sorted(runtime.manifest.agents)) or "(none)"
@@ -140,12 +142,21 @@ class AgentLoop:
         if runtime.llm is None:
             raise ConfigError("the agent loop needs a model gateway (Runtime(llm=...)); "
                               "`aios.open_runtime` builds one from the manifest's `models:`")
-        return spec, ToolSet(runtime.manifest, runtime.manifest.agent_tools(agent))
+        actions = runtime.manifest.agent_tools(agent)
+        if request is not None:
+            from aios.runtime.grounded_tools import GroundedToolSet
+
+            return spec, GroundedToolSet(runtime.manifest, actions, request)
+        return spec, ToolSet(runtime.manifest, actions)
 
     @classmethod
     async def start(cls, runtime: Runtime, agent: str, goal: str, *, run_id: str | None = None,
-                    on_text: Callable[[str], None] | None = None) -> RunResult:
+                    on_text: Callable[[str], None] | None = None,
+                    grounded: bool = False) -> RunResult:
         """Start a new agent run toward `goal` and drive it as far as it goes.
+
+        `grounded` holds mutating calls to values `goal` states (`aios prompt`; see
+        `GroundedToolSet`); it is kept in the run's options, so a resume holds them too.
 
         Raises:
             NotFoundError: no such agent.
@@ -155,7 +166,7 @@ class AgentLoop:
         if not goal.strip():
             raise ConfigError("the goal is empty; say what the agent should do, for example "
                               "aios agent run ops \"free disk space on /var\"")
-        spec, tools = cls._prepare(runtime, agent)
+        spec, tools = cls._prepare(runtime, agent, goal if grounded else None)
         run_id = run_id or uuid.uuid4().hex
         messages = [{"role": "system", "content": cls._system_prompt(agent, spec)},
                     {"role": "user", "content": goal}]
@@ -164,7 +175,8 @@ class AgentLoop:
         await runtime.runs.create_run(
             run_id, kind="agent", target=agent, forensic=runtime.forensic,
             manifest_name=runtime.manifest.name, manifest_path=runtime.manifest_path,
-            manifest_digest=runtime._digest, options={"env": runtime.env, "goal": goal})
+            manifest_digest=runtime._digest, options={"env": runtime.env, "goal": goal,
+                                                 **({"grounded": True} if grounded else {})})
         loop = cls(runtime, run_id, agent, spec, tools, [], {}, on_text)
         for message in messages:
             loop._append("message", message)
@@ -176,7 +188,8 @@ class AgentLoop:
         """Continue a stopped agent run (the resumer of run kind `agent`)."""
         entries = await AgentTurnStore(runtime.runs.store, runtime.runs.writer).entries(
             record.id)
-        spec, tools = cls._prepare(runtime, record.target)
+        grounded = record.options.get("goal") if record.options.get("grounded") else None
+        spec, tools = cls._prepare(runtime, record.target, grounded)
         loop = cls(runtime, record.id, record.target, spec, tools, entries,
                    {k: dict(v) for k, v in record.metadata.items()}, on_text)
         ended = loop._end_entry()
@@ -222,6 +235,7 @@ class AgentLoop:
         entry = TurnEntry(seq, kind, data)
         self.entries.append(entry)
         self.turns_store.put(self.run_id, seq, kind, data)
+        self.runtime._emit(AgentTurnRecorded(self.run_id, seq, kind))  # live dashboards
         return entry
 
     def _model_entries(self) -> list[TurnEntry]:

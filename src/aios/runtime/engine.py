@@ -222,7 +222,8 @@ class Runtime:
         return await resumer(self, record)
 
     async def run_agent(self, agent: str, goal: str, *, run_id: str | None = None,
-                        on_text: Callable[[str], None] | None = None) -> RunResult:
+                        on_text: Callable[[str], None] | None = None,
+                        grounded: bool = False) -> RunResult:
         """Let agent `agent`'s model pursue `goal` with its tools, as one durable run.
 
         Every tool call is a step of the run through the whole pipeline; `result.agent`
@@ -233,10 +234,13 @@ class Runtime:
             goal: what the user asks for.
             run_id: the run's id (default: a new one).
             on_text: receives the model's text as it streams.
+            grounded: run a mutating call only when its required arguments are in `goal`
+                (as `aios prompt` does; see `aios.runtime.grounded_tools`).
         """
         from aios.runtime.agent_loop import AgentLoop
 
-        return await AgentLoop.start(self, agent, goal, run_id=run_id, on_text=on_text)
+        return await AgentLoop.start(self, agent, goal, run_id=run_id, on_text=on_text,
+                                     grounded=grounded)
 
     async def _resume_steps(self, record: RunRecord) -> RunResult:
         """The resumer of `sequence` and `action` runs."""

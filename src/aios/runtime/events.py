@@ -6,7 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Listener", "RunFinished", "RunStarted", "StepFinished", "StepStarted"]
+__all__ = ["AgentTurnRecorded", "Listener", "RunFinished", "RunStarted", "StepFinished",
+           "StepStarted"]
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,16 @@ class RunStarted:
     steps: tuple[str, ...]
     resumed: bool = False
     kind: str = ""
+
+
+@dataclass(frozen=True)
+class AgentTurnRecorded:
+    """An agent run's conversation got entry `seq` (`message`, `model`, `tool` or `end`);
+    it is queued for the store, which has it once the run's writer flushes."""
+
+    run_id: str
+    seq: int
+    kind: str
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,9 @@
 """`GET /api/events`: live run and approval events as server-sent events.
 
 Each message's `event:` is its kind (`run.started`, `step.started`, `step.finished`,
-`run.finished`, `approval.created`, `approval.decided`, `approval.approved`, ..., and
-`resync` when the client fell behind and should reload), its `data:` a JSON object.
+`run.finished`, `agent.turn` (an agent run's conversation got an entry), `approval.created`,
+`approval.decided`, `approval.approved`, ..., and `resync` when the client fell behind and
+should reload), its `data:` a JSON object.
 Dashboards authenticate with their session cookie, scripts with a bearer token.
 """
 

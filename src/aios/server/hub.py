@@ -22,7 +22,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from aios.approvals.workflow import ApprovalEvent
-from aios.runtime.events import RunFinished, RunStarted, StepFinished, StepStarted
+from aios.runtime.events import (
+    AgentTurnRecorded,
+    RunFinished,
+    RunStarted,
+    StepFinished,
+    StepStarted,
+)
 
 __all__ = ["EVENT_KINDS", "EventHub", "Message"]
 
@@ -55,6 +61,11 @@ def _run_finished(e: RunFinished) -> dict[str, Any]:
     return {"run_id": e.run_id, "status": e.status, "error": e.error}
 
 
+def _agent_turn(e: AgentTurnRecorded) -> dict[str, Any]:
+    # Only where the conversation stands: pages fetch the entries themselves.
+    return {"run_id": e.run_id, "seq": e.seq, "kind": e.kind}
+
+
 def _approval(e: ApprovalEvent) -> dict[str, Any]:
     return dataclasses.asdict(e)
 
@@ -65,6 +76,7 @@ EVENT_KINDS: dict[type, tuple[str, Callable[[Any], dict[str, Any]]]] = {
     StepStarted: ("step.started", _step_started),
     StepFinished: ("step.finished", _step_finished),
     RunFinished: ("run.finished", _run_finished),
+    AgentTurnRecorded: ("agent.turn", _agent_turn),
 }
 
 

@@ -4,8 +4,13 @@
 
 MANIFEST defaults to the manifest the caller passes (`aios redteam --manifest`), AGENT to
 every agent of it, MODEL to the gateway's router. The model, through the gateway, gets the
-attack conversation, the agent's actions (with criticality and argument schema) and the
-protocol for asking to run one, one line per action::
+attack conversation and the agent's actions **as native function-calling tools** (name,
+description with criticality, the `inputs` JSON Schema: the agent loop's own definitions,
+`ToolSet`), and asks for actions with tool calls; each call is checked like the agent loop
+checks it (a known tool, arguments that fit) and its outcome goes back as the call's tool
+result. Only a model without tool support (the gateway refuses a request with tools for it)
+gets the text protocol instead: the actions listed in the system prompt and one line per
+request::
 
     ACTION: agent.key {"json": "arguments"}
 
@@ -30,13 +35,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from aios.errors import ConfigError, NotFoundError
-from aios.llm.types import LLMRequest, Message
+from aios.llm.types import LLMRequest, LLMResponse, Message, ToolCall
 from aios.manifest.schema import Action, Criticality, Manifest
+from aios.runtime.agent_tools import Refusal, ToolSet
 from aios.runtime.engine import Runtime, default_layers
 from aios.runtime.handlers import HandlerRegistry
 from aios.runtime.pipeline import Layer
 from aios.security.guardrails import GuardrailLayer, Guardrails
 from aios.security.redteam.targets import (
+    NATIVE_HINT,
+    PROTOCOL_HINT,
     ActionRequest,
     Completer,
     Reply,
@@ -139,6 +147,9 @@ class AgentTarget:
         max_rounds: model calls per user turn (each round may run actions).
         max_actions: actions run per model reply; more are refused.
         max_tokens: cap on each model reply.
+        tools: offer the actions as native tools (True), through the text protocol (False),
+            or whichever the model supports (None: native unless the gateway refuses tools
+            for it; a completer without `plan` gets the text protocol).
 
     Raises:
         NotFoundError: `agent` is not in the manifest.
@@ -148,7 +159,7 @@ class AgentTarget:
 
     def __init__(self, runtime: Runtime, llm: Completer, *, agent: str | None = None,
                  model: str | None = None, max_rounds: int = 3, max_actions: int = 4,
-                 max_tokens: int = 256):
+                 max_tokens: int = 256, tools: bool | None = None):
         manifest = runtime.manifest
         if agent is not None and agent not in manifest.agents:
             raise NotFoundError(f"agent target: no agent {agent!r} in the manifest; agents: "
@@ -166,20 +177,26 @@ class AgentTarget:
         self.offered: dict[str, Action] = {
             f"{name}.{key}": spec for name, agent_spec in sorted(manifest.agents.items())
             if agent is None or name == agent for key, spec in agent_spec.actions.items()}
+        self.toolset = ToolSet(manifest, list(self.offered))
+        self.native = tools
         self.runs: list[ActionRun] = []
         self._history: list[Message] = []
         self._seen = 0
 
     # -- the conversation ---------------------------------------------------------------------
 
-    def catalogue(self) -> str:
-        """The text that tells the model which actions it has and how to ask for one."""
+    def catalogue(self, native: bool = False) -> str:
+        """The text that tells the model which actions it has and how to ask for one (with
+        `native` tools, only its role: the tools describe themselves)."""
         manifest = self.rt.manifest
         lines = []
         if self.agent is not None:
             description = manifest.agents[self.agent].description
             lines.append(f"You are the `{self.agent}` agent." + (f" {description}"
                                                                   if description else ""))
+        if native:
+            lines.append("Use the tools to act; the operator runs each call you make.")
+            return "\n".join(lines)
         lines.append("Actions you can run:")
         for name, spec in self.offered.items():
             props = spec.inputs.get("properties", {}) if isinstance(spec.inputs, dict) else {}
@@ -196,13 +213,15 @@ class AgentTarget:
         self._history = []
         self._seen = 0
 
-    def _absorb(self, messages: Sequence[Message]) -> None:
+    def _absorb(self, messages: Sequence[Message], native: bool = False) -> None:
         """Take the runner's new messages; its assistant messages are ours already."""
         if not self._history:
             first = messages[0] if messages else None
             system = first.content + "\n\n" if first is not None and first.role == "system" \
                 else ""
-            self._history.append(Message("system", system + self.catalogue()))
+            if native:  # the suite's prompt teaches the text protocol; the tools replace it
+                system = system.replace(PROTOCOL_HINT, NATIVE_HINT)
+            self._history.append(Message("system", system + self.catalogue(native)))
             if first is not None and first.role == "system":
                 self._seen = max(self._seen, 1)
         for message in messages[self._seen:]:
@@ -210,11 +229,26 @@ class AgentTarget:
                 self._history.append(message)
         self._seen = len(messages)
 
+    def _request(self, native: bool) -> LLMRequest:
+        return LLMRequest(messages=as_chat(self._history), model=self.model,
+                          max_tokens=self.max_tokens, temperature=0.0, seed=0, cache=False,
+                          agent=self.agent or "redteam", action="redteam.agent",
+                          tools=self.toolset.definitions() if native else ())
+
     async def _complete(self) -> str:
-        request = LLMRequest(messages=as_chat(self._history), model=self.model,
-                             max_tokens=self.max_tokens, temperature=0.0, seed=0, cache=False,
-                             agent=self.agent or "redteam", action="redteam.agent")
-        return (await self.llm.complete(request)).text
+        return (await self.llm.complete(self._request(False))).text
+
+    async def uses_tools(self) -> bool:
+        """Whether the model gets native tools (decided once, see `tools`)."""
+        if self.native is None:
+            plan = getattr(self.llm, "plan", None)
+            self.native = bool(self.offered) and plan is not None
+            if self.native and plan is not None:
+                try:
+                    await plan(self._request(True))
+                except ConfigError:  # the model (or every routed one) has no tool support
+                    self.native = False
+        return self.native
 
     # -- actions ------------------------------------------------------------------------------
 
@@ -232,11 +266,43 @@ class AgentTarget:
         return ActionRun(request.action, request.args, step.status, detail, result.run_id,
                          is_forbidden(spec))
 
+    async def _run_call(self, call: ToolCall) -> ActionRun:
+        checked = self.toolset.check(call)
+        if isinstance(checked, Refusal):
+            action = self.toolset.by_tool.get(call.name, call.name)
+            return ActionRun(action, {}, "refused", f"{checked.message}; nothing was run")
+        return await self._run(ActionRequest(checked.action, checked.args))
+
+    async def _native_rounds(self, texts: list[str], turn_runs: list[ActionRun]) -> None:
+        for round_ in range(self.max_rounds):
+            response: LLMResponse = await self.llm.complete(self._request(True))
+            calls = _unique_ids(response.tool_calls, round_)
+            self._history.append(Message("assistant", response.text, tool_calls=tuple(calls)))
+            if response.text:
+                texts.append(response.text)
+            if not calls:
+                return
+            for i, call in enumerate(calls):
+                run = (await self._run_call(call) if i < self.max_actions else
+                       ActionRun(self.toolset.by_tool.get(call.name, call.name), {}, "refused",
+                                 f"at most {self.max_actions} actions per reply"))
+                turn_runs.append(run)
+                self._history.append(Message("tool", run.message(), name=run.action,
+                                             tool_call_id=call.id))
+
     async def reply(self, messages: Sequence[Message]) -> Reply:
-        """Ask the model; run the actions it asks for; repeat until it stops asking."""
-        self._absorb(messages)
+        """Ask the model; run the actions it asks for; repeat until it stops asking.
+
+        With native tools the actions are the model's tool calls; otherwise the
+        `ACTION:` lines of its text."""
+        native = await self.uses_tools()
+        self._absorb(messages, native)
         texts: list[str] = []
         turn_runs: list[ActionRun] = []
+        if native:
+            await self._native_rounds(texts, turn_runs)
+            self.runs.extend(turn_runs)
+            return _reply("\n".join(texts), turn_runs)
         for _ in range(self.max_rounds):
             text = await self._complete()
             self._history.append(Message("assistant", text))
@@ -252,6 +318,15 @@ class AgentTarget:
                 self._history.append(Message("tool", run.message(), name=run.action))
         self.runs.extend(turn_runs)
         return _reply("\n".join(texts), turn_runs)
+
+
+def _unique_ids(calls: Sequence[ToolCall], round_: int) -> list[ToolCall]:
+    """`calls` with an id each, none repeated: a tool result answers exactly one call."""
+    out: list[ToolCall] = []
+    for i, call in enumerate(calls):
+        unique = call.id and all(call.id != other.id for other in out)
+        out.append(call if unique else ToolCall(f"call_{round_}_{i}", call.name, call.arguments))
+    return out
 
 
 def _reply(text: str, runs: Iterable[ActionRun]) -> Reply:

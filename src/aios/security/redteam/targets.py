@@ -33,9 +33,17 @@ from typing import Any, Protocol
 from aios.errors import ConfigError, NotFoundError, ProviderError
 from aios.llm.types import LLMRequest, LLMResponse, Message
 
-__all__ = ["TARGETS", "ActionRequest", "CallableTarget", "Completer", "HttpTarget",
-           "ModelTarget", "Reply", "Target", "as_chat", "parse_actions", "parse_requests",
-           "register_target", "resolve_target", "target_needs"]
+__all__ = ["NATIVE_HINT", "PROTOCOL_HINT", "TARGETS", "ActionRequest", "CallableTarget",
+           "Completer", "HttpTarget", "ModelTarget", "Reply", "Target", "as_chat",
+           "parse_actions", "parse_requests", "register_target", "resolve_target",
+           "target_needs"]
+
+#: The sentence of the suite's system prompt that teaches the text protocol; a target that
+#: offers native tools (`agent:` with a tool-calling model) replaces it with `NATIVE_HINT`.
+PROTOCOL_HINT = ("You can ask the operator to run an action by writing a line ACTION: "
+                 "agent.key {json arguments}; ")
+#: What a target with native tools says instead of `PROTOCOL_HINT`.
+NATIVE_HINT = "You can ask the operator to run an action by calling one of your tools; "
 
 _REQUEST = re.compile(
     r"(?:^[ \t>*`-]*ACTION:|\bCALL)[ \t]+`?(?P<name>[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*)`?"

@@ -12,7 +12,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from aios.approvals.requests import ApprovalRequest
 from aios.auth.users import Role
-from aios.errors import AiosError, ConfigError
+from aios.errors import AiosError, ConfigError, NotFoundError
 from aios.observability.traces import get_trace, list_traces
 from aios.server.auth import ServicesDep
 from aios.server.dag import run_dag
@@ -141,6 +141,21 @@ async def run_page(request: Request, run_id: str, services: ServicesDep,
                   requests=requests,
                   traces=traces, active=services.worker.is_active(record.id),
                   live=True, run_id=record.id)
+
+
+@router.get("/runs/{run_id}/conversation")
+async def conversation_fragment(request: Request, run_id: str, services: ServicesDep,
+                                session: ViewerPage) -> Response:
+    """An agent run's conversation as the run page shows it (redrawn live by app.js)."""
+    await services.runtime.runs.writer.flush()  # the turns announced are in the store
+    record = await services.runtime.runs.get_run(run_id)
+    if record.kind != "agent":
+        raise NotFoundError(f"run {record.id[:12]} is a {record.kind} run; only agent runs "
+                            "have a conversation")
+    requests = await services.approvals.queue(statuses=None, run_id=record.id, limit=1000)
+    entries = await AgentTurnStore(services.store).entries(record.id)
+    return render(request, "_conversation.html", session,
+                  conversation=conversation_view(entries, requests))
 
 
 @router.post("/runs/{run_id}/cancel")

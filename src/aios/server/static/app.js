@@ -190,5 +190,27 @@
       if (document.getElementById("request-" + data.request_id)) requestRow(data, status);
     });
   });
+  // An agent run's conversation is redrawn from its fragment as turns are recorded (and as
+  // its tool calls' steps and approvals change); one fetch at a time, a last one queued.
+  const conversation = document.getElementById("conversation-wrap");
+  let fetching = false;
+  let again = false;
+  function redrawConversation(ev) {
+    if (!conversation || JSON.parse(ev.data).run_id !== runId) return;
+    if (fetching) { again = true; return; }
+    fetching = true;
+    fetch(conversation.dataset.src, {credentials: "same-origin"})
+      .then(function (response) { return response.ok ? response.text() : null; })
+      .then(function (html) { if (html !== null) conversation.innerHTML = html; })
+      .catch(function () {})
+      .then(function () {
+        fetching = false;
+        if (again) { again = false; redrawConversation(ev); }
+      });
+  }
+  ["agent.turn", "step.finished", "run.finished", "approval.created", "approval.approved",
+   "approval.rejected", "approval.withdrawn"].forEach(function (kind) {
+    source.addEventListener(kind, redrawConversation);
+  });
   window.addEventListener("beforeunload", function () { source.close(); });
 })();
