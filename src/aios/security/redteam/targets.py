@@ -34,7 +34,7 @@ from aios.errors import ConfigError, NotFoundError, ProviderError
 from aios.llm.types import LLMRequest, LLMResponse, Message
 
 __all__ = ["NATIVE_HINT", "PROTOCOL_HINT", "TARGETS", "ActionRequest", "CallableTarget",
-           "Completer", "HttpTarget", "ModelTarget", "Reply", "Target", "as_chat",
+           "Completer", "HttpTarget", "ModelTarget", "Reply", "SharedAnswers", "Target", "as_chat",
            "parse_actions", "parse_requests", "register_target", "resolve_target",
            "target_needs"]
 
@@ -250,26 +250,54 @@ def _callable(rest: str, services: dict[str, Any]) -> Target:
     return CallableTarget(fn, name=f"callable:{rest}")
 
 
+class SharedAnswers:
+    """Greedy answers shared by the targets of one red-team run (its guardrails-off and -on
+    columns).
+
+    A greedy, seeded request gives the same answer each time it is asked, and the two columns
+    send the model the same conversation unless a guardrail changed it (a tainted tool
+    output, a refused input): asked twice, the answer is computed once, and the second asker
+    awaits the first. A failure is shared as well: it is what the second call would have met.
+    """
+
+    def __init__(self) -> None:
+        self._answers: dict[str, asyncio.Future[LLMResponse]] = {}
+
+    async def complete(self, gateway: Any, request: LLMRequest) -> LLMResponse:
+        """`gateway.complete(request)`, once per distinct request."""
+        key = repr((request.messages, request.model, request.max_tokens, request.seed))
+        pending = self._answers.get(key)
+        if pending is None:
+            pending = self._answers[key] = asyncio.ensure_future(gateway.complete(request))
+        return await asyncio.shield(pending)
+
+
 class ModelTarget:
     """A model through the Ai:oS gateway (`gateway.complete(LLMRequest)`)."""
 
     runtime = False
 
-    def __init__(self, gateway: Any, model: str | None = None, max_tokens: int = 96):
+    def __init__(self, gateway: Any, model: str | None = None, max_tokens: int = 96,
+                 answers: SharedAnswers | None = None):
         self.gateway = gateway
         self.model = model or None
         self.max_tokens = max_tokens
+        self.answers = answers
         self.name = f"model:{model or 'default'}"
 
     def reset(self) -> None:
         """Nothing to forget: the model gets the whole conversation each time."""
 
     async def reply(self, messages: Sequence[Message]) -> Reply:
-        """One completion, greedy, never served from the cache."""
+        """One completion, greedy, never served from the cache (from `answers` when another
+        target of the run asked the same)."""
         request = LLMRequest(messages=as_chat(messages), model=self.model,
                              max_tokens=self.max_tokens, temperature=0.0, seed=0, cache=False,
                              agent="redteam", action="redteam.attack")
-        response = await self.gateway.complete(request)
+        if self.answers is not None:
+            response = await self.answers.complete(self.gateway, request)
+        else:
+            response = await self.gateway.complete(request)
         return Reply(response.text, parse_actions(response.text))
 
 
@@ -279,7 +307,8 @@ def _model(rest: str, services: dict[str, Any]) -> Target:
     if gateway is None:
         raise ConfigError("a model target needs the model gateway; run it through "
                           "`aios redteam`, which opens the manifest's gateway")
-    return ModelTarget(gateway, rest or None, max_tokens=int(services.get("max_tokens", 96)))
+    return ModelTarget(gateway, rest or None, max_tokens=int(services.get("max_tokens", 96)),
+                       answers=services.get("answers"))
 
 
 class HttpTarget:
