@@ -13,6 +13,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from aios.errors import NotFoundError
+from aios.security.arguments import ArgumentMasker
 from aios.store.engine import Store
 from aios.store.tables import idempotency, run_metadata, runs, step_events
 from aios.store.writer import BatchWriter
@@ -123,11 +124,20 @@ def _effective_status(status: str, pid: int | None, host: str | None) -> str:
 
 
 class RunStore:
-    """Reads and writes runs. Hot-path writes are queued on a `BatchWriter`."""
+    """Reads and writes runs. Hot-path writes are queued on a `BatchWriter`.
 
-    def __init__(self, store: Store, writer: BatchWriter | None = None):
+    Args:
+        store: the opened store.
+        writer: the group-commit writer (default: a new one).
+        masker: masks the secrets and personal data in error texts before they are stored
+            (they often repeat arguments); the engine masks its step errors with it too.
+    """
+
+    def __init__(self, store: Store, writer: BatchWriter | None = None,
+                 masker: ArgumentMasker | None = None):
         self.store = store
         self.writer = writer or BatchWriter(store)
+        self.masker = masker or ArgumentMasker()
 
     # -- writes ---------------------------------------------------------------------------
 
@@ -207,7 +217,8 @@ class RunStore:
 
     async def settle(self, key: str, status: str, *, result: Any = None,
                      error: str | None = None) -> None:
-        """Record the outcome of a claimed execution."""
+        """Record the outcome of a claimed execution (its error text masked)."""
+        error = await self.masker.atext(error)
         async with self.store.engine.begin() as conn:
             await conn.execute(update(idempotency).where(idempotency.c.key == key).values(
                 status=status, result=result, error=error, finished_at=utcnow()))
