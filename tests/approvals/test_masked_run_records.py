@@ -112,6 +112,11 @@ def test_no_secret_from_the_arguments_reaches_the_store_or_the_traces(
     assert len(queue) == 2 and all(r["masked"] for r in queue)
     for request in queue:
         cli("approvals", "approve", request["id"], "--token", token)
+    # Without the key, or with another one, resume refuses (exit 2), naming the setting.
+    for key in ("", Fernet.generate_key().decode()):
+        refused = runner.invoke(app, ["runs", "resume", waiting["run_id"]],
+                                env={"COLUMNS": "200", "AIOS_ARGS_KEY": key})
+        assert refused.exit_code == 2 and "AIOS_ARGS_KEY" in refused.output, refused.output
     for run_id in (waiting["run_id"], sequence["run_id"]):
         assert cli_json("runs", "resume", run_id)["status"] == "succeeded"
     # The handler got the real values on resume, in the exec'd run and in the sequence.
