@@ -105,15 +105,18 @@ async def open_services(settings: Settings, manifest: Manifest,
     """Build the shared services on an opened store; flush and close them on exit."""
     # Span text (errors that repeat arguments, say) passes the secret detectors too; they
     # load here, off the event loop, rather than in the first span that ends.
+    # Both take seconds on first import: loaded side by side.
     masker = ArgumentMasker()
-    await asyncio.to_thread(masker.load)
-    tracing = setup_tracing(settings, store_url=store.url,
-                            redactor=trace_redactor(masker, default_redactor))
+    loading = asyncio.ensure_future(asyncio.to_thread(masker.load))
     try:
         embeddings: EmbeddingService | None = await asyncio.to_thread(EmbeddingService.open)
     except ConfigError as exc:
         log.warning("no embedding model (%s): routing by features, exact cache only", exc)
         embeddings = None
+    finally:
+        await loading
+    tracing = setup_tracing(settings, store_url=store.url,
+                            redactor=trace_redactor(masker, default_redactor))
     services = Services(
         tracing=tracing,
         breakers=BreakerRegistry(store=BreakerStore(store),
