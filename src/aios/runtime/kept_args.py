@@ -23,8 +23,9 @@ from aios.security.sealing import KEY_ENV, ArgumentSeal
 
 __all__ = ["ArgumentKeeper", "restore_options"]
 
-#: The options a seal covers (the rest are stored as they are).
-_SEALED = ("args", "env")
+#: The options a seal covers (the rest are stored as they are): a single-action run's
+#: arguments, an agent run's goal, every run's environment.
+_SEALED = ("args", "env", "goal")
 
 
 @dataclass
@@ -87,6 +88,38 @@ class ArgumentKeeper:
     def restore(self, options: Mapping[str, Any], *, run_id: str) -> dict[str, Any]:
         """`restore_options` with this keeper's seal."""
         return restore_options(options, self.seal, run_id=run_id)
+
+    def entry(self, data: Mapping[str, Any]) -> dict[str, Any]:
+        """An agent run's conversation entry as stored: masked, the real one sealed when
+        masking changed it (without a key: `not_kept`, and a resume of the run refuses).
+
+        Synchronous (the agent loop appends entries in order); the detectors take a few
+        milliseconds per string, small beside a model turn.
+        """
+        masked: dict[str, Any] = self.masker.value(dict(data))
+        if masked == data:
+            return masked
+        if not self.seal.configured:
+            masked["not_kept"] = (f"an entry held secrets or personal data and {KEY_ENV} was "
+                                  "not set, so its real values were never stored")
+        else:
+            masked["sealed"] = self.seal.seal(dict(data))
+        return masked
+
+    def open_entry(self, data: Mapping[str, Any], *, run_id: str) -> dict[str, Any]:
+        """The real entry of a stored (masked) one, for a resume.
+
+        Raises:
+            ConfigError: its values were not kept, or the key is missing or wrong.
+        """
+        if data.get("not_kept"):
+            raise ConfigError(f"run {run_id[:12]} cannot resume: {data['not_kept']}; set "
+                              f"{KEY_ENV} (`aios runs keygen`) and start the agent again")
+        token = data.get("sealed")
+        if not token:
+            return dict(data)
+        real: dict[str, Any] = self.seal.open(str(token), what=f"run {run_id[:12]}")
+        return real
 
 
 def restore_options(options: Mapping[str, Any], seal: ArgumentSeal, *,

@@ -57,7 +57,7 @@ def mask_value(value: Any, mask: Masking, key: str = "") -> Any:
     if isinstance(value, dict):
         return {k: mask_value(v, mask, str(k)) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [mask_value(v, mask, key) for v in value]
+        return type(value)(mask_value(v, mask, key) for v in value)
     return value
 
 
