@@ -6,17 +6,19 @@ import os
 import socket
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psutil
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from aios.errors import NotFoundError
-from aios.security.arguments import ArgumentMasker
 from aios.store.engine import Store
 from aios.store.tables import idempotency, run_metadata, runs, step_events
 from aios.store.writer import BatchWriter
+
+if TYPE_CHECKING:
+    from aios.security.arguments import ArgumentMasker
 
 __all__ = ["IdempotencyRecord", "RunParties", "RunRecord", "RunStore", "StepRecord", "as_utc",
            "run_parties", "utcnow"]
@@ -137,7 +139,16 @@ class RunStore:
                  masker: ArgumentMasker | None = None):
         self.store = store
         self.writer = writer or BatchWriter(store)
-        self.masker = masker or ArgumentMasker()
+        self._masker = masker
+
+    @property
+    def masker(self) -> ArgumentMasker:
+        """The masker of error texts (made on first use: `aios runs` never loads it)."""
+        if self._masker is None:
+            from aios.security.arguments import ArgumentMasker
+
+            self._masker = ArgumentMasker()
+        return self._masker
 
     # -- writes ---------------------------------------------------------------------------
 
