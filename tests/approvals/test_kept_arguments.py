@@ -125,3 +125,14 @@ def test_a_key_that_is_not_a_fernet_key_is_refused_with_how_to_make_one() -> Non
         ArgumentSeal((Fernet.generate_key().decode(), "hunter2"))
     with pytest.raises(ConfigError, match="generate_key"):
         ArgumentSeal.from_setting("not-a-key")
+
+
+def test_runs_keygen_prints_a_key_the_seal_accepts() -> None:
+    from typer.testing import CliRunner
+
+    from aios.cli.main import app
+
+    result = CliRunner().invoke(app, ["runs", "keygen"])
+    assert result.exit_code == 0, result.output
+    seal = ArgumentSeal.from_setting(result.stdout.strip())
+    assert seal.open(seal.seal({"a": 1}), what="test") == {"a": 1}
