@@ -466,7 +466,8 @@ class Runtime:
         except ActionOutcomeUnknown as exc:
             status, error = "unknown", f"{type(exc).__name__}: {exc}"
             when_finished(exc.late, lambda value, text: self.runs.step_event(
-                run_id, step.step_id, step.action, "unknown", result=value, error=text))
+                run_id, step.step_id, step.action, "unknown", result=value,
+                error=self.runs.masker.text(text) if text else text))
         except asyncio.CancelledError:
             duration = (time.perf_counter() - started) * 1000
             self.runs.step_event(run_id, step.step_id, step.action, "cancelled",
