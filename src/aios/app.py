@@ -31,9 +31,11 @@ from aios.runtime.engine import Runtime
 from aios.runtime.events import Listener
 from aios.runtime.executors import build_executor
 from aios.runtime.handlers import HandlerRegistry
+from aios.runtime.kept_args import ArgumentKeeper
 from aios.runtime.layers import ForensicLayer, IdempotencyLayer, TimeoutLayer
 from aios.runtime.pipeline import Layer
 from aios.security.guardrails import GuardrailLayer
+from aios.security.sealing import ArgumentSeal
 from aios.services import Services, open_services
 from aios.settings import Settings
 from aios.store.engine import Store
@@ -41,7 +43,18 @@ from aios.store.open import open_store
 from aios.store.runs import RunStore
 from aios.store.writer import BatchWriter
 
-__all__ = ["load_manifest", "open_gateway", "open_runtime", "open_store", "runtime_layers"]
+__all__ = ["argument_seal", "load_manifest", "open_gateway", "open_runtime", "open_store",
+           "runtime_layers"]
+
+
+def argument_seal(settings: Settings) -> ArgumentSeal:
+    """The seal of masked arguments under `AIOS_ARGS_KEY` (`settings.args_key`).
+
+    Raises:
+        ConfigError: the setting holds something that is not a key.
+    """
+    key = settings.args_key
+    return ArgumentSeal.from_setting(key.get_secret_value() if key is not None else None)
 
 
 def load_manifest(path: Path | str | None = None, *, env: Mapping[str, str] | None = None,
@@ -154,7 +167,7 @@ async def open_runtime(manifest: Manifest, *, settings: Settings | None = None,
     settings = settings or Settings()
     async with open_store(settings) as store, contextlib.AsyncExitStack() as stack:
         services = await stack.enter_async_context(open_services(settings, manifest, store))
-        runs = RunStore(store)
+        runs = RunStore(store, masker=services.masker)
         if llm is None:
             llm = await stack.enter_async_context(
                 open_gateway(manifest, store=store, writer=runs.writer, services=services))
@@ -176,7 +189,8 @@ async def open_runtime(manifest: Manifest, *, settings: Settings | None = None,
             env=env, llm=llm, listeners=[services.tracing.listener(), withdraw, *listeners],
             max_concurrency=settings.max_concurrency, manifest_path=manifest_path,
             executor=build_executor(executor or settings.executor, settings),
-            actor=requester or default_requester(), durable_step_ends=settings.durable_steps)
+            actor=requester or default_requester(), durable_step_ends=settings.durable_steps,
+            keeper=ArgumentKeeper(masker=runs.masker, seal=argument_seal(settings)))
         try:
             yield runtime
         finally:

@@ -17,10 +17,11 @@ from aios.embeddings import EmbeddingService
 from aios.errors import ConfigError
 from aios.llm.interfaces import Wrapper
 from aios.manifest.schema import Manifest
-from aios.observability import Tracing, setup_tracing
+from aios.observability import Tracing, default_redactor, setup_tracing
 from aios.reliability import BreakerRegistry, BreakerStore
 from aios.reliability.events import Emitter
 from aios.reliability.wrappers import ModelFallback, ModelLookup, attempt_wrappers
+from aios.security.arguments import ArgumentMasker, trace_redactor
 from aios.security.guardrails import GuardrailDecision, Guardrails
 from aios.security.streaming import guardrail_wrapper
 from aios.settings import Settings
@@ -62,12 +63,16 @@ class Services:
         embeddings: the one embedding model for the cache, the router and intent matching
             (None when its package is missing: the router then routes by features alone and
             the cache answers exact repeats only).
+        masker: masks arguments and error texts before they are stored or traced.
     """
 
     tracing: Tracing
     breakers: BreakerRegistry
     guardrails: Guardrails
     embeddings: EmbeddingService | None
+    #: The secret and PII detectors that mask arguments and error texts before they are
+    #: stored or traced (loaded once, shared by the run store and the span redactor).
+    masker: ArgumentMasker = dataclasses.field(default_factory=ArgumentMasker)
 
     def reliability_listener(self, event: Any) -> None:
         """Turn a retry / breaker / fallback record into a span event."""
@@ -98,12 +103,20 @@ class Services:
 async def open_services(settings: Settings, manifest: Manifest,
                         store: Store) -> AsyncIterator[Services]:
     """Build the shared services on an opened store; flush and close them on exit."""
-    tracing = setup_tracing(settings, store_url=store.url)
+    # Span text (errors that repeat arguments, say) passes the secret detectors too; they
+    # load here, off the event loop, rather than in the first span that ends.
+    # Both take seconds on first import: loaded side by side.
+    masker = ArgumentMasker()
+    loading = asyncio.ensure_future(asyncio.to_thread(masker.load))
     try:
         embeddings: EmbeddingService | None = await asyncio.to_thread(EmbeddingService.open)
     except ConfigError as exc:
         log.warning("no embedding model (%s): routing by features, exact cache only", exc)
         embeddings = None
+    finally:
+        await loading
+    tracing = setup_tracing(settings, store_url=store.url,
+                            redactor=trace_redactor(masker, default_redactor))
     services = Services(
         tracing=tracing,
         breakers=BreakerRegistry(store=BreakerStore(store),
@@ -111,6 +124,7 @@ async def open_services(settings: Settings, manifest: Manifest,
         guardrails=Guardrails(policy=manifest.guardrails,
                               hooks=[functools.partial(_guardrail_event, tracing)]),
         embeddings=embeddings,
+        masker=masker,
     )
     try:
         yield services

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, Field, field_validator, model_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 __all__ = ["Settings"]
@@ -55,6 +55,16 @@ class Settings(BaseSettings):
         description=(
             "Record LLM prompts and completions on spans (AIOS_TRACE_CONTENT=1); the text "
             "passes the redaction hook before any exporter sees it."
+        ),
+    )
+    args_key: SecretStr | None = Field(
+        default=None,
+        description=(
+            "Fernet key(s) (AIOS_ARGS_KEY) that encrypt the real values of arguments whose "
+            "secrets or personal data the run record keeps masked, so a run can resume; "
+            "several keys separated by commas, newest first, during a rotation. Unset: a run "
+            "whose arguments needed masking is refused unless its action says "
+            "`keep_arguments: false`."
         ),
     )
     otlp_endpoint: str | None = Field(

@@ -37,6 +37,7 @@ from aios.errors import (
 from aios.manifest.schema import Manifest
 from aios.runtime.handlers import HandlerRegistry
 from aios.runtime.pipeline import Layer, Next, StepCall, invoke_handler
+from aios.security.arguments import mask_value, masking
 from aios.security.taint import Taint, run_taint
 from aios.store.engine import Store
 from aios.store.runs import run_parties
@@ -170,14 +171,22 @@ class ApprovalLayer:
         so). The real values never reach the request; execution takes them from the run."""
         if not self.policy.mask_arguments or not args:
             return args
-        if self._mask is None:  # the detectors' first import is slow: off the event loop
-            from aios.approvals.channels.masking import masking
-
-            self._mask = await asyncio.to_thread(masking)
-        from aios.approvals.channels.masking import mask_value
-
-        masked: dict[str, Any] = mask_value(args, self._mask)
+        mask = await self._masking()
+        masked: dict[str, Any] = mask_value(args, mask)
         return masked
+
+    async def _masking(self) -> Callable[[str], str]:
+        if self._mask is None:  # the detectors' first import is slow: off the event loop
+            self._mask = await asyncio.to_thread(masking)
+        return self._mask
+
+    async def _failure(self, exc: BaseException) -> str:
+        """The audit record's text of a failed execution (errors repeat arguments: masked
+        like them)."""
+        text = f"{type(exc).__name__}: {exc}"
+        if not self.policy.mask_arguments:
+            return text
+        return await asyncio.to_thread(await self._masking(), text)
 
     async def _preview(self, call: StepCall) -> dict[str, Any]:
         """Run the action's `preview:` handler in forensic mode: `{"output": ...}`, or
@@ -234,14 +243,19 @@ class ApprovalLayer:
         except (ActionSuspended, ActionSkipped):
             raise  # an inner layer decided not to run it; nothing executed
         except BaseException as exc:
-            await asyncio.shield(self.service.record_execution(
-                request, executed_args=approved_call.ctx.args, actor=self.requester,
-                outcome={"status": "failed", "error": f"{type(exc).__name__}: {exc}"}))
+            await asyncio.shield(self._record_failure(request, approved_call, exc))
             raise
         await self.service.record_execution(
             request, executed_args=approved_call.ctx.args, actor=self.requester,
             outcome={"status": "succeeded", "result_sha256": sha256_hex(canonical_json(result))})
         return result
+
+
+    async def _record_failure(self, request: ApprovalRequest, call: StepCall,
+                              exc: BaseException) -> None:
+        await self.service.record_execution(
+            request, executed_args=call.ctx.args, actor=self.requester,
+            outcome={"status": "failed", "error": await self._failure(exc)})
 
 
 def restore_masked(edited: dict[str, Any], shown: dict[str, Any],

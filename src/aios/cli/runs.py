@@ -94,8 +94,9 @@ def register(app: typer.Typer) -> None:
         opts = resolve_options(ctx, manifest, env, json_out=json_out)
 
         async def go() -> tuple[RunResult, list[ApprovalRequest], str]:
-            from aios.app import load_manifest, open_runtime, open_store
+            from aios.app import argument_seal, load_manifest, open_runtime, open_store
             from aios.cli.agent import pending_requests
+            from aios.runtime.kept_args import restore_options
             from aios.store.runs import RunStore
 
             settings = opts.settings()
@@ -106,7 +107,9 @@ def register(app: typer.Typer) -> None:
             if path is not None and not path.exists():
                 raise ConfigError(f"run {record.id} used manifest {path}, which no longer "
                                   "exists; pass --manifest")
-            loaded = load_manifest(path, env=opts.env or record.options.get("env") or None)
+            # The environment is stored masked: its real values come from their seal.
+            options = restore_options(record.options, argument_seal(settings), run_id=record.id)
+            loaded = load_manifest(path, env=opts.env or options.get("env") or None)
             async with open_runtime(loaded, settings=settings.model_copy(
                     update={"forensic": record.forensic}), env=opts.env,
                     manifest_path=str(path) if path else None) as runtime:
@@ -129,3 +132,11 @@ def register(app: typer.Typer) -> None:
         code = for_run(result.status)
         if code:
             raise typer.Exit(code)
+
+    @runs_app.command("keygen")
+    def keygen() -> None:
+        """Print a new key for AIOS_ARGS_KEY (it encrypts the real values of masked
+        arguments that a resume needs); keep it out of the store's host."""
+        from aios.security.sealing import generate_key
+
+        typer.echo(generate_key())

@@ -78,6 +78,12 @@ class Action(_Frozen):
         None, description="A handler run in forensic mode with the same arguments before an "
         "approval is requested; its output is shown with the request and bound into it."
     )
+    keep_arguments: bool = Field(
+        True, description="When the run record masks secrets or personal data in this "
+        "action's arguments (`aios exec`), keep the real values encrypted with AIOS_ARGS_KEY "
+        "so a run of it that stops (waiting for approval, interrupted) can resume; false: "
+        "never keep them (no key needed; such a run cannot resume and is started again)."
+    )
     reliability: ReliabilityPolicy | None = Field(
         None, description="Retry, circuit breaker, per-attempt timeout, fallback and "
         "concurrency limit of this action; null: the manifest's `reliability:` entry that "

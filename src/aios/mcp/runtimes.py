@@ -49,7 +49,8 @@ class RuntimesByCaller:
                 base.manifest, base.runs, registry=base.registry,
                 layers=self._layers(requester), forensic=base.forensic, env=base.env,
                 llm=base.llm, listeners=base.listeners, max_concurrency=base.max_concurrency,
-                manifest_path=base.manifest_path, executor=self.executor, actor=requester)
+                manifest_path=base.manifest_path, executor=self.executor, actor=requester,
+                keeper=base.keeper)
             self._by_name[requester] = runtime
         return runtime
 

@@ -172,11 +172,14 @@ class AgentLoop:
                     {"role": "user", "content": goal}]
         probe = cls(runtime, run_id, agent, spec, tools, [], {})
         await probe._check_model(messages)
+        # Masked (the goal may hold a secret): refused here without a key to seal it.
+        options = await runtime.keeper.options(
+            {"env": runtime.env, "goal": goal, **({"grounded": True} if grounded else {})},
+            target=agent)
         await runtime.runs.create_run(
             run_id, kind="agent", target=agent, forensic=runtime.forensic,
             manifest_name=runtime.manifest.name, manifest_path=runtime.manifest_path,
-            manifest_digest=runtime._digest, options={"env": runtime.env, "goal": goal,
-                                                 **({"grounded": True} if grounded else {})})
+            manifest_digest=runtime._digest, options=options)
         loop = cls(runtime, run_id, agent, spec, tools, [], {}, on_text)
         for message in messages:
             loop._append("message", message)
@@ -186,15 +189,21 @@ class AgentLoop:
     async def resume(cls, runtime: Runtime, record: RunRecord,
                      on_text: Callable[[str], None] | None = None) -> RunResult:
         """Continue a stopped agent run (the resumer of run kind `agent`)."""
-        entries = await AgentTurnStore(runtime.runs.store, runtime.runs.writer).entries(
+        stored = await AgentTurnStore(runtime.runs.store, runtime.runs.writer).entries(
             record.id)
-        grounded = record.options.get("goal") if record.options.get("grounded") else None
+        # A grounded run checks arguments against the real request (stored masked, sealed).
+        grounded = (runtime.keeper.restore(record.options, run_id=record.id).get("goal")
+                    if record.options.get("grounded") else None)
         spec, tools = cls._prepare(runtime, record.target, grounded)
-        loop = cls(runtime, record.id, record.target, spec, tools, entries,
+        loop = cls(runtime, record.id, record.target, spec, tools, stored,
                    {k: dict(v) for k, v in record.metadata.items()}, on_text)
         ended = loop._end_entry()
         if ended is not None and ended["reason"] != "cancelled":
-            return loop._result(record.status, record.error)
+            return loop._result(record.status, record.error)  # as stored: masked
+        # Stored masked; the model and the tools need the real values back.
+        loop.entries = [TurnEntry(e.seq, e.kind,
+                                  runtime.keeper.open_entry(e.data, run_id=record.id))
+                        for e in stored]
         await runtime.runs.reopen_run(record.id)
         return await loop._drive(resumed=True)
 
@@ -234,7 +243,7 @@ class AgentLoop:
         seq = (self.entries[-1].seq + 1) if self.entries else 0
         entry = TurnEntry(seq, kind, data)
         self.entries.append(entry)
-        self.turns_store.put(self.run_id, seq, kind, data)
+        self.turns_store.put(self.run_id, seq, kind, self.runtime.keeper.entry(data))
         self.runtime._emit(AgentTurnRecorded(self.run_id, seq, kind))  # live dashboards
         return entry
 

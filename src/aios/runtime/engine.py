@@ -34,6 +34,7 @@ from aios.runtime.events import (
     StepStarted,
 )
 from aios.runtime.handlers import HandlerRegistry
+from aios.runtime.kept_args import ArgumentKeeper
 from aios.runtime.layers import (
     ConfirmationLayer,
     ForensicLayer,
@@ -142,6 +143,9 @@ class Runtime:
             more per step (one commit each); off, a kill can lose the ends of read-only steps
             that finished within the writer's last flush cycle (mutating steps never: their
             claim and outcome are committed at once).
+        keeper: what a run record keeps of arguments and environment: masked, the real
+            values sealed with `AIOS_ARGS_KEY` (default: masked with `runs.masker`, no key:
+            a run whose values needed masking is refused).
     """
 
     def __init__(self, manifest: Manifest, runs: RunStore, *,
@@ -150,7 +154,8 @@ class Runtime:
                  env: Mapping[str, str] | None = None, llm: Any = None,
                  listeners: Iterable[Listener] = (), max_concurrency: int = 16,
                  manifest_path: str | None = None, executor: Next | None = None,
-                 actor: str | None = None, durable_step_ends: bool = False):
+                 actor: str | None = None, durable_step_ends: bool = False,
+                 keeper: ArgumentKeeper | None = None):
         if max_concurrency < 1:
             raise ConfigError(f"max_concurrency must be at least 1, got {max_concurrency}")
         self.manifest = manifest
@@ -166,6 +171,7 @@ class Runtime:
         self.manifest_path = manifest_path
         self.actor = actor
         self.durable_step_ends = durable_step_ends
+        self.keeper = keeper or ArgumentKeeper(masker=runs.masker)
         self._chain: Next = compose(self.layers, executor or invoke_handler)
         self._validators: dict[str, jsonschema.protocols.Validator | None] = {}
         # The manifest is frozen: hash it once, not on every run (2,000 steps take 50 ms).
@@ -252,7 +258,8 @@ class Runtime:
                 raise NotFoundError(f"run {record.id} ran sequence {record.target!r}, which "
                                     "this manifest does not declare; pass the same --manifest")
         else:
-            args = record.options.get("args", {})
+            # Stored masked: the real values come from their seal (AIOS_ARGS_KEY).
+            args = self.keeper.restore(record.options, run_id=record.id).get("args", {})
             spec = _single_step(record.target, args)
         critical = {step.step_id: step.critical for step in spec.steps}
         # Finished steps keep their outcome; a critical failure is retried (its cause may be
@@ -278,8 +285,13 @@ class Runtime:
                      run_id: str | None) -> RunResult:
         run_id = run_id or uuid.uuid4().hex
         options: dict[str, Any] = {"env": self.env}
+        action = None
         if kind == "action":
             options["args"] = spec.steps[0].with_
+            action = self.manifest.action(target)
+        # Masked before it is written; refused here (nothing ran) when the real values
+        # should be kept and no key is set.
+        options = await self.keeper.options(options, target=target, action=action)
         await self.runs.create_run(
             run_id, kind=kind, target=target, forensic=self.forensic,
             manifest_name=self.manifest.name, manifest_path=self.manifest_path,
@@ -458,7 +470,8 @@ class Runtime:
         except ActionOutcomeUnknown as exc:
             status, error = "unknown", f"{type(exc).__name__}: {exc}"
             when_finished(exc.late, lambda value, text: self.runs.step_event(
-                run_id, step.step_id, step.action, "unknown", result=value, error=text))
+                run_id, step.step_id, step.action, "unknown", result=value,
+                error=self.runs.masker.text(text) if text else text))
         except asyncio.CancelledError:
             duration = (time.perf_counter() - started) * 1000
             self.runs.step_event(run_id, step.step_id, step.action, "cancelled",
@@ -469,6 +482,8 @@ class Runtime:
         except Exception as exc:
             status, error = "failed", f"{type(exc).__name__}: {exc}"
         duration = (time.perf_counter() - started) * 1000
+        if status in _STOPS:  # errors often repeat the arguments: masked before anyone keeps them
+            error = await self.runs.masker.atext(error)
         self.runs.step_event(run_id, step.step_id, step.action, status, duration_ms=duration,
                              result=result, error=error)
         if self.durable_step_ends:

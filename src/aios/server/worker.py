@@ -93,7 +93,8 @@ class RunWorker:
                            listeners=[*self._listeners, self._on_event],
                            max_concurrency=base.max_concurrency,
                            manifest_path=base.manifest_path, executor=self.executor,
-                           actor=requester, durable_step_ends=base.durable_step_ends)
+                           actor=requester, durable_step_ends=base.durable_step_ends,
+                           keeper=base.keeper)
             self._views[requester] = view
         return view
 

@@ -6,7 +6,7 @@ import os
 import socket
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psutil
 from sqlalchemy import func, insert, select, update
@@ -16,6 +16,9 @@ from aios.errors import NotFoundError
 from aios.store.engine import Store
 from aios.store.tables import idempotency, run_metadata, runs, step_events
 from aios.store.writer import BatchWriter
+
+if TYPE_CHECKING:
+    from aios.security.arguments import ArgumentMasker
 
 __all__ = ["IdempotencyRecord", "RunParties", "RunRecord", "RunStore", "StepRecord", "as_utc",
            "run_parties", "utcnow"]
@@ -123,11 +126,29 @@ def _effective_status(status: str, pid: int | None, host: str | None) -> str:
 
 
 class RunStore:
-    """Reads and writes runs. Hot-path writes are queued on a `BatchWriter`."""
+    """Reads and writes runs. Hot-path writes are queued on a `BatchWriter`.
 
-    def __init__(self, store: Store, writer: BatchWriter | None = None):
+    Args:
+        store: the opened store.
+        writer: the group-commit writer (default: a new one).
+        masker: masks the secrets and personal data in error texts before they are stored
+            (they often repeat arguments); the engine masks its step errors with it too.
+    """
+
+    def __init__(self, store: Store, writer: BatchWriter | None = None,
+                 masker: ArgumentMasker | None = None):
         self.store = store
         self.writer = writer or BatchWriter(store)
+        self._masker = masker
+
+    @property
+    def masker(self) -> ArgumentMasker:
+        """The masker of error texts (made on first use: `aios runs` never loads it)."""
+        if self._masker is None:
+            from aios.security.arguments import ArgumentMasker
+
+            self._masker = ArgumentMasker()
+        return self._masker
 
     # -- writes ---------------------------------------------------------------------------
 
@@ -207,7 +228,8 @@ class RunStore:
 
     async def settle(self, key: str, status: str, *, result: Any = None,
                      error: str | None = None) -> None:
-        """Record the outcome of a claimed execution."""
+        """Record the outcome of a claimed execution (its error text masked)."""
+        error = await self.masker.atext(error)
         async with self.store.engine.begin() as conn:
             await conn.execute(update(idempotency).where(idempotency.c.key == key).values(
                 status=status, result=result, error=error, finished_at=utcnow()))

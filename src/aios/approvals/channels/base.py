@@ -2,8 +2,8 @@
 
 A channel type is a class registered under its manifest `type` with `@channel("NAME")`; it is
 built from its manifest entry and the process environment (where its secrets are). Built-in
-types: `webhook`, `email`. A delivery that fails raises `DeliveryError` (or any exception);
-the notifier records it and retries.
+types: `webhook`, `email`, `slack`, `apprise`. A delivery that fails raises `DeliveryError`
+(or any exception); the notifier records it and retries.
 """
 
 from __future__ import annotations
@@ -81,7 +81,8 @@ ChannelFactory = Callable[[Any, str, Mapping[str, str]], Channel]
 _TYPES: dict[str, ChannelFactory] = {}
 _BUILTIN = {"webhook": "aios.approvals.channels.webhook",
             "email": "aios.approvals.channels.email",
-            "slack": "aios.approvals.channels.slack"}
+            "slack": "aios.approvals.channels.slack",
+            "apprise": "aios.approvals.channels.apprise"}
 
 
 def channel(type_: str) -> Callable[[ChannelFactory], ChannelFactory]:

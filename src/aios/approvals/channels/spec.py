@@ -1,7 +1,8 @@
 """The manifest's `approvals.channels:` and `approvals.links:` entries, validated at load.
 
-A channel entry names its `type` (`webhook`, `email`) and that type's settings; secrets are
-never written in the manifest, only the names of the environment variables that hold them.
+A channel entry names its `type` (`webhook`, `email`, `slack`, `apprise`) and that type's
+settings; secrets are never written in the manifest, only the names of the environment
+variables that hold them.
 Plain pydantic models, importable by the manifest schema without loading any transport.
 """
 
@@ -13,8 +14,8 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
-__all__ = ["EVENTS", "ChannelSpec", "EmailChannel", "LinkPolicy", "SlackChannel",
-           "WebhookChannel"]
+__all__ = ["EVENTS", "AppriseChannel", "ChannelSpec", "EmailChannel", "LinkPolicy",
+           "SlackChannel", "WebhookChannel"]
 
 #: The request events a channel can be told about (the default: all of them).
 EventKind = Literal["created", "escalated", "expired", "approved", "rejected", "withdrawn"]
@@ -143,8 +144,18 @@ class SlackChannel(_Channel):
         return value if value.endswith("/") else value + "/"
 
 
+class AppriseChannel(_Channel):
+    """Notify through Apprise (the `apprise` package): one message to every service its URLs
+    name (ntfy, Telegram, Teams, Discord, Matrix, Pushover, `mailto://`, `json://`, ...)."""
+
+    type: Literal["apprise"]
+    urls_env: EnvName = Field(
+        description="Variable holding the Apprise URLs, separated by spaces or commas (they "
+                    "carry the services' tokens, so they never go in the manifest).")
+
+
 #: One entry of `approvals.channels:`, told apart by its `type`.
-ChannelSpec = Annotated[WebhookChannel | EmailChannel | SlackChannel,
+ChannelSpec = Annotated[WebhookChannel | EmailChannel | SlackChannel | AppriseChannel,
                         Field(discriminator="type")]
 
 
