@@ -48,13 +48,16 @@ __all__ = ["argument_seal", "load_manifest", "open_gateway", "open_runtime", "op
 
 
 def argument_seal(settings: Settings) -> ArgumentSeal:
-    """The seal of masked arguments under `AIOS_ARGS_KEY` (`settings.args_key`).
+    """The seal of masked arguments under `AIOS_ARGS_KEY` (`settings.args_key`); without it,
+    the embedded store's key file `<home>/args.key` (aios.security.sealing says why).
 
     Raises:
         ConfigError: the setting holds something that is not a key.
     """
     key = settings.args_key
-    return ArgumentSeal.from_setting(key.get_secret_value() if key is not None else None)
+    key_file = None if settings.database_url else settings.home / "args.key"
+    return ArgumentSeal.from_setting(key.get_secret_value() if key is not None else None,
+                                     key_file=key_file)
 
 
 def load_manifest(path: Path | str | None = None, *, env: Mapping[str, str] | None = None,

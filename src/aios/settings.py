@@ -62,8 +62,9 @@ class Settings(BaseSettings):
         description=(
             "Fernet key(s) (AIOS_ARGS_KEY) that encrypt the real values of arguments whose "
             "secrets or personal data the run record keeps masked, so a run can resume; "
-            "several keys separated by commas, newest first, during a rotation. Unset: a run "
-            "whose arguments needed masking is refused unless its action says "
+            "several keys separated by commas, newest first, during a rotation. Unset: the "
+            "embedded SQLite store uses the key file <home>/args.key; with a database URL "
+            "a run whose arguments needed masking is refused unless its action says "
             "`keep_arguments: false`."
         ),
     )

@@ -136,3 +136,21 @@ def test_runs_keygen_prints_a_key_the_seal_accepts() -> None:
     assert result.exit_code == 0, result.output
     seal = ArgumentSeal.from_setting(result.stdout.strip())
     assert seal.open(seal.seal({"a": 1}), what="test") == {"a": 1}
+
+
+def test_a_key_file_is_made_once_and_shared_and_a_spoiled_one_is_named(tmp_path) -> None:
+    from aios.security.sealing import ArgumentSeal
+
+    key_file = tmp_path / "home" / "args.key"
+    first = ArgumentSeal(key_file=key_file)
+    assert first.configured and not key_file.exists()  # made on first need only
+    token = first.seal({"token": "ghp_x"})
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    # Another process on the same home reads the same key; an env key wins over the file.
+    assert ArgumentSeal(key_file=key_file).open(token, what="run 1") == {"token": "ghp_x"}
+    other = ArgumentSeal((Fernet.generate_key().decode(),), key_file=key_file)
+    with pytest.raises(ConfigError, match="AIOS_ARGS_KEY"):
+        other.open(token, what="run 1")
+    key_file.write_text("not a key\n")
+    with pytest.raises(ConfigError, match=f"key file {key_file} does not hold a Fernet key"):
+        ArgumentSeal(key_file=key_file).open(token, what="run 1")

@@ -1,5 +1,6 @@
 """An agent run's goal and conversation are stored masked; resume gives the model and the tools
-the real values back (sealed with AIOS_ARGS_KEY), and without a key the run is refused."""
+the real values back (sealed with AIOS_ARGS_KEY, or the embedded store's key file), and
+without either the run is refused."""
 
 from __future__ import annotations
 
@@ -115,10 +116,40 @@ async def test_the_conversation_is_stored_masked_and_resumes_with_the_real_value
     assert TOKEN not in text and EMAIL not in text
 
 
-async def test_without_a_key_a_goal_with_a_secret_is_refused(
+async def test_without_a_key_the_embedded_store_seals_under_its_key_file(
         server: ScriptedLLMServer, tmp_path: Path, settings: Settings) -> None:
+    GOT.clear()
     loaded = manifest(server, tmp_path)
+    server.script(Reply.ok("", tool_calls=[{"id": "a", "name": "ops__rotate", "arguments": {
+        "key": TOKEN, "notify": EMAIL}}]), Reply.ok("Rotated."))
     async with open_runtime(loaded, settings=settings, handlers=[rotate]) as runtime:
+        first = await runtime.run_agent("ops", GOAL)
+    assert first.status == "waiting"
+    key_file = settings.home / "args.key"
+    assert key_file.stat().st_mode & 0o777 == 0o600  # readable by its owner only
+    text = stored_text(settings)
+    assert "sealed" in text and TOKEN not in text and EMAIL not in text
+    assert key_file.read_text().strip() not in text  # the key never reaches the store
+    store = await Store.open(settings.store_url())
+    try:
+        alice = await UserStore(store).add("alice", Role.approver)
+        service = ApprovalService(store)
+        for request in await service.queue(run_id=first.run_id):
+            await service.approve(request.id, alice)
+    finally:
+        await store.close()
+    async with open_runtime(loaded, settings=settings, handlers=[rotate]) as runtime:
+        done = await runtime.resume(first.run_id)
+    assert done.status == "succeeded" and GOT == [{"key": TOKEN, "notify": EMAIL}]
+
+
+async def test_without_a_key_a_goal_with_a_secret_is_refused_on_a_configured_database(
+        server: ScriptedLLMServer, tmp_path: Path, settings: Settings) -> None:
+    # A store named by AIOS_DATABASE_URL (PostgreSQL, shared by hosts) has no key file.
+    configured = settings.model_copy(update={"database_url": settings.store_url()})
+    loaded = manifest(server, tmp_path)
+    async with open_runtime(loaded, settings=configured, handlers=[rotate]) as runtime:
         with pytest.raises(ConfigError, match=r"goal hold secrets.*AIOS_ARGS_KEY"):
             await runtime.run_agent("ops", GOAL)
         assert await runtime.runs.count_runs() == 0
+    assert not (settings.home / "args.key").exists()
