@@ -36,7 +36,8 @@ from aios.security.masking import Masker
 from aios.security.policy import DataAction, EffectivePolicy, GuardrailPolicy, InjectionAction
 from aios.security.taint import Taint, mark_untrusted, record_taint
 
-__all__ = ["APPROVE_ENV", "DecisionHook", "GuardrailDecision", "GuardrailLayer", "Guardrails"]
+__all__ = ["APPROVE_ENV", "DecisionHook", "GuardrailDecision", "GuardrailLayer", "Guardrails",
+           "map_strings"]
 
 log = logging.getLogger("aios.security.guardrails")
 
@@ -272,14 +273,14 @@ def _strings(value: Any) -> Iterable[str]:
             yield from _strings(item)
 
 
-def _map_strings(value: Any, fn: Callable[[str], str]) -> Any:
+def map_strings(value: Any, fn: Callable[[str], str]) -> Any:
     """A copy of a JSON-like value with `fn` applied to every string."""
     if isinstance(value, str):
         return fn(value)
     if isinstance(value, Mapping):
-        return {k: _map_strings(v, fn) for k, v in value.items()}
+        return {k: map_strings(v, fn) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return type(value)(_map_strings(v, fn) for v in value)
+        return type(value)(map_strings(v, fn) for v in value)
     return value
 
 
@@ -330,7 +331,7 @@ class GuardrailLayer:
                                                   run_id=ctx.run_id)
                 return mark_untrusted(masked, flagged[text]) if text in flagged else masked
 
-            return _map_strings(result, handle), decision
+            return map_strings(result, handle), decision
 
         # The detectors take milliseconds per text: keep them off the event loop.
         result, decision = await asyncio.to_thread(check_output)
