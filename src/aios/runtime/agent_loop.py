@@ -57,6 +57,8 @@ MAX_REPEATS = 2
 MAX_RESULT_CHARS = 16_000
 
 _REFUSED = frozenset({"unknown_tool", "invalid_arguments"})
+#: Tool results the loop writes itself, never a tool's output.
+_OWN_TEXTS = _REFUSED | {"repeated"}
 _TIERS = ("simple", "medium", "complex")
 
 
@@ -248,8 +250,13 @@ class AgentLoop:
                               for c in data["tool_calls"])
                 out.append(Message("assistant", data["text"], tool_calls=calls))
                 turn = int(data["turn"])
-                out += [Message("tool", results[turn, c.id].data["content"], tool_call_id=c.id)
-                        for c in calls if (turn, c.id) in results]
+                for c in calls:
+                    if (turn, c.id) in results:
+                        data = results[turn, c.id].data
+                        # The loop's own answers (a malformed call's schema errors, a repeat)
+                        # are not tool output: the guardrails do not scan them as such.
+                        out.append(Message("tool", data["content"], tool_call_id=c.id,
+                                           trusted=data["status"] in _OWN_TEXTS))
         return out
 
     def _pending(self) -> tuple[int, list[tuple[int, ToolCall]]] | None:

@@ -138,7 +138,8 @@ class Guardrails:
                        subject: str, run_id: str | None = None) -> list[Message]:
         """Injection checks of a conversation about to reach a model.
 
-        Tool results carry other people's text and follow `injection`; the caller's own user
+        Tool results carry other people's text and follow `injection` (except `trusted`
+        ones: Ai:oS's own texts, such as the agent loop's schema errors); the caller's own user
         messages follow `prompt_injection` (flag by default).
 
         Returns:
@@ -149,7 +150,7 @@ class Guardrails:
             GuardrailTripped: a check's verdict is `block` (or `approve` without approval).
         """
         messages = list(messages)
-        tools = [m.content for m in messages if m.role == "tool"]
+        tools = [m.content for m in messages if m.role == "tool" and not m.trusted]
         decision = self.check_injection(tools, policy, subject=subject, stage="tool output",
                                         run_id=run_id)
         self.check_injection([m.content for m in messages if m.role == "user"],
@@ -159,7 +160,8 @@ class Guardrails:
             return messages
         flagged = self.flagged_texts(tools, policy, document=True)
         return [dataclasses.replace(m, content=mark_untrusted(m.content, flagged[m.content]))
-                if m.role == "tool" and m.content in flagged else m for m in messages]
+                if m.role == "tool" and not m.trusted and m.content in flagged else m
+                for m in messages]
 
     def flagged_texts(self, texts: Iterable[str], policy: EffectivePolicy, *,
                       document: bool = True) -> dict[str, str]:
