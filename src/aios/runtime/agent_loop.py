@@ -175,7 +175,11 @@ class AgentLoop:
     @classmethod
     async def resume(cls, runtime: Runtime, record: RunRecord,
                      on_text: Callable[[str], None] | None = None) -> RunResult:
-        """Continue a stopped agent run (the resumer of run kind `agent`)."""
+        """Continue a stopped agent run (the resumer of run kind `agent`).
+
+        Raises:
+            ConflictError: another process is continuing the run (nothing was written).
+        """
         entries = await AgentTurnStore(runtime.runs.store, runtime.runs.writer).entries(
             record.id)
         spec, tools = cls._prepare(runtime, record.target)
@@ -184,7 +188,10 @@ class AgentLoop:
         ended = loop._end_entry()
         if ended is not None and ended["reason"] != "cancelled":
             return loop._result(record.status, record.error)
-        await runtime.runs.reopen_run(record.id)
+        # The claim holds only if the run is as `record` shows it, and `record` was read
+        # before these entries: so they are the whole conversation, and no other process
+        # appends to it until this one stops.
+        await runtime.runs.reopen_run(record.id, resumer=runtime.actor)
         return await loop._drive(resumed=True)
 
     @staticmethod
@@ -294,13 +301,16 @@ class AgentLoop:
     async def _drive(self, *, resumed: bool) -> RunResult:
         self.runtime._emit(RunStarted(self.run_id, self.agent, (), resumed, kind="agent"))
         try:
-            status, error = await self._loop()
-        except asyncio.CancelledError:
-            await asyncio.shield(self._cancelled())
-            raise
-        except Exception as exc:  # a model or store failure: resumable, nothing to undo
-            status, error = "failed", f"{type(exc).__name__}: {exc}"
-        await self.runtime._finish(self.run_id, status, error)
+            try:
+                status, error = await self._loop()
+            except asyncio.CancelledError:
+                await asyncio.shield(self._cancelled())
+                raise
+            except Exception as exc:  # a model or store failure: resumable, nothing to undo
+                status, error = "failed", f"{type(exc).__name__}: {exc}"
+            await self.runtime._finish(self.run_id, status, error)
+        finally:  # however it ended, this process no longer executes the run
+            self.runtime.runs.release(self.run_id)
         return self._result(status, error)
 
     async def _cancelled(self) -> None:
