@@ -125,8 +125,7 @@ async def test_a_run_held_by_a_live_process_is_not_claimed_and_the_error_says_by
     from aios.store.tables import runs as runs_table
 
     await create(runs, "held")
-    runs.release("held")  # the row names another live process of this host from now on
-    async with runs.store.engine.begin() as conn:
+    async with runs.store.engine.begin() as conn:  # another live process of this host
         await conn.execute(update(runs_table).values(pid=os.getppid()))
     with pytest.raises(ConflictError, match=rf"process {os.getppid()} on this host.*nothing "
                                             "was written.*resume it again"):

@@ -300,6 +300,7 @@ class AgentLoop:
 
     async def _drive(self, *, resumed: bool) -> RunResult:
         self.runtime._emit(RunStarted(self.run_id, self.agent, (), resumed, kind="agent"))
+        self.runtime.runs.hold(self.run_id)
         try:
             try:
                 status, error = await self._loop()

@@ -112,10 +112,10 @@ async def run_parties(store: Store, run_id: str) -> RunParties:
 
 #: A run in one of these states is held by the process its row names.
 _ACTIVE = frozenset({"running", "pending"})
-#: Runs this process executes now (created or claimed here, not yet released). A run whose
-#: row names this process but which is not in here was left behind (its task ended on a
-#: store error, say) and may be claimed again. Process-wide on purpose: a row's `pid` names
-#: the process, not one RunStore.
+#: Runs this process executes now (held by a driver or claimed here, not yet released). A
+#: run whose row names this process but which is not in here was left behind (its task
+#: ended on a store error, say) and may be claimed again. Process-wide on purpose: a row's
+#: `pid` names the process, not one RunStore.
 _EXECUTING_HERE: set[str] = set()
 
 
@@ -173,7 +173,6 @@ class RunStore:
                 pid=os.getpid(), host=socket.gethostname(), created_at=utcnow(),
                 initiator=initiator, resumed_by=[],
             ))
-        _EXECUTING_HERE.add(run_id)
 
     async def reopen_run(self, run_id: str, *, resumer: str | None = None) -> None:
         """Claim a stopped run for this process and mark it running again (resume).
@@ -232,6 +231,11 @@ class RunStore:
             if added:  # the claim was rolled back
                 _EXECUTING_HERE.discard(run_id)
             raise
+
+    @staticmethod
+    def hold(run_id: str) -> None:
+        """This process executes `run_id` from now on (a driver starting); see `release`."""
+        _EXECUTING_HERE.add(run_id)
 
     @staticmethod
     def release(run_id: str) -> None:
