@@ -34,6 +34,7 @@ from aios.security.detectors.pii import PiiDetector
 from aios.security.detectors.secrets import SecretsDetector
 from aios.security.masking import Masker
 from aios.security.policy import DataAction, EffectivePolicy, GuardrailPolicy, InjectionAction
+from aios.security.scan_cache import ScanCache
 from aios.security.taint import Taint, mark_untrusted, record_taint
 
 __all__ = ["APPROVE_ENV", "DecisionHook", "GuardrailDecision", "GuardrailLayer", "Guardrails",
@@ -90,6 +91,8 @@ class Guardrails:
         pii: the PII detector.
         secrets: the secrets detector.
         hooks: called with every decision (trace, audit); a failing hook is logged, not raised.
+        scans: the injection detector's findings remembered per text (a conversation's earlier
+            messages are not scanned again on every turn).
     """
 
     policy: GuardrailPolicy = field(default_factory=lambda: GuardrailPolicy.model_validate({}))
@@ -97,6 +100,7 @@ class Guardrails:
     pii: Detector | None = None
     secrets: Detector | None = None
     hooks: Sequence[DecisionHook] = ()
+    scans: ScanCache = field(default_factory=ScanCache)
 
     def __post_init__(self) -> None:
         self.injection = self.injection or InjectionDetector()
@@ -127,7 +131,8 @@ class Guardrails:
         """
         assert self.injection is not None
         scan = getattr(self.injection, "detect_document", None) if document else None
-        found: list[Finding] = scan(text) if scan is not None else self.injection.detect(text)
+        found: list[Finding] = (self.scans.get("document", text, scan) if scan is not None
+                                else self.scans.get("prompt", text, self.injection.detect))
         if policy.injection_threshold is not None:
             found = [f for f in found if f.type not in ("injection", "planted_instruction")
                      or f.score >= policy.injection_threshold]
@@ -162,6 +167,14 @@ class Guardrails:
         return [dataclasses.replace(m, content=mark_untrusted(m.content, flagged[m.content]))
                 if m.role == "tool" and not m.trusted and m.content in flagged else m
                 for m in messages]
+
+    def scanned(self, messages: Iterable[Message]) -> bool:
+        """Whether `check_messages` would find every text it scans already scanned (so it
+        costs no detector work, and can run on the event loop)."""
+        document = "document" if hasattr(self.injection, "detect_document") else "prompt"
+        return all(self.scans.known(document if m.role == "tool" else "prompt", m.content)
+                   for m in messages
+                   if m.content and (m.role == "user" or (m.role == "tool" and not m.trusted)))
 
     def flagged_texts(self, texts: Iterable[str], policy: EffectivePolicy, *,
                       document: bool = True) -> dict[str, str]:

@@ -112,16 +112,27 @@ class GuardrailProvider(WrapperProvider):
             messages.append(message)
         return dataclasses.replace(request, messages=tuple(messages))
 
+    async def _checked(self, request: LLMRequest, policy: EffectivePolicy, subject: str,
+                       masker: Masker) -> LLMRequest:
+        """`_prepare` in a worker thread (detectors are CPU work), or right here when every
+        text was scanned before (an agent's conversation on its next turn)."""
+        if not (policy.enabled and policy.pseudonymise) and self.guardrails.scanned(
+                request.messages):
+            return self._prepare(request, policy, subject, masker)
+        return await asyncio.to_thread(self._prepare, request, policy, subject, masker)
+
     async def complete(self, request: LLMRequest, model: ModelInfo) -> LLMResponse:
         """Check the prompt, call the inner provider, restore and sanitise the answer."""
         policy = self._policy(request)
         masker = Masker(pseudonymise=policy.pseudonymise)
         subject = request.action or model.name
-        prepared = await asyncio.to_thread(self._prepare, request, policy, subject, masker)
+        prepared = await self._checked(request, policy, subject, masker)
         response = await self.inner.complete(prepared, model)
-        text = await asyncio.to_thread(
-            self.guardrails.sanitize, masker.restore(response.text), policy, subject=subject,
-            stage="completion", masker=Masker(), run_id=request.run_id)
+        text = masker.restore(response.text)
+        if text:  # a turn of tool calls has none
+            text = await asyncio.to_thread(
+                self.guardrails.sanitize, text, policy, subject=subject, stage="completion",
+                masker=Masker(), run_id=request.run_id)
         return dataclasses.replace(response, text=text,
                                    tool_calls=_restore_calls(response.tool_calls, masker))
 
@@ -130,7 +141,7 @@ class GuardrailProvider(WrapperProvider):
         policy = self._policy(request)
         masker = Masker(pseudonymise=policy.pseudonymise)
         subject = request.action or model.name
-        prepared = await asyncio.to_thread(self._prepare, request, policy, subject, masker)
+        prepared = await self._checked(request, policy, subject, masker)
         out_masker = Masker()
 
         def clean(text: str) -> str:
