@@ -10,7 +10,7 @@ from aios.errors import GuardrailTripped
 from aios.llm.types import LLMRequest, Message, ModelInfo, ToolCall
 from aios.security.detectors.base import Finding
 from aios.security.detectors.injection import InjectionDetector
-from aios.security.guardrails import Guardrails
+from aios.security.guardrails import GuardrailDecision, Guardrails
 from aios.security.policy import GuardrailPolicy, InjectionAction
 from aios.security.scan_cache import ScanCache
 from aios.security.streaming import GuardrailProvider
@@ -53,10 +53,14 @@ def turn(n: int) -> tuple[Message, ...]:
 
 async def test_each_turn_scans_only_the_messages_it_adds() -> None:
     detector = Counting()
+    decisions: list[GuardrailDecision] = []
     wrapped = GuardrailProvider(ScriptedProvider(default=lambda r: "ok"),
-                                Guardrails(injection=detector))
+                                Guardrails(injection=detector, hooks=[decisions.append]))
     for n in range(1, 6):
         await wrapped.complete(LLMRequest(messages=turn(n)), MODEL)
+    # One decision per turn that brought a new text, none for texts that passed before.
+    stages = [d.stage for d in decisions if d.check == "injection"]
+    assert stages == ["tool output", "prompt"] + ["tool output"] * 4
     tools = [t for t in detector.scanned if t.startswith("{")]
     assert tools == [f'{{"path": "/d{i}", "used_pct": {50 + i}}}' for i in range(5)]
     assert detector.scanned.count("check the disks") == 1

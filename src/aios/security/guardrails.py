@@ -106,6 +106,19 @@ class Guardrails:
         self.injection = self.injection or InjectionDetector()
         self.pii = self.pii or PiiDetector()
         self.secrets = self.secrets or SecretsDetector()
+        self._policies: tuple[GuardrailPolicy, dict[str | None, EffectivePolicy]] = (
+            self.policy, {})
+
+    def policy_for(self, agent: str | None) -> EffectivePolicy:
+        """`policy.for_agent(agent)`, built once per agent (and again if `policy` is
+        replaced): the gateway and the pipeline ask on every model call and step."""
+        of, known = self._policies
+        if of is not self.policy:
+            of, known = self._policies = (self.policy, {})
+        found = known.get(agent)
+        if found is None:
+            found = known[agent] = of.for_agent(agent)
+        return found
 
     def emit(self, decision: GuardrailDecision) -> None:
         """Hand `decision` to every hook and log it."""
@@ -204,11 +217,14 @@ class Guardrails:
             # Nothing to scan is no decision: no event, nothing on the hot path.
             return GuardrailDecision(subject, stage, "injection", "pass", run_id=run_id)
         document = stage in DOCUMENT_STAGES
+        mode = "document" if document and hasattr(self.injection, "detect_document") else "prompt"
+        fresh = not all(self.scans.known(mode, text) for text in texts)
         found = [f for text in texts
                  for f in self.injection_findings(text, policy, document=document)]
         if not found:
             decision = GuardrailDecision(subject, stage, "injection", "pass", run_id=run_id)
-            self.emit(decision)
+            if fresh:  # texts that passed before (a conversation's earlier turns): no event
+                self.emit(decision)
             return decision
         verdict = policy.injection.value
         top = max(found, key=lambda f: f.score)
@@ -313,7 +329,7 @@ class GuardrailLayer:
 
     async def __call__(self, call: StepCall, call_next: Next) -> Any:
         ctx = call.ctx
-        policy = self.guardrails.policy.for_agent(ctx.agent)
+        policy = self.guardrails.policy_for(ctx.agent)
         if not policy.enabled:
             return await call_next(call)
         approved = call.action in {a.strip() for a in ctx.env.get(APPROVE_ENV, "").split(",")}

@@ -82,7 +82,7 @@ class GuardrailProvider(WrapperProvider):
         self.model = model
 
     def _policy(self, request: LLMRequest) -> EffectivePolicy:
-        return self.guardrails.policy.for_agent(request.agent)
+        return self.guardrails.policy_for(request.agent)
 
     def _prepare(self, request: LLMRequest, policy: EffectivePolicy, subject: str,
                  masker: Masker) -> LLMRequest:
