@@ -116,6 +116,7 @@ async def test_of_many_concurrent_resumes_of_one_run_exactly_one_claims_it(
     record = await runs.get_run("w")
     assert record.status == "running" and record.pid == os.getpid() and record.error is None
     assert len(record.resumed_by) == 1  # only the winner is recorded
+    runs.release("w")  # no driver here: the claim ends with the test
 
 
 async def test_a_run_held_by_a_live_process_is_not_claimed_and_the_error_says_by_whom(
@@ -139,8 +140,27 @@ async def test_a_run_held_by_a_live_process_is_not_claimed_and_the_error_says_by
     record = await runs.get_run("held")
     assert record.status == "running" and record.pid == os.getpid()
     assert record.resumed_by == ("bob",)
+    runs.release("held")
     with pytest.raises(NotFoundError):
         await runs.reopen_run("nope")
+
+
+async def test_a_run_marked_running_on_another_host_is_taken_over_with_a_warning(
+        runs: RunStore, caplog: pytest.LogCaptureFixture) -> None:
+    # Its process cannot be checked from here; a driver on a replaced machine (a new
+    # container after an upgrade, a restored dump) must stay resumable.
+    from sqlalchemy import update
+
+    from aios.store.tables import runs as runs_table
+
+    await create(runs, "away")
+    async with runs.store.engine.begin() as conn:
+        await conn.execute(update(runs_table).values(pid=os.getpid(), host="old-container"))
+    await runs.reopen_run("away")
+    record = await runs.get_run("away")
+    assert record.status == "running" and record.host != "old-container"
+    assert "host old-container" in caplog.text and "taking it over" in caplog.text
+    runs.release("away")
 
 
 async def test_flush_is_a_barrier_for_everything_queued_before(runs: RunStore) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 from dataclasses import dataclass, field
@@ -19,6 +20,8 @@ from aios.store.writer import BatchWriter
 
 __all__ = ["IdempotencyRecord", "RunParties", "RunRecord", "RunStore", "StepRecord", "as_utc",
            "run_parties", "utcnow"]
+
+log = logging.getLogger("aios.store")
 
 #: Run and step states. A run left `running` by a process that died reads as `interrupted`.
 TERMINAL = frozenset({"succeeded", "failed", "cancelled", "skipped"})
@@ -180,9 +183,11 @@ class RunStore:
         The claim is one conditional UPDATE: it holds only if the run is still as it was read
         just before (status, process, host, finish time). Of two processes resuming one run
         at once, exactly one gets it; the other gets `ConflictError` before it has written
-        anything. A run marked running by a live process (on another host its liveness
-        cannot be checked, so any) is not claimed at all. `resumer` is recorded among the
-        run's resumers (who may not approve its requests).
+        anything. A run marked running by a live process of this host is not claimed at
+        all; one marked running on another host is taken over (its process cannot be
+        checked from here, and a driver on a replaced machine must stay resumable), with a
+        warning. `resumer` is recorded among the run's resumers (who may not approve its
+        requests).
 
         Raises:
             NotFoundError: no such run.
@@ -197,9 +202,15 @@ class RunStore:
         status, pid, host, finished_at = row
         if run_id in _EXECUTING_HERE:  # this process executes it (another task of it)
             raise ConflictError(_held(run_id, "running", os.getpid(), socket.gethostname()))
-        here = pid == os.getpid() and host == socket.gethostname()
-        if not here and _effective_status(status, pid, host) in _ACTIVE:
+        this_host = host == socket.gethostname()
+        if (this_host and pid != os.getpid()
+                and _effective_status(status, pid, host) in _ACTIVE):
             raise ConflictError(_held(run_id, status, pid, host))
+        if not this_host and status in _ACTIVE:
+            # Its process cannot be checked from here (no heartbeat yet): a driver that
+            # stopped on a replaced machine must stay resumable, so the run is taken over.
+            log.warning("run %s was marked %s by process %s on host %s, which cannot be "
+                        "checked from here; taking it over", run_id, status, pid, host)
         values: dict[str, Any] = dict(status="running", pid=os.getpid(),
                                       host=socket.gethostname(), finished_at=None, error=None)
         added = False
