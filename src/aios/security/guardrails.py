@@ -181,11 +181,15 @@ class Guardrails:
                 if m.role == "tool" and not m.trusted and m.content in flagged else m
                 for m in messages]
 
+    def _mode(self, document: bool) -> str:
+        """The scan-memory mode `injection_findings` uses for such text."""
+        return ("document" if document and hasattr(self.injection, "detect_document")
+                else "prompt")
+
     def scanned(self, messages: Iterable[Message]) -> bool:
         """Whether `check_messages` would find every text it scans already scanned (so it
         costs no detector work, and can run on the event loop)."""
-        document = "document" if hasattr(self.injection, "detect_document") else "prompt"
-        return all(self.scans.known(document if m.role == "tool" else "prompt", m.content)
+        return all(self.scans.known(self._mode(m.role == "tool"), m.content)
                    for m in messages
                    if m.content and (m.role == "user" or (m.role == "tool" and not m.trusted)))
 
@@ -217,8 +221,7 @@ class Guardrails:
             # Nothing to scan is no decision: no event, nothing on the hot path.
             return GuardrailDecision(subject, stage, "injection", "pass", run_id=run_id)
         document = stage in DOCUMENT_STAGES
-        mode = "document" if document and hasattr(self.injection, "detect_document") else "prompt"
-        fresh = not all(self.scans.known(mode, text) for text in texts)
+        fresh = not all(self.scans.known(self._mode(document), text) for text in texts)
         found = [f for text in texts
                  for f in self.injection_findings(text, policy, document=document)]
         if not found:
