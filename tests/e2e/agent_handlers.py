@@ -25,6 +25,10 @@ def cleanup(ctx: ActionContext) -> dict[str, Any]:
     if started:
         Path(started).write_text(ctx.run_id)
     time.sleep(float(ctx.env.get("CLEANUP_SECONDS", "0")))
+    release = ctx.env.get("RELEASE")  # held until the test creates this file
+    deadline = time.monotonic() + 90
+    while release and not Path(release).exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
     return {"freed_mb": 120, "path": ctx.args.get("path")}
 
 

@@ -277,6 +277,39 @@ def test_sigkill_during_a_model_call_asks_the_model_again_on_resume(
 
 
 @pytest.mark.slow
+def test_two_processes_resuming_one_agent_run_at_once_one_gets_a_clear_error(
+        setup: dict[str, Path], server: ScriptedLLMServer, tmp_path: Path) -> None:
+    home, manifest, counter = setup["home"], setup["manifest"], setup["counter"]
+    db = home / "aios.db"
+    server.script(Reply.ok("", tool_calls=[call("ops__cleanup", {"path": "/srv"}, "c1")]),
+                  Reply.ok("Cleaned /srv."))
+    first = json.loads(aios("agent", "run", "ops", "clean /srv", "-m", str(manifest), "--json",
+                            home=home).stdout)
+    assert first["status"] == "waiting"
+    approve(home, first["requests"][0])
+    started, release = tmp_path / "started", tmp_path / "release"
+    # The first resume claims the run and holds it inside the approved call ...
+    holder = spawn("runs", "resume", first["run_id"], "--json", "--env", f"STARTED={started}",
+                   "--env", f"RELEASE={release}", home=home)
+    poll(started.exists, "the approved call running in the first resume")
+    # ... while a second one is refused before it writes anything.
+    before = rows(db, "select seq, kind from agent_turns order by seq")
+    second = aios("runs", "resume", first["run_id"], "--json", home=home, code=2)
+    assert f"is being executed by process {holder.pid} on this host" in second.stderr
+    assert "nothing was written" in second.stderr and "resume it again" in second.stderr
+    assert rows(db, "select seq, kind from agent_turns order by seq") == before
+    release.touch()
+    out, err = holder.communicate(timeout=120)
+    assert holder.returncode == 0, err
+    resumed = json.loads(out)
+    assert resumed["status"] == "succeeded" and resumed["agent"]["answer"] == "Cleaned /srv."
+    assert len(lines(counter)) == 1  # the approved call ran once
+    seqs = [r[0] for r in rows(db, "select seq from agent_turns order by seq")]
+    assert seqs == list(range(len(seqs)))  # one conversation, no entry written twice
+    assert len(server.requests) == 2
+
+
+@pytest.mark.slow
 def test_ctrl_c_mid_turn_cancels_the_agent_run_and_withdraws_its_requests(
         setup: dict[str, Path], server: ScriptedLLMServer) -> None:
     home, manifest = setup["home"], setup["manifest"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -199,3 +200,51 @@ async def test_streamed_secret_split_across_chunks_is_redacted():
     assert "AKIAZ7XQ3MBW4YT6KJ2P" not in joined and "root@example.com" not in joined
     assert "<SECRET>" in joined and "<EMAIL>" in joined
     assert len([c for c in chunks if c]) > 1  # it really streamed
+
+
+async def test_pseudonymisation_keeps_an_assistant_messages_tool_calls():
+    # A conversation with tools: the model asked for a call, the tool answered with PII.
+    from aios.llm.types import ToolCall
+    from aios.testing import ScriptedProvider, Turn
+
+    inner = ScriptedProvider(Turn("", tool_calls=(ToolCall(
+        "c2", "mail__send", '{"to": "<EMAIL_1>", "cc": "<EMAIL_2>"}'),),
+        finish_reason="tool_calls"))
+    policy = GuardrailPolicy(pseudonymise=True, pii="allow")
+    wrapped = GuardrailProvider(inner, Guardrails(policy=policy))
+    request = LLMRequest(messages=(
+        Message("user", "Write to the owner of ticket 7."),
+        Message("assistant", "", tool_calls=(ToolCall("c1", "tickets__owner",
+                                                      '{"ticket": 7}'),)),
+        Message("tool", '{"owner": "eve@example.com", "team": "ops@example.org"}',
+                tool_call_id="c1"),
+    ))
+    response = await wrapped.complete(request, MODEL)
+    sent = inner.requests[0].messages
+    assert sent[1].tool_calls == (ToolCall("c1", "tickets__owner", '{"ticket": 7}'),)
+    assert sent[2].tool_call_id == "c1" and "eve@example.com" not in sent[2].content
+    assert "<EMAIL_1>" in sent[2].content and "<EMAIL_2>" in sent[2].content
+    # The model's call names the placeholders; the tool gets the real values back.
+    (back,) = response.tool_calls
+    assert json.loads(back.arguments) == {"to": "eve@example.com", "cc": "ops@example.org"}
+
+
+async def test_pseudonymisation_masks_pii_in_earlier_tool_call_arguments():
+    from aios.llm.types import ToolCall
+    from aios.testing import ScriptedProvider
+
+    inner = ScriptedProvider("sent")
+    policy = GuardrailPolicy(pseudonymise=True, pii="allow")
+    wrapped = GuardrailProvider(inner, Guardrails(policy=policy))
+    request = LLMRequest(messages=(
+        Message("user", "Mail eve@example.com the report."),
+        Message("assistant", "Sending.", tool_calls=(ToolCall(
+            "c1", "mail__send", '{"to": "eve@example.com"}'),)),
+        Message("tool", '{"sent": true}', tool_call_id="c1"),
+    ))
+    await wrapped.complete(request, MODEL)
+    sent = inner.requests[0].messages
+    (call,) = sent[1].tool_calls
+    # The same placeholder as in the user's message: the model sees one consistent person.
+    assert json.loads(call.arguments) == {"to": "<EMAIL_1>"} and call.id == "c1"
+    assert "<EMAIL_1>" in sent[0].content

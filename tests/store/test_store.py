@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import event, inspect, text
 
-from aios.errors import NotFoundError, StoreError, StoreUnreachable
+from aios.errors import ConflictError, NotFoundError, StoreError, StoreUnreachable
 from aios.manifest import Manifest
 from aios.runtime import ActionContext, HandlerRegistry, Runtime, handler
 from aios.store import RunStore, Store, normalise_url, redact_url
@@ -100,6 +101,66 @@ async def test_only_one_of_many_concurrent_claims_wins(runs: RunStore) -> None:
     await runs.settle("key-1", "succeeded", result={"ok": True})
     claim = await runs.get_claim("key-1")
     assert claim is not None and claim.status == "succeeded" and claim.result == {"ok": True}
+
+
+async def test_of_many_concurrent_resumes_of_one_run_exactly_one_claims_it(
+        runs: RunStore) -> None:
+    await create(runs, "w")
+    await runs.finish_run("w", "waiting", "a step waits for approval")
+    results = await asyncio.gather(*(runs.reopen_run("w", resumer=f"r{i}") for i in range(8)),
+                                   return_exceptions=True)
+    assert sum(r is None for r in results) == 1
+    losers = [r for r in results if r is not None]
+    assert len(losers) == 7 and all(isinstance(r, ConflictError) for r in losers)
+    assert all(f"process {os.getpid()} on this host" in str(r) for r in losers)
+    record = await runs.get_run("w")
+    assert record.status == "running" and record.pid == os.getpid() and record.error is None
+    assert len(record.resumed_by) == 1  # only the winner is recorded
+    runs.release("w")  # no driver here: the claim ends with the test
+
+
+async def test_a_run_held_by_a_live_process_is_not_claimed_and_the_error_says_by_whom(
+        runs: RunStore) -> None:
+    from sqlalchemy import update
+
+    from aios.store.tables import runs as runs_table
+
+    await create(runs, "held")
+    async with runs.store.engine.begin() as conn:  # another live process of this host
+        await conn.execute(update(runs_table).values(pid=os.getppid()))
+    with pytest.raises(ConflictError, match=rf"process {os.getppid()} on this host.*nothing "
+                                            "was written.*resume it again"):
+        await runs.reopen_run("held", resumer="bob")
+    record = await runs.get_run("held")
+    assert record.pid == os.getppid() and record.resumed_by == ()
+    # Once that process is gone, the run reads as interrupted and can be claimed.
+    async with runs.store.engine.begin() as conn:
+        await conn.execute(update(runs_table).values(pid=2**22 + 12345))
+    await runs.reopen_run("held", resumer="bob")
+    record = await runs.get_run("held")
+    assert record.status == "running" and record.pid == os.getpid()
+    assert record.resumed_by == ("bob",)
+    runs.release("held")
+    with pytest.raises(NotFoundError):
+        await runs.reopen_run("nope")
+
+
+async def test_a_run_marked_running_on_another_host_is_taken_over_with_a_warning(
+        runs: RunStore, caplog: pytest.LogCaptureFixture) -> None:
+    # Its process cannot be checked from here; a driver on a replaced machine (a new
+    # container after an upgrade, a restored dump) must stay resumable.
+    from sqlalchemy import update
+
+    from aios.store.tables import runs as runs_table
+
+    await create(runs, "away")
+    async with runs.store.engine.begin() as conn:
+        await conn.execute(update(runs_table).values(pid=os.getpid(), host="old-container"))
+    await runs.reopen_run("away")
+    record = await runs.get_run("away")
+    assert record.status == "running" and record.host != "old-container"
+    assert "host old-container" in caplog.text and "taking it over" in caplog.text
+    runs.release("away")
 
 
 async def test_flush_is_a_barrier_for_everything_queued_before(runs: RunStore) -> None:

@@ -58,6 +58,9 @@ class Message:
         tool_call_id: for `tool` messages, the id of the call this message answers.
         tool_calls: for `assistant` messages, the tool calls the model made (so a conversation
             with tools can be sent back).
+        trusted: Ai:oS wrote this text itself (the agent loop's answer to a malformed call:
+            its JSON Schema errors, an unknown tool's name): the guardrails do not scan it as
+            untrusted tool output. Never set it on text that came from a tool or a client.
     """
 
     role: Role
@@ -65,6 +68,7 @@ class Message:
     name: str | None = None
     tool_call_id: str | None = None
     tool_calls: tuple[ToolCall, ...] = ()
+    trusted: bool = False
 
 
 @dataclass(frozen=True)

@@ -57,6 +57,8 @@ MAX_REPEATS = 2
 MAX_RESULT_CHARS = 16_000
 
 _REFUSED = frozenset({"unknown_tool", "invalid_arguments"})
+#: Tool results the loop writes itself, never a tool's output.
+_OWN_TEXTS = _REFUSED | {"repeated"}
 _TIERS = ("simple", "medium", "complex")
 
 
@@ -188,7 +190,12 @@ class AgentLoop:
     @classmethod
     async def resume(cls, runtime: Runtime, record: RunRecord,
                      on_text: Callable[[str], None] | None = None) -> RunResult:
-        """Continue a stopped agent run (the resumer of run kind `agent`)."""
+        """Continue a stopped agent run (the resumer of run kind `agent`).
+
+        Raises:
+            ConflictError: another process is continuing the run (nothing was written).
+            ConfigError: its real values are sealed and the key is missing or wrong.
+        """
         stored = await AgentTurnStore(runtime.runs.store, runtime.runs.writer).entries(
             record.id)
         # A grounded run checks arguments against the real request (stored masked, sealed).
@@ -204,7 +211,10 @@ class AgentLoop:
         loop.entries = [TurnEntry(e.seq, e.kind,
                                   runtime.keeper.open_entry(e.data, run_id=record.id))
                         for e in stored]
-        await runtime.runs.reopen_run(record.id)
+        # The claim holds only if the run is as `record` shows it, and `record` was read
+        # before these entries: so they are the whole conversation, and no other process
+        # appends to it until this one stops.
+        await runtime.runs.reopen_run(record.id, resumer=runtime.actor)
         return await loop._drive(resumed=True)
 
     @staticmethod
@@ -271,8 +281,13 @@ class AgentLoop:
                               for c in data["tool_calls"])
                 out.append(Message("assistant", data["text"], tool_calls=calls))
                 turn = int(data["turn"])
-                out += [Message("tool", results[turn, c.id].data["content"], tool_call_id=c.id)
-                        for c in calls if (turn, c.id) in results]
+                for c in calls:
+                    if (turn, c.id) in results:
+                        data = results[turn, c.id].data
+                        # The loop's own answers (a malformed call's schema errors, a repeat)
+                        # are not tool output: the guardrails do not scan them as such.
+                        out.append(Message("tool", data["content"], tool_call_id=c.id,
+                                           trusted=data["status"] in _OWN_TEXTS))
         return out
 
     def _pending(self) -> tuple[int, list[tuple[int, ToolCall]]] | None:
@@ -309,14 +324,18 @@ class AgentLoop:
 
     async def _drive(self, *, resumed: bool) -> RunResult:
         self.runtime._emit(RunStarted(self.run_id, self.agent, (), resumed, kind="agent"))
+        self.runtime.runs.hold(self.run_id)
         try:
-            status, error = await self._loop()
-        except asyncio.CancelledError:
-            await asyncio.shield(self._cancelled())
-            raise
-        except Exception as exc:  # a model or store failure: resumable, nothing to undo
-            status, error = "failed", f"{type(exc).__name__}: {exc}"
-        await self.runtime._finish(self.run_id, status, error)
+            try:
+                status, error = await self._loop()
+            except asyncio.CancelledError:
+                await asyncio.shield(self._cancelled())
+                raise
+            except Exception as exc:  # a model or store failure: resumable, nothing to undo
+                status, error = "failed", f"{type(exc).__name__}: {exc}"
+            await self.runtime._finish(self.run_id, status, error)
+        finally:  # however it ended, this process no longer executes the run
+            self.runtime.runs.release(self.run_id)
         return self._result(status, error)
 
     async def _cancelled(self) -> None:

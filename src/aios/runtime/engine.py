@@ -308,6 +308,15 @@ class Runtime:
     async def _execute(self, run_id: str, target: str, spec: SequenceSpec,
                        done: dict[str, StepOutcome], published: dict[str, dict[str, Any]],
                        *, resumed: bool) -> RunResult:
+        self.runs.hold(run_id)
+        try:
+            return await self._drive(run_id, target, spec, done, published, resumed=resumed)
+        finally:  # however it ended, this process no longer executes the run
+            self.runs.release(run_id)
+
+    async def _drive(self, run_id: str, target: str, spec: SequenceSpec,
+                     done: dict[str, StepOutcome], published: dict[str, dict[str, Any]],
+                     *, resumed: bool) -> RunResult:
         steps = {step.step_id: step for step in spec.steps}
         deps = spec.dependencies()
         outcomes: dict[str, StepOutcome] = dict(done)

@@ -34,9 +34,11 @@ from aios.security.detectors.pii import PiiDetector
 from aios.security.detectors.secrets import SecretsDetector
 from aios.security.masking import Masker
 from aios.security.policy import DataAction, EffectivePolicy, GuardrailPolicy, InjectionAction
+from aios.security.scan_cache import ScanCache
 from aios.security.taint import Taint, mark_untrusted, record_taint
 
-__all__ = ["APPROVE_ENV", "DecisionHook", "GuardrailDecision", "GuardrailLayer", "Guardrails"]
+__all__ = ["APPROVE_ENV", "DecisionHook", "GuardrailDecision", "GuardrailLayer", "Guardrails",
+           "map_strings"]
 
 log = logging.getLogger("aios.security.guardrails")
 
@@ -89,6 +91,8 @@ class Guardrails:
         pii: the PII detector.
         secrets: the secrets detector.
         hooks: called with every decision (trace, audit); a failing hook is logged, not raised.
+        scans: the injection detector's findings remembered per text (a conversation's earlier
+            messages are not scanned again on every turn).
     """
 
     policy: GuardrailPolicy = field(default_factory=lambda: GuardrailPolicy.model_validate({}))
@@ -96,11 +100,25 @@ class Guardrails:
     pii: Detector | None = None
     secrets: Detector | None = None
     hooks: Sequence[DecisionHook] = ()
+    scans: ScanCache = field(default_factory=ScanCache)
 
     def __post_init__(self) -> None:
         self.injection = self.injection or InjectionDetector()
         self.pii = self.pii or PiiDetector()
         self.secrets = self.secrets or SecretsDetector()
+        self._policies: tuple[GuardrailPolicy, dict[str | None, EffectivePolicy]] = (
+            self.policy, {})
+
+    def policy_for(self, agent: str | None) -> EffectivePolicy:
+        """`policy.for_agent(agent)`, built once per agent (and again if `policy` is
+        replaced): the gateway and the pipeline ask on every model call and step."""
+        of, known = self._policies
+        if of is not self.policy:
+            of, known = self._policies = (self.policy, {})
+        found = known.get(agent)
+        if found is None:
+            found = known[agent] = of.for_agent(agent)
+        return found
 
     def emit(self, decision: GuardrailDecision) -> None:
         """Hand `decision` to every hook and log it."""
@@ -126,7 +144,8 @@ class Guardrails:
         """
         assert self.injection is not None
         scan = getattr(self.injection, "detect_document", None) if document else None
-        found: list[Finding] = scan(text) if scan is not None else self.injection.detect(text)
+        found: list[Finding] = (self.scans.get("document", text, scan) if scan is not None
+                                else self.scans.get("prompt", text, self.injection.detect))
         if policy.injection_threshold is not None:
             found = [f for f in found if f.type not in ("injection", "planted_instruction")
                      or f.score >= policy.injection_threshold]
@@ -137,7 +156,8 @@ class Guardrails:
                        subject: str, run_id: str | None = None) -> list[Message]:
         """Injection checks of a conversation about to reach a model.
 
-        Tool results carry other people's text and follow `injection`; the caller's own user
+        Tool results carry other people's text and follow `injection` (except `trusted`
+        ones: Ai:oS's own texts, such as the agent loop's schema errors); the caller's own user
         messages follow `prompt_injection` (flag by default).
 
         Returns:
@@ -148,7 +168,7 @@ class Guardrails:
             GuardrailTripped: a check's verdict is `block` (or `approve` without approval).
         """
         messages = list(messages)
-        tools = [m.content for m in messages if m.role == "tool"]
+        tools = [m.content for m in messages if m.role == "tool" and not m.trusted]
         decision = self.check_injection(tools, policy, subject=subject, stage="tool output",
                                         run_id=run_id)
         self.check_injection([m.content for m in messages if m.role == "user"],
@@ -158,7 +178,20 @@ class Guardrails:
             return messages
         flagged = self.flagged_texts(tools, policy, document=True)
         return [dataclasses.replace(m, content=mark_untrusted(m.content, flagged[m.content]))
-                if m.role == "tool" and m.content in flagged else m for m in messages]
+                if m.role == "tool" and not m.trusted and m.content in flagged else m
+                for m in messages]
+
+    def _mode(self, document: bool) -> str:
+        """The scan-memory mode `injection_findings` uses for such text."""
+        return ("document" if document and hasattr(self.injection, "detect_document")
+                else "prompt")
+
+    def scanned(self, messages: Iterable[Message]) -> bool:
+        """Whether `check_messages` would find every text it scans already scanned (so it
+        costs no detector work, and can run on the event loop)."""
+        return all(self.scans.known(self._mode(m.role == "tool"), m.content)
+                   for m in messages
+                   if m.content and (m.role == "user" or (m.role == "tool" and not m.trusted)))
 
     def flagged_texts(self, texts: Iterable[str], policy: EffectivePolicy, *,
                       document: bool = True) -> dict[str, str]:
@@ -188,11 +221,13 @@ class Guardrails:
             # Nothing to scan is no decision: no event, nothing on the hot path.
             return GuardrailDecision(subject, stage, "injection", "pass", run_id=run_id)
         document = stage in DOCUMENT_STAGES
+        fresh = not all(self.scans.known(self._mode(document), text) for text in texts)
         found = [f for text in texts
                  for f in self.injection_findings(text, policy, document=document)]
         if not found:
             decision = GuardrailDecision(subject, stage, "injection", "pass", run_id=run_id)
-            self.emit(decision)
+            if fresh:  # texts that passed before (a conversation's earlier turns): no event
+                self.emit(decision)
             return decision
         verdict = policy.injection.value
         top = max(found, key=lambda f: f.score)
@@ -272,14 +307,14 @@ def _strings(value: Any) -> Iterable[str]:
             yield from _strings(item)
 
 
-def _map_strings(value: Any, fn: Callable[[str], str]) -> Any:
+def map_strings(value: Any, fn: Callable[[str], str]) -> Any:
     """A copy of a JSON-like value with `fn` applied to every string."""
     if isinstance(value, str):
         return fn(value)
     if isinstance(value, Mapping):
-        return {k: _map_strings(v, fn) for k, v in value.items()}
+        return {k: map_strings(v, fn) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return type(value)(_map_strings(v, fn) for v in value)
+        return type(value)(map_strings(v, fn) for v in value)
     return value
 
 
@@ -297,7 +332,7 @@ class GuardrailLayer:
 
     async def __call__(self, call: StepCall, call_next: Next) -> Any:
         ctx = call.ctx
-        policy = self.guardrails.policy.for_agent(ctx.agent)
+        policy = self.guardrails.policy_for(ctx.agent)
         if not policy.enabled:
             return await call_next(call)
         approved = call.action in {a.strip() for a in ctx.env.get(APPROVE_ENV, "").split(",")}
@@ -330,7 +365,7 @@ class GuardrailLayer:
                                                   run_id=ctx.run_id)
                 return mark_untrusted(masked, flagged[text]) if text in flagged else masked
 
-            return _map_strings(result, handle), decision
+            return map_strings(result, handle), decision
 
         # The detectors take milliseconds per text: keep them off the event loop.
         result, decision = await asyncio.to_thread(check_output)

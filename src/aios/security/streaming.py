@@ -21,12 +21,13 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 from collections.abc import AsyncIterator, Callable
 
 from aios.llm.provider import Provider
-from aios.llm.types import LLMRequest, LLMResponse, Message, ModelInfo, StreamChunk
+from aios.llm.types import LLMRequest, LLMResponse, ModelInfo, StreamChunk, ToolCall, evolve
 from aios.llm.wrapper import WrapperProvider, closing
-from aios.security.guardrails import Guardrails
+from aios.security.guardrails import Guardrails, map_strings
 from aios.security.masking import Masker
 from aios.security.policy import EffectivePolicy
 
@@ -81,7 +82,7 @@ class GuardrailProvider(WrapperProvider):
         self.model = model
 
     def _policy(self, request: LLMRequest) -> EffectivePolicy:
-        return self.guardrails.policy.for_agent(request.agent)
+        return self.guardrails.policy_for(request.agent)
 
     def _prepare(self, request: LLMRequest, policy: EffectivePolicy, subject: str,
                  masker: Masker) -> LLMRequest:
@@ -91,34 +92,56 @@ class GuardrailProvider(WrapperProvider):
             request = dataclasses.replace(request, messages=checked)
         if not (policy.enabled and policy.pseudonymise):
             return request
-        assert self.guardrails.pii is not None
-        messages = []
-        for message in request.messages:
-            found = self.guardrails.pii.detect(message.content)
+
+        def mask(text: str) -> str:
+            assert self.guardrails.pii is not None
+            found = self.guardrails.pii.detect(text)
             if policy.pii_types is not None:
                 found = [f for f in found if f.type in policy.pii_types]
-            messages.append(Message(message.role, masker.mask(message.content, found),
-                                    message.name, message.tool_call_id) if found else message)
+            return masker.mask(text, found) if found else text
+
+        messages = []
+        for message in request.messages:
+            # An assistant turn keeps its tool calls (a conversation with tools is sent back
+            # whole), their arguments pseudonymised like the text, with the same placeholders.
+            calls = tuple(evolve(c, arguments=_map_json(c.arguments, mask))
+                          for c in message.tool_calls)
+            content = mask(message.content)
+            if content != message.content or calls != message.tool_calls:
+                message = evolve(message, content=content, tool_calls=calls)
+            messages.append(message)
         return dataclasses.replace(request, messages=tuple(messages))
+
+    async def _checked(self, request: LLMRequest, policy: EffectivePolicy, subject: str,
+                       masker: Masker) -> LLMRequest:
+        """`_prepare` in a worker thread (detectors are CPU work), or right here when every
+        text was scanned before (an agent's conversation on its next turn)."""
+        if not (policy.enabled and policy.pseudonymise) and self.guardrails.scanned(
+                request.messages):
+            return self._prepare(request, policy, subject, masker)
+        return await asyncio.to_thread(self._prepare, request, policy, subject, masker)
 
     async def complete(self, request: LLMRequest, model: ModelInfo) -> LLMResponse:
         """Check the prompt, call the inner provider, restore and sanitise the answer."""
         policy = self._policy(request)
         masker = Masker(pseudonymise=policy.pseudonymise)
         subject = request.action or model.name
-        prepared = await asyncio.to_thread(self._prepare, request, policy, subject, masker)
+        prepared = await self._checked(request, policy, subject, masker)
         response = await self.inner.complete(prepared, model)
-        text = await asyncio.to_thread(
-            self.guardrails.sanitize, masker.restore(response.text), policy, subject=subject,
-            stage="completion", masker=Masker(), run_id=request.run_id)
-        return dataclasses.replace(response, text=text)
+        text = masker.restore(response.text)
+        if text:  # a turn of tool calls has none
+            text = await asyncio.to_thread(
+                self.guardrails.sanitize, text, policy, subject=subject, stage="completion",
+                masker=Masker(), run_id=request.run_id)
+        return dataclasses.replace(response, text=text,
+                                   tool_calls=_restore_calls(response.tool_calls, masker))
 
     async def stream(self, request: LLMRequest, model: ModelInfo) -> AsyncIterator[StreamChunk]:
         """Like `complete`, chunk by chunk, with a small hold-back buffer."""
         policy = self._policy(request)
         masker = Masker(pseudonymise=policy.pseudonymise)
         subject = request.action or model.name
-        prepared = await asyncio.to_thread(self._prepare, request, policy, subject, masker)
+        prepared = await self._checked(request, policy, subject, masker)
         out_masker = Masker()
 
         def clean(text: str) -> str:
@@ -142,14 +165,38 @@ class GuardrailProvider(WrapperProvider):
                 if last:
                     text += sanitizer.flush()
                 sent.append(text)
+                if chunk.tool_calls:
+                    chunk = evolve(chunk, tool_calls=_restore_calls(chunk.tool_calls, masker))
                 if chunk.response is not None:  # the whole answer, as the caller gets it
                     chunk = dataclasses.replace(chunk, response=dataclasses.replace(
-                        chunk.response, text="".join(sent)))
+                        chunk.response, text="".join(sent),
+                        tool_calls=_restore_calls(chunk.response.tool_calls, masker)))
                 if text or last or chunk.tool_calls:
                     yield dataclasses.replace(chunk, text=text)
         tail = sanitizer.flush()
         if tail:
             yield StreamChunk(text=tail)
+
+
+def _map_json(arguments: str, fn: Callable[[str], str]) -> str:
+    """Tool-call arguments (JSON text) with `fn` applied to every string inside.
+
+    Applied to the parsed value, so a placeholder never breaks the JSON (a phone number
+    written as a JSON number stays one); arguments that are not JSON are mapped as text.
+    """
+    try:
+        value = json.loads(arguments)
+    except ValueError:
+        return fn(arguments)
+    mapped = map_strings(value, fn)
+    return arguments if mapped == value else json.dumps(mapped, ensure_ascii=False)
+
+
+def _restore_calls(calls: tuple[ToolCall, ...], masker: Masker) -> tuple[ToolCall, ...]:
+    """The model's tool calls with the real values back where it wrote placeholders."""
+    if not calls or not masker.mapping:
+        return calls
+    return tuple(evolve(c, arguments=_map_json(c.arguments, masker.restore)) for c in calls)
 
 
 def guardrail_wrapper(guardrails: Guardrails) -> Callable[[Provider, ModelInfo], Provider]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 from dataclasses import dataclass, field
@@ -12,7 +13,7 @@ import psutil
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from aios.errors import NotFoundError
+from aios.errors import ConflictError, NotFoundError
 from aios.store.engine import Store
 from aios.store.tables import idempotency, run_metadata, runs, step_events
 from aios.store.writer import BatchWriter
@@ -22,6 +23,8 @@ if TYPE_CHECKING:
 
 __all__ = ["IdempotencyRecord", "RunParties", "RunRecord", "RunStore", "StepRecord", "as_utc",
            "run_parties", "utcnow"]
+
+log = logging.getLogger("aios.store")
 
 #: Run and step states. A run left `running` by a process that died reads as `interrupted`.
 TERMINAL = frozenset({"succeeded", "failed", "cancelled", "skipped"})
@@ -113,6 +116,33 @@ async def run_parties(store: Store, run_id: str) -> RunParties:
     return RunParties(row[0], tuple(str(name) for name in row[1] or ()))
 
 
+#: A run in one of these states is held by the process its row names.
+_ACTIVE = frozenset({"running", "pending"})
+#: Runs this process executes now (held by a driver or claimed here, not yet released). A
+#: run whose row names this process but which is not in here was left behind (its task
+#: ended on a store error, say) and may be claimed again. Process-wide on purpose: a row's
+#: `pid` names the process, not one RunStore.
+_EXECUTING_HERE: set[str] = set()
+
+
+def _same(column: Any, value: Any) -> Any:
+    """`column = value`, or `column IS NULL` for None (SQL's `= NULL` is never true)."""
+    return column.is_(None) if value is None else column == value
+
+
+def _held(run_id: str, status: str, pid: int | None, host: str | None) -> str:
+    """Why a resume of `run_id` is refused: who holds it and what to do."""
+    if status not in _ACTIVE:
+        return (f"it is {status} now; `aios runs show {run_id}` shows how it stands "
+                "(resume it again if it stopped)")
+    here = host == socket.gethostname()
+    who = f"process {pid} on {'this host' if here else f'host {host}'}"
+    return (f"run {run_id} is being executed by {who} (an `aios runs resume`, `aios agent "
+            "run` or `aios serve`); nothing was written. Wait for it to stop (`aios runs "
+            f"show {run_id}`), or stop that process (Ctrl-C records the run cancelled), then "
+            "resume it again")
+
+
 def _effective_status(status: str, pid: int | None, host: str | None) -> str:
     """`interrupted` for a run still marked active whose process on this host is gone."""
     if status in ("running", "pending") and pid and host == socket.gethostname():
@@ -169,19 +199,80 @@ class RunStore:
             ))
 
     async def reopen_run(self, run_id: str, *, resumer: str | None = None) -> None:
-        """Mark a run as running again in this process (resume), recording `resumer`."""
-        async with self.store.engine.begin() as conn:
-            values: dict[str, Any] = dict(status="running", pid=os.getpid(),
-                                          host=socket.gethostname(), finished_at=None,
-                                          error=None)
-            if resumer is not None:
-                # Read and extended in the transaction that reopens the run.
-                before = (await conn.execute(select(runs.c.resumed_by).where(
-                    runs.c.id == run_id))).scalar()
-                known = list(before or [])
-                if resumer not in known:
-                    values["resumed_by"] = [*known, resumer]
-            await conn.execute(update(runs).where(runs.c.id == run_id).values(**values))
+        """Claim a stopped run for this process and mark it running again (resume).
+
+        The claim is one conditional UPDATE: it holds only if the run is still as it was read
+        just before (status, process, host, finish time). Of two processes resuming one run
+        at once, exactly one gets it; the other gets `ConflictError` before it has written
+        anything. A run marked running by a live process of this host is not claimed at
+        all; one marked running on another host is taken over (its process cannot be
+        checked from here, and a driver on a replaced machine must stay resumable), with a
+        warning. `resumer` is recorded among the run's resumers (who may not approve its
+        requests).
+
+        Raises:
+            NotFoundError: no such run.
+            ConflictError: another process holds the run, or claimed it first.
+        """
+        async with self.store.engine.connect() as conn:
+            row = (await conn.execute(select(
+                runs.c.status, runs.c.pid, runs.c.host, runs.c.finished_at).where(
+                runs.c.id == run_id))).first()
+        if row is None:
+            raise NotFoundError(f"no run with id {run_id!r}; `aios runs` lists recent runs")
+        status, pid, host, finished_at = row
+        if run_id in _EXECUTING_HERE:  # this process executes it (another task of it)
+            raise ConflictError(_held(run_id, "running", os.getpid(), socket.gethostname()))
+        this_host = host == socket.gethostname()
+        if (this_host and pid != os.getpid()
+                and _effective_status(status, pid, host) in _ACTIVE):
+            raise ConflictError(_held(run_id, status, pid, host))
+        if not this_host and status in _ACTIVE:
+            # Its process cannot be checked from here (no heartbeat yet): a driver that
+            # stopped on a replaced machine must stay resumable, so the run is taken over.
+            log.warning("run %s was marked %s by process %s on host %s, which cannot be "
+                        "checked from here; taking it over", run_id, status, pid, host)
+        values: dict[str, Any] = dict(status="running", pid=os.getpid(),
+                                      host=socket.gethostname(), finished_at=None, error=None)
+        added = False
+        try:
+            async with self.store.engine.begin() as conn:
+                claimed = await conn.execute(update(runs).where(
+                    runs.c.id == run_id, runs.c.status == status, _same(runs.c.pid, pid),
+                    _same(runs.c.host, host), _same(runs.c.finished_at, finished_at),
+                ).values(**values))
+                if claimed.rowcount != 1:
+                    now = (await conn.execute(select(runs.c.status, runs.c.pid, runs.c.host)
+                                              .where(runs.c.id == run_id))).one()
+                    raise ConflictError(
+                        f"run {run_id} was claimed by another process at the same moment; "
+                        + _held(run_id, *now))
+                # Before the commit: from then on, the row names this process.
+                _EXECUTING_HERE.add(run_id)
+                added = True
+                if resumer is not None:
+                    # Read and extended in the transaction that claimed the run (its row is
+                    # this transaction's until it commits).
+                    before = (await conn.execute(select(runs.c.resumed_by).where(
+                        runs.c.id == run_id))).scalar()
+                    known = list(before or [])
+                    if resumer not in known:
+                        await conn.execute(update(runs).where(runs.c.id == run_id).values(
+                            resumed_by=[*known, resumer]))
+        except BaseException:
+            if added:  # the claim was rolled back
+                _EXECUTING_HERE.discard(run_id)
+            raise
+
+    @staticmethod
+    def hold(run_id: str) -> None:
+        """This process executes `run_id` from now on (a driver starting); see `release`."""
+        _EXECUTING_HERE.add(run_id)
+
+    @staticmethod
+    def release(run_id: str) -> None:
+        """This process no longer executes `run_id` (its driver returned or raised)."""
+        _EXECUTING_HERE.discard(run_id)
 
     async def parties(self, run_id: str) -> RunParties:
         """Who started `run_id` and who resumed it (`run_parties`)."""
@@ -203,11 +294,13 @@ class RunStore:
                                        "value": value, "at": utcnow()})
 
     async def finish_run(self, run_id: str, status: str, error: str | None = None) -> None:
-        """Flush queued rows, then record the run's final state."""
+        """Flush queued rows, then record the run's final state (this process stops
+        executing it: `release`)."""
         await self.writer.flush()
         async with self.store.engine.begin() as conn:
             await conn.execute(update(runs).where(runs.c.id == run_id).values(
                 status=status, error=error, finished_at=utcnow()))
+        _EXECUTING_HERE.discard(run_id)
 
     async def claim(self, key: str, *, run_id: str, step_id: str,
                     action: str) -> IdempotencyRecord | None:

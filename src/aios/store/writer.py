@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from itertools import groupby
 from typing import Any
 
 from sqlalchemy import Table, insert
@@ -48,6 +47,7 @@ class BatchWriter:
         self._task: asyncio.Task[None] | None = None
         self._failure: BaseException | None = None
         self._committing = False
+        self._inserts: dict[Table, Any] = {}
         self.rows_written = 0
         self.batches = 0
 
@@ -86,6 +86,14 @@ class BatchWriter:
                 with contextlib.suppress(asyncio.CancelledError):
                     await self._task
                 self._task = None
+
+    def _insert(self, table: Table) -> Any:
+        """The INSERT statement of `table`, built once (SQLAlchemy caches its compiled form
+        by statement; rebuilding it per batch costs a cache-key walk each time)."""
+        statement = self._inserts.get(table)
+        if statement is None:
+            statement = self._inserts[table] = insert(table)
+        return statement
 
     def _stopped(self) -> StoreError:
         assert self._failure is not None
@@ -134,10 +142,16 @@ class BatchWriter:
                     waiter.set_result(None)
 
     async def _commit(self, batch: list[tuple[Table, dict[str, Any]]]) -> None:
+        # The rows of one table go in one executemany, in the order they were queued (their
+        # ids follow it); the batch is one transaction, so the order between tables is not
+        # observable (no table references another), and an agent turn's rows (step events,
+        # conversation entries, the LLM call) cost one statement per table, not one per run
+        # of consecutive rows.
+        by_table: dict[Table, list[dict[str, Any]]] = {}
+        for table, row in batch:
+            by_table.setdefault(table, []).append(row)
         async with self._store.engine.begin() as conn:
-            # Consecutive rows of one table go in one executemany; order is kept.
-            for table, group in groupby(batch, key=lambda item: item[0]):
-                rows = [row for _, row in group]
-                await conn.execute(insert(table), rows)
+            for table, rows in by_table.items():
+                await conn.execute(self._insert(table), rows)
         self.rows_written += len(batch)
         self.batches += 1
