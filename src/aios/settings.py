@@ -109,9 +109,9 @@ class Settings(BaseSettings):
         ge=0,
         description=(
             "How long the server remembers an API key it verified (AIOS_KEY_CACHE_SECONDS; "
-            "0: look it up on every request). A key revoked from another process, a "
-            "disabled user or a changed key policy takes effect within this time; expiry "
-            "and revocations made through this server apply at once."
+            "0: look it up on every request). A key revoked, or a user disabled, deleted or "
+            "given another role, from another process takes effect within this time; "
+            "expiry, and changes made through this server, apply at once."
         ),
     )
 

@@ -104,3 +104,21 @@ async def test_the_cache_expires_and_unknown_tokens_are_not_cached(store: Store)
     for key in keys:
         await server.authenticate(key.secret)
     assert len(server._cache) == 2  # bounded: the oldest went
+
+
+async def test_a_user_changed_through_the_same_store_is_not_served_from_the_cache(
+        store: Store) -> None:
+    await UserStore(store).add("alice", Role.approver)
+    server = TokenStore(store, cache_s=3600)
+    issued = await server.issue("alice")
+    assert (await server.authenticate(issued.secret)).role is Role.approver
+    await server.users.update("alice", role=Role.viewer)
+    assert (await server.authenticate(issued.secret)).role is Role.viewer
+    await server.users.update("alice", disabled=True)
+    with pytest.raises(AuthenticationError, match="disabled"):
+        await server.authenticate(issued.secret)
+    await server.users.update("alice", disabled=False)
+    await server.authenticate(issued.secret)
+    await server.users.delete("alice")
+    with pytest.raises(AuthenticationError, match="not known"):
+        await server.authenticate(issued.secret)

@@ -6,10 +6,10 @@ no scan. The `<id>` part names the token in listings and in `aios users revoke I
 
 A `TokenStore` made with `cache_s > 0` (the server: `AIOS_KEY_CACHE_SECONDS`) remembers each
 token it verified for that many seconds, so a busy key is looked up once per period instead
-of on every request. Expiry is still checked on every use; a revocation made in the same
-process applies at once; one made elsewhere (`aios keys revoke` from the CLI, another server
-process), a disabled user, or a changed policy applies within `cache_s` seconds. Unknown
-tokens are never cached.
+of on every request. Expiry is still checked on every use; a revocation, or a user disabled,
+deleted or given another role, through this store (and its `users`) applies at once; one made
+elsewhere (`aios keys revoke` or `aios users disable` from the CLI, another server process)
+applies within `cache_s` seconds. Unknown tokens are never cached.
 """
 
 from __future__ import annotations
@@ -109,10 +109,16 @@ class TokenStore:
                               f"{cache_s!r} (AIOS_KEY_CACHE_SECONDS)")
         self.store = store
         self.users = UserStore(store)
+        self.users.listeners.append(self._forget_user)
         self.cache_s = cache_s
         self._cache_size = cache_size
         #: token hash -> (when verified, monotonic seconds; user; token), oldest first
         self._cache: OrderedDict[str, tuple[float, User, TokenInfo]] = OrderedDict()
+
+    def _forget_user(self, name: str) -> None:
+        """Drop the cached keys of user `name` (changed or deleted through `self.users`)."""
+        for digest in [d for d, (_, user, _) in self._cache.items() if user.name == name]:
+            del self._cache[digest]
 
     async def issue(self, user_name: str, *, expires_in: float | None = None,
                     label: str = "", policy: KeyPolicy | None = None,

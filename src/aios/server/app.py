@@ -236,7 +236,8 @@ def create_app(settings: Settings, *, store: Store | None = None,
                                    poll_interval=resume_interval)
                 approvals.listeners.append(worker.on_approval)
                 tokens = TokenStore(opened, cache_s=settings.key_cache_seconds)
-                app.state.services = Services(settings, opened, approvals, UserStore(opened),
+                # One UserStore for both: a user changed here drops their cached keys.
+                app.state.services = Services(settings, opened, approvals, tokens.users,
                                               tokens, runtime, worker, hub, cookies)
                 if expiry_interval > 0:
                     tasks.append(asyncio.create_task(_expire_loop(approvals, expiry_interval)))
