@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import cast
 
 import typer
+from rich import box
 from rich.markup import escape
 from rich.table import Table
 
@@ -22,7 +23,16 @@ from aios.approvals.policy import duration_seconds
 from aios.auth.keys import BUDGET_PERIODS, KeyPolicy, Period, parse_models
 from aios.auth.keyspend import KeyUsage, key_usage
 from aios.auth.tokens import IssuedToken, TokenInfo, TokenStore
-from aios.cli.common import JsonOpt, Options, console, emit_json, fail, resolve_options, run
+from aios.cli.common import (
+    JsonOpt,
+    Options,
+    console,
+    emit_json,
+    fail,
+    fits,
+    resolve_options,
+    run,
+)
 from aios.errors import AiosError, ConfigError
 from aios.llm.ledger import KeySpend
 from aios.settings import Settings
@@ -81,6 +91,29 @@ def _budget_text(usage: KeyUsage) -> str:
         return "-"
     window = "" if policy.budget_period == "total" else f"/{policy.budget_period}"
     return f"${usage.budget_used_usd or 0.0:.4f} of ${policy.budget_usd:.2f}{window}"
+
+
+def _keys_table(found: list[KeyUsage], now: datetime, *, compact: bool) -> Table:
+    """The keys; ids, calls and spend are never cut, other values wrap."""
+    table = Table(show_edge=False, pad_edge=False,
+                  box=box.SIMPLE_HEAD if compact else box.HEAVY_HEAD)
+    table.add_column("id", no_wrap=True)
+    headers = ["user", "state", "limits", "budget"] if compact else \
+        ["user", "name", "state", "limits", "models", "budget"]
+    for header in headers:
+        table.add_column(header, overflow="fold")
+    table.add_column("calls", no_wrap=True, justify="right")
+    table.add_column("spent", no_wrap=True, justify="right")
+    for usage in found:
+        info = usage.key
+        models = info.policy.models
+        cells = {"user": escape(info.user), "name": escape(info.label),
+                 "state": info.state(now), "limits": _limits_text(info),
+                 "models": escape(",".join(models)) if models else "any",
+                 "budget": _budget_text(usage)}
+        table.add_row(info.id, *(cells[h] for h in headers), str(usage.spend.calls),
+                      f"${usage.spend.usd:.4f}")
+    return table
 
 
 def register(app: typer.Typer) -> None:
@@ -151,16 +184,12 @@ def register(app: typer.Typer) -> None:
         if not found:
             console().print("no keys; create one: aios keys create USER --rpm 60 --budget-usd 5")
             return
-        table = Table("id", "user", "name", "state", "limits", "models", "budget", "calls",
-                      "spent", show_edge=False)
-        for usage in found:
-            info = usage.key
-            models = info.policy.models
-            table.add_row(info.id, escape(info.user), escape(info.label), info.state(now),
-                          _limits_text(info), escape(",".join(models)) if models else "any",
-                          _budget_text(usage), str(usage.spend.calls),
-                          f"${usage.spend.usd:.4f}")
-        console().print(table)
+        out = console()
+        for compact in (False, True):  # narrow terminals: name and models left to --json
+            table = _keys_table(found, now, compact=compact)
+            if compact or fits(out, table):
+                break
+        out.print(table)
 
     @keys.command("revoke")
     def revoke(ctx: typer.Context, key_id: str = typer.Argument(..., help="The key's id."),
