@@ -12,7 +12,7 @@ LLAMA_CPP_VERSION := 0.3.36
 LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF
 EXTRAS ?= all,dev
 
-.PHONY: install run test lint bench clean mcp-test-servers
+.PHONY: install run test lint bench clean mcp-test-servers peer-test-tools
 
 install: $(VENV)/.installed-$(EXTRAS)
 
@@ -30,7 +30,7 @@ $(VENV)/.installed-$(EXTRAS): pyproject.toml Makefile
 run: install
 	$(BIN)/aios boot
 
-test: install mcp-test-servers
+test: install mcp-test-servers peer-test-tools
 	$(BIN)/python -m pytest
 
 # The third-party MCP server tests/mcp runs as an upstream (the reference filesystem server,
@@ -40,6 +40,14 @@ mcp-test-servers:
 	@if command -v npm >/dev/null 2>&1; then \
 	  npm install --prefix $(MCP_NPM) --no-audit --no-fund --loglevel=error; \
 	else echo "npm not found: tests/mcp/test_filesystem_server.py will be skipped"; fi
+
+# Peer tools pointed at the OpenAI-compatible endpoint: promptfoo (from npm, pinned; runs
+# offline). Without npm, tests/server/test_promptfoo_endpoint.py skips and says why.
+PEER_NPM := tests/peer/npm
+peer-test-tools:
+	@if command -v npm >/dev/null 2>&1; then \
+	  npm install --prefix $(PEER_NPM) --no-audit --no-fund --loglevel=error; \
+	else echo "npm not found: tests/server/test_promptfoo_endpoint.py will be skipped"; fi
 
 lint: install
 	$(BIN)/ruff check src tests bench

@@ -7,7 +7,9 @@ reaches the upstream) and the default guardrails on. Then, in this process, the 
 chat-completion request is sent:
 
 - directly to the upstream (the baseline: one HTTP hop), and
-- to the endpoint (two hops: client -> Ai:oS -> upstream), with an Ai:oS API token;
+- to the endpoint (two hops: client -> Ai:oS -> upstream), with an Ai:oS API token, once
+  with the key looked up in the store on every request (`AIOS_KEY_CACHE_SECONDS=0`) and
+  once with the server's key cache (5 s, the default);
 
 first one at a time (`--requests` each, keep-alive; p50 and p99 latency), then with
 `--concurrency` requests in flight (`--requests` each; requests per second). The "added"
@@ -139,21 +141,26 @@ def main() -> None:
             manifest.write_text(MANIFEST.format(upstream=upstream))
             settings = Settings(home=home, database_url=None)
             token = asyncio.run(_token(settings))
-            port = _free_port()
-            env = {**os.environ, "AIOS_HOME": str(home), "BENCH_OPENAI_KEY": "sk-bench"}
-            env.pop("AIOS_DATABASE_URL", None)
-            env.pop("AIOS_REDIS_URL", None)
-            server = subprocess.Popen(
-                [sys.executable, "-m", "aios.cli", "serve", "--port", str(port), "--manifest",
-                 str(manifest), "--log-level", "warning"],
-                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-            procs.append(server)
-            endpoint = f"http://127.0.0.1:{port}"
-            _wait(endpoint, server)
             sides = {"direct to upstream": (upstream + "/v1/chat/completions",
-                                            {"Authorization": "Bearer sk-bench"}),
-                     "via Ai:oS endpoint": (endpoint + "/v1/chat/completions",
-                                            {"Authorization": f"Bearer {token}"})}
+                                            {"Authorization": "Bearer sk-bench"})}
+            # The same endpoint twice: looking the key up in the store on every request (the
+            # code before the key cache), and remembering it for the default 5 s.
+            for name, cache_s in (("endpoint, no key cache", "0"),
+                                  ("endpoint, key cache 5 s", "5")):
+                port = _free_port()
+                env = {**os.environ, "AIOS_HOME": str(home), "BENCH_OPENAI_KEY": "sk-bench",
+                       "AIOS_KEY_CACHE_SECONDS": cache_s}
+                env.pop("AIOS_DATABASE_URL", None)
+                env.pop("AIOS_REDIS_URL", None)
+                server = subprocess.Popen(
+                    [sys.executable, "-m", "aios.cli", "serve", "--port", str(port),
+                     "--manifest", str(manifest), "--log-level", "warning"],
+                    env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                procs.append(server)
+                endpoint = f"http://127.0.0.1:{port}"
+                _wait(endpoint, server)
+                sides[name] = (endpoint + "/v1/chat/completions",
+                               {"Authorization": f"Bearer {token}"})
             rows = {}
             for name, (url, headers) in sides.items():
                 lat = _sequential(url, headers, args.requests)
@@ -166,12 +173,17 @@ def main() -> None:
     print(f"load average: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} "
           f"(cores: {os.cpu_count()}); {args.requests} requests per side, "
           f"concurrency {args.concurrency} for req/s")
-    print(f"{'':22} {'p50 ms':>8} {'p99 ms':>8} {'req/s':>8}")
+    print(f"{'':26} {'p50 ms':>8} {'p99 ms':>8} {'req/s':>8}   added p50 / p99 ms, req/s "
+          "vs direct")
+    d50, d99, drps = rows["direct to upstream"]
     for name, (p50, p99, rps) in rows.items():
-        print(f"{name:22} {p50:8.2f} {p99:8.2f} {rps:8.0f}")
-    (d50, d99, drps), (e50, e99, erps) = rows.values()
-    print(f"{'added by the endpoint':22} {e50 - d50:8.2f} {e99 - d99:8.2f} "
-          f"{erps / drps:7.2f}x")
+        added = "" if name.startswith("direct") else \
+            f"   {p50 - d50:+8.2f} {p99 - d99:+8.2f} {rps / drps:6.2f}x"
+        print(f"{name:26} {p50:8.2f} {p99:8.2f} {rps:8.0f}{added}")
+    (o50, _, orps), (c50, _, crps) = rows["endpoint, no key cache"], \
+        rows["endpoint, key cache 5 s"]
+    print(f"key cache / no key cache: added p50 {(c50 - d50) / (o50 - d50):.2f}x, "
+          f"req/s {crps / orps:.2f}x")
 
 
 if __name__ == "__main__":

@@ -115,6 +115,16 @@ class Settings(BaseSettings):
         default="aios",
         description="Prefix of the endpoint's rate-limit keys in Redis (AIOS_REDIS_PREFIX).",
     )
+    key_cache_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        description=(
+            "How long the server remembers an API key it verified (AIOS_KEY_CACHE_SECONDS; "
+            "0: look it up on every request). A key revoked, or a user disabled, deleted or "
+            "given another role, from another process takes effect within this time; "
+            "expiry, and changes made through this server, apply at once."
+        ),
+    )
 
     cookie_secure: Literal["auto", "always", "never"] = Field(
         default="auto",

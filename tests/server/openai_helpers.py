@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
-import threading
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import uvicorn
+from tests.support.endpoint import serve
 
-from aios.server import create_app
-from aios.settings import Settings
+__all__ = ["MANIFEST", "serve", "write_manifest"]
 
 #: bob's keys may make 2 requests a minute, tim's use 30 tokens a minute; vic's budget is 5
 #: tokens (any call exceeds it).
@@ -50,23 +45,3 @@ def write_manifest(directory: Path, upstream: str) -> Path:
     path = directory / "manifest.yaml"
     path.write_text(MANIFEST.format(upstream=upstream))
     return path
-
-
-@contextlib.contextmanager
-def serve(settings: Settings, manifest: Path) -> Iterator[str]:
-    """`aios serve`'s app on Uvicorn, 127.0.0.1, a free port, in a thread; its base URL."""
-    app = create_app(settings, manifest=manifest, resume_interval=0, expiry_interval=0,
-                     watch_interval=0)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
-        time.sleep(0.02)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(15)

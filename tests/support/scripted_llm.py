@@ -34,7 +34,7 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -458,10 +458,14 @@ class ScriptedLLMServer:
         paths: the path of each received request, in the same order.
         request_headers: the headers of each received request, in the same order.
         default: the reply used when the script queue is empty.
+        responder: when set, makes the reply for a request the queue does not answer, from
+            its JSON body (instead of `default`): a model whose answer depends on the prompt.
     """
 
-    def __init__(self, default: Reply | None = None):
+    def __init__(self, default: Reply | None = None, *,
+                 responder: Callable[[Mapping[str, Any]], Reply] | None = None):
         self.default = default or Reply.ok("ok")
+        self.responder = responder
         self.requests: list[dict[str, Any]] = []
         self.paths: list[str] = []
         self.request_headers: list[dict[str, str]] = []
@@ -488,7 +492,11 @@ class ScriptedLLMServer:
             self.requests.append(body if isinstance(body, dict) else {"_body": body})
             self.paths.append(path)
             self.request_headers.append({k.lower(): v for k, v in headers.items()})
-            return self._queue.popleft() if self._queue else self.default
+            if self._queue:
+                return self._queue.popleft()
+        if self.responder is not None and isinstance(body, dict):
+            return self.responder(body)
+        return self.default
 
     def start(self) -> ScriptedLLMServer:
         """Bind and serve in a background thread."""

@@ -3,18 +3,28 @@
 A token is `aios_<id>_<secret>` with 256 random bits of secret. Only its SHA-256 is stored: for
 a high-entropy secret a fast hash is enough (nothing to brute-force), and lookup by hash needs
 no scan. The `<id>` part names the token in listings and in `aios users revoke ID`.
+
+A `TokenStore` made with `cache_s > 0` (the server: `AIOS_KEY_CACHE_SECONDS`) remembers each
+token it verified for that many seconds, so a busy key is looked up once per period instead
+of on every request. Expiry is still checked on every use; a revocation, or a user disabled,
+deleted or given another role, through this store (and its `users`) applies at once; one made
+elsewhere (`aios keys revoke` or `aios users disable` from the CLI, another server process)
+applies within `cache_s` seconds. Unknown tokens are never cached.
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Column, DateTime, String, Table, insert, select, update
+from sqlalchemy import JSON, Column, DateTime, Float, Integer, String, Table, insert, select, update
 
+from aios.auth.keys import KeyPolicy
 from aios.auth.users import User, UserStore, users
 from aios.errors import AuthenticationError, ConfigError, NotFoundError
 from aios.store.engine import Store
@@ -37,6 +47,12 @@ api_tokens = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("expires_at", DateTime(timezone=True), nullable=True),
     Column("revoked_at", DateTime(timezone=True), nullable=True),
+    # The key's own policy (`aios keys create`); NULL: none (see `aios.auth.keys`).
+    Column("rpm", Integer, nullable=True),
+    Column("tpm", Integer, nullable=True),
+    Column("budget_usd", Float, nullable=True),
+    Column("budget_period", String(8), nullable=True),
+    Column("models", JSON, nullable=True),
 )
 
 
@@ -65,6 +81,7 @@ class TokenInfo:
     created_at: datetime
     expires_at: datetime | None
     revoked_at: datetime | None
+    policy: KeyPolicy = field(default_factory=KeyPolicy)
 
     def state(self, now: datetime) -> str:
         """`active`, `expired` or `revoked` at `now`."""
@@ -86,13 +103,28 @@ class IssuedToken:
 class TokenStore:
     """Issues, revokes and checks API tokens."""
 
-    def __init__(self, store: Store):
+    def __init__(self, store: Store, *, cache_s: float = 0.0, cache_size: int = 10_000):
+        if not cache_s >= 0:
+            raise ConfigError(f"the key cache's lifetime must be 0 (off) or more seconds, got "
+                              f"{cache_s!r} (AIOS_KEY_CACHE_SECONDS)")
         self.store = store
         self.users = UserStore(store)
+        self.users.listeners.append(self._forget_user)
+        self.cache_s = cache_s
+        self._cache_size = cache_size
+        #: token hash -> (when verified, monotonic seconds; user; token), oldest first
+        self._cache: OrderedDict[str, tuple[float, User, TokenInfo]] = OrderedDict()
+
+    def _forget_user(self, name: str) -> None:
+        """Drop the cached keys of user `name` (changed or deleted through `self.users`)."""
+        for digest in [d for d, (_, user, _) in self._cache.items() if user.name == name]:
+            del self._cache[digest]
 
     async def issue(self, user_name: str, *, expires_in: float | None = None,
-                    label: str = "", now: datetime | None = None) -> IssuedToken:
-        """A new token for `user_name`, valid for `expires_in` seconds (None: until revoked).
+                    label: str = "", policy: KeyPolicy | None = None,
+                    now: datetime | None = None) -> IssuedToken:
+        """A new token for `user_name`, valid for `expires_in` seconds (None: until revoked),
+        with the key's own `policy` (limits, budget, models) when given.
 
         Raises:
             NotFoundError: no such user.
@@ -107,11 +139,13 @@ class TokenStore:
         token_id = secrets.token_hex(6)
         secret = f"{_PREFIX}{token_id}_{secrets.token_urlsafe(32)}"
         expires = now + timedelta(seconds=expires_in) if expires_in is not None else None
+        policy = policy or KeyPolicy()
         async with self.store.engine.begin() as conn:
             await conn.execute(insert(api_tokens).values(
                 id=token_id, user_id=user.id, label=label, token_hash=hash_token(secret),
-                created_at=now, expires_at=expires, revoked_at=None))
-        return IssuedToken(TokenInfo(token_id, user.name, label, now, expires, None), secret)
+                created_at=now, expires_at=expires, revoked_at=None, **policy.columns()))
+        return IssuedToken(TokenInfo(token_id, user.name, label, now, expires, None, policy),
+                           secret)
 
     async def revoke(self, token_id: str, *, now: datetime | None = None) -> TokenInfo:
         """Revoke a token by its id (the `aios_<id>_` part); revoking twice keeps the first time.
@@ -121,6 +155,8 @@ class TokenStore:
         """
         token_id = token_id.removeprefix(_PREFIX).split("_")[0]
         now = now or datetime.now(UTC)
+        for digest in [d for d, (_, _, info) in self._cache.items() if info.id == token_id]:
+            del self._cache[digest]
         async with self.store.engine.begin() as conn:
             await conn.execute(update(api_tokens).where(
                 api_tokens.c.id == token_id, api_tokens.c.revoked_at.is_(None)
@@ -145,10 +181,20 @@ class TokenStore:
     def _info(row: Any) -> TokenInfo:
         return TokenInfo(row["id"], row["user_name"], row["label"],
                          _utc(row["created_at"]) or datetime.now(UTC), _utc(row["expires_at"]),
-                         _utc(row["revoked_at"]))
+                         _utc(row["revoked_at"]), KeyPolicy.of_row(row))
 
     async def authenticate(self, token: str | None, *, now: datetime | None = None) -> User:
         """The user a token belongs to.
+
+        Raises:
+            AuthenticationError: see `verify`.
+        """
+        user, _ = await self.verify(token, now=now)
+        return user
+
+    async def verify(self, token: str | None, *,
+                     now: datetime | None = None) -> tuple[User, TokenInfo]:
+        """The user a token belongs to, and the token (its id and policy).
 
         Raises:
             AuthenticationError: no token, an unknown, expired or revoked one, or a disabled
@@ -159,15 +205,35 @@ class TokenStore:
                 "this needs an API token: pass --token or set AIOS_TOKEN (an admin creates "
                 "one with `aios users token NAME`); over HTTP send `Authorization: Bearer TOKEN`")
         now = now or datetime.now(UTC)
+        digest = hash_token(token)
+        if self.cache_s > 0:
+            hit = self._cache.pop(digest, None)  # stale or refused: not kept
+            if hit is not None and time.monotonic() - hit[0] < self.cache_s:
+                self._check(hit[2], now)
+                self._cache[digest] = hit  # back, as the most recently used
+                return hit[1], hit[2]
         query = (select(api_tokens, users.c.name.label("user_name"))
                  .join(users, users.c.id == api_tokens.c.user_id)
-                 .where(api_tokens.c.token_hash == hash_token(token)))
+                 .where(api_tokens.c.token_hash == digest))
         async with self.store.engine.connect() as conn:
             row = (await conn.execute(query)).mappings().first()
         if row is None:
             raise AuthenticationError("the API token is not known (mistyped, or from another "
                                       "store?); get a new one with `aios users token NAME`")
         info = self._info(row)
+        self._check(info, now)
+        user = await self.users.get_by_id(row["user_id"])
+        if user.disabled:
+            raise AuthenticationError(f"user {user.name} is disabled; an admin can re-enable it")
+        if self.cache_s > 0:
+            self._cache[digest] = (time.monotonic(), user, info)
+            self._cache.move_to_end(digest)
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        return user, info
+
+    @staticmethod
+    def _check(info: TokenInfo, now: datetime) -> None:
         state = info.state(now)
         if state == "revoked" and info.revoked_at is not None:
             raise AuthenticationError(
@@ -177,7 +243,3 @@ class TokenStore:
             raise AuthenticationError(
                 f"API token {info.id} of {info.user} expired at {_when(info.expires_at)}; "
                 f"get a new one with `aios users token {info.user} --expires 30d`")
-        user = await self.users.get_by_id(row["user_id"])
-        if user.disabled:
-            raise AuthenticationError(f"user {user.name} is disabled; an admin can re-enable it")
-        return user

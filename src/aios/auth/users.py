@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -95,10 +96,20 @@ def _user(row: Any) -> User:
 
 
 class UserStore:
-    """Reads and writes users in the store."""
+    """Reads and writes users in the store.
+
+    Attributes:
+        listeners: called with a user's name after this store changed or deleted that user
+            (a `TokenStore` forgets the keys it cached for them).
+    """
 
     def __init__(self, store: Store):
         self.store = store
+        self.listeners: list[Callable[[str], None]] = []
+
+    def _changed(self, name: str) -> None:
+        for listener in self.listeners:
+            listener(name)
 
     async def add(self, name: str, role: Role | str, *, password: str | None = None) -> User:
         """Create a user.
@@ -173,6 +184,7 @@ class UserStore:
         if values:
             async with self.store.engine.begin() as conn:
                 await conn.execute(update(users).where(users.c.name == name).values(**values))
+            self._changed(name)
         return await self.get(name)
 
     async def delete(self, name: str) -> User:
@@ -190,6 +202,7 @@ class UserStore:
         async with self.store.engine.begin() as conn:
             await conn.execute(delete(api_tokens).where(api_tokens.c.user_id == user.id))
             await conn.execute(delete(users).where(users.c.id == user.id))
+        self._changed(name)
         return user
 
     async def check_password(self, name: str, password: str) -> User:

@@ -48,6 +48,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "approvals": ("aios.cli.approvals", "The approval queue: list, show, approve, reject."),
     "audit": ("aios.cli.approvals", "The hash-chained audit trail: verify, export."),
     "users": ("aios.cli.approvals", "Approvers: users, roles and API tokens."),
+    "keys": ("aios.cli.keys", "API keys of the OpenAI-compatible endpoint: create (limits, "
+             "budget, models), list (with spend), revoke."),
     "eval": ("aios.cli.evaluation", "Evaluate agents and models: suites, A/B comparisons, "
              "human labels, datasets from traces."),
     "discover": ("aios.cli.discovery", "Autonomous discovery: explore sources for a mission "

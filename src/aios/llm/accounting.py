@@ -203,4 +203,5 @@ class LedgerProvider(CallWrapper):
             counted=usage.counted, cost_usd=outcome.cost_usd,
             latency_s=time.perf_counter() - self.started,
             ttft_s=None if cached else outcome.ttft_s, cached=cached, stream=outcome.stream,
-            error=text[:2000] if text else None, route_reason=plan.reason))
+            error=text[:2000] if text else None, route_reason=plan.reason,
+            api_key=request.api_key))

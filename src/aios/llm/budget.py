@@ -1,4 +1,5 @@
-"""Budgets: tokens and dollars per run, per agent within a run, per tenant and per user.
+"""Budgets: tokens and dollars per run, per agent within a run, per tenant, per user, and per
+API key (a key's own `--budget-usd`, carried on the request as `key_budget`).
 
 Before a call, the gateway *reserves* its worst case (the prompt's tokens plus the output cap,
 priced at the model's rates) against every budget the call falls under; a reservation that
@@ -27,7 +28,7 @@ from aios.llm.config import BudgetLimit, BudgetsConfig
 from aios.llm.ledger import CostLedger, Spend
 from aios.llm.types import LLMRequest
 
-__all__ = ["BudgetManager", "Reservation"]
+__all__ = ["BudgetManager", "Reservation", "period_start"]
 
 
 @dataclass(eq=False)
@@ -37,6 +38,7 @@ class _Account:
     setting: str
     limit: BudgetLimit
     filters: dict[str, Any]
+    advice: str
     used_tokens: int = 0
     used_usd: float = 0.0
     reserved_tokens: int = 0
@@ -54,12 +56,20 @@ class Reservation:
     usd: float
 
 
-def _period_start(period: str, now: datetime) -> datetime | None:
+def period_start(period: str, now: datetime) -> datetime | None:
+    """When the budget window containing `now` began (None for `total`: all time)."""
     if period == "day":
         return now.replace(hour=0, minute=0, second=0, microsecond=0)
     if period == "month":
         return now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     return None
+
+
+def _advice(setting: str) -> str:
+    """How to raise the budget a setting names (`{measure}` is filled in)."""
+    if setting == "key":
+        return "Issue a key with a larger budget (`aios keys create USER --budget-usd X`)"
+    return f"Raise {setting}.{{measure}} in the manifest"
 
 
 class BudgetManager:
@@ -80,12 +90,26 @@ class BudgetManager:
 
     @property
     def enabled(self) -> bool:
-        """False when no budget is configured (the gateway then skips budgets entirely)."""
+        """False when the manifest configures no budget (the gateway then skips budgets for
+        every call that carries no key budget of its own)."""
         return not self.config.empty
+
+    def applies(self, request: LLMRequest) -> bool:
+        """Whether any budget can apply to `request`."""
+        return request.key_budget is not None or not self.config.empty
 
     def _accounts_for(self, request: LLMRequest) -> list[_Account]:
         cfg = self.config
         wanted: list[tuple[tuple[str, ...], str, str, BudgetLimit, dict[str, Any]]] = []
+        now = self._clock()
+        if request.key_budget is not None and request.api_key:
+            budget = request.key_budget
+            start = period_start(budget.period, now)
+            window = f" this {budget.period}" if start is not None else " (its lifetime)"
+            wanted.append((("key", request.api_key, start.isoformat() if start else "total"),
+                           f"budget of API key {request.api_key}{window}", "key",
+                           BudgetLimit(usd=budget.usd, period=budget.period),
+                           {"api_key": request.api_key, "since": start}))
         if cfg.run is not None and request.run_id:
             wanted.append((("run", request.run_id), f"run budget of run {request.run_id}",
                            "budgets.run", cfg.run, {"run_id": request.run_id}))
@@ -97,14 +121,13 @@ class BudgetManager:
                            f"agent budget of {request.agent} in run {request.run_id}",
                            setting, agent_limit,
                            {"run_id": request.run_id, "agent": request.agent}))
-        now = self._clock()
         for scope, name, default, overrides in (
                 ("tenant", request.tenant, cfg.tenant, cfg.tenants),
                 ("user", request.user, cfg.user, cfg.users)):
             limit = overrides.get(name or "") or default
             if limit is None or not name:
                 continue
-            start = _period_start(limit.period, now)
+            start = period_start(limit.period, now)
             window = f" this {limit.period}" if start is not None else ""
             setting = f"budgets.{scope}s.{name}" if name in overrides else f"budgets.{scope}"
             wanted.append(((scope, name, start.isoformat() if start else "total"),
@@ -114,7 +137,10 @@ class BudgetManager:
         for key, label, setting, limit, filters in wanted:
             account = self._accounts.get(key)
             if account is None:
-                account = self._accounts[key] = _Account(key, label, setting, limit, filters)
+                account = self._accounts[key] = _Account(key, label, setting, limit, filters,
+                                                         _advice(setting))
+            elif account.limit != limit:  # the key was given a new budget
+                account.limit = limit
             accounts.append(account)
         return accounts
 
@@ -163,19 +189,22 @@ class BudgetManager:
     def _check(account: _Account, tokens: int, usd: float, detail: str) -> None:
         limit = account.limit
         why = f" ({detail})" if detail else ""
-        if limit.tokens is not None and \
-                account.used_tokens + account.reserved_tokens + tokens > limit.tokens:
+        total_tokens = account.used_tokens + account.reserved_tokens + tokens
+        if limit.tokens is not None and total_tokens > limit.tokens:
             raise BudgetExceeded(
-                f"{account.label} would be exceeded: limit {limit.tokens} tokens, used "
-                f"{account.used_tokens} (+{account.reserved_tokens} reserved by calls in "
-                f"flight), this call needs up to {tokens} tokens{why}. Raise "
-                f"{account.setting}.tokens in the manifest, or ask for fewer max_tokens")
-        if limit.usd is not None and account.used_usd + account.reserved_usd + usd > limit.usd:
+                f"{account.label} would be exceeded by {total_tokens - limit.tokens} tokens: "
+                f"limit {limit.tokens} tokens, used {account.used_tokens} "
+                f"(+{account.reserved_tokens} reserved by calls in flight), this call needs up "
+                f"to {tokens} tokens{why}. {account.advice.format(measure='tokens')}, or ask "
+                "for fewer max_tokens")
+        total_usd = account.used_usd + account.reserved_usd + usd
+        if limit.usd is not None and total_usd > limit.usd:
             raise BudgetExceeded(
-                f"{account.label} would be exceeded: limit ${limit.usd:.6f}, used "
-                f"${account.used_usd:.6f} (+${account.reserved_usd:.6f} reserved by calls in "
-                f"flight), this call needs up to ${usd:.6f}{why}. Raise {account.setting}.usd "
-                "in the manifest, use a cheaper model, or ask for fewer max_tokens")
+                f"{account.label} would be exceeded by ${total_usd - limit.usd:.6f}: limit "
+                f"${limit.usd:.6f}, used ${account.used_usd:.6f} (+${account.reserved_usd:.6f} "
+                f"reserved by calls in flight), this call needs up to ${usd:.6f}{why}. "
+                f"{account.advice.format(measure='usd')}, use a cheaper model, or ask for "
+                "fewer max_tokens")
 
     def settle(self, reservation: Reservation | None, *, tokens: int, usd: float) -> None:
         """Replace the reservation by what the call really used."""

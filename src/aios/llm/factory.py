@@ -60,7 +60,9 @@ def build_gateway(models: Mapping[str, ModelSpec], budgets: BudgetsConfig | None
     prices = stacks.prices if stacks is not None else default_price_table()
     infos = stacks.models if stacks is not None else resolve_models(models, prices)
     ledger = CostLedger(store, writer) if store is not None else None
-    manager = BudgetManager(budgets, ledger) if budgets is not None and not budgets.empty \
-        else None
+    # With a ledger there is always a manager: an API key's own budget needs one even when
+    # the manifest configures none (it costs nothing on calls that carry no key budget).
+    manager = BudgetManager(budgets or BudgetsConfig(), ledger) \
+        if ledger is not None or (budgets is not None and not budgets.empty) else None
     return Gateway(infos, env=env, router=router, cache=cache, wrappers=wrappers,
                    ledger=ledger, budgets=manager, prices=prices, stacks=stacks)

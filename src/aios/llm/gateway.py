@@ -68,7 +68,8 @@ class Gateway:
             `stacks` is None, else around `stacks` (the composition root puts fallback and
             guardrails here, and the per-attempt wrappers in `stacks`).
         ledger: the cost ledger (None: costs are computed but not stored).
-        budgets: the budget manager (None: no budgets).
+        budgets: the budget manager (None: no budgets; one configuring none still checks the
+            budgets of API keys that calls carry).
         prices: the price table (default: genai-prices with manifest overrides).
         stacks: each model's per-attempt stack, built by the composition root (default: one
             built here from `providers` and `wrappers`).
@@ -88,7 +89,7 @@ class Gateway:
         self.router = router
         self.cache = cache
         self.ledger = ledger
-        self.budgets = budgets if budgets is not None and budgets.enabled else None
+        self.budgets = budgets
         self.prices = prices or (stacks.prices if stacks is not None else default_price_table())
         if stacks is None:
             stacks = ModelStacks(self.models, prices=self.prices, env=self.env,
@@ -142,7 +143,7 @@ class Gateway:
     def _call(self, plan: Plan, started: float) -> Provider:
         """The whole stack for one call: ledger, cache and budget over the model's stack."""
         stack = self._provider(plan.model)
-        if self.budgets is not None:
+        if self.budgets is not None and self.budgets.applies(plan.request):
             stack = BudgetProvider(stack, plan, started, self.budgets)
         if self.cache is not None:
             stack = CacheProvider(stack, self.cache, self.models)

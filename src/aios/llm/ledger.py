@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    case,
     func,
     select,
 )
@@ -29,7 +30,7 @@ from aios.store.engine import Store
 from aios.store.tables import ROW_ID, metadata
 from aios.store.writer import BatchWriter
 
-__all__ = ["CallRecord", "CostLedger", "Spend", "llm_calls"]
+__all__ = ["CallRecord", "CostLedger", "KeySpend", "Spend", "llm_calls"]
 
 llm_calls = Table(
     "llm_calls",
@@ -59,10 +60,12 @@ llm_calls = Table(
     Column("status", String(16), nullable=False),  # ok | error | invalid | cancelled
     Column("error", Text, nullable=True),
     Column("route_reason", Text, nullable=True),
+    Column("api_key", String(16), nullable=True),  # the API key's id (the endpoint's calls)
     Index("ix_llm_calls_at", "at"),
     Index("ix_llm_calls_run", "run_id"),
     Index("ix_llm_calls_tenant", "tenant", "at"),
     Index("ix_llm_calls_user", "user", "at"),
+    Index("ix_llm_calls_api_key", "api_key", "at"),
 )
 
 
@@ -93,6 +96,7 @@ class CallRecord:
     stream: bool = False
     error: str | None = None
     route_reason: str | None = None
+    api_key: str | None = None
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def row(self) -> dict[str, Any]:
@@ -110,6 +114,22 @@ class Spend:
 
     tokens: int = 0
     usd: float = 0.0
+
+
+@dataclass(frozen=True)
+class KeySpend:
+    """What one API key's calls used: calls (cache hits included), tokens and dollars (cache
+    hits excluded: they consumed nothing)."""
+
+    calls: int = 0
+    tokens: int = 0
+    usd: float = 0.0
+
+
+def _spent_tokens() -> Any:
+    return func.coalesce(func.sum(case((llm_calls.c.cached.is_(False),
+                                        llm_calls.c.input_tokens + llm_calls.c.output_tokens),
+                                       else_=0)), 0)
 
 
 class CostLedger:
@@ -143,7 +163,7 @@ class CostLedger:
 
     async def spend(self, *, run_id: str | None = None, agent: str | None = None,
                     tenant: str | None = None, user: str | None = None,
-                    since: datetime | None = None) -> Spend:
+                    api_key: str | None = None, since: datetime | None = None) -> Spend:
         """Tokens and USD of the recorded calls (cache hits excluded) matching every filter."""
         await self.writer.flush()  # this process's queued rows count too
         query = select(func.coalesce(func.sum(llm_calls.c.input_tokens
@@ -151,7 +171,7 @@ class CostLedger:
                        func.coalesce(func.sum(llm_calls.c.cost_usd), 0.0)
                        ).where(llm_calls.c.cached.is_(False))  # cache hits consumed nothing
         for column, value in (("run_id", run_id), ("agent", agent), ("tenant", tenant),
-                              ("user", user)):
+                              ("user", user), ("api_key", api_key)):
             if value is not None:
                 query = query.where(llm_calls.c[column] == value)
         if since is not None:
@@ -159,6 +179,23 @@ class CostLedger:
         async with self.store.engine.connect() as conn:
             tokens, usd = (await conn.execute(query)).one()
         return Spend(int(tokens or 0), float(usd or 0.0))
+
+    async def by_key(self, *, since: datetime | None = None,
+                     keys: list[str] | None = None) -> dict[str, KeySpend]:
+        """Calls, tokens and USD per API key id (of `keys` only, when given), from the rows
+        the gateway wrote: the cost is the one the call was charged, never recomputed."""
+        await self.writer.flush()
+        query = (select(llm_calls.c.api_key, func.count(), _spent_tokens(),
+                        func.coalesce(func.sum(llm_calls.c.cost_usd), 0.0))
+                 .where(llm_calls.c.api_key.is_not(None)).group_by(llm_calls.c.api_key))
+        if since is not None:
+            query = query.where(llm_calls.c.at >= since)
+        if keys is not None:
+            query = query.where(llm_calls.c.api_key.in_(keys))
+        async with self.store.engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return {str(key): KeySpend(int(calls), int(tokens or 0), float(usd or 0.0))
+                for key, calls, tokens, usd in rows}
 
     async def calls(self, *, run_id: str | None = None, limit: int = 100) -> list[CallRecord]:
         """The most recent calls first (of one run when `run_id` is given)."""

@@ -9,8 +9,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal, TypeVar
 
-__all__ = ["LLMRequest", "LLMResponse", "Message", "ModelInfo", "StreamChunk", "ToolCall",
-           "Usage", "evolve"]
+__all__ = ["KeyBudget", "LLMRequest", "LLMResponse", "Message", "ModelInfo", "StreamChunk",
+           "ToolCall", "Usage", "evolve"]
 
 _T = TypeVar("_T")
 _FIELDS: dict[type, frozenset[str]] = {}
@@ -72,6 +72,20 @@ class Message:
 
 
 @dataclass(frozen=True)
+class KeyBudget:
+    """The dollar budget of the API key a call came with (`aios keys create --budget-usd`).
+
+    Attributes:
+        usd: the ceiling in USD.
+        period: the window spend is summed over: `total` (the key's lifetime), or the UTC
+            calendar `day` or `month`.
+    """
+
+    usd: float
+    period: Literal["total", "day", "month"] = "total"
+
+
+@dataclass(frozen=True)
 class LLMRequest:
     """What a caller asks the gateway for.
 
@@ -87,6 +101,9 @@ class LLMRequest:
         tenant, user: who the call is for (budgets and cache namespaces).
         run_id, agent, action: where the call comes from (budgets, traces).
         cache: False to bypass the response cache for this call.
+        api_key: the id of the API key the call came with (the OpenAI-compatible endpoint);
+            the cost ledger records it.
+        key_budget: that key's own budget (None: none).
     """
 
     messages: tuple[Message, ...]
@@ -105,6 +122,8 @@ class LLMRequest:
     agent: str | None = None
     action: str | None = None
     cache: bool = True
+    api_key: str | None = None
+    key_budget: KeyBudget | None = None
 
     @classmethod
     def of(cls, prompt: str, *, system: str | None = None, **kwargs: Any) -> LLMRequest:

@@ -2,10 +2,8 @@
 
 Each API token is counted on its own (its own windows), against the requests-per-minute and
 tokens-per-minute limits of the user it belongs to: `users.<name>` when set, else the
-defaults `rpm` and `tpm`. Kept here, next
-to `budgets.users`, rather than on the token row: one place to read and review, no migration,
-and a token stays what `aios users token` issues. The price is that two keys of one user share
-the figure (each still has its own window).
+defaults `rpm` and `tpm`. A key made by `aios keys create --rpm/--tpm` carries its own
+figures, which replace these for that key (`aios.auth.keys`).
 """
 
 from __future__ import annotations

@@ -159,26 +159,30 @@ async def compute_metrics(store: Store, *, since: datetime | None = None,
         query = query.where(spans.c.start_ns >= to_ns(since))
     async with store.engine.connect() as conn:
         rows = (await conn.execute(query)).all()
-        by_user = await _ledger_by_user(conn, since, until)
+        by_user = await _ledger_by(conn, "user", since, until)
+        by_key = await _ledger_by(conn, "api_key", since, until)
     report = summarise([tuple(row) for row in rows], since=since, until=until)
     report.by["user"] = by_user
+    report.by["key"] = by_key
     return report
 
 
-async def _ledger_by_user(conn: Any, since: datetime | None,
-                          until: datetime) -> tuple[GroupStats, ...]:
-    """LLM calls by user, from the cost ledger (calls made for no user are left out)."""
-    query = (select(llm_calls.c.user, llm_calls.c.status, llm_calls.c.latency_s,
+async def _ledger_by(conn: Any, column: str, since: datetime | None,
+                     until: datetime) -> tuple[GroupStats, ...]:
+    """LLM calls by user or by API key id (`column`), from the cost ledger: the cost each
+    call was charged (calls made for no user, or with no key, are left out)."""
+    group = llm_calls.c[column]
+    query = (select(group, llm_calls.c.status, llm_calls.c.latency_s,
                     llm_calls.c.input_tokens, llm_calls.c.output_tokens,
                     llm_calls.c.cache_read_tokens, llm_calls.c.cache_write_tokens,
                     llm_calls.c.reasoning_tokens, llm_calls.c.cost_usd)
-             .where(llm_calls.c.user.is_not(None)).where(llm_calls.c.at < until))
+             .where(group.is_not(None)).where(llm_calls.c.at < until))
     if since is not None:
         query = query.where(llm_calls.c.at >= since)
     rows = [("llm", "error" if r[1] == "error" else "ok", (r[2] or 0.0) * 1000.0, *r[3:9],
              None, None, r[0], None) for r in (await conn.execute(query)).all()]
     cols = _Columns.of(rows)
-    users = cols.labels["model"]  # the user sits in the model slot of these rows
-    groups = [_stats(str(key), users == key, users == key, cols)
-              for key in sorted(set(users.tolist()))]
+    labels = cols.labels["model"]  # the user or key sits in the model slot of these rows
+    groups = [_stats(str(key), labels == key, labels == key, cols)
+              for key in sorted(set(labels.tolist()))]
     return tuple(sorted(groups, key=lambda g: (-g.calls, g.key)))

@@ -82,6 +82,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "aios.server.pages.approvals",
     "aios.server.pages.insights",
     "aios.server.pages.users",
+    "aios.server.pages.keys",
 )
 
 #: HTTP status of each error class; the most specific class in an error's MRO wins.
@@ -234,8 +235,10 @@ def create_app(settings: Settings, *, store: Store | None = None,
                                    executor=build_executor(executor_name, settings),
                                    poll_interval=resume_interval)
                 approvals.listeners.append(worker.on_approval)
-                app.state.services = Services(settings, opened, approvals, UserStore(opened),
-                                              TokenStore(opened), runtime, worker, hub, cookies)
+                tokens = TokenStore(opened, cache_s=settings.key_cache_seconds)
+                # One UserStore for both: a user changed here drops their cached keys.
+                app.state.services = Services(settings, opened, approvals, tokens.users,
+                                              tokens, runtime, worker, hub, cookies)
                 if expiry_interval > 0:
                     tasks.append(asyncio.create_task(_expire_loop(approvals, expiry_interval)))
                 if watch_interval > 0:

@@ -4,11 +4,13 @@ Any application that speaks the OpenAI API reaches the model gateway by pointing
 `base_url` at `aios serve`: each request becomes an `LLMRequest` and goes through
 `Gateway.complete` or `Gateway.stream`, so routing, the response cache, budgets, guardrails,
 reliability, the cost ledger and traces all apply. The bearer token is an Ai:oS API token
-(`aios users token NAME`); the call is attributed to its user. `model` names a manifest model,
-a tier (`simple`, `medium`, `complex`), or `auto` (the router decides); the response's `model`
-says which model answered and the `x-aios-route-reason` header why. Each key is limited to the
-requests and tokens per minute the manifest's `endpoint:` section gives its user. Refusals
-use OpenAI's error format and statuses (see `openai_format`).
+(`aios keys create USER`, or `aios users token NAME`); the call is attributed to its user and
+to the key. `model` names a manifest model, a tier (`simple`, `medium`, `complex`), or `auto`
+(the router decides); the response's `model` says which model answered and the
+`x-aios-route-reason` header why. Each key is limited to its own requests and tokens per minute
+when `aios keys create` gave it some, else to those the manifest's `endpoint:` section gives
+its user; a key's models restrict `model`, and its budget is checked by the gateway with the
+others. Refusals use OpenAI's error format and statuses (see `openai_format`).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
+from aios.auth.tokens import TokenInfo
 from aios.auth.users import User
 from aios.errors import (
     AiosError,
@@ -93,17 +96,16 @@ def _as_openai(exc: AiosError) -> OpenAIError:
     return OpenAIError(500, message, type="server_error", code="internal_error")
 
 
-async def _authenticate(request: Request, services: Services) -> tuple[User, str]:
-    """The key's user and the key's id (its `aios_<id>_` part)."""
+async def _authenticate(request: Request, services: Services) -> tuple[User, TokenInfo]:
+    """The key's user and the key (its id and policy)."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     token = token.strip() if scheme.lower() == "bearer" else ""
     try:
-        user = await services.tokens.authenticate(token or None)
+        return await services.tokens.verify(token or None)
     except AuthenticationError as exc:
         raise OpenAIError(401, f"Invalid API key: {exc}", code="invalid_api_key",
                           headers={"WWW-Authenticate": "Bearer"}) from None
-    return user, token.removeprefix("aios_").split("_")[0]
 
 
 def _limiter(request: Request, services: Services) -> KeyRateLimiter:
@@ -121,9 +123,22 @@ class Admission:
 
     services: Services
     user: User
-    key_id: str
+    key: TokenInfo
     limits: KeyLimits
     limiter: KeyRateLimiter | None
+
+    @property
+    def key_id(self) -> str:
+        return self.key.id
+
+    def check_model(self, model: str) -> None:
+        """Refuse a `model` the key may not ask for (403, naming the ones it may)."""
+        policy = self.key.policy
+        if not policy.allows(model):
+            allowed = ", ".join(policy.models or ())
+            raise OpenAIError(403, f"API key {self.key.id} may not use the model {model!r}; "
+                                   f"it may use: {allowed} (set by `aios keys create --models`)",
+                              param="model", code="model_not_allowed")
 
     async def spend(self, usage: Usage | None) -> None:
         """Charge a finished call's tokens to the key's tokens-per-minute window."""
@@ -131,12 +146,23 @@ class Admission:
             await self.limiter.spend_tokens(self.key_id, self.limits.tpm, usage.total_tokens)
 
 
-def _over(verdict: LimitVerdict, key_id: str, user: str, what: str) -> OpenAIError:
+def _over(verdict: LimitVerdict, key_id: str, user: str, what: str,
+          source: str) -> OpenAIError:
     return OpenAIError(
         429, f"Rate limit reached for API key {key_id} of {user}: {verdict.limit} {what} per "
-             f"minute (the manifest's endpoint: section); try again in "
-             f"{verdict.retry_after_s} s", type=what, code="rate_limit_exceeded",
-        headers={"Retry-After": str(verdict.retry_after_s)})
+             f"minute ({source}); try again in {verdict.retry_after_s} s", type=what,
+        code="rate_limit_exceeded", headers={"Retry-After": str(verdict.retry_after_s)})
+
+
+def _limits(key: TokenInfo, user: str, services: Services) -> tuple[KeyLimits, dict[str, str]]:
+    """The key's limits: its own, else its user's from the manifest; and where each is set."""
+    policy = key.policy
+    manifest = services.manifest.endpoint.limits_of(user)
+    own = "the key's own limit, `aios keys create`"
+    limits = KeyLimits(rpm=policy.rpm or manifest.rpm, tpm=policy.tpm or manifest.tpm)
+    where = "the manifest's endpoint: section"
+    return limits, {"requests": own if policy.rpm else where,
+                    "tokens": own if policy.tpm else where}
 
 
 async def admit(request: Request) -> Admission:
@@ -147,18 +173,18 @@ async def admit(request: Request) -> Admission:
             Retry-After for a key over its requests or tokens per minute.
     """
     services: Services = request.app.state.services
-    user, key_id = await _authenticate(request, services)
-    limits = services.manifest.endpoint.limits_of(user.name)
+    user, key = await _authenticate(request, services)
+    limits, source = _limits(key, user.name, services)
     limiter = _limiter(request, services) if limits.rpm or limits.tpm else None
     if limiter is not None and limits.tpm is not None:
-        verdict = await limiter.tokens_left(key_id, limits.tpm)
+        verdict = await limiter.tokens_left(key.id, limits.tpm)
         if not verdict.allowed:
-            raise _over(verdict, key_id, user.name, "tokens")
+            raise _over(verdict, key.id, user.name, "tokens", source["tokens"])
     if limiter is not None and limits.rpm is not None:
-        verdict = await limiter.hit(key_id, limits.rpm)
+        verdict = await limiter.hit(key.id, limits.rpm)
         if not verdict.allowed:
-            raise _over(verdict, key_id, user.name, "requests")
-    return Admission(services, user, key_id, limits, limiter)
+            raise _over(verdict, key.id, user.name, "requests", source["requests"])
+    return Admission(services, user, key, limits, limiter)
 
 
 def _target(chat: ChatRequest, gateway: Any) -> tuple[str | None, str | None]:
@@ -244,8 +270,10 @@ async def chat_completions(request: Request) -> Response:
         chat = parse_chat(await request.body())
         gateway = admission.services.runtime.llm
         model, tier = _target(chat, gateway)
+        admission.check_model(chat.model)
         llm_request = to_request(chat, model=model, tier=tier, user=admission.user.name,
-                                 tenant=None)
+                                 tenant=None, api_key=admission.key_id,
+                                 key_budget=admission.key.policy.budget)
         if chat.stream:
             return await _stream(gateway, llm_request, chat, admission)
         response: LLMResponse = await gateway.complete(llm_request)
@@ -261,13 +289,16 @@ async def chat_completions(request: Request) -> Response:
 
 @router.get("/models", summary="OpenAI-compatible model list")
 async def list_models(request: Request) -> Response:
-    """The manifest's models, and `auto` (the router chooses), in OpenAI's format."""
+    """The manifest's models, and `auto` (the router chooses), in OpenAI's format: those the
+    key may use (`aios keys create --models`)."""
     try:
         admission = await admit(request)
     except OpenAIError as exc:
         return error_response(exc)
     gateway = admission.services.runtime.llm
+    policy = admission.key.policy
     data = [{"id": name, "object": "model", "created": 0, "owned_by": info.provider}
-            for name, info in sorted(gateway.models.items())]
-    data.append({"id": AUTO, "object": "model", "created": 0, "owned_by": "aios"})
+            for name, info in sorted(gateway.models.items()) if policy.allows(name)]
+    if policy.allows(AUTO):
+        data.append({"id": AUTO, "object": "model", "created": 0, "owned_by": "aios"})
     return JSONResponse({"object": "list", "data": data})

@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from aios.llm.types import LLMRequest, LLMResponse, Message, ToolCall, Usage
+from aios.llm.types import KeyBudget, LLMRequest, LLMResponse, Message, ToolCall, Usage
 
 __all__ = ["ChatRequest", "OpenAIError", "chunk", "completion", "parse_chat", "refusal",
            "to_request", "usage_json"]
@@ -250,8 +250,10 @@ def _response_format(chat: ChatRequest) -> Mapping[str, Any] | None:
 
 
 def to_request(chat: ChatRequest, *, model: str | None, tier: str | None,
-               user: str | None, tenant: str | None) -> LLMRequest:
-    """The gateway request for `chat`, attributed to `user` (and `tenant`)."""
+               user: str | None, tenant: str | None, api_key: str | None = None,
+               key_budget: KeyBudget | None = None) -> LLMRequest:
+    """The gateway request for `chat`, attributed to `user` (and `tenant`) and to the API
+    key `api_key`, whose own budget is `key_budget`."""
     stop = (chat.stop,) if isinstance(chat.stop, str) else tuple(chat.stop or ())
     tools = () if chat.tool_choice == "none" else tuple(
         t.model_dump(exclude_none=True) for t in chat.tools or ())
@@ -259,7 +261,8 @@ def to_request(chat: ChatRequest, *, model: str | None, tier: str | None,
         messages=tuple(_message(m) for m in chat.messages), model=model, tier=tier,
         max_tokens=chat.max_completion_tokens or chat.max_tokens,
         temperature=chat.temperature, top_p=chat.top_p, stop=stop, seed=chat.seed,
-        tools=tools, response_format=_response_format(chat), user=user, tenant=tenant)
+        tools=tools, response_format=_response_format(chat), user=user, tenant=tenant,
+        api_key=api_key, key_budget=key_budget)
 
 
 def new_id() -> str:

@@ -72,7 +72,7 @@ def environment() -> Environment:
 #: Navigation: (path, label), in order.
 NAV = (("/", "Overview"), ("/runs", "Runs"), ("/traces", "Traces"), ("/charts", "Charts"),
        ("/approvals", "Approvals"), ("/evals", "Evaluations"), ("/redteam", "Red team"),
-       ("/discovery", "Discovery"))
+       ("/discovery", "Discovery"), ("/keys", "API keys"))
 
 
 def render(request: Request, template: str, session: Session | None, *, status: int = 200,
