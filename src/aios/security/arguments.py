@@ -14,6 +14,7 @@ threads.
 from __future__ import annotations
 
 import asyncio
+import functools
 import re
 import threading
 from collections.abc import Callable
@@ -28,6 +29,11 @@ _CREDENTIAL_KEY = re.compile(
     r"api[_-]?key|private[_-]?key|access[_-]?key|credential", re.IGNORECASE)
 _PII = ["EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD", "US_SSN", "IBAN_CODE"]
 
+#: Texts shorter than this hold nothing the detectors report: secret findings are four
+#: characters or more, and the personal data masked here (e-mail addresses, phone, card, SSN
+#: and IBAN numbers) are longer still.
+_SHORTEST = 4
+
 #: A `str -> str` masker.
 Masking = Callable[[str], str]
 
@@ -40,7 +46,13 @@ def masking() -> Masking:
 
     secrets, pii = SecretsDetector(), PiiDetector(types=_PII, gazetteer=False)
 
+    # The same strings come back all the time (roles, tool names, an agent's repeated tool
+    # results, a run's environment): the detectors are deterministic, so each distinct text
+    # is masked once (bounded; thread-safe).
+    @functools.lru_cache(maxsize=4096)
     def mask(text: str) -> str:
+        if len(text) < _SHORTEST:
+            return text
         return Masker().mask(text, [*secrets.detect(text), *pii.detect(text)])
 
     return mask
