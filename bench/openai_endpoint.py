@@ -16,9 +16,17 @@ first one at a time (`--requests` each, keep-alive; p50 and p99 latency), then w
 column is endpoint minus direct: the gateway's work plus the second HTTP hop. The client, the
 endpoint and the upstream share the machine's cores, so the figures are a floor.
 
-LiteLLM's proxy is not measured here (not installed by the project; see the README).
+With `--litellm PATH` (or `AIOS_BENCH_LITELLM=PATH`), the `litellm` command of a LiteLLM
+install kept out of the project's virtualenv, LiteLLM's proxy is measured too, in the same run
+and with the same client loop: `litellm --config <tmp yaml> --num_workers 1` (one Uvicorn
+process) with one model `gpt-4o` = `openai/gpt-4o` on the same upstream, a random master key
+(the proxy refuses to start without one; the client sends it, so LiteLLM checks a key in
+memory) and no database (so no virtual keys, no spend tracking), no callbacks, telemetry off
+and the local model cost map (nothing fetched at start). Without the option, or when the
+proxy does not start, one line says it was not measured and why.
 
 Run: .venv/bin/python bench/openai_endpoint.py [--requests 300] [--concurrency 16]
+     [--litellm /path/to/venv/bin/litellm]
 """
 
 from __future__ import annotations
@@ -26,6 +34,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -62,6 +71,13 @@ models:
            api_key_env: BENCH_OPENAI_KEY}}
 routing:
   cache: {{enabled: false}}
+"""
+
+LITELLM_CONFIG = """\
+model_list:
+  - model_name: gpt-4o
+    litellm_params: {{model: openai/gpt-4o, api_base: "{upstream}/v1", api_key: sk-bench}}
+litellm_settings: {{telemetry: false}}
 """
 
 BODY = {"model": "gpt-4o", "messages": [{"role": "user", "content": "Say ok."}]}
@@ -108,26 +124,83 @@ async def _throughput(url: str, headers: dict[str, str], n: int, concurrency: in
         return n / (time.perf_counter() - start)
 
 
-def _wait(url: str, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 90
+def _wait(url: str, proc: subprocess.Popen[bytes], what: str, timeout: float = 90) -> None:
+    """Wait until `url` answers 200; SystemExit naming `what` if the process dies or never does."""
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             why = proc.stderr.read().decode() if proc.stderr else ""
-            raise SystemExit(f"aios serve exited: {why}")
+            raise SystemExit(f"{what} exited: {why}")
         try:
-            if httpx.get(url + "/healthz", timeout=2).status_code == 200:
+            if httpx.get(url, timeout=2).status_code == 200:
                 return
         except httpx.TransportError:
             pass
         time.sleep(0.2)
-    raise SystemExit("aios serve did not answer /healthz within 90 s")
+    raise SystemExit(f"{what} did not answer {url} within {timeout:.0f} s")
+
+
+def _litellm_version(litellm: Path) -> str:
+    """The installed litellm's version, asked of the Python interpreter next to the command."""
+    python = litellm.parent / "python"
+    try:
+        out = subprocess.run(
+            [str(python), "-c", "import importlib.metadata as m; print(m.version('litellm'))"],
+            capture_output=True, timeout=60, check=True)
+    except (OSError, subprocess.SubprocessError):
+        return "version unknown"
+    return out.stdout.decode().strip()
+
+
+def _start_litellm(litellm: Path, upstream: str, tmp: Path,
+                   procs: list[subprocess.Popen[bytes]]) -> tuple[str, dict[str, str], str]:
+    """Start LiteLLM's proxy (one process) on the upstream; its chat URL, headers and version.
+
+    SystemExit with the reason when it cannot be started or does not answer.
+    """
+    if not litellm.is_file():
+        raise SystemExit(f"{litellm} is not a file (give the `litellm` command of a venv "
+                         "with `litellm[proxy]` installed)")
+    config = tmp / "litellm.yaml"
+    config.write_text(LITELLM_CONFIG.format(upstream=upstream))
+    port = _free_port()
+    master_key = "sk-" + secrets.token_hex(32)
+    headers = {"Authorization": f"Bearer {master_key}"}
+    env = {**os.environ, "LITELLM_LOG": "ERROR", "LITELLM_TELEMETRY": "False",
+           "LITELLM_LOCAL_MODEL_COST_MAP": "True", "NO_DOCS": "True",
+           "LITELLM_MASTER_KEY": master_key}
+    for name in ("DATABASE_URL", "REDIS_HOST", "REDIS_URL"):
+        env.pop(name, None)
+    log = tmp / "litellm.log"  # a file, not a pipe: a full pipe would stall the proxy
+    with log.open("wb") as sink:
+        proxy = subprocess.Popen(
+            [str(litellm), "--config", str(config), "--host", "127.0.0.1", "--port", str(port),
+             "--num_workers", "1"],
+            env=env, cwd=tmp, stdout=sink, stderr=subprocess.STDOUT)
+    procs.append(proxy)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait(base + "/health/liveliness", proxy, "litellm", timeout=240)
+        url = base + "/v1/chat/completions"
+        answer = httpx.post(url, json=BODY, headers=headers, timeout=60)
+        if answer.status_code != 200 or \
+                answer.json()["choices"][0]["message"]["content"] != "ok":
+            raise SystemExit(f"litellm answered {answer.status_code}: {answer.text[:300]}")
+    except (SystemExit, httpx.HTTPError, ValueError, LookupError) as exc:
+        tail = log.read_text(errors="replace")[-400:]
+        raise SystemExit(f"{exc}; its log ends: {tail}") from None
+    return url, headers, _litellm_version(litellm)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--litellm", type=Path, default=os.environ.get("AIOS_BENCH_LITELLM"),
+                        help="the `litellm` command of a venv with litellm[proxy] "
+                             "(default: $AIOS_BENCH_LITELLM); measures its proxy too")
     args = parser.parse_args()
+    litellm_note = "no --litellm given (nor AIOS_BENCH_LITELLM)"
     procs: list[subprocess.Popen[bytes]] = []
     try:
         upstream_proc = subprocess.Popen([sys.executable, "-c", UPSTREAM.format(root=str(ROOT))],
@@ -158,9 +231,17 @@ def main() -> None:
                     env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
                 procs.append(server)
                 endpoint = f"http://127.0.0.1:{port}"
-                _wait(endpoint, server)
+                _wait(endpoint + "/healthz", server, "aios serve")
                 sides[name] = (endpoint + "/v1/chat/completions",
                                {"Authorization": f"Bearer {token}"})
+            if args.litellm is not None:
+                try:
+                    litellm_url, litellm_headers, version = _start_litellm(
+                        args.litellm, upstream, Path(tmp), procs)
+                    sides["LiteLLM proxy"] = (litellm_url, litellm_headers)
+                    litellm_note = f"litellm {version}, {args.litellm}"
+                except SystemExit as exc:
+                    litellm_note = f"did not start: {str(exc.code)[-600:]}"
             rows = {}
             for name, (url, headers) in sides.items():
                 lat = _sequential(url, headers, args.requests)
@@ -169,7 +250,11 @@ def main() -> None:
     finally:
         for proc in procs:
             proc.terminate()
-            proc.wait(10)
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(10)
     print(f"load average: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} "
           f"(cores: {os.cpu_count()}); {args.requests} requests per side, "
           f"concurrency {args.concurrency} for req/s")
@@ -184,6 +269,16 @@ def main() -> None:
         rows["endpoint, key cache 5 s"]
     print(f"key cache / no key cache: added p50 {(c50 - d50) / (o50 - d50):.2f}x, "
           f"req/s {crps / orps:.2f}x")
+    if "LiteLLM proxy" not in rows:
+        print(f"LiteLLM's proxy not measured: {litellm_note}")
+        return
+    l50, l99, lrps = rows["LiteLLM proxy"]
+    print(f"LiteLLM proxy: {litellm_note}")
+    for name, (p50, p99, rps) in rows.items():
+        if name.startswith("endpoint"):
+            print(f"Ai:oS ({name}) / LiteLLM: req/s {rps / lrps:.2f}x; added p50 "
+                  f"{p50 - d50:+.2f} vs {l50 - d50:+.2f} ms, p99 {p99 - d99:+.2f} vs "
+                  f"{l99 - d99:+.2f} ms")
 
 
 if __name__ == "__main__":
