@@ -82,6 +82,18 @@ def stored_text(settings: Settings) -> str:
                          for row in conn.execute(f"select * from {table}"))
 
 
+async def approve_all(settings: Settings, run_id: str) -> None:
+    """Alice (an approver) approves every request the run filed."""
+    store = await Store.open(settings.store_url())
+    try:
+        alice = await UserStore(store).add("alice", Role.approver)
+        service = ApprovalService(store)
+        for request in await service.queue(run_id=run_id):
+            await service.approve(request.id, alice)
+    finally:
+        await store.close()
+
+
 async def test_the_conversation_is_stored_masked_and_resumes_with_the_real_values(
         server: ScriptedLLMServer, tmp_path: Path, settings: Settings) -> None:
     GOT.clear()
@@ -96,14 +108,7 @@ async def test_the_conversation_is_stored_masked_and_resumes_with_the_real_value
     assert "<SECRET>" in text and "<EMAIL>" in text
     assert TOKEN not in text and EMAIL not in text
 
-    store = await Store.open(keyed.store_url())
-    try:
-        alice = await UserStore(store).add("alice", Role.approver)
-        service = ApprovalService(store)
-        for request in await service.queue(run_id=first.run_id):
-            await service.approve(request.id, alice)
-    finally:
-        await store.close()
+    await approve_all(keyed, first.run_id)
     async with open_runtime(loaded, settings=settings, handlers=[rotate]) as runtime:
         with pytest.raises(ConfigError, match="AIOS_ARGS_KEY is not set"):
             await runtime.resume(first.run_id)
@@ -130,14 +135,7 @@ async def test_without_a_key_the_embedded_store_seals_under_its_key_file(
     text = stored_text(settings)
     assert "sealed" in text and TOKEN not in text and EMAIL not in text
     assert key_file.read_text().strip() not in text  # the key never reaches the store
-    store = await Store.open(settings.store_url())
-    try:
-        alice = await UserStore(store).add("alice", Role.approver)
-        service = ApprovalService(store)
-        for request in await service.queue(run_id=first.run_id):
-            await service.approve(request.id, alice)
-    finally:
-        await store.close()
+    await approve_all(settings, first.run_id)
     async with open_runtime(loaded, settings=settings, handlers=[rotate]) as runtime:
         done = await runtime.resume(first.run_id)
     assert done.status == "succeeded" and GOT == [{"key": TOKEN, "notify": EMAIL}]
