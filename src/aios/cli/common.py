@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
@@ -18,12 +18,13 @@ from aios.errors import AiosError, ConfigError
 
 if TYPE_CHECKING:
     from aios.settings import Settings
+    from aios.store.engine import Store
 
 # Settings (pydantic) and asyncio are imported where they are used: `aios --help` needs
 # neither (start-up, issue 23 item 5).
 
-__all__ = ["EnvOpt", "ForensicOpt", "JsonOpt", "ManifestOpt", "Options", "emit_json", "fail",
-           "fits", "parse_env", "resolve_options", "run"]
+__all__ = ["EnvOpt", "ForensicOpt", "JsonOpt", "ManifestOpt", "Options", "emit_json",
+           "fail", "fits", "parse_env", "resolve_options", "run", "with_store"]
 
 T = TypeVar("T")
 
@@ -121,6 +122,14 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
     except KeyboardInterrupt:
         Console(stderr=True).print("[yellow]interrupted[/]; the run is recorded as cancelled")
         raise typer.Exit(INTERRUPTED) from None
+
+
+async def with_store(settings: Settings, fn: Callable[[Store], Awaitable[T]]) -> T:
+    """`await fn(store)` on the store `settings` names, opened and closed around it."""
+    from aios.store.open import open_store
+
+    async with open_store(settings) as store:
+        return await fn(store)
 
 
 def emit_json(value: Any) -> None:

@@ -47,7 +47,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
                 "percentiles from the stored spans."),
     "approvals": ("aios.cli.approvals", "The approval queue: list, show, approve, reject."),
     "audit": ("aios.cli.approvals", "The hash-chained audit trail: verify, export."),
-    "users": ("aios.cli.approvals", "Approvers: users, roles and API tokens."),
+    "users": ("aios.cli.users", "Approvers: users, roles and API tokens."),
     "keys": ("aios.cli.keys", "API keys of the OpenAI-compatible endpoint: create (limits, "
              "budget, models), list (with spend), revoke."),
     "eval": ("aios.cli.evaluation", "Evaluate agents and models: suites, A/B comparisons, "
@@ -59,8 +59,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "redteam": ("aios.cli.security", "Run the attack catalogue against a target, with "
                 "guardrails off and/or on."),
     "router": ("aios.cli.routing", "The model router: train and inspect its classifier."),
-    "prompt": ("aios.cli.prompt", "Run a natural-language request: a model-driven agent "
-               "(or the clause matcher) plans it, every argument with its source."),
+    "prompt": ("aios.cli.prompt", "Run a natural-language request: a model-driven agent's "
+               "loop plans it when the manifest has one, else clauses are matched to actions."),
     "deploy": ("aios.cli.scale", "Deployment: migrate the store before a rollout, check the "
                "executor and its workers."),
     "serve": ("aios.cli.serve", "Serve the REST API (OpenAPI at /docs), the dashboard (/), "
