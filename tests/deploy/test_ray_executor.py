@@ -162,20 +162,24 @@ async def test_mutating_action_whose_worker_is_killed_never_runs_twice_even_on_r
 async def test_timed_out_read_only_task_is_cancelled_on_its_worker(
         runs: RunStore, tmp_path: Path) -> None:
     pids, done = tmp_path / "pids", tmp_path / "done"
-    # A deadline long enough for the task to start on a worker, short of its 4 s of work.
-    m = manifest({"probe.slow": {"handler": f"{H}:slow_probe", "timeout": 3,
+    # A deadline long enough for the task to start on a worker, short of its 6 s of work.
+    m = manifest({"probe.slow": {"handler": f"{H}:slow_probe", "timeout": 5,
                                  "params": {"pids": str(pids), "done": str(done),
-                                            "seconds": 4}}})
+                                            "seconds": 6}},
+                  "probe.quick": {"handler": f"{H}:quick_probe"}})
     runtime = Runtime(m, runs, executor=RayExecutor())
+    # A worker is up before the clock starts (starting one took longer than the deadline
+    # on a loaded machine, and the task never ran).
+    assert (await runtime.execute("probe.quick")).status == "succeeded"
 
     result = await runtime.execute("probe.slow")
 
     error = result.steps["probe.slow"].error
     assert error is not None and error.startswith("ActionTimeout:")
     assert len(pids.read_text().split()) == 1  # it was running
-    # It started before the deadline, so uncancelled it would finish within 3 + 4 s of
+    # It started before the deadline, so uncancelled it would finish within 5 + 6 s of
     # the submission: wait past that.
-    await asyncio.sleep(5)
+    await asyncio.sleep(7)
     assert not done.exists()
     assert len(pids.read_text().split()) == 1  # cancelled, not retried
 

@@ -130,6 +130,9 @@ async def main_http() -> None:
     app = Starlette(routes=[Route("/mcp", endpoint=Endpoint())], lifespan=lifespan)
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
+    # Listening before the port is announced: a client that connects before Uvicorn is up
+    # waits in the backlog instead of being refused (the proxy test failed so under load).
+    sock.listen(128)
     print(f"PORT {sock.getsockname()[1]}", flush=True)
     await uvicorn.Server(uvicorn.Config(app, log_level="warning")).serve(sockets=[sock])
 
