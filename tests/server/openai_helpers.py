@@ -2,11 +2,42 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import pytest
 from tests.support.endpoint import serve
 
-__all__ = ["MANIFEST", "serve", "write_manifest"]
+from aios.settings import Settings
+
+__all__ = ["MANIFEST", "REDIS_URL", "redis_settings", "serve", "write_manifest"]
+
+REDIS_URL = os.environ.get("AIOS_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+@contextlib.contextmanager
+def redis_settings(tmp_path: Path) -> Iterator[tuple[Settings, Any, str]]:
+    """Settings whose rate limits live in the machine's Redis under a fresh prefix, a Redis
+    client and the prefix; the prefix's keys are deleted afterwards (skips without Redis)."""
+    import redis
+
+    probe = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1)
+    try:
+        probe.ping()
+    except redis.exceptions.ConnectionError:
+        pytest.skip(f"no Redis at {REDIS_URL} (set AIOS_TEST_REDIS_URL)")
+    prefix = f"aios-test-{uuid.uuid4().hex}"
+    try:
+        yield (Settings(home=tmp_path / "home", database_url=None, redis_url=REDIS_URL,
+                        redis_prefix=prefix), probe, prefix)
+    finally:
+        for key in probe.scan_iter(f"{prefix}:*"):
+            probe.delete(key)
+        probe.close()
 
 #: bob's keys may make 2 requests a minute, tim's use 30 tokens a minute; vic's budget is 5
 #: tokens (any call exceeds it).

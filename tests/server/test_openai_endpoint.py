@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,7 +16,7 @@ import httpx
 import openai
 import pytest
 from openai import AsyncOpenAI, OpenAI
-from openai_helpers import serve, write_manifest
+from openai_helpers import redis_settings, serve, write_manifest
 from server_helpers import add_people, wait_for
 from tests.support import Reply, ScriptedLLMServer
 from typer.testing import CliRunner
@@ -365,39 +363,22 @@ def test_the_response_cache_is_per_user(live: Live) -> None:
     assert (again.model_extra or {})["aios"]["cached"] is True
 
 
-REDIS_URL = os.environ.get("AIOS_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-
-
 def test_rpm_limit_shared_through_redis(tmp_path: Path) -> None:
-    import redis
+    with redis_settings(tmp_path) as (settings, probe, prefix), \
+            pytest.MonkeyPatch.context() as patch, ScriptedLLMServer() as upstream:
+        patch.setenv("TEST_OPENAI_KEY", "sk-upstream")
+        keys = add_people(settings)
+        with serve(settings, write_manifest(tmp_path / "work", upstream.url)) as url:
+            def post() -> httpx.Response:
+                return httpx.post(url + "/v1/chat/completions", timeout=30,
+                                  headers={"Authorization": f"Bearer {keys['bob']}"},
+                                  json={"model": "gpt-4o", "messages": HI})
 
-    probe = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1)
-    try:
-        probe.ping()
-    except redis.exceptions.ConnectionError:
-        pytest.skip(f"no Redis at {REDIS_URL} (set AIOS_TEST_REDIS_URL)")
-    prefix = f"aios-test-{uuid.uuid4().hex}"
-    settings = Settings(home=tmp_path / "home", database_url=None, redis_url=REDIS_URL,
-                        redis_prefix=prefix)
-    try:
-        with pytest.MonkeyPatch.context() as patch, ScriptedLLMServer() as upstream:
-            patch.setenv("TEST_OPENAI_KEY", "sk-upstream")
-            keys = add_people(settings)
-            with serve(settings, write_manifest(tmp_path / "work", upstream.url)) as url:
-                def post() -> httpx.Response:
-                    return httpx.post(url + "/v1/chat/completions", timeout=30,
-                                      headers={"Authorization": f"Bearer {keys['bob']}"},
-                                      json={"model": "gpt-4o", "messages": HI})
-
-                assert [post().status_code for _ in range(2)] == [200, 200]
-                over = post()
-                assert over.status_code == 429 and int(over.headers["retry-after"]) >= 1
-                stored = probe.keys(f"{prefix}:*")
-                assert stored, "the limit was not counted in Redis"
-    finally:
-        for key in probe.scan_iter(f"{prefix}:*"):
-            probe.delete(key)
-        probe.close()
+            assert [post().status_code for _ in range(2)] == [200, 200]
+            over = post()
+            assert over.status_code == 429 and int(over.headers["retry-after"]) >= 1
+            stored = probe.keys(f"{prefix}:*")
+            assert stored, "the limit was not counted in Redis"
 
 
 def test_a_client_gone_mid_stream_cancels_the_call_and_its_tokens_are_recorded(

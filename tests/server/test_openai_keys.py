@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,7 +18,7 @@ import httpx
 import openai
 import pytest
 from openai import OpenAI
-from openai_helpers import serve, write_manifest
+from openai_helpers import redis_settings, serve, write_manifest
 from server_helpers import add_people, login, wait_for
 from tests.support import Reply, ScriptedLLMServer
 from typer.testing import CliRunner
@@ -30,7 +29,6 @@ from aios.settings import Settings
 from aios.store import Store
 
 HI = [{"role": "user", "content": "hi"}]
-REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
 def aios(settings: Settings, *args: str) -> Any:
@@ -316,36 +314,22 @@ def test_streamed_calls_are_attributed_to_the_key(live: Live) -> None:
 
 
 def test_a_keys_rpm_is_shared_through_redis(tmp_path: Path) -> None:
-    import redis
+    with redis_settings(tmp_path) as (settings, probe, prefix), \
+            pytest.MonkeyPatch.context() as patch, ScriptedLLMServer() as upstream:
+        patch.setenv("TEST_OPENAI_KEY", "sk-upstream")
+        add_people(settings)
+        key = create_key(settings, "alice", "--rpm", "1")
+        with serve(settings, write_manifest(tmp_path / "work", upstream.url)) as url:
+            def post() -> httpx.Response:
+                return httpx.post(url + "/v1/chat/completions", timeout=30,
+                                  headers={"Authorization": f"Bearer {key['key']}"},
+                                  json={"model": "gpt-4o", "messages": HI})
 
-    probe = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1)
-    try:
-        probe.ping()
-    except redis.exceptions.ConnectionError:
-        pytest.skip(f"no Redis at {REDIS_URL}")
-    prefix = f"aios-test-{uuid.uuid4().hex}"
-    settings = Settings(home=tmp_path / "home", database_url=None, redis_url=REDIS_URL,
-                        redis_prefix=prefix)
-    try:
-        with pytest.MonkeyPatch.context() as patch, ScriptedLLMServer() as upstream:
-            patch.setenv("TEST_OPENAI_KEY", "sk-upstream")
-            add_people(settings)
-            key = create_key(settings, "alice", "--rpm", "1")
-            with serve(settings, write_manifest(tmp_path / "work", upstream.url)) as url:
-                def post() -> httpx.Response:
-                    return httpx.post(url + "/v1/chat/completions", timeout=30,
-                                      headers={"Authorization": f"Bearer {key['key']}"},
-                                      json={"model": "gpt-4o", "messages": HI})
-
-                assert post().status_code == 200
-                over = post()
-                assert over.status_code == 429 and int(over.headers["retry-after"]) >= 1
-                assert "1 requests per minute" in over.json()["error"]["message"]
-                assert [k for k in probe.scan_iter(f"{prefix}:*") if key["id"].encode() in k]
-    finally:
-        for stored in probe.scan_iter(f"{prefix}:*"):
-            probe.delete(stored)
-        probe.close()
+            assert post().status_code == 200
+            over = post()
+            assert over.status_code == 429 and int(over.headers["retry-after"]) >= 1
+            assert "1 requests per minute" in over.json()["error"]["message"]
+            assert [k for k in probe.scan_iter(f"{prefix}:*") if key["id"].encode() in k]
 
 
 # -- the dashboard -----------------------------------------------------------------------------
