@@ -42,6 +42,7 @@ from aios.security.detectors.injection_rules import (
     rejoin_split_letters,
     strip_invisible,
 )
+from aios.security.detectors.linear import load_linear
 
 __all__ = ["HEURISTIC_TYPES", "InjectionClassifier", "InjectionDetector", "char_ngrams",
            "heuristic_features", "scan_heuristics"]
@@ -145,13 +146,8 @@ class InjectionClassifier:
         """
         source = Path(path) if path is not None else Path(
             str(resources.files("aios.security.detectors") / MODEL_FILE))
-        try:
-            with np.load(source) as data:
-                return cls(np.asarray(data["weights"], dtype=np.float64),
-                           float(data["bias"]), float(data["threshold"]))
-        except (OSError, KeyError, ValueError) as exc:
-            raise ConfigError(f"cannot load the injection model {source}: {exc}; rebuild it "
-                              "with `python -m aios.security.detectors.train_injection`") from exc
+        return cls(*load_linear(source, "the injection model",
+                                "aios.security.detectors.train_injection"))
 
     def features(self, texts: Sequence[str], embed: EmbedFn) -> npt.NDArray[np.float64]:
         """The feature matrix for `texts`."""

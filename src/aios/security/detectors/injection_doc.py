@@ -30,6 +30,7 @@ import numpy.typing as npt
 from aios.errors import ConfigError
 from aios.security.detectors.embedding import EmbedFn
 from aios.security.detectors.injection_rules import strip_invisible
+from aios.security.detectors.linear import load_linear
 
 __all__ = ["DOC_MODEL_FILE", "DocumentInjectionModel", "segment_texts", "segments"]
 
@@ -141,14 +142,8 @@ class DocumentInjectionModel:
         """
         source = Path(path) if path is not None else Path(
             str(resources.files("aios.security.detectors") / DOC_MODEL_FILE))
-        try:
-            with np.load(source) as data:
-                return cls(np.asarray(data["weights"], dtype=np.float64),
-                           float(data["bias"]), float(data["threshold"]))
-        except (OSError, KeyError, ValueError) as exc:
-            raise ConfigError(
-                f"cannot load the document injection model {source}: {exc}; rebuild it with "
-                "`python -m aios.security.detectors.train_injection_doc`") from exc
+        return cls(*load_linear(source, "the document injection model",
+                                "aios.security.detectors.train_injection_doc"))
 
     @staticmethod
     def features(texts: Sequence[str], embed: EmbedFn) -> npt.NDArray[np.float64]:
