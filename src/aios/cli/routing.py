@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -173,6 +173,18 @@ def _render_training(result: dict[str, Any]) -> None:
         out.print(f"classifier saved to {result['saved']}")
 
 
+
+# Options `router train` and `router evaluate` share.
+FolderOpt = Annotated[list[Path] | None, typer.Option(
+    "--folder", help="Also every .csv of this folder (repeatable).")]
+ModelsOpt = Annotated[str | None, typer.Option(
+    "--models", help="Model columns, comma-separated (default: those with cost columns).")]
+ScoreMaxOpt = Annotated[float | None, typer.Option(
+    "--score-max", help="Top grade of graded scores (e.g. 10); default 0-1.")]
+PriceOpt = Annotated[list[str] | None, typer.Option(
+    "--price", help="MODEL=IN,OUT USD per million tokens, for files without cost columns.")]
+
+
 def register(app: typer.Typer) -> None:
     """Add `aios router ...`."""
     router_app = typer.Typer(help="The model router: train and inspect its classifier.",
@@ -184,8 +196,7 @@ def register(app: typer.Typer) -> None:
         ctx: typer.Context,
         files: list[Path] = typer.Argument(None, help="Training CSV files (outcome tables "
                                            "or pairwise preferences)."),
-        folder: list[Path] | None = typer.Option(None, "--folder", help="Also every .csv "
-                                                 "of this folder (repeatable)."),
+        folder: FolderOpt = None,
         test: list[Path] | None = typer.Option(None, "--test", help="Test CSV files: train "
                                                "on every training row, score these "
                                                "(repeatable)."),
@@ -200,13 +211,9 @@ def register(app: typer.Typer) -> None:
                                           "strong model."),
         weak: str | None = typer.Option(None, "--weak", help="Two-model router: the weak "
                                         "model."),
-        models: str | None = typer.Option(None, "--models", help="Model columns, comma-"
-                                          "separated (default: those with cost columns)."),
-        score_max: float | None = typer.Option(None, "--score-max", help="Top grade of "
-                                               "graded scores (e.g. 10); default 0-1."),
-        price: list[str] | None = typer.Option(None, "--price", help="MODEL=IN,OUT USD per "
-                                               "million tokens, for files without cost "
-                                               "columns."),
+        models: ModelsOpt = None,
+        score_max: ScoreMaxOpt = None,
+        price: PriceOpt = None,
         tier: list[str] | None = typer.Option(None, "--tier", help="MODEL=TIER (default: "
                                               "tiers by price)."),
         seed: int = typer.Option(0, "--seed", help="Split and fold seed."),
@@ -235,21 +242,16 @@ def register(app: typer.Typer) -> None:
     def evaluate_cmd(
         ctx: typer.Context,
         files: list[Path] = typer.Argument(None, help="CSV files to score the router on."),
-        folder: list[Path] | None = typer.Option(None, "--folder", help="Also every .csv "
-                                                 "of this folder (repeatable)."),
+        folder: FolderOpt = None,
         classifier_file: Path | None = typer.Option(None, "--classifier", help="Classifier "
                                                     ".npz (default: the packaged one)."),
         strong: str | None = typer.Option(None, "--strong", help="The strong model (pairwise "
                                           "files: its name)."),
         weak: str | None = typer.Option(None, "--weak", help="The weak model (pairwise "
                                         "files: its name)."),
-        models: str | None = typer.Option(None, "--models", help="Model columns, comma-"
-                                          "separated (default: those with cost columns)."),
-        score_max: float | None = typer.Option(None, "--score-max", help="Top grade of "
-                                               "graded scores (e.g. 10); default 0-1."),
-        price: list[str] | None = typer.Option(None, "--price", help="MODEL=IN,OUT USD per "
-                                               "million tokens, for files without cost "
-                                               "columns."),
+        models: ModelsOpt = None,
+        score_max: ScoreMaxOpt = None,
+        price: PriceOpt = None,
         json_out: JsonOpt = False,
     ) -> None:
         """Score a router classifier on FILES it was not trained on: the cost-quality curve,
