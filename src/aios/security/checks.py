@@ -5,10 +5,10 @@ at which stages, and what its findings do (`action`, with per-stage `actions`). 
 a check may take is decided by its detector's kind, declared on the detector class as
 `kind = "injection"` or `kind = "data"` (a detector that declares none is `data`):
 
-| kind | actions | stages it can run at | default |
-|---|---|---|---|
-| injection | taint, block, flag, approve, off | input, output, tool output, prompt | taint at input, output, tool output |
-| data | redact, block, allow, off | output, prompt, completion | redact at output, completion |
+- `injection`: taint | block | flag | approve | off, at input, output, tool output and prompt
+  (default: taint at input, output and tool output);
+- `data`: redact | block | allow | off, at output, prompt and completion (default: redact at
+  output and completion).
 
 Stages: `input` (an action's arguments), `output` (an action's result), `tool output` (tool
 messages in a model call: other people's text), `prompt` (the user messages of a model call),

@@ -283,7 +283,9 @@ class Guardrails:
         kinds = ", ".join(sorted({f.type for f in found}))
         by = "" if check.name == "injection" else f" by the {check.name} check"
         if verdict == "block":
-            above = (f" scored {top.score:.2f}, at or above the block threshold "
+            threshold = ("`injection_block_threshold`" if check.name == "injection" else
+                         f"`checks.{check.name}.block_threshold`")
+            above = (f" scored {top.score:.2f}, at or above {threshold} "
                      f"{check.block_threshold}" if check.action(stage) == "taint" else "")
             raise GuardrailTripped(
                 f"{subject}: prompt injection detected{by} in its {stage} ({kinds}){above}; "
