@@ -88,7 +88,7 @@ class Guardrails:
         self._lock = threading.Lock()
         self._policies: tuple[GuardrailPolicy, dict[str | None, EffectivePolicy]] = (
             self.policy, {})
-        for agent in (None, *self.policy.agents):
+        for agent in (None, *self.policy.agents) if self.policy.enabled else ():
             for check in self.policy_for(agent).checks.values():
                 if check.actions:
                     self.detector(check)
