@@ -267,3 +267,12 @@ def test_an_allow_list_applies_to_a_custom_check(codename: None) -> None:
     guards = Guardrails(policy=policy)
     text = "Bluebird and bluebird."
     assert guards.sanitize(text, policy.for_agent(None), subject="s", stage="output") == text
+
+
+def test_every_bad_check_is_reported_at_once() -> None:
+    with pytest.raises(ValidationError) as error:
+        GuardrailPolicy.model_validate({"checks": {"secret": {"action": "block"},
+                                                   "injection": {"action": "redact"}}})
+    text = str(error.value)
+    assert "checks.secret: unknown detector 'secret'; did you mean 'secrets'?" in text
+    assert "checks.injection.action: 'redact' is not an action" in text

@@ -262,16 +262,26 @@ class GuardrailPolicy(_Frozen):
         _set(self, "checks", checks)
         # Resolve now, so unknown detectors, wrong actions or stages, and bad parameters
         # fail validation (with the field named) rather than the first run.
-        for agent in (None, *self.agents):
-            self.for_agent(agent)
+        problems: list[str] = []
+        self._resolve_checks(None, problems)
+        for agent in self.agents if not problems else ():  # else each repeats the same
+            self._resolve_checks(agent, problems)
+        if problems:  # every bad check at once, not one per `aios manifest validate`
+            raise ValueError("; ".join(dict.fromkeys(problems)))
         return self
 
     def _resolve(self, checks: Mapping[str, Check], detectors: Mapping[str, DetectorSettings],
-                 where: str = "checks") -> dict[str, ResolvedCheck]:
+                 where: str = "checks",
+                 problems: list[str] | None = None) -> dict[str, ResolvedCheck]:
         out = {}
         for name, check in checks.items():
             detector = check.detector or name
-            out[name] = resolve(name, check, detectors.get(detector), where=where)
+            try:
+                out[name] = resolve(name, check, detectors.get(detector), where=where)
+            except ValueError as exc:
+                if problems is None:
+                    raise
+                problems.append(str(exc))
         return out
 
     def for_agent(self, agent: str | None) -> EffectivePolicy:
@@ -281,19 +291,22 @@ class GuardrailPolicy(_Frozen):
             ValueError: a check does not resolve (only possible on a model built without
                 validation: validation resolves every agent's checks).
         """
-        override = self.agents.get(agent or "")
-        if override is None:
-            checks = self._resolve(self.checks, self.detectors)
-        else:
-            checks = self._for(agent or "", override)
-        return EffectivePolicy(enabled=self.enabled, checks=checks,
+        return EffectivePolicy(enabled=self.enabled, checks=self._resolve_checks(agent),
                                scan_inputs=self.scan_inputs, scan_outputs=self.scan_outputs)
 
-    def _for(self, agent: str, override: AgentGuardrails) -> dict[str, ResolvedCheck]:
+    def _resolve_checks(self, agent: str | None,
+                        problems: list[str] | None = None) -> dict[str, ResolvedCheck]:
+        override = self.agents.get(agent or "")
+        if override is None:
+            return self._resolve(self.checks, self.detectors, problems=problems)
+        return self._for(agent or "", override, problems)
+
+    def _for(self, agent: str, override: AgentGuardrails,
+             problems: list[str] | None) -> dict[str, ResolvedCheck]:
         checks = dict(self.checks)
         for name, check in override.checks.items():
             checks[name] = checks[name].merged(check) if name in checks else check
         detectors = dict(self.detectors)
         for name, settings in override.detectors.items():
             detectors[name] = detectors.get(name, DetectorSettings()).merged(settings)
-        return self._resolve(checks, detectors, where=f"agents.{agent}.checks")
+        return self._resolve(checks, detectors, f"agents.{agent}.checks", problems)
