@@ -44,7 +44,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the decision record lives with the guardrails, which import this module
+    from aios.security.decisions import GuardrailDecision
 
 __all__ = [
     "ActionCircuitOpen",
@@ -326,7 +329,16 @@ class InvalidOutput(PermanentProviderError):
 
 
 class GuardrailTripped(AiosError):
-    """A guardrail blocked an input or an output."""
+    """A guardrail blocked an input or an output.
+
+    Attributes:
+        decision: the check's typed decision (`decision.check`, `.verdict`, `.stage`,
+            `.findings`); None only when raised by code outside the guardrails.
+    """
+
+    def __init__(self, message: str, *, decision: GuardrailDecision | None = None):
+        super().__init__(message)
+        self.decision = decision
 
 
 class ApprovalDenied(AiosError):

@@ -54,8 +54,8 @@ def turn(n: int) -> tuple[Message, ...]:
 async def test_each_turn_scans_only_the_messages_it_adds() -> None:
     detector = Counting()
     decisions: list[GuardrailDecision] = []
-    wrapped = GuardrailProvider(ScriptedProvider(default=lambda r: "ok"),
-                                Guardrails(injection=detector, hooks=[decisions.append]))
+    guardrails = Guardrails(detectors={"injection": detector}, hooks=[decisions.append])
+    wrapped = GuardrailProvider(ScriptedProvider(default=lambda r: "ok"), guardrails)
     for n in range(1, 6):
         await wrapped.complete(LLMRequest(messages=turn(n)), MODEL)
     # One decision per turn that brought a new text, none for texts that passed before.
@@ -70,7 +70,7 @@ async def test_each_turn_scans_only_the_messages_it_adds() -> None:
 
 async def test_a_remembered_finding_still_follows_the_policy() -> None:
     detector = Counting()
-    guardrails = Guardrails(injection=detector, policy=GuardrailPolicy(
+    guardrails = Guardrails(detectors={"injection": detector}, policy=GuardrailPolicy(
         injection=InjectionAction.block))
     wrapped = GuardrailProvider(ScriptedProvider(default=lambda r: "ok"), guardrails)
     request = LLMRequest(messages=(Message("user", "summarise"), Message("tool", INJECTED)))

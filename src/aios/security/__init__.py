@@ -9,22 +9,32 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from aios.security.decisions import GuardrailDecision
 from aios.security.policy import (
     AgentGuardrails,
+    Check,
     DataAction,
     EffectivePolicy,
     GuardrailPolicy,
     InjectionAction,
+    Stage,
 )
 
 if TYPE_CHECKING:
-    from aios.security.detectors import Finding, detector_names, get_detector, scan
-    from aios.security.guardrails import GuardrailDecision, GuardrailLayer, Guardrails
+    from aios.security.detectors import (
+        Finding,
+        detector_names,
+        get_detector,
+        register_detector,
+        scan,
+    )
+    from aios.security.guardrails import GuardrailLayer, Guardrails
     from aios.security.masking import Masker
     from aios.security.streaming import GuardrailProvider, guardrail_wrapper
 
 __all__ = [
     "AgentGuardrails",
+    "Check",
     "DataAction",
     "EffectivePolicy",
     "Finding",
@@ -35,9 +45,11 @@ __all__ = [
     "Guardrails",
     "InjectionAction",
     "Masker",
+    "Stage",
     "detector_names",
     "get_detector",
     "guardrail_wrapper",
+    "register_detector",
     "scan",
 ]
 
@@ -46,7 +58,7 @@ _LAZY = {
     "detector_names": "aios.security.detectors",
     "get_detector": "aios.security.detectors",
     "scan": "aios.security.detectors",
-    "GuardrailDecision": "aios.security.guardrails",
+    "register_detector": "aios.security.detectors",
     "GuardrailLayer": "aios.security.guardrails",
     "Guardrails": "aios.security.guardrails",
     "Masker": "aios.security.masking",

@@ -1,19 +1,23 @@
 """Runtime guardrails: the checks, the pipeline layer, and the decisions they emit.
 
-`Guardrails` holds the policy, the detectors and the decision hooks; `GuardrailLayer` applies
-it to every action (arguments in, result out) and `GuardrailProvider` (streaming.py) to every
-LLM call. Each check produces a `GuardrailDecision`, handed to every hook (trace exporter,
-audit log) and logged, whatever the verdict.
+`Guardrails` holds the policy, the detectors its checks name and the decision hooks;
+`GuardrailLayer` applies it to every action (arguments in, result out) and
+`GuardrailProvider` (streaming.py) to every LLM call. The policy is a set of named checks
+(`aios.security.checks`), each running a detector from the registry at some stages; nothing
+here knows a detector by name, so a detector a user registers is run like the built-in ones.
+Each check produces a `GuardrailDecision`, handed to every hook (trace exporter, audit log)
+and logged, whatever the verdict; a verdict that stops the step raises `GuardrailTripped`
+carrying it (`exc.decision`).
 
 Injection verdicts: `taint` (the default for action input and output) passes the text on,
 flagged output wrapped in an untrusted-content marker, and marks the run tainted so its later
-mutating actions need an approval (`aios.security.taint`); at or above
-`injection_block_threshold` it blocks instead. `block` raises `GuardrailTripped`; `flag`
-records and continues;
-`approve` raises `GuardrailTripped` saying how to approve: re-run with the action named in
-the `AIOS_GUARDRAILS_APPROVE` env value (`--env AIOS_GUARDRAILS_APPROVE=agent.key`), which
-turns the verdict into `flag` for that action. The approval gate cannot be asked from here
-(it decides on the action, before its output exists), hence this explicit re-run.
+mutating actions need an approval (`aios.security.taint`); at or above the check's
+`block_threshold` it blocks instead. `block` raises `GuardrailTripped`; `flag` records and
+continues; `approve` raises `GuardrailTripped` saying how to approve: re-run with the action
+named in the `AIOS_GUARDRAILS_APPROVE` env value (`--env AIOS_GUARDRAILS_APPROVE=agent.key`),
+which turns the verdict into `flag` for that action. The approval gate cannot be asked from
+here (it decides on the action, before its output exists), hence this explicit re-run.
+Data verdicts (PII, secrets, custom data detectors): `redact`, `block`, `allow`.
 """
 
 from __future__ import annotations
@@ -21,19 +25,19 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from aios.errors import GuardrailTripped
+from aios.errors import ConfigError, GuardrailTripped
 from aios.llm.types import Message
 from aios.runtime.pipeline import Next, StepCall
-from aios.security.detectors.base import Detector, Finding
-from aios.security.detectors.injection import InjectionDetector
-from aios.security.detectors.pii import PiiDetector
-from aios.security.detectors.secrets import SecretsDetector
+from aios.security.checks import ResolvedCheck, Stage
+from aios.security.decisions import DecisionHook, GuardrailDecision
+from aios.security.detectors.base import Detector, Finding, detector_factory
 from aios.security.masking import Masker
-from aios.security.policy import DataAction, EffectivePolicy, GuardrailPolicy, InjectionAction
+from aios.security.policy import EffectivePolicy, GuardrailPolicy
 from aios.security.scan_cache import ScanCache
 from aios.security.taint import Taint, mark_untrusted, record_taint
 
@@ -43,71 +47,51 @@ __all__ = ["APPROVE_ENV", "DecisionHook", "GuardrailDecision", "GuardrailLayer",
 log = logging.getLogger("aios.security.guardrails")
 
 #: Stages whose text an agent reads (scanned as documents, segment by segment).
-DOCUMENT_STAGES = frozenset({"output", "tool output"})
+DOCUMENT_STAGES = frozenset({Stage.output.value, Stage.tool_output.value})
 #: Env value listing actions whose injection verdict an operator approved (comma-separated).
 APPROVE_ENV = "AIOS_GUARDRAILS_APPROVE"
+#: The shorthand field that sets a built-in check's action, for error messages.
+_SHORTHAND = {("injection", "prompt"): "prompt_injection", ("injection", None): "injection",
+              ("pii", None): "pii", ("secrets", None): "secrets"}
 
 
-@dataclass(frozen=True)
-class GuardrailDecision:
-    """One guardrail check and its outcome.
-
-    Attributes:
-        subject: what was checked: an action (`agent.key`) or a model name.
-        stage: `input`, `output`, `prompt` or `completion`.
-        check: `injection`, `pii` or `secrets`.
-        verdict: `pass`, `block`, `flag`, `approve`, `redact` or `allow`.
-        findings: (type, score) of what was found; never the values themselves.
-        run_id: the run, when the check ran inside one.
-        detector: the detector of the highest-scored finding, when something was found.
-    """
-
-    subject: str
-    stage: str
-    check: str
-    verdict: str
-    findings: tuple[tuple[str, float], ...] = ()
-    run_id: str | None = None
-    detector: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict."""
-        return {"subject": self.subject, "stage": self.stage, "check": self.check,
-                "verdict": self.verdict, "run_id": self.run_id,
-                "detector": self.detector,
-                "findings": [{"type": t, "score": round(s, 3)} for t, s in self.findings]}
-
-
-DecisionHook = Callable[[GuardrailDecision], None]
+def _field(check: ResolvedCheck, stage: str) -> str:
+    """The manifest field that sets `check`'s action at `stage`."""
+    short = _SHORTHAND.get((check.name, stage)) or _SHORTHAND.get((check.name, None))
+    return f"guardrails.{short}" if short else f"guardrails.checks.{check.name}.action"
 
 
 @dataclass
 class Guardrails:
-    """The policy, the detectors, and where decisions go.
+    """The policy, the detectors its checks run, and where decisions go.
 
     Args:
         policy: the deployment's guardrail policy (`Manifest.guardrails`).
-        injection: the injection detector (default: heuristics + the packaged classifier).
-        pii: the PII detector.
-        secrets: the secrets detector.
+        detectors: detector instances to use by registered name (for checks without
+            `params`); every other detector is built from the registry on first use.
         hooks: called with every decision (trace, audit); a failing hook is logged, not raised.
-        scans: the injection detector's findings remembered per text (a conversation's earlier
+        scans: injection detectors' findings remembered per text (a conversation's earlier
             messages are not scanned again on every turn).
+
+    Raises:
+        ConfigError: a check's detector cannot be built with its `params` (every detector the
+            policy names is built here, so a bad value fails at start-up, not mid-run).
     """
 
     policy: GuardrailPolicy = field(default_factory=lambda: GuardrailPolicy.model_validate({}))
-    injection: Detector | None = None
-    pii: Detector | None = None
-    secrets: Detector | None = None
+    detectors: Mapping[str, Detector] = field(default_factory=dict)
     hooks: Sequence[DecisionHook] = ()
     scans: ScanCache = field(default_factory=ScanCache)
 
     def __post_init__(self) -> None:
-        self.injection = self.injection or InjectionDetector()
-        self.pii = self.pii or PiiDetector()
-        self.secrets = self.secrets or SecretsDetector()
+        self._built: dict[str, Detector] = dict(self.detectors)
+        self._lock = threading.Lock()
         self._policies: tuple[GuardrailPolicy, dict[str | None, EffectivePolicy]] = (
             self.policy, {})
+        for agent in (None, *self.policy.agents) if self.policy.enabled else ():
+            for check in self.policy_for(agent).checks.values():
+                if check.actions:
+                    self.detector(check)
 
     def policy_for(self, agent: str | None) -> EffectivePolicy:
         """`policy.for_agent(agent)`, built once per agent (and again if `policy` is
@@ -118,6 +102,28 @@ class Guardrails:
         found = known.get(agent)
         if found is None:
             found = known[agent] = of.for_agent(agent)
+        return found
+
+    def detector(self, check: ResolvedCheck) -> Detector:
+        """The detector `check` runs, built from the registry on first use.
+
+        Raises:
+            ConfigError: the detector's factory refuses the check's `params`.
+        """
+        found = self._built.get(check.key)
+        if found is not None:
+            return found
+        with self._lock:  # checks run in worker threads: build each detector once
+            found = self._built.get(check.key)
+            if found is None:
+                try:
+                    found = detector_factory(check.detector)(**check.params)
+                except (TypeError, ValueError) as exc:
+                    raise ConfigError(
+                        f"guardrails.checks.{check.name}.params: detector {check.detector!r} "
+                        f"cannot be built with {dict(check.params)!r} ({exc}); fix the "
+                        "parameters in the manifest") from exc
+                self._built[check.key] = found
         return found
 
     def emit(self, decision: GuardrailDecision) -> None:
@@ -133,32 +139,55 @@ class Guardrails:
             except Exception:  # an audit sink failing must not change the verdict
                 log.exception("guardrail decision hook failed")
 
-    # -- injection ------------------------------------------------------------------------
+    # -- findings --------------------------------------------------------------------------
 
-    def injection_findings(self, text: str, policy: EffectivePolicy, *,
-                           document: bool = False) -> list[Finding]:
-        """Injection findings in `text` that count under `policy` (threshold applied).
+    def _mode(self, check: ResolvedCheck, document: bool) -> str:
+        """The scan-memory mode of `check` for such text."""
+        reads = document and hasattr(self.detector(check), "detect_document")
+        return f"{check.key}:{'document' if reads else 'prompt'}"
+
+    def findings(self, check: ResolvedCheck, text: str, *,
+                 document: bool = False) -> list[Finding]:
+        """The findings of `check`'s detector in `text` that count under the check (types,
+        thresholds and allow-list applied).
 
         `document`: text an agent reads (tool output, documents), scanned segment by segment
         by a detector that has `detect_document`; otherwise as a prompt.
         """
-        assert self.injection is not None
-        scan = getattr(self.injection, "detect_document", None) if document else None
-        found: list[Finding] = (self.scans.get("document", text, scan) if scan is not None
-                                else self.scans.get("prompt", text, self.injection.detect))
-        if policy.injection_threshold is not None:
-            found = [f for f in found if f.type not in ("injection", "planted_instruction")
-                     or f.score >= policy.injection_threshold]
-        settings = policy.detector("injection")
-        return [f for f in found if settings.keeps(f.text, f.score)]
+        detector = self.detector(check)
+        scan = getattr(detector, "detect_document", None) if document else None
+        if check.kind == "injection":
+            found = self.scans.get(self._mode(check, document), text, scan or detector.detect)
+        else:
+            found = (scan or detector.detect)(text)
+        if check.types is not None:
+            found = [f for f in found if f.type in check.types]
+        if check.classifier_threshold is not None:
+            scored = getattr(detector, "classifier_types", None)
+            found = [f for f in found if (scored is not None and f.type not in scored)
+                     or f.score >= check.classifier_threshold]
+        return [f for f in found if check.settings.keeps(f.text, f.score)]
+
+    def injection_findings(self, text: str, policy: EffectivePolicy, *,
+                           document: bool = False, check: str = "injection") -> list[Finding]:
+        """The findings of `policy`'s check `check` (default `injection`) in `text`."""
+        resolved = policy.checks.get(check)
+        return self.findings(resolved, text, document=document) if resolved else []
+
+    def data_findings(self, text: str, policy: EffectivePolicy,
+                      stage: str = Stage.output) -> dict[str, list[Finding]]:
+        """The findings of every data check that runs at `stage`, by check name."""
+        return {c.name: self.findings(c, text) for c in policy.at(stage, "data")}
+
+    # -- injection ------------------------------------------------------------------------
 
     def check_messages(self, messages: Iterable[Message], policy: EffectivePolicy, *,
                        subject: str, run_id: str | None = None) -> list[Message]:
         """Injection checks of a conversation about to reach a model.
 
-        Tool results carry other people's text and follow `injection` (except `trusted`
+        Tool results carry other people's text (stage `tool output`, except `trusted`
         ones: Ai:oS's own texts, such as the agent loop's schema errors); the caller's own user
-        messages follow `prompt_injection` (flag by default).
+        messages are stage `prompt` (the built-in check flags them by default).
 
         Returns:
             The messages to send: under `taint`, a flagged tool message's content is wrapped
@@ -169,36 +198,40 @@ class Guardrails:
         """
         messages = list(messages)
         tools = [m.content for m in messages if m.role == "tool" and not m.trusted]
-        decision = self.check_injection(tools, policy, subject=subject, stage="tool output",
-                                        run_id=run_id)
-        self.check_injection([m.content for m in messages if m.role == "user"],
-                             policy.model_copy(update={"injection": policy.prompt_injection}),
-                             subject=subject, stage="prompt", run_id=run_id)
-        if decision.verdict != "taint":
+        decisions = self.check_injection(tools, policy, subject=subject,
+                                         stage=Stage.tool_output, run_id=run_id)
+        self.check_injection([m.content for m in messages if m.role == "user"], policy,
+                             subject=subject, stage=Stage.prompt, run_id=run_id)
+        tainting = [policy.checks[d.check] for d in decisions if d.verdict == "taint"]
+        if not tainting:
             return messages
-        flagged = self.flagged_texts(tools, policy, document=True)
+        flagged = self.flagged_texts(tools, tainting, document=True)
         return [dataclasses.replace(m, content=mark_untrusted(m.content, flagged[m.content]))
                 if m.role == "tool" and not m.trusted and m.content in flagged else m
                 for m in messages]
 
-    def _mode(self, document: bool) -> str:
-        """The scan-memory mode `injection_findings` uses for such text."""
-        return ("document" if document and hasattr(self.injection, "detect_document")
-                else "prompt")
-
-    def scanned(self, messages: Iterable[Message]) -> bool:
+    def scanned(self, messages: Iterable[Message], policy: EffectivePolicy) -> bool:
         """Whether `check_messages` would find every text it scans already scanned (so it
         costs no detector work, and can run on the event loop)."""
-        return all(self.scans.known(self._mode(m.role == "tool"), m.content)
-                   for m in messages
-                   if m.content and (m.role == "user" or (m.role == "tool" and not m.trusted)))
+        tools = policy.at(Stage.tool_output, "injection")
+        prompts = policy.at(Stage.prompt, "injection")
+        for m in messages:
+            if not m.content or (m.role == "tool" and m.trusted):
+                continue
+            checks, document = ((tools, True) if m.role == "tool" else
+                                (prompts, False) if m.role == "user" else ((), False))
+            if not all(self.scans.known(self._mode(c, document), m.content) for c in checks):
+                return False
+        return True
 
-    def flagged_texts(self, texts: Iterable[str], policy: EffectivePolicy, *,
+    def flagged_texts(self, texts: Iterable[str], checks: Iterable[ResolvedCheck], *,
                       document: bool = True) -> dict[str, str]:
-        """{text: marker detail} for each of `texts` with an injection finding."""
+        """{text: marker detail} for each of `texts` with a finding of one of `checks`."""
         out: dict[str, str] = {}
+        checks = list(checks)
         for text in texts:
-            found = self.injection_findings(text, policy, document=document) if text else []
+            found = [f for c in checks for f in self.findings(c, text, document=document)
+                     ] if text else []
             if found:
                 top = max(found, key=lambda f: f.score)
                 out[text] = (f"the {top.detector} guardrail flagged possible prompt injection "
@@ -207,90 +240,97 @@ class Guardrails:
 
     def check_injection(self, texts: Iterable[str], policy: EffectivePolicy, *, subject: str,
                         stage: str, run_id: str | None = None,
-                        approved: bool = False) -> GuardrailDecision:
-        """Scan `texts`; raise or record per `policy.injection`.
+                        approved: bool = False) -> list[GuardrailDecision]:
+        """Run every injection check of `policy` at `stage` over `texts`; raise or record.
 
-        Under `taint`, a finding scored at or above `policy.injection_block_threshold` blocks;
+        Under `taint`, a finding scored at or above the check's `block_threshold` blocks;
         otherwise the verdict is `taint` and the caller marks the text and the run.
+
+        Returns:
+            One decision per check that ran.
 
         Raises:
             GuardrailTripped: verdict `block`, or `approve` without the operator's approval.
         """
         texts = [text for text in texts if text]
-        if not texts or not policy.enabled or policy.injection is InjectionAction.off:
-            # Nothing to scan is no decision: no event, nothing on the hot path.
-            return GuardrailDecision(subject, stage, "injection", "pass", run_id=run_id)
+        if not texts:  # nothing to scan is no decision: no event, nothing on the hot path
+            return []
+        return [self._injection(check, texts, subject=subject, stage=stage, run_id=run_id,
+                                approved=approved)
+                for check in policy.at(stage, "injection")]
+
+    def _injection(self, check: ResolvedCheck, texts: list[str], *, subject: str, stage: str,
+                   run_id: str | None, approved: bool) -> GuardrailDecision:
         document = stage in DOCUMENT_STAGES
-        fresh = not all(self.scans.known(self._mode(document), text) for text in texts)
-        found = [f for text in texts
-                 for f in self.injection_findings(text, policy, document=document)]
+        fresh = not all(self.scans.known(self._mode(check, document), text) for text in texts)
+        found = [f for text in texts for f in self.findings(check, text, document=document)]
         if not found:
-            decision = GuardrailDecision(subject, stage, "injection", "pass", run_id=run_id)
+            decision = GuardrailDecision(subject, stage, check.name, "pass", run_id=run_id)
             if fresh:  # texts that passed before (a conversation's earlier turns): no event
                 self.emit(decision)
             return decision
-        verdict = policy.injection.value
+        verdict = check.action(stage)
         top = max(found, key=lambda f: f.score)
-        if (verdict == "taint" and policy.injection_block_threshold is not None
-                and top.score >= policy.injection_block_threshold):
+        blocks = check.block_threshold is not None and top.score >= check.block_threshold
+        if verdict == "taint" and blocks:
             verdict = "block"
         if verdict == "approve" and approved:
             verdict = "flag"
         summary = tuple((f.type, f.score) for f in found)
-        decision = GuardrailDecision(subject, stage, "injection", verdict, summary, run_id,
+        decision = GuardrailDecision(subject, stage, check.name, verdict, summary, run_id,
                                      detector=top.detector)
         self.emit(decision)
         kinds = ", ".join(sorted({f.type for f in found}))
+        by = "" if check.name == "injection" else f" by the {check.name} check"
         if verdict == "block":
-            above = (f" scored {top.score:.2f}, at or above `injection_block_threshold` "
-                     f"{policy.injection_block_threshold}"
-                     if policy.injection is InjectionAction.taint else "")
+            threshold = ("`injection_block_threshold`" if check.name == "injection" else
+                         f"`checks.{check.name}.block_threshold`")
+            above = (f" scored {top.score:.2f}, at or above {threshold} "
+                     f"{check.block_threshold}" if check.action(stage) == "taint" else "")
             raise GuardrailTripped(
-                f"{subject}: prompt injection detected in its {stage} ({kinds}){above}; "
+                f"{subject}: prompt injection detected{by} in its {stage} ({kinds}){above}; "
                 "blocked by the guardrail policy. If the content is trusted, set "
-                "`guardrails.injection: flag` for this agent in the manifest")
+                f"`{_field(check, stage)}: flag` for this agent in the manifest",
+                decision=decision)
         if verdict == "approve":
             raise GuardrailTripped(
-                f"{subject}: prompt injection detected in its {stage} ({kinds}); it needs an "
-                f"operator's approval: review the content, then re-run with "
-                f"--env {APPROVE_ENV}={subject}")
+                f"{subject}: prompt injection detected{by} in its {stage} ({kinds}); it needs "
+                f"an operator's approval: review the content, then re-run with "
+                f"--env {APPROVE_ENV}={subject}", decision=decision)
         return decision
 
-    # -- PII and secrets ------------------------------------------------------------------
-
-    def data_findings(self, text: str, policy: EffectivePolicy) -> dict[str, list[Finding]]:
-        """PII and secret findings in `text`, by check name."""
-        assert self.pii is not None and self.secrets is not None
-        pii = self.pii.detect(text)
-        if policy.pii_types is not None:
-            pii = [f for f in pii if f.type in policy.pii_types]
-        found = {"pii": pii, "secrets": self.secrets.detect(text)}
-        return {name: [f for f in items if policy.detector(name).keeps(f.text, f.score)]
-                for name, items in found.items()}
+    # -- data: PII, secrets, custom data detectors ----------------------------------------
 
     def sanitize(self, text: str, policy: EffectivePolicy, *, subject: str, stage: str,
                  masker: Masker | None = None, run_id: str | None = None) -> str:
-        """`text` with PII and secrets handled per `policy` (redacted, or allowed).
+        """`text` with the findings of `policy`'s data checks at `stage` handled (redacted,
+        or allowed).
 
         Raises:
             GuardrailTripped: a check whose action is `block` found something.
         """
-        if not policy.enabled or not text:
+        checks = policy.at(stage, "data") if text else ()
+        if not checks:
             return text
         masker = masker or Masker()
         to_mask: list[Finding] = []
-        for check, found in self.data_findings(text, policy).items():
-            action: DataAction = getattr(policy, check)
+        for check in checks:
+            found = self.findings(check, text)
             if not found:
                 continue
-            summary = tuple((f.type, f.score) for f in found)
-            self.emit(GuardrailDecision(subject, stage, check, action.value, summary, run_id))
-            if action is DataAction.block:
+            action = check.action(stage)
+            top = max(found, key=lambda f: f.score)
+            decision = GuardrailDecision(subject, stage, check.name, action,
+                                         tuple((f.type, f.score) for f in found), run_id,
+                                         detector=top.detector)
+            self.emit(decision)
+            if action == "block":
                 kinds = ", ".join(sorted({f.type for f in found}))
                 raise GuardrailTripped(
-                    f"{subject}: its {stage} contains {check} ({kinds}); blocked by the "
-                    f"guardrail policy (set `guardrails.{check}: redact` to mask it instead)")
-            if action is DataAction.redact:
+                    f"{subject}: its {stage} contains {check.name} ({kinds}); blocked by the "
+                    f"guardrail policy (set `{_field(check, stage)}: redact` to mask it "
+                    "instead)", decision=decision)
+            if action == "redact":
                 to_mask.extend(found)
         return masker.mask(text, to_mask) if to_mask else text
 
@@ -320,7 +360,7 @@ def map_strings(value: Any, fn: Callable[[str], str]) -> Any:
 
 @dataclass
 class GuardrailLayer:
-    """Pipeline layer: injection checks on arguments and results, PII/secrets on results.
+    """Pipeline layer: the policy's checks at stages `input` (arguments) and `output` (result).
 
     Put it first (outermost) in the pipeline, before the approval gate: an injected argument
     taints the run before the gate decides on the same call (or is refused under `block`),
@@ -336,47 +376,50 @@ class GuardrailLayer:
         if not policy.enabled:
             return await call_next(call)
         approved = call.action in {a.strip() for a in ctx.env.get(APPROVE_ENV, "").split(",")}
-        if policy.scan_inputs and (inputs := list(_strings(ctx.args))):
+        if policy.at(Stage.input, "injection") and (inputs := list(_strings(ctx.args))):
             # The classifier takes milliseconds per text: keep it off the event loop.
-            decision = await asyncio.to_thread(
+            decisions = await asyncio.to_thread(
                 self.guardrails.check_injection, inputs, policy, subject=call.action,
-                stage="input", run_id=ctx.run_id, approved=approved)
+                stage=Stage.input, run_id=ctx.run_id, approved=approved)
             # Tainted before the call: the approval gate inside this layer sees it at once.
-            self._taint(call, decision)
+            self._taint(call, decisions)
         result = await call_next(call)
-        if not policy.scan_outputs:
+        if not (policy.at(Stage.output, "injection") or policy.at(Stage.output, "data")):
             return result
         outputs = list(_strings(result))
         if not outputs:
             return result
 
-        def check_output() -> tuple[Any, GuardrailDecision]:
+        def check_output() -> tuple[Any, list[GuardrailDecision]]:
             # Tool and document output is where indirect injection arrives.
-            decision = self.guardrails.check_injection(
-                outputs, policy, subject=call.action, stage="output", run_id=ctx.run_id,
+            decisions = self.guardrails.check_injection(
+                outputs, policy, subject=call.action, stage=Stage.output, run_id=ctx.run_id,
                 approved=approved)
-            flagged = (self.guardrails.flagged_texts(outputs, policy)
-                       if decision.verdict == "taint" else {})
+            tainting = [policy.checks[d.check] for d in decisions if d.verdict == "taint"]
+            flagged = self.guardrails.flagged_texts(outputs, tainting) if tainting else {}
             masker = Masker()
 
             def handle(text: str) -> str:
                 masked = self.guardrails.sanitize(text, policy, subject=call.action,
-                                                  stage="output", masker=masker,
+                                                  stage=Stage.output, masker=masker,
                                                   run_id=ctx.run_id)
                 return mark_untrusted(masked, flagged[text]) if text in flagged else masked
 
-            return map_strings(result, handle), decision
+            return map_strings(result, handle), decisions
 
         # The detectors take milliseconds per text: keep them off the event loop.
-        result, decision = await asyncio.to_thread(check_output)
-        self._taint(call, decision)
+        result, decisions = await asyncio.to_thread(check_output)
+        self._taint(call, decisions)
         return result
 
     @staticmethod
-    def _taint(call: StepCall, decision: GuardrailDecision) -> None:
-        """Record the run's taint when `decision` is a `taint` verdict."""
-        if decision.verdict != "taint" or not decision.findings:
+    def _taint(call: StepCall, decisions: Iterable[GuardrailDecision]) -> None:
+        """Record the run's taint when one of `decisions` is a `taint` verdict (the one with
+        the highest-scored finding, when several are)."""
+        tainting = [d for d in decisions if d.verdict == "taint" and d.findings]
+        if not tainting:
             return
+        decision = max(tainting, key=lambda d: max(s for _, s in d.findings))
         kind, score = max(decision.findings, key=lambda f: f[1])
         record_taint(call.ctx, Taint(call.ctx.step_id, call.action, decision.stage,
                                      decision.detector or "injection", kind, score))

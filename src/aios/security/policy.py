@@ -1,57 +1,60 @@
-"""Guardrail policy: what to do about injection, PII and secrets, per deployment and per agent.
+"""Guardrail policy: a set of named checks, each a registered detector plus what to do.
 
 Plain frozen data, referenced from the manifest as `guardrails:` (see `Manifest.guardrails`).
-Example::
+The policy is a set of **checks** (`aios.security.checks`): each names a detector from the
+detector registry (`@register_detector`, or the `aios.detectors` entry point group), the
+stages it runs at and the action its findings take. The runtime's `GuardrailLayer` and the
+gateway's `GuardrailProvider` run whatever checks the policy holds, so a detector a user
+registers is used by both without editing `aios.security`.
+
+The short fields of the first releases (`injection`, `prompt_injection`, `pii`, `secrets`,
+`pseudonymise`, `pii_types`, `injection_threshold`, `injection_block_threshold`) are a
+shorthand: validation normalises them into the checks `injection`, `pii` and `secrets`, and
+entries under `checks:` override the fields they set. Per-agent overrides (`agents:`) are
+normalised the same way and merged over the deployment's checks. Example::
 
     guardrails:
-      injection: taint          # taint | block | flag | approve | off
-      injection_block_threshold: 0.995  # block even under taint at or above this score
-      pii: redact               # redact | block | allow
-      secrets: block
-      pseudonymise: true        # mask PII before the model, restore it in the answer
+      injection: taint          # shorthand for checks.injection.action
+      pii: redact               # shorthand for checks.pii.action
       detectors:                # per detector: a threshold and an allow-list
         secrets: {allow: ["re:AKIA[0-9A-Z]{8}EXAMPLE"]}
+      checks:
+        secrets: {action: block}
+        codename:               # a detector the deployment registered
+          action: block
+          stages: [output, completion]
+          params: {words: [bluebird]}
       agents:
         user:
           pii: allow            # this agent's job is handling personal data
         mail:
-          detectors:
+          checks:
             injection: {allow: ["If you did not make this request, please ignore this email."]}
 """
 
 from __future__ import annotations
 
-import re
-from enum import StrEnum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-__all__ = ["DETECTOR_NAMES", "AgentGuardrails", "DataAction", "DetectorSettings",
-           "EffectivePolicy", "GuardrailPolicy", "InjectionAction"]
+from aios.errors import NotFoundError
+from aios.security.checks import (
+    Check,
+    DataAction,
+    DetectorSettings,
+    InjectionAction,
+    ResolvedCheck,
+    Stage,
+    resolve,
+    unknown_detector,
+)
+from aios.security.detectors.base import detector_kind
 
-#: The detectors a policy can tune.
-DETECTOR_NAMES = ("injection", "pii", "secrets")
-
-
-class InjectionAction(StrEnum):
-    """What a detected prompt injection does."""
-
-    #: passed on wrapped in an untrusted-content marker; the run is marked tainted (durable)
-    #: and every later mutating action of the run needs an approval (`aios.security.taint`)
-    taint = "taint"
-    block = "block"        #: the step (or completion) fails with GuardrailTripped
-    flag = "flag"          #: recorded and logged; execution continues
-    approve = "approve"    #: blocked unless the operator re-runs with the action approved
-    off = "off"            #: not scanned
-
-
-class DataAction(StrEnum):
-    """What detected PII or a secret in an output does."""
-
-    redact = "redact"      #: replaced by a placeholder before it is returned, stored or traced
-    block = "block"        #: the step (or completion) fails with GuardrailTripped
-    allow = "allow"        #: passed through (the decision is still recorded)
-
+__all__ = ["AgentGuardrails", "Check", "DataAction", "DetectorSettings", "EffectivePolicy",
+           "GuardrailPolicy", "InjectionAction", "Stage"]
 
 #: Under `taint`, the score at or above which injection is blocked (see the README's
 #: security section for the measurement behind it).
@@ -62,66 +65,18 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-def _allowed_key(text: str) -> str:
-    return text.strip().strip(".,;:!?\"'`").strip().casefold()
-
-
-class DetectorSettings(_Frozen):
-    """One detector's threshold and allow-list.
-
-    An allow-list entry matches a finding's flagged text (the span, not the whole input): a
-    plain entry when the text equals it (case, surrounding spaces and punctuation ignored),
-    an entry starting with `re:` when its regular expression matches the WHOLE text. Whole
-    matches only, so an attacker cannot smuggle an instruction in by quoting an allowed
-    phrase inside it.
-    """
-
-    threshold: float | None = Field(
-        None, ge=0, le=1, description="Findings of this detector scored below this are dropped.")
-    allow: list[str] = Field(
-        default_factory=list,
-        description="Flagged texts to let through: a phrase, or `re:` and a regular "
-                    "expression matching the whole flagged text.")
-
-    @field_validator("allow")
-    @classmethod
-    def _patterns_compile(cls, allow: list[str]) -> list[str]:
-        for i, entry in enumerate(allow):
-            if not entry.strip() or entry.strip() == "re:":
-                raise ValueError(f"allow[{i}] is empty; write a phrase or `re:` and a pattern")
-            if entry.startswith("re:"):
-                try:
-                    re.compile(entry[3:])
-                except re.error as exc:
-                    raise ValueError(f"allow[{i}] {entry!r} is not a valid regular expression "
-                                     f"({exc}); escape special characters, e.g. \\.") from None
-        return allow
-
-    def merged(self, other: DetectorSettings) -> DetectorSettings:
-        """These settings with `other`'s threshold (when set) and both allow-lists."""
-        threshold = other.threshold if other.threshold is not None else self.threshold
-        return DetectorSettings(threshold=threshold, allow=[*self.allow, *other.allow])
-
-    def keeps(self, text: str, score: float) -> bool:
-        """False when a finding with this flagged `text` and `score` is dropped."""
-        if self.threshold is not None and score < self.threshold:
-            return False
-        key = _allowed_key(text)
-        for entry in self.allow:
-            if entry.startswith("re:"):
-                if re.fullmatch(entry[3:], text.strip(), flags=re.IGNORECASE):
-                    return False
-            elif _allowed_key(entry) == key:
-                return False
-        return True
-
-
 def _known_detectors(value: dict[str, DetectorSettings]) -> dict[str, DetectorSettings]:
-    unknown = sorted(set(value) - set(DETECTOR_NAMES))
-    if unknown:
-        raise ValueError(f"unknown detector {unknown[0]!r}; the detectors are "
-                         f"{', '.join(DETECTOR_NAMES)}")
+    for name in value:
+        try:
+            detector_kind(name)
+        except NotFoundError:
+            raise unknown_detector("detectors", name) from None
     return value
+
+
+def _set(model: BaseModel, name: str, value: Any) -> None:
+    # A validator normalising a frozen model's field.
+    object.__setattr__(model, name, value)
 
 
 class AgentGuardrails(_Frozen):
@@ -140,29 +95,91 @@ class AgentGuardrails(_Frozen):
     detectors: dict[str, DetectorSettings] = Field(
         default_factory=dict, description="Per-detector threshold and allow-list for this "
                                           "agent (allow-lists add to the deployment's).")
+    checks: dict[str, Check] = Field(
+        default_factory=dict,
+        description="Per-check overrides (fields set replace the deployment's, allow-lists "
+                    "add up); a check the deployment lacks is added.")
 
     _detectors_known = field_validator("detectors")(_known_detectors)
 
+    @model_validator(mode="after")
+    def _normalise(self) -> AgentGuardrails:
+        short: dict[str, dict[str, Any]] = {}
+        injection: dict[str, Any] = {}
+        if self.injection_threshold is not None:
+            injection["classifier_threshold"] = self.injection_threshold
+        if self.injection_block_threshold is not None:
+            injection["block_threshold"] = self.injection_block_threshold
+        if self.injection is not None:
+            injection["action"] = self.injection
+        if self.prompt_injection is not None:
+            injection["actions"] = {Stage.prompt: self.prompt_injection}
+        if injection:
+            short["injection"] = injection
+        if self.pii is not None:
+            short["pii"] = {"action": self.pii}
+        if self.pseudonymise is not None:
+            short.setdefault("pii", {})["actions"] = {
+                Stage.prompt: DataAction.redact if self.pseudonymise else DataAction.off}
+        if self.secrets is not None:
+            short["secrets"] = {"action": self.secrets}
+        checks = {name: Check(**fields) for name, fields in short.items()}
+        for name, check in self.checks.items():
+            checks[name] = checks[name].merged(check) if name in checks else check
+        _set(self, "checks", checks)
+        return self
 
-class EffectivePolicy(_Frozen):
-    """The policy that applies to one agent, overrides resolved."""
+
+@dataclass(frozen=True)
+class EffectivePolicy:
+    """The policy that applies to one agent: its checks resolved, overrides applied.
+
+    Attributes:
+        enabled: False turns every check off.
+        checks: the resolved checks, by name.
+        scan_inputs: False skips every check at stage `input`.
+        scan_outputs: False skips every check at stage `output`.
+    """
 
     enabled: bool = True
-    injection: InjectionAction = InjectionAction.taint
-    prompt_injection: InjectionAction = InjectionAction.flag
-    injection_threshold: float | None = None
-    injection_block_threshold: float | None = DEFAULT_BLOCK_THRESHOLD
-    pii: DataAction = DataAction.redact
-    secrets: DataAction = DataAction.redact
-    pii_types: tuple[str, ...] | None = None
-    pseudonymise: bool = False
+    checks: Mapping[str, ResolvedCheck] = field(default_factory=dict)
     scan_inputs: bool = True
     scan_outputs: bool = True
-    detectors: dict[str, DetectorSettings] = Field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        switched_off = {Stage.input.value} if not self.scan_inputs else set()
+        if not self.scan_outputs:
+            switched_off.add(Stage.output.value)
+        at: dict[tuple[str, str], tuple[ResolvedCheck, ...]] = {}
+        for stage in Stage:
+            for kind in ("injection", "data"):
+                at[stage.value, kind] = () if not self.enabled or stage in switched_off else \
+                    tuple(c for c in self.checks.values()
+                          if c.kind == kind and stage.value in c.actions)
+        object.__setattr__(self, "_at", at)
+
+    def at(self, stage: str, kind: str) -> tuple[ResolvedCheck, ...]:
+        """The checks of `kind` (`injection` or `data`) that run at `stage`."""
+        found: tuple[ResolvedCheck, ...] = self._at.get((stage, kind), ())  # type: ignore[attr-defined]
+        return found
+
+    @property
+    def injection(self) -> InjectionAction:
+        """The `injection` check's action on tool and document output."""
+        check = self.checks.get("injection")
+        return InjectionAction(check.action(Stage.output) if check else "off")
+
+    @property
+    def pseudonymise(self) -> bool:
+        """Whether some data check redacts prompts (reversibly: restored in the answer)."""
+        return any(c.action(Stage.prompt) == "redact" for c in self.at(Stage.prompt, "data"))
 
     def detector(self, name: str) -> DetectorSettings:
-        """The settings of detector `name` (empty when none are given)."""
-        return self.detectors.get(name) or DetectorSettings()
+        """The threshold and allow-list of the first check that runs detector `name`."""
+        for check in self.checks.values():
+            if check.detector == name:
+                return check.settings
+        return DetectorSettings()
 
 
 class GuardrailPolicy(_Frozen):
@@ -171,65 +188,125 @@ class GuardrailPolicy(_Frozen):
     enabled: bool = Field(True, description="False turns every guardrail off.")
     injection: InjectionAction = Field(
         InjectionAction.taint,
-        description="Prompt injection in action inputs, tool/document outputs and prompts: "
-                    "taint | block | flag | approve | off. Default taint: the text passes on "
-                    "wrapped in an untrusted-content marker, the run is marked tainted, and "
-                    "every later mutating action of the run needs an approval.")
+        description="Shorthand for `checks.injection.action`. Prompt injection in action "
+                    "inputs, tool/document outputs: taint | block | flag | approve | off. "
+                    "Default taint: the text passes on wrapped in an untrusted-content "
+                    "marker, the run is marked tainted, and every later mutating action of "
+                    "the run needs an approval.")
     injection_block_threshold: float | None = Field(
         DEFAULT_BLOCK_THRESHOLD, ge=0, le=1,
-        description="Under `taint`, a finding scored at or above this blocks instead "
-                    "(null: taint never blocks). The default is set where the dev benchmark "
+        description="Shorthand for `checks.injection.block_threshold`. Under `taint`, a "
+                    "finding scored at or above this blocks instead (null: taint never "
+                    "blocks). The default is set where the dev benchmark "
                     "(`bench/detectors.py`) shows no benign document scoring that high.")
     injection_threshold: float | None = Field(
         None, ge=0, le=1,
-        description="Classifier probability that counts as an injection (default: the "
-                    "model's own threshold).")
+        description="Shorthand for `checks.injection.classifier_threshold`: classifier "
+                    "probability that counts as an injection (default: the model's own).")
     prompt_injection: InjectionAction = Field(
         InjectionAction.flag,
-        description="Injection in the user messages of a model call: block | flag | approve "
-                    "| off. Default flag: operators and handlers write prompts, and role "
-                    "instructions ('You are ...') look like injections to any detector; "
-                    "tool output and documents, where indirect injection arrives, follow "
-                    "`injection`.")
-    pii: DataAction = Field(DataAction.redact,
-                            description="PII in outputs and completions: redact | block | allow.")
+        description="Shorthand for `checks.injection.actions.prompt`. Injection in the user "
+                    "messages of a model call: block | flag | approve | off. Default flag: "
+                    "operators and handlers write prompts, and role instructions ('You are "
+                    "...') look like injections to any detector; tool output and documents, "
+                    "where indirect injection arrives, follow `injection`.")
+    pii: DataAction = Field(
+        DataAction.redact, description="Shorthand for `checks.pii.action`: PII in outputs and "
+                                       "completions: redact | block | allow | off.")
     secrets: DataAction = Field(
         DataAction.redact,
-        description="Secrets in outputs and completions: redact | block | allow.")
+        description="Shorthand for `checks.secrets.action`: secrets in outputs and "
+                    "completions: redact | block | allow | off.")
     pii_types: list[str] | None = Field(
-        None, description="PII types to act on (default: all, e.g. EMAIL_ADDRESS, US_SSN).")
+        None, description="Shorthand for `checks.pii.types`: PII types to act on (default: "
+                          "all, e.g. EMAIL_ADDRESS, US_SSN).")
     pseudonymise: bool = Field(
-        False, description="Replace PII in prompts with placeholders such as <EMAIL_1> before "
-                           "the model sees them, and restore the values in its answer.")
-    scan_inputs: bool = Field(True, description="Scan action arguments for injection.")
-    scan_outputs: bool = Field(True, description="Scan action results (tool and document "
-                                                 "output) for injection, PII and secrets.")
+        False, description="Shorthand for `checks.pii.actions.prompt: redact`: replace PII in "
+                           "prompts with placeholders such as <EMAIL_1> before the model sees "
+                           "them, and restore the values in its answer.")
+    scan_inputs: bool = Field(True, description="Run the checks at stage `input` (action "
+                                                "arguments).")
+    scan_outputs: bool = Field(True, description="Run the checks at stage `output` (action "
+                                                 "results: tool and document output).")
     detectors: dict[str, DetectorSettings] = Field(
         default_factory=dict,
-        description="Per-detector settings (injection, pii, secrets): `threshold` (drop "
-                    "findings scored below it) and `allow` (flagged texts to let through).")
+        description="Per-detector settings, applied to every check that runs the detector: "
+                    "`threshold` (drop findings scored below it) and `allow` (flagged texts "
+                    "to let through).")
+    checks: dict[str, Check] = Field(
+        default_factory=dict,
+        description="Named checks, each a registered detector (`detector`, default the "
+                    "name), its `action`, `stages` and `params`. The shorthand fields above "
+                    "fill `injection`, `pii` and `secrets`; entries here override the fields "
+                    "they set. Unknown names fail validation with the registered detectors.")
     agents: dict[str, AgentGuardrails] = Field(
         default_factory=dict, description="Per-agent overrides, by agent name.")
 
     _detectors_known = field_validator("detectors")(_known_detectors)
 
+    @model_validator(mode="after")
+    def _normalise(self) -> GuardrailPolicy:
+        injection = Check(
+            action=self.injection,
+            stages=[Stage.input, Stage.output, Stage.tool_output, Stage.prompt],
+            actions={Stage.prompt: self.prompt_injection},
+            classifier_threshold=self.injection_threshold,
+            block_threshold=self.injection_block_threshold)
+        data = [Stage.output, Stage.completion, Stage.prompt]
+        pii = Check(action=self.pii, stages=data, types=self.pii_types, actions={
+            Stage.prompt: DataAction.redact if self.pseudonymise else DataAction.off})
+        secrets = Check(action=self.secrets, stages=data[:2])
+        checks = {"injection": injection, "pii": pii, "secrets": secrets}
+        for name, check in self.checks.items():
+            checks[name] = checks[name].merged(check) if name in checks else check
+        _set(self, "checks", checks)
+        # Resolve now, so unknown detectors, wrong actions or stages, and bad parameters
+        # fail validation (with the field named) rather than the first run.
+        problems: list[str] = []
+        self._resolve_checks(None, problems)
+        for agent in self.agents if not problems else ():  # else each repeats the same
+            self._resolve_checks(agent, problems)
+        if problems:  # every bad check at once, not one per `aios manifest validate`
+            raise ValueError("; ".join(dict.fromkeys(problems)))
+        return self
+
+    def _resolve(self, checks: Mapping[str, Check], detectors: Mapping[str, DetectorSettings],
+                 where: str = "checks",
+                 problems: list[str] | None = None) -> dict[str, ResolvedCheck]:
+        out = {}
+        for name, check in checks.items():
+            detector = check.detector or name
+            try:
+                out[name] = resolve(name, check, detectors.get(detector), where=where)
+            except ValueError as exc:
+                if problems is None:
+                    raise
+                problems.append(str(exc))
+        return out
+
     def for_agent(self, agent: str | None) -> EffectivePolicy:
-        """The policy for `agent` (the deployment's, with that agent's overrides applied)."""
-        base = EffectivePolicy(
-            enabled=self.enabled, injection=self.injection,
-            prompt_injection=self.prompt_injection,
-            injection_threshold=self.injection_threshold,
-            injection_block_threshold=self.injection_block_threshold, pii=self.pii,
-            secrets=self.secrets,
-            pii_types=tuple(self.pii_types) if self.pii_types is not None else None,
-            pseudonymise=self.pseudonymise, scan_inputs=self.scan_inputs,
-            scan_outputs=self.scan_outputs)
-        base = base.model_copy(update={"detectors": dict(self.detectors)})
+        """The policy for `agent` (the deployment's, with that agent's overrides applied).
+
+        Raises:
+            ValueError: a check does not resolve (only possible on a model built without
+                validation: validation resolves every agent's checks).
+        """
+        return EffectivePolicy(enabled=self.enabled, checks=self._resolve_checks(agent),
+                               scan_inputs=self.scan_inputs, scan_outputs=self.scan_outputs)
+
+    def _resolve_checks(self, agent: str | None,
+                        problems: list[str] | None = None) -> dict[str, ResolvedCheck]:
         override = self.agents.get(agent or "")
         if override is None:
-            return base
+            return self._resolve(self.checks, self.detectors, problems=problems)
+        return self._for(agent or "", override, problems)
+
+    def _for(self, agent: str, override: AgentGuardrails,
+             problems: list[str] | None) -> dict[str, ResolvedCheck]:
+        checks = dict(self.checks)
+        for name, check in override.checks.items():
+            checks[name] = checks[name].merged(check) if name in checks else check
         detectors = dict(self.detectors)
         for name, settings in override.detectors.items():
             detectors[name] = detectors.get(name, DetectorSettings()).merged(settings)
-        update = override.model_dump(exclude_none=True, exclude={"detectors"})
-        return base.model_copy(update={**update, "detectors": detectors})
+        return self._resolve(checks, detectors, f"agents.{agent}.checks", problems)

@@ -2,11 +2,13 @@
 
 `GuardrailProvider` wraps any provider (it implements the same two methods):
 
-- before the call, user and tool messages are checked for injection (tool messages carry
-  documents and tool output: indirect injection) and, with `pseudonymise`, PII in them is
-  replaced by placeholders (`<EMAIL_1>`) so the model never sees the values;
-- after the call, placeholders in the answer are restored and PII and secrets in it are
-  handled per policy (redact / block / allow);
+- before the call, the injection checks run over user messages (stage `prompt`) and tool
+  messages (stage `tool output`: documents and tool output, where indirect injection
+  arrives), and the data checks at stage `prompt` (with `pseudonymise`, the PII check)
+  replace what they find by placeholders (`<EMAIL_1>`) so the model never sees the values;
+- after the call, placeholders in the answer are restored and the data checks at stage
+  `completion` (PII, secrets, any registered data detector) handle the answer per policy
+  (redact / block / allow);
 - streamed answers are buffered just enough to redact across chunk boundaries: text is held
   back until it is `holdback` characters behind the newest chunk and not inside a finding,
   so a key split over two chunks is still masked whole.
@@ -27,6 +29,7 @@ from collections.abc import AsyncIterator, Callable
 from aios.llm.provider import Provider
 from aios.llm.types import LLMRequest, LLMResponse, ModelInfo, StreamChunk, ToolCall, evolve
 from aios.llm.wrapper import WrapperProvider, closing
+from aios.security.checks import Stage
 from aios.security.guardrails import Guardrails, map_strings
 from aios.security.masking import Masker
 from aios.security.policy import EffectivePolicy
@@ -90,15 +93,12 @@ class GuardrailProvider(WrapperProvider):
                                                        subject=subject, run_id=request.run_id))
         if checked != tuple(request.messages):  # flagged tool output, marked untrusted
             request = dataclasses.replace(request, messages=checked)
-        if not (policy.enabled and policy.pseudonymise):
+        if not policy.at(Stage.prompt, "data"):
             return request
 
         def mask(text: str) -> str:
-            assert self.guardrails.pii is not None
-            found = self.guardrails.pii.detect(text)
-            if policy.pii_types is not None:
-                found = [f for f in found if f.type in policy.pii_types]
-            return masker.mask(text, found) if found else text
+            return self.guardrails.sanitize(text, policy, subject=subject, stage=Stage.prompt,
+                                            masker=masker, run_id=request.run_id)
 
         messages = []
         for message in request.messages:
@@ -116,8 +116,8 @@ class GuardrailProvider(WrapperProvider):
                        masker: Masker) -> LLMRequest:
         """`_prepare` in a worker thread (detectors are CPU work), or right here when every
         text was scanned before (an agent's conversation on its next turn)."""
-        if not (policy.enabled and policy.pseudonymise) and self.guardrails.scanned(
-                request.messages):
+        if not policy.at(Stage.prompt, "data") and self.guardrails.scanned(
+                request.messages, policy):
             return self._prepare(request, policy, subject, masker)
         return await asyncio.to_thread(self._prepare, request, policy, subject, masker)
 
@@ -131,7 +131,7 @@ class GuardrailProvider(WrapperProvider):
         text = masker.restore(response.text)
         if text:  # a turn of tool calls has none
             text = await asyncio.to_thread(
-                self.guardrails.sanitize, text, policy, subject=subject, stage="completion",
+                self.guardrails.sanitize, text, policy, subject=subject, stage=Stage.completion,
                 masker=Masker(), run_id=request.run_id)
         return dataclasses.replace(response, text=text,
                                    tool_calls=_restore_calls(response.tool_calls, masker))
@@ -146,14 +146,14 @@ class GuardrailProvider(WrapperProvider):
 
         def clean(text: str) -> str:
             return self.guardrails.sanitize(masker.restore(text), policy, subject=subject,
-                                            stage="completion", masker=out_masker,
+                                            stage=Stage.completion, masker=out_masker,
                                             run_id=request.run_id)
 
         def spans(text: str) -> list[tuple[int, int]]:
             restored = masker.restore(text)
             if restored != text:  # offsets shift with restoration: hold everything back
                 return [(0, len(text))]
-            found = self.guardrails.data_findings(text, policy)
+            found = self.guardrails.data_findings(text, policy, Stage.completion)
             return [(f.start, f.end) for group in found.values() for f in group]
 
         sanitizer = StreamSanitizer(clean, spans)

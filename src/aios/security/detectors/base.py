@@ -4,19 +4,38 @@ A detector looks at one text and returns the spans it believes are sensitive or 
 with a type (`EMAIL_ADDRESS`, `aws_access_key`, `instruction_override`, ...) and a score in
 [0, 1]. Detectors register by name with `@register_detector`, so policies, the CLI and the
 red-team suite refer to them by name plus parameters.
+
+Where the registry finds a name: detectors registered so far (`DETECTORS`), then the built-in
+ones (`injection`, `pii`, `secrets`: their modules are imported on first use, so validating a
+manifest does not load a classifier), then the `aios.detectors` entry point group of the
+installed distributions (`shouting = "mypkg.detectors:Shouting"`), loaded on first use.
+
+A detector class declares its kind, which decides what a guardrail check may do with its
+findings (`aios.security.checks`): `kind = "injection"` (taint, block, flag, approve) or
+`kind = "data"` (redact, block, allow); without one it is `data`.
 """
 
 from __future__ import annotations
 
 import difflib
+import importlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from importlib.metadata import entry_points
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from aios.errors import NotFoundError
 
-__all__ = ["DETECTORS", "Detector", "Finding", "detector_names", "get_detector",
-           "merge_findings", "register_detector", "scan"]
+__all__ = ["DETECTORS", "ENTRY_POINT_GROUP", "Detector", "Finding", "detector_factory",
+           "detector_kind", "detector_names", "get_detector", "merge_findings",
+           "register_detector", "scan"]
+
+#: The entry point group third-party packages register detectors in.
+ENTRY_POINT_GROUP = "aios.detectors"
+#: The built-in detectors: (module that registers it, its kind), imported on first use.
+_BUILTIN = {"injection": ("aios.security.detectors.injection", "injection"),
+            "pii": ("aios.security.detectors.pii", "data"),
+            "secrets": ("aios.security.detectors.secrets", "data")}
 
 
 @dataclass(frozen=True, order=True)
@@ -55,6 +74,8 @@ class Detector(Protocol):
 
     #: The registered name (`injection`, `pii`, `secrets`, ...).
     name: str
+    # Optional class attributes: `kind` (`injection` or `data`, the default) and
+    # `classifier_types` (finding types `Check.classifier_threshold` applies to).
 
     def detect(self, text: str) -> list[Finding]:
         """Every span of `text` this detector flags, in order of `start`."""
@@ -84,9 +105,43 @@ def register_detector(name: str) -> Callable[[D], D]:
     return add
 
 
+def _entry_points() -> dict[str, Any]:
+    return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
+
+
 def detector_names() -> list[str]:
-    """The registered detector names, sorted."""
-    return sorted(DETECTORS)
+    """Every detector name the registry can resolve, sorted: registered, built-in and
+    entry points (none of them imported)."""
+    return sorted({*DETECTORS, *_BUILTIN, *_entry_points()})
+
+
+def detector_factory(name: str) -> Callable[..., Detector]:
+    """The factory registered as `name`, importing a built-in module or loading an entry
+    point when that is where the name is.
+
+    Raises:
+        NotFoundError: no detector has that name (the message lists the known ones).
+    """
+    factory = DETECTORS.get(name)
+    if factory is None and name in _BUILTIN:
+        importlib.import_module(_BUILTIN[name][0])
+        factory = DETECTORS.get(name)
+    if factory is None and (point := _entry_points().get(name)) is not None:
+        factory = DETECTORS.setdefault(name, point.load())
+    if factory is None:
+        known = detector_names()
+        close = difflib.get_close_matches(name, known, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise NotFoundError(f"no detector named {name!r}{hint} Known detectors: "
+                            f"{', '.join(known) or '(none)'}")
+    return factory
+
+
+def detector_kind(name: str) -> str:
+    """The kind detector `name` declares (`injection` or `data`), without building it."""
+    if name not in DETECTORS and name in _BUILTIN:
+        return _BUILTIN[name][1]
+    return str(getattr(detector_factory(name), "kind", "data"))
 
 
 def get_detector(name: str, **params: Any) -> Detector:
@@ -95,13 +150,7 @@ def get_detector(name: str, **params: Any) -> Detector:
     Raises:
         NotFoundError: no detector has that name (the message lists the known ones).
     """
-    factory = DETECTORS.get(name)
-    if factory is None:
-        close = difflib.get_close_matches(name, DETECTORS, n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise NotFoundError(f"no detector named {name!r}{hint} Known detectors: "
-                            f"{', '.join(detector_names()) or '(none)'}")
-    return factory(**params)
+    return detector_factory(name)(**params)
 
 
 def merge_findings(findings: Iterable[Finding]) -> list[Finding]:

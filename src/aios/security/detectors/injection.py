@@ -200,6 +200,9 @@ class InjectionDetector:
     """
 
     name = "injection"
+    kind = "injection"
+    #: The finding types of the classifiers (`Check.classifier_threshold` applies to them).
+    classifier_types = ("injection", "planted_instruction")
 
     def __init__(self, classifier: bool = True, threshold: float | None = None,
                  model_path: str | None = None, embed: EmbedFn | None = None,

@@ -166,6 +166,7 @@ class PiiDetector:
     """
 
     name = "pii"
+    kind = "data"
 
     def __init__(self, types: Iterable[str] | None = None, min_score: float = 0.0,
                  gazetteer: bool = True):

@@ -177,6 +177,7 @@ class SecretsDetector:
     """
 
     name = "secrets"
+    kind = "data"
 
     def __init__(self, min_entropy: float = 3.0, min_score: float = 0.0,
                  detect_secrets_plugins: bool = True, engine: bool = True):
