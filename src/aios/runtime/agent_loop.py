@@ -10,13 +10,15 @@ One run of kind `agent` is one conversation::
     → the results go back to the model → ... until a final answer (or a bound).
 
 Everything the model and the tools said is appended to the run's conversation (`agent_turns`)
-and committed before the next thing happens, so the run is durable: a gated call suspends
+and committed before anything outlives the process (a mutating call's idempotency claim, an
+approval request, the run's end), so the run is durable: a gated call suspends
 the run (`waiting`, nothing held in memory); `Runtime.resume` rebuilds the conversation from
 the store and continues where it stopped: recorded model turns and finished tool results are
 replayed, never re-executed; an approved call runs once, with the approved arguments (the
 approval and idempotency layers see the same run, step and arguments as before); a rejected
 call's rejection and reason become its tool result. A model turn that was in flight when the
-process died is simply asked again.
+process died, or whose record was not committed yet, is simply asked again; a read-only call
+whose result was not committed runs again (it has no side effect to repeat).
 
 The loop ends, and records which, on: `final_answer`, `max_turns`, `budget` (the agent's
 `budget:` spent, or the gateway's BudgetExceeded), `invalid_calls` (too many calls in a row
@@ -170,8 +172,7 @@ class AgentLoop:
                               "aios agent run ops \"free disk space on /var\"")
         spec, tools = cls._prepare(runtime, agent, goal if grounded else None)
         run_id = run_id or uuid.uuid4().hex
-        messages = [{"role": "system", "content": cls._system_prompt(agent, spec)},
-                    {"role": "user", "content": goal}]
+        messages = cls._opening(agent, spec, goal)
         probe = cls(runtime, run_id, agent, spec, tools, [], {})
         await probe._check_model(messages)
         # Masked (the goal may hold a secret): refused here without a key to seal it.
@@ -215,15 +216,22 @@ class AgentLoop:
         # before these entries: so they are the whole conversation, and no other process
         # appends to it until this one stops.
         await runtime.runs.reopen_run(record.id, resumer=runtime.actor)
+        if not loop.entries:  # killed before the goal was committed: it is in the options
+            goal = runtime.keeper.restore(record.options, run_id=record.id).get("goal", "")
+            for message in cls._opening(record.target, spec, goal):
+                loop._append("message", message)
         return await loop._drive(resumed=True)
 
     @staticmethod
-    def _system_prompt(agent: str, spec: Agent) -> str:
+    def _opening(agent: str, spec: Agent, goal: str) -> list[dict[str, Any]]:
+        """The conversation's first entries: the instructions and the user's goal."""
         if spec.instructions:
-            return spec.instructions
-        role = f" ({spec.description})" if spec.description else ""
-        return (f"You are the {agent} agent{role}. Use the tools to reach the user's goal; "
-                "when it is reached, answer in plain text without calling a tool.")
+            system = spec.instructions
+        else:
+            role = f" ({spec.description})" if spec.description else ""
+            system = (f"You are the {agent} agent{role}. Use the tools to reach the user's "
+                      "goal; when it is reached, answer in plain text without calling a tool.")
+        return [{"role": "system", "content": system}, {"role": "user", "content": goal}]
 
     def _request(self, messages: list[Message] | None = None) -> LLMRequest:
         model = self.spec.model
@@ -416,10 +424,11 @@ class AgentLoop:
             "turn": turn, "text": response.text, "tool_calls": calls, "model": response.model,
             "finish_reason": response.finish_reason,
             "tokens": response.usage.total_tokens, "cost_usd": response.cost_usd})
-        if calls:
-            # The calls are on disk before any of them runs: a resume replays these very
-            # calls (same steps, same arguments), so approvals and idempotency keys match.
-            await self.runtime.runs.writer.flush()
+        # Not committed here: the calls' first lasting effect commits it (a mutating call's
+        # idempotency claim, an approval request: `ActionContext.checkpoint`), so a resume
+        # replays these very calls (same steps, same arguments) wherever approvals and
+        # idempotency keys matter. A read-only call may run before the commit: after a kill
+        # it runs again, or the model is asked this turn again (see `AgentTurnStore`).
 
     async def _run_calls(self, turn: int, calls: list[tuple[int, ToolCall]]
                          ) -> tuple[str, str] | None:
