@@ -1,10 +1,11 @@
 """`ApprovalLayer`: the pipeline's approval gate, durable across restarts.
 
 For a call the policy gates, the layer finds or creates the call's request (stored before
-anything waits), then waits in-process up to `wait_seconds` or suspends the step
-(`ActionSuspended`: the step and run become `waiting`; `Runtime.resume` asks again). An
-approved request runs with exactly the approved arguments, once: the `IdempotencyLayer`
-inside this one claims a durable key for them, and the outcome is recorded as `executed`.
+anything waits, after the run's record up to the call is committed), then waits in-process
+up to `wait_seconds` or suspends the step (`ActionSuspended`: the step and run become
+`waiting`; `Runtime.resume` asks again). An approved request runs with exactly the approved
+arguments, once: the `IdempotencyLayer` inside this one claims a durable key for them, and
+the outcome is recorded as `executed`.
 A rejected or expired request fails its step with `ApprovalDenied`, naming who and why. A
 request withdrawn because its run was cancelled is neither: it is never found again, so
 resuming the run asks again with a new request.
@@ -133,6 +134,10 @@ class ApprovalLayer:
         # Only a live request is found: one withdrawn when the run was cancelled is history.
         request = await self.service.find(ctx.run_id, ctx.step_id, args_hash(ctx.args))
         if request is None:
+            # The request outlives this process: what the run recorded up to this call (an
+            # agent run's model turn that asked for it) is committed first, so a resume after
+            # a kill replays this very call and finds this request, never a dangling one.
+            await ctx.checkpoint()
             # The run's initiator caused it, whoever resumed the run (runs recorded before
             # 0018 have none: this runtime's requester then).
             initiator = (await run_parties(self.service.store, ctx.run_id)).initiator

@@ -10,13 +10,15 @@ One run of kind `agent` is one conversation::
     → the results go back to the model → ... until a final answer (or a bound).
 
 Everything the model and the tools said is appended to the run's conversation (`agent_turns`)
-and committed before the next thing happens, so the run is durable: a gated call suspends
+and committed before anything outlives the process (a mutating call's idempotency claim, an
+approval request, the run's end), so the run is durable: a gated call suspends
 the run (`waiting`, nothing held in memory); `Runtime.resume` rebuilds the conversation from
 the store and continues where it stopped: recorded model turns and finished tool results are
 replayed, never re-executed; an approved call runs once, with the approved arguments (the
 approval and idempotency layers see the same run, step and arguments as before); a rejected
 call's rejection and reason become its tool result. A model turn that was in flight when the
-process died is simply asked again.
+process died, or whose record was not committed yet, is simply asked again; a read-only call
+whose result was not committed runs again (it has no side effect to repeat).
 
 The loop ends, and records which, on: `final_answer`, `max_turns`, `budget` (the agent's
 `budget:` spent, or the gateway's BudgetExceeded), `invalid_calls` (too many calls in a row
@@ -39,6 +41,7 @@ from aios.errors import BudgetExceeded, ConfigError, GuardrailTripped, NotFoundE
 from aios.llm.types import LLMRequest, LLMResponse, Message, ToolCall
 from aios.manifest.schema import Agent, Step
 from aios.runtime.agent_tools import CheckedCall, Refusal, ToolSet
+from aios.runtime.conversation import Conversation
 from aios.runtime.engine import RunResult, Runtime, StepOutcome, register_run_kind
 from aios.runtime.events import AgentTurnRecorded, RunStarted
 from aios.store.agent_turns import AgentTurnStore, TurnEntry
@@ -56,9 +59,6 @@ MAX_REPEATS = 2
 #: A tool result longer than this is cut before the model sees it.
 MAX_RESULT_CHARS = 16_000
 
-_REFUSED = frozenset({"unknown_tool", "invalid_arguments"})
-#: Tool results the loop writes itself, never a tool's output.
-_OWN_TEXTS = _REFUSED | {"repeated"}
 _TIERS = ("simple", "medium", "complex")
 
 
@@ -124,7 +124,7 @@ class AgentLoop:
         self.agent = agent
         self.spec = spec
         self.tools = tools
-        self.entries = entries
+        self.conv = Conversation(entries)
         self.metadata = metadata
         self.on_text = on_text
         self.turns_store = AgentTurnStore(runtime.runs.store, runtime.runs.writer)
@@ -170,8 +170,7 @@ class AgentLoop:
                               "aios agent run ops \"free disk space on /var\"")
         spec, tools = cls._prepare(runtime, agent, goal if grounded else None)
         run_id = run_id or uuid.uuid4().hex
-        messages = [{"role": "system", "content": cls._system_prompt(agent, spec)},
-                    {"role": "user", "content": goal}]
+        messages = cls._opening(agent, spec, goal)
         probe = cls(runtime, run_id, agent, spec, tools, [], {})
         await probe._check_model(messages)
         # Masked (the goal may hold a secret): refused here without a key to seal it.
@@ -204,31 +203,38 @@ class AgentLoop:
         spec, tools = cls._prepare(runtime, record.target, grounded)
         loop = cls(runtime, record.id, record.target, spec, tools, stored,
                    {k: dict(v) for k, v in record.metadata.items()}, on_text)
-        ended = loop._end_entry()
+        ended = loop.conv.end()
         if ended is not None and ended["reason"] != "cancelled":
             return loop._result(record.status, record.error)  # as stored: masked
         # Stored masked; the model and the tools need the real values back.
-        loop.entries = [TurnEntry(e.seq, e.kind,
-                                  runtime.keeper.open_entry(e.data, run_id=record.id))
-                        for e in stored]
+        loop.conv = Conversation(TurnEntry(e.seq, e.kind,
+                                           runtime.keeper.open_entry(e.data, run_id=record.id))
+                                 for e in stored)
         # The claim holds only if the run is as `record` shows it, and `record` was read
         # before these entries: so they are the whole conversation, and no other process
         # appends to it until this one stops.
         await runtime.runs.reopen_run(record.id, resumer=runtime.actor)
+        if not loop.conv.entries:  # killed before the goal was committed: it is in the options
+            goal = runtime.keeper.restore(record.options, run_id=record.id).get("goal", "")
+            for message in cls._opening(record.target, spec, goal):
+                loop._append("message", message)
         return await loop._drive(resumed=True)
 
     @staticmethod
-    def _system_prompt(agent: str, spec: Agent) -> str:
+    def _opening(agent: str, spec: Agent, goal: str) -> list[dict[str, Any]]:
+        """The conversation's first entries: the instructions and the user's goal."""
         if spec.instructions:
-            return spec.instructions
-        role = f" ({spec.description})" if spec.description else ""
-        return (f"You are the {agent} agent{role}. Use the tools to reach the user's goal; "
-                "when it is reached, answer in plain text without calling a tool.")
+            system = spec.instructions
+        else:
+            role = f" ({spec.description})" if spec.description else ""
+            system = (f"You are the {agent} agent{role}. Use the tools to reach the user's "
+                      "goal; when it is reached, answer in plain text without calling a tool.")
+        return [{"role": "system", "content": system}, {"role": "user", "content": goal}]
 
     def _request(self, messages: list[Message] | None = None) -> LLMRequest:
         model = self.spec.model
         return LLMRequest(
-            messages=tuple(messages if messages is not None else self._messages()),
+            messages=tuple(messages if messages is not None else self.conv.messages()),
             model=None if model in (None, "auto") or model in _TIERS else model,
             tier=model if model in _TIERS else None, tools=self.tools.definitions(),
             run_id=self.run_id, agent=self.agent, cache=False)
@@ -250,75 +256,12 @@ class AgentLoop:
 
     def _append(self, kind: str, data: dict[str, Any]) -> TurnEntry:
         """Queue an entry; `runs.writer.flush()` makes it durable (see `AgentTurnStore`)."""
-        seq = (self.entries[-1].seq + 1) if self.entries else 0
+        seq = self.conv.next_seq()
         entry = TurnEntry(seq, kind, data)
-        self.entries.append(entry)
+        self.conv.add(entry)
         self.turns_store.put(self.run_id, seq, kind, self.runtime.keeper.entry(data))
         self.runtime._emit(AgentTurnRecorded(self.run_id, seq, kind))  # live dashboards
         return entry
-
-    def _model_entries(self) -> list[TurnEntry]:
-        return [e for e in self.entries if e.kind == "model"]
-
-    def _results(self) -> dict[tuple[int, str], TurnEntry]:
-        """Tool results by (turn, call id): providers may reuse call ids across turns."""
-        return {(int(e.data["turn"]), e.data["call_id"]): e
-                for e in self.entries if e.kind == "tool"}
-
-    def _end_entry(self) -> dict[str, Any] | None:
-        last = self.entries[-1] if self.entries else None
-        return last.data if last is not None and last.kind == "end" else None
-
-    def _messages(self) -> list[Message]:
-        results = self._results()
-        out: list[Message] = []
-        for entry in self.entries:
-            data = entry.data
-            if entry.kind == "message":
-                out.append(Message(data["role"], data["content"]))
-            elif entry.kind == "model":
-                calls = tuple(ToolCall(c["id"], c["name"], c["arguments"])
-                              for c in data["tool_calls"])
-                out.append(Message("assistant", data["text"], tool_calls=calls))
-                turn = int(data["turn"])
-                for c in calls:
-                    if (turn, c.id) in results:
-                        data = results[turn, c.id].data
-                        # The loop's own answers (a malformed call's schema errors, a repeat)
-                        # are not tool output: the guardrails do not scan them as such.
-                        out.append(Message("tool", data["content"], tool_call_id=c.id,
-                                           trusted=data["status"] in _OWN_TEXTS))
-        return out
-
-    def _pending(self) -> tuple[int, list[tuple[int, ToolCall]]] | None:
-        """The last model turn's calls that have no result yet, with their indexes."""
-        models = self._model_entries()
-        if not models:
-            return None
-        last = models[-1].data
-        turn = int(last["turn"])
-        results = self._results()
-        calls = [(i, ToolCall(c["id"], c["name"], c["arguments"]))
-                 for i, c in enumerate(last["tool_calls"]) if (turn, c["id"]) not in results]
-        return (turn, calls) if calls else None
-
-    def _spent(self) -> tuple[int, float]:
-        tokens, usd = 0, 0.0
-        for entry in self._model_entries():
-            tokens += int(entry.data.get("tokens", 0))
-            usd += float(entry.data.get("cost_usd", 0.0))
-        return tokens, usd
-
-    def _refused_in_a_row(self) -> int:
-        count = 0
-        for entry in self.entries:
-            if entry.kind == "tool":
-                count = count + 1 if entry.data["status"] in _REFUSED else 0
-        return count
-
-    def _runs_of(self, key: str) -> int:
-        return sum(1 for e in self.entries
-                   if e.kind == "tool" and e.data.get("key") == key and "step_id" in e.data)
 
     # -- driving ----------------------------------------------------------------------------
 
@@ -351,7 +294,7 @@ class AgentLoop:
 
     async def _loop(self) -> tuple[str, str | None]:
         while True:
-            pending = self._pending()
+            pending = self.conv.pending()
             if pending is not None:
                 stop = await self._run_calls(*pending)
                 if stop is not None:
@@ -360,7 +303,7 @@ class AgentLoop:
                     return "waiting", (f"{len(self._waiting)} tool call(s) wait for approval: "
                                        f"{', '.join(self._waiting)}")
                 continue
-            models = self._model_entries()
+            models = self.conv.models
             if models and not models[-1].data["tool_calls"]:
                 return await self._end("final_answer", answer=models[-1].data["text"])
             if len(models) >= self.spec.max_turns:
@@ -381,7 +324,7 @@ class AgentLoop:
         limit = self.spec.budget
         if limit is None:
             return None
-        tokens, usd = self._spent()
+        tokens, usd = self.conv.tokens, self.conv.usd
         if limit.tokens is not None and tokens >= limit.tokens:
             return f"{tokens} of {limit.tokens} tokens spent (agents.{self.agent}.budget)"
         if limit.usd is not None and usd >= limit.usd:
@@ -416,10 +359,11 @@ class AgentLoop:
             "turn": turn, "text": response.text, "tool_calls": calls, "model": response.model,
             "finish_reason": response.finish_reason,
             "tokens": response.usage.total_tokens, "cost_usd": response.cost_usd})
-        if calls:
-            # The calls are on disk before any of them runs: a resume replays these very
-            # calls (same steps, same arguments), so approvals and idempotency keys match.
-            await self.runtime.runs.writer.flush()
+        # Not committed here: the calls' first lasting effect commits it (a mutating call's
+        # idempotency claim, an approval request: `ActionContext.checkpoint`), so a resume
+        # replays these very calls (same steps, same arguments) wherever approvals and
+        # idempotency keys matter. A read-only call may run before the commit: after a kill
+        # it runs again, or the model is asked this turn again (see `AgentTurnStore`).
 
     async def _run_calls(self, turn: int, calls: list[tuple[int, ToolCall]]
                          ) -> tuple[str, str] | None:
@@ -435,7 +379,7 @@ class AgentLoop:
                                             "content": checked.message})
                 continue
             key = _call_key(checked.action, checked.args)
-            if self._runs_of(key) >= MAX_REPEATS:
+            if self.conv.runs_of(key) >= MAX_REPEATS:
                 self._append("tool", {
                     "turn": turn, "call_id": call.id, "tool": call.name,
                     "action": checked.action, "status": "repeated",
@@ -447,7 +391,7 @@ class AgentLoop:
             runnable.append((index, checked))
         await asyncio.gather(*(self._execute(turn, index, checked)
                                for index, checked in runnable))
-        if stop is None and self._refused_in_a_row() >= MAX_INVALID_IN_A_ROW:
+        if stop is None and self.conv.refused_in_a_row >= MAX_INVALID_IN_A_ROW:
             stop = ("invalid_calls", f"{MAX_INVALID_IN_A_ROW} tool calls in a row named no "
                     "tool or had arguments that do not fit")
         return stop
@@ -471,16 +415,14 @@ class AgentLoop:
     # -- the result ---------------------------------------------------------------------------
 
     def _result(self, status: str, error: str | None) -> RunResult:
-        ended = self._end_entry()
-        models = self._model_entries()
+        ended = self.conv.end()
+        models = self.conv.models
         steps: dict[str, StepOutcome] = {}
-        for entry in self.entries:
-            data = entry.data
-            if entry.kind == "tool" and "step_id" in data:
-                steps[data["step_id"]] = StepOutcome(
-                    data["step_id"], data["action"], data["status"],
-                    result=data["content"] if data["status"] == "succeeded" else None,
-                    error=None if data["status"] == "succeeded" else data["content"])
+        for data in self.conv.steps():
+            steps[data["step_id"]] = StepOutcome(
+                data["step_id"], data["action"], data["status"],
+                result=data["content"] if data["status"] == "succeeded" else None,
+                error=None if data["status"] == "succeeded" else data["content"])
         for step_id in self._waiting:
             steps[step_id] = StepOutcome(step_id, step_id.partition(":")[2], "waiting")
         outcome = AgentOutcome(
@@ -489,7 +431,7 @@ class AgentLoop:
             tool_calls=sum(len(e.data["tool_calls"]) for e in models),
             waiting=tuple(self._waiting),
             conversation=tuple({"seq": e.seq, "kind": e.kind, **e.data}
-                               for e in self.entries))
+                               for e in self.conv.entries))
         return RunResult(self.run_id, self.agent, status, steps, self.metadata, error,
                          agent=outcome)
 

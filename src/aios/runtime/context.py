@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,6 +46,7 @@ class ActionContext:
     autonomy: int | None = None
     _publish: Callable[[str, str, Any], None] | None = field(default=None, repr=False)
     _run_metadata: Mapping[str, Mapping[str, Any]] = field(default_factory=dict, repr=False)
+    _checkpoint: Callable[[], Awaitable[None]] | None = field(default=None, repr=False)
 
     @property
     def agent(self) -> str:
@@ -60,3 +61,18 @@ class ActionContext:
     def run_metadata(self) -> Mapping[str, Mapping[str, Any]]:
         """Metadata published so far in this run, as {action: {key: value}}."""
         return self._run_metadata
+
+    async def checkpoint(self) -> None:
+        """Commit everything the run has recorded so far (its steps and, for an agent run,
+        its conversation).
+
+        The run record is committed in batches, not at each change; a layer calls this before
+        an effect that outlives the process and that a resume must find consistent with the
+        record, such as filing an approval request for this call (the idempotency claim of a
+        mutating action commits the same way). Without a store behind the run, nothing happens.
+
+        Raises:
+            StoreError: the store refused the batch.
+        """
+        if self._checkpoint is not None:
+            await self._checkpoint()

@@ -468,7 +468,8 @@ class Runtime:
                 run_id=run_id, action=step.action, step_id=step.step_id, spec=spec, args=args,
                 env=self.env, forensic=self.forensic,
                 logger=logging.getLogger(f"aios.action.{step.action}"), llm=llm,
-                autonomy=autonomy, _publish=publish, _run_metadata=metadata)
+                autonomy=autonomy, _publish=publish, _run_metadata=metadata,
+                _checkpoint=self.runs.writer.flush)
             call = StepCall(ctx, self.registry.resolve(spec.handler), step.critical)
             result = await self._chain(call)
             status = "succeeded"

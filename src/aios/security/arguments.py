@@ -58,14 +58,22 @@ def masking() -> Masking:
     return mask
 
 
+@functools.lru_cache(maxsize=2048)
+def _credential_key(key: str) -> bool:
+    # The same few keys come back in every entry and argument set: searched once each.
+    return _CREDENTIAL_KEY.search(key) is not None
+
+
 def mask_value(value: Any, mask: Masking, key: str = "") -> Any:
     """`value` with every string masked; everything under a credential-named key hidden
     (numbers and booleans excepted: `token_limit: 100` is not a credential)."""
-    if (key and _CREDENTIAL_KEY.search(key) and value not in (None, "", [], {})
+    if isinstance(value, str):
+        if key and value and _credential_key(key):
+            return "<SECRET>"
+        return mask(value)
+    if (key and _credential_key(key) and value not in (None, [], {})
             and not isinstance(value, bool | int | float)):
         return "<SECRET>"
-    if isinstance(value, str):
-        return mask(value)
     if isinstance(value, dict):
         return {k: mask_value(v, mask, str(k)) for k, v in value.items()}
     if isinstance(value, list | tuple):

@@ -46,10 +46,13 @@ class AgentTurnStore:
     """Queues and reads conversation entries.
 
     Entries go through the run store's group-commit writer, so a turn costs no commit of its
-    own: the agent loop flushes it (the durability barrier) before it executes a turn's tool
-    calls, the idempotency claim of a mutating call flushes it again, and finishing the run
-    flushes the rest. An entry lost in a crash is a tool result not yet flushed: the call is
-    replayed on resume, where a mutating one's idempotency record returns its result.
+    own: they are flushed (the durability barrier) before anything that outlives the process,
+    i.e. the idempotency claim of a mutating call, the filing of an approval request
+    (`ActionContext.checkpoint`) and the end of the run; otherwise within one flush cycle.
+    An entry lost in a crash is read-only progress: a model turn (the model is asked again)
+    or a read-only call's result (the call runs again); a mutating call's turn and its claim
+    are always on disk first, so on resume its idempotency record returns its result or
+    refuses to run it twice.
     """
 
     def __init__(self, store: Store, writer: BatchWriter | None = None):
