@@ -13,8 +13,6 @@ from pathlib import Path
 
 import pytest
 
-import aios
-
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -54,33 +52,25 @@ PUBLIC: dict[str, list[str]] = {
         "parse_source",
     ],
     "aios.evaluation": [
-        "EVALUATORS", "TARGETS", "Agreement", "Annotation", "AnnotationQueue",
-        "BootstrapInterval", "Comparison", "Dataset", "EvalReport", "EvalRunRecord",
-        "EvalStore", "Evaluator", "EvaluatorContext", "EvaluatorParams", "EvaluatorSpec",
-        "EvaluatorStats", "Harness", "McNemarResult", "Progress", "ResultRecord",
-        "RichProgress", "Sample", "Score", "Suite", "Summary", "Target", "TargetContext",
-        "TargetOutput", "TraceExport", "build_evaluator", "build_target", "cohen_kappa",
-        "compare_outcomes", "compare_results", "comparison_json", "exit_code", "load_dataset",
-        "load_report", "load_suite", "mcnemar_exact", "mcnemar_power", "mcnemar_sample_size",
-        "paired_bootstrap_ci", "parse_since", "pass_at_k", "register_evaluator",
-        "register_target", "render_comparison", "render_report", "report_json",
-        "sample_to_row", "samples_from_store", "suite_from_mapping", "summarize",
-        "write_comparison", "write_jsonl", "write_report",
+        "EVALUATORS", "TARGETS", "Annotation", "AnnotationQueue", "Comparison", "Dataset",
+        "EvalReport", "EvalRunRecord", "EvalStore", "Evaluator", "EvaluatorContext",
+        "EvaluatorParams", "Harness", "ResultRecord", "Sample", "Score", "Suite", "Summary",
+        "Target", "TargetContext", "TargetOutput", "build_evaluator", "build_target",
+        "cohen_kappa", "compare_outcomes", "compare_results", "load_dataset", "load_report",
+        "load_suite", "register_evaluator", "register_target", "samples_from_store",
+        "suite_from_mapping", "summarize", "write_jsonl",
     ],
     "aios.integrations": [
         "GatedTool", "ToolAnswer", "agents_sdk_tools", "gated_tools", "langchain_tools",
     ],
     "aios.llm": [
-        "FREE", "TIERS", "BoundGateway", "BudgetLimit", "BudgetManager", "BudgetsConfig",
-        "CallRecord", "CostLedger", "Gateway", "JsonOutputChecker", "LLMRequest",
-        "LLMResponse", "Message", "ModelCapabilities", "ModelInfo", "ModelPrices",
-        "ModelSelector", "ModelSpec", "ModelStacks", "Plan", "PriceTable", "Prices",
-        "Provider", "ProviderBase", "Rate", "Reservation", "ResponseCache", "RouteDecision",
-        "Router", "Spend", "StreamChunk", "ToolCall", "Usage", "Wrapper", "WrapperProvider",
-        "build_gateway", "build_request", "build_stacks", "cost_usd", "create_provider",
-        "default_models", "estimate_request_tokens", "estimate_tokens", "llm_calls",
-        "model_infos", "provider_class", "register_provider", "registered_providers",
-        "resolve_models",
+        "FREE", "BoundGateway", "BudgetLimit", "BudgetManager", "BudgetsConfig", "CallRecord",
+        "CostLedger", "Gateway", "LLMRequest", "LLMResponse", "Message", "ModelCapabilities",
+        "ModelInfo", "ModelPrices", "ModelSpec", "PriceTable", "Prices", "Provider",
+        "ProviderBase", "Rate", "ResponseCache", "RouteDecision", "Router", "StreamChunk",
+        "ToolCall", "Usage", "Wrapper", "WrapperProvider", "build_gateway", "cost_usd",
+        "create_provider", "default_models", "model_infos", "register_provider",
+        "registered_providers",
     ],
     "aios.manifest": [
         "Action", "Agent", "Criticality", "Manifest", "Sequence", "Source", "Step",
@@ -101,17 +91,15 @@ PUBLIC: dict[str, list[str]] = {
         "setup_tracing", "span_to_row", "spans",
     ],
     "aios.reliability": [
-        "DEFAULT_MODEL_POLICY", "ActionRate", "Alternative", "BreakerPolicy",
-        "BreakerRegistry", "BreakerRow", "BreakerSnapshot", "BreakerState", "BreakerStore",
-        "BreakerTransition", "Bulkhead", "Bulkheads", "CircuitBreaker", "Classifier", "Clock",
-        "Emitter", "Fallback", "FallbackSkipped", "FallbackUsed", "GiveUp", "MeasuredReport",
-        "ModelFallback", "NoSleepClock", "ReliabilityEvent", "ReliabilityLayer",
-        "ReliabilityListener", "ReliabilityPolicy", "Retrier", "RetryGaveUp", "RetryPolicy",
-        "RetryScheduled", "SequenceForecast", "StreamPolicy", "SystemClock", "Wrapper",
-        "action_target", "breaker", "bulkhead", "call_timeout", "end_to_end", "guard_stream",
-        "measure", "model_target", "policy_for", "prime", "relay", "reliability_wrappers",
-        "required_per_step", "resolve_error_names", "retrying", "stream_timeouts",
-        "success_interval", "timeouts",
+        "DEFAULT_MODEL_POLICY", "Alternative", "BreakerPolicy", "BreakerRegistry",
+        "BreakerSnapshot", "BreakerState", "BreakerStore", "BreakerTransition", "Bulkhead",
+        "CircuitBreaker", "Classifier", "Clock", "Fallback", "FallbackSkipped",
+        "FallbackUsed", "GiveUp", "MeasuredReport", "ModelFallback", "NoSleepClock",
+        "ReliabilityEvent", "ReliabilityLayer", "ReliabilityListener", "ReliabilityPolicy",
+        "Retrier", "RetryGaveUp", "RetryPolicy", "RetryScheduled", "SequenceForecast",
+        "StreamPolicy", "SystemClock", "Wrapper", "breaker", "bulkhead", "end_to_end",
+        "measure", "policy_for", "reliability_wrappers", "required_per_step", "retrying",
+        "timeouts",
     ],
     "aios.routing": [
         "DEFAULT_THRESHOLD", "CacheConfig", "CacheSpec", "CacheStats", "CheapestAdequate",
@@ -154,7 +142,8 @@ def _public_names(module: types.ModuleType) -> set[str]:
     for name, value in vars(module).items():
         if name.startswith("_") or isinstance(value, types.ModuleType):
             continue
-        if getattr(value, "__module__", None) in ("typing", "__future__") or name == "annotations":
+        if name in ("annotations", "TYPE_CHECKING") or getattr(value, "__module__", None) in (
+                "typing", "__future__"):
             continue
         names.add(name)
     return names
