@@ -21,6 +21,7 @@ from aios.discovery.corpus import Passage, sentences
 from aios.discovery.modelcall import LLM, ModelCall, ask, parse_json
 from aios.discovery.relations import canonical_relation
 from aios.errors import ConfigError
+from aios.registry import Registry
 
 __all__ = ["EXTRACTORS", "Claim", "DocContext", "Extraction", "Extractor", "ExtractorDeps",
            "ModelExtractor", "Provenance", "extractor", "make_extractor", "parse_triples",
@@ -124,19 +125,14 @@ class ExtractorDeps:
 
 
 #: Extractor factories by name, filled by `@extractor`.
-EXTRACTORS: dict[str, Callable[[ExtractorDeps], Extractor]] = {}
+EXTRACTORS: Registry[Callable[[ExtractorDeps], Extractor]] = Registry("extractor")
 
 
 def extractor(name: str) -> Callable[[Callable[[ExtractorDeps], Extractor]],
                                      Callable[[ExtractorDeps], Extractor]]:
     """Register an extractor factory under `name`."""
 
-    def mark(factory: Callable[[ExtractorDeps], Extractor]) -> Callable[[ExtractorDeps],
-                                                                         Extractor]:
-        EXTRACTORS[name] = factory
-        return factory
-
-    return mark
+    return EXTRACTORS.register(name)
 
 
 def make_extractor(name: str, deps: ExtractorDeps) -> Extractor:
@@ -147,10 +143,7 @@ def make_extractor(name: str, deps: ExtractorDeps) -> Extractor:
     """
     import aios.discovery.patterns  # noqa: F401  (registers `pattern`)
 
-    factory = EXTRACTORS.get(name)
-    if factory is None:
-        raise ConfigError(f"unknown extractor {name!r}; known: {', '.join(sorted(EXTRACTORS))}")
-    return factory(deps)
+    return EXTRACTORS.get(name)(deps)
 
 
 def _norm(text: str) -> str:

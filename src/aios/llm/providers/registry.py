@@ -12,11 +12,13 @@ from typing import Any, ClassVar, TypeVar
 
 from aios.errors import ConfigError
 from aios.llm.types import ModelInfo
+from aios.registry import Registry
 
 __all__ = ["ProviderBase", "create_provider", "provider_class", "register_provider",
            "registered_providers", "resolve_api_key"]
 
-_REGISTRY: dict[str, type[ProviderBase]] = {}
+_REGISTRY: Registry[type[ProviderBase]] = Registry(
+    "LLM provider", duplicates="error", known="registered providers", name_attr="name")
 
 P = TypeVar("P", bound="type[ProviderBase]")
 
@@ -69,21 +71,12 @@ def register_provider(name: str) -> Callable[[P], P]:
         ConfigError: another class already holds the name.
     """
 
-    def decorate(cls: P) -> P:
-        existing = _REGISTRY.get(name)
-        if existing is not None and existing is not cls:
-            raise ConfigError(f"provider name {name!r} is already registered by "
-                              f"{existing.__module__}.{existing.__qualname__}")
-        cls.name = name
-        _REGISTRY[name] = cls
-        return cls
-
-    return decorate
+    return _REGISTRY.register(name)
 
 
 def registered_providers() -> list[str]:
     """The registered provider names, sorted."""
-    return sorted(_REGISTRY)
+    return _REGISTRY.names()
 
 
 def provider_class(name: str) -> type[ProviderBase]:
@@ -92,12 +85,7 @@ def provider_class(name: str) -> type[ProviderBase]:
     Raises:
         ConfigError: no such provider; the message lists the registered ones.
     """
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        raise ConfigError(
-            f"unknown LLM provider {name!r}; registered providers: "
-            f"{', '.join(registered_providers())}") from None
+    return _REGISTRY.get(name)
 
 
 def resolve_api_key(model: ModelInfo, env: Mapping[str, str]) -> str | None:
