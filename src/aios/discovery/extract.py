@@ -24,8 +24,8 @@ from aios.errors import ConfigError
 from aios.registry import Registry
 
 __all__ = ["EXTRACTORS", "Claim", "DocContext", "Extraction", "Extractor", "ExtractorDeps",
-           "ModelExtractor", "Provenance", "extractor", "make_extractor", "parse_triples",
-           "slug_relation"]
+           "ModelExtractor", "Provenance", "extractor", "make_extractor", "orient_triple",
+           "parse_triples", "slug_relation"]
 
 
 @dataclass(frozen=True)
@@ -156,6 +156,20 @@ def slug_relation(text: str) -> str:
     return "_".join(words)
 
 
+def orient_triple(subject: str, relation: str, obj: str
+                  ) -> tuple[str, str, str, bool] | None:
+    """`(subject, relation name, object, known)`: a known relation under its canonical name,
+    an inverse one turned around ("is part of" -> `has_part`, the other way), a free-text one
+    slugged (`known` False); None when nothing of the relation is left."""
+    canonical = canonical_relation(relation)
+    name = canonical[0] if canonical else slug_relation(relation)
+    if not name:
+        return None
+    if canonical and canonical[1]:
+        subject, obj = obj, subject
+    return subject, name, obj, canonical is not None
+
+
 def parse_triples(value: Any) -> list[tuple[str, str, str]]:
     """Triples from a model's JSON: `{"triples": [...]}`, a list of objects or of lists."""
     if isinstance(value, Mapping):
@@ -209,12 +223,10 @@ class ModelExtractor:
             if (_norm(subject) not in haystack or _norm(obj) not in haystack
                     or _norm(subject) == _norm(obj)):
                 continue
-            canonical = canonical_relation(relation)
-            name = canonical[0] if canonical else slug_relation(relation)
-            if not name:
+            oriented = orient_triple(subject, relation, obj)
+            if oriented is None:
                 continue
-            if canonical and canonical[1]:
-                subject, obj = obj, subject
+            subject, name, obj, canonical = oriented
             start, end = self._support(passage, subject, obj)
             claims.append(Claim(
                 subject, name, obj, self._confidence if canonical else self._confidence * 0.7,

@@ -11,11 +11,11 @@ from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, TypeVar
 
 from aios.errors import ConfigError
-from aios.llm.types import ModelInfo
+from aios.llm.types import LLMRequest, ModelInfo
 from aios.registry import Registry
 
 __all__ = ["ProviderBase", "create_provider", "provider_class", "register_provider",
-           "registered_providers", "resolve_api_key"]
+           "registered_providers", "resolve_api_key", "sampling_options"]
 
 _REGISTRY: Registry[type[ProviderBase]] = Registry(
     "LLM provider", duplicates="error", known="registered providers", name_attr="name")
@@ -121,3 +121,14 @@ def create_provider(model: ModelInfo, env: Mapping[str, str]) -> Any:
     """
     cls = provider_class(model.provider)
     return cls(model, api_key=resolve_api_key(model, env))
+
+
+def sampling_options(request: LLMRequest) -> dict[str, Any]:
+    """The sampling settings `request` sets (`temperature`, `top_p`, `seed`, `stop`), under
+    the names the OpenAI-style APIs and llama.cpp share; unset ones are left out."""
+    options: dict[str, Any] = {field: getattr(request, field)
+                               for field in ("temperature", "top_p", "seed")
+                               if getattr(request, field) is not None}
+    if request.stop:
+        options["stop"] = list(request.stop)
+    return options
