@@ -37,11 +37,9 @@ from aios.evaluation import (
     build_evaluator,
     compare_outcomes,
     load_dataset,
-    mcnemar_exact,
-    mcnemar_power,
-    mcnemar_sample_size,
     suite_from_mapping,
 )
+from aios.evaluation.stats import mcnemar_exact, mcnemar_power, mcnemar_sample_size
 from aios.store import Store
 
 TARGET_CODE = '''

@@ -29,6 +29,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from aios.errors import ConfigError
+from aios.registry import Registry
 
 __all__ = [
     "DEFAULT_BACKEND",
@@ -42,7 +43,7 @@ __all__ = [
 
 DEFAULT_BACKEND = "wordllama"
 
-_BACKENDS: dict[str, Callable[..., Backend]] = {}
+_BACKENDS: Registry[Callable[..., Backend]] = Registry("embedding backend")
 
 #: Up to this many texts, WordLlama tokenises in the calling thread (see `token_ids`).
 _SMALL_BATCH = 16
@@ -62,16 +63,12 @@ class Backend(Protocol):
 def register_backend(name: str) -> Callable[[Callable[..., Backend]], Callable[..., Backend]]:
     """Class decorator: make a backend available to `EmbeddingService.open(name)`."""
 
-    def decorate(factory: Callable[..., Backend]) -> Callable[..., Backend]:
-        _BACKENDS[name] = factory
-        return factory
-
-    return decorate
+    return _BACKENDS.register(name)
 
 
 def backend_names() -> list[str]:
     """The registered backend names."""
-    return sorted(_BACKENDS)
+    return _BACKENDS.names()
 
 
 def _require(module: str, install: str) -> Path:
@@ -197,11 +194,7 @@ class EmbeddingService:
         Raises:
             ConfigError: unknown backend, or its package is not installed.
         """
-        factory = _BACKENDS.get(name)
-        if factory is None:
-            raise ConfigError(f"unknown embedding backend {name!r}; known: "
-                              f"{', '.join(backend_names())}")
-        return cls(factory(**options), cache_size=cache_size)
+        return cls(_BACKENDS.get(name)(**options), cache_size=cache_size)
 
     @property
     def name(self) -> str:

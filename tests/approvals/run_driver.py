@@ -52,7 +52,7 @@ async def main(command: str, manifest_path: str, target: str) -> None:
     registry = HandlerRegistry()
     registry.add(append)
     registry.add(check)
-    layers = [ForensicLayer(), *approval_layers(store, manifest, requester="deployer"),
+    layers = [ForensicLayer(), *approval_layers(store, manifest.approvals, requester="deployer"),
               IdempotencyLayer(runs), TimeoutLayer()]
     runtime = Runtime(manifest, runs, registry=registry, layers=layers,
                       manifest_path=manifest_path)

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from aios.errors import DatasetError
-from aios.evaluation import load_dataset, sample_to_row, write_jsonl
+from aios.evaluation import load_dataset, write_jsonl
+from aios.evaluation.datasets import sample_to_row
 from aios.llm.types import Message
 
 EXAMPLES = Path(__file__).parents[2] / "examples" / "eval"

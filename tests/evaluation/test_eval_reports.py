@@ -16,15 +16,17 @@ from aios.evaluation import (
     ResultRecord,
     Score,
     compare_results,
+    summarize,
+)
+from aios.evaluation.html import bar_chart_svg, histogram_svg
+from aios.evaluation.reports import (
     exit_code,
     render_comparison,
     render_report,
     report_json,
-    summarize,
     write_comparison,
     write_report,
 )
-from aios.evaluation.html import bar_chart_svg, histogram_svg
 
 
 def _report(fail_under: float | None = 0.9) -> EvalReport:

@@ -9,11 +9,8 @@ import numpy as np
 import pytest
 
 from aios.errors import ConfigError
-from aios.evaluation import (
-    ResultRecord,
-    Score,
-    compare_outcomes,
-    compare_results,
+from aios.evaluation import ResultRecord, Score, compare_outcomes, compare_results
+from aios.evaluation.stats import (
     mcnemar_exact,
     mcnemar_power,
     mcnemar_sample_size,

@@ -11,9 +11,10 @@ import pytest
 from sqlalchemy import insert
 
 from aios.errors import ConfigError
-from aios.evaluation import load_dataset, parse_since, samples_from_store, write_jsonl
+from aios.evaluation import load_dataset, samples_from_store, write_jsonl
 from aios.llm.ledger import llm_calls
 from aios.observability.table import spans
+from aios.observability.window import parse_since
 from aios.store import RunStore, Store
 
 
@@ -23,7 +24,7 @@ def test_parse_since_durations_and_dates() -> None:
     assert parse_since("12h", now=now) == now - timedelta(hours=12)
     assert parse_since("2w", now=now) == now - timedelta(weeks=2)
     assert parse_since("2025-03-01", now=now) == datetime(2025, 3, 1, tzinfo=UTC)
-    with pytest.raises(ConfigError, match="neither a duration"):
+    with pytest.raises(ConfigError, match="not a time window"):
         parse_since("last tuesday")
 
 

@@ -187,7 +187,7 @@ async def test_the_call_path_refreshes_in_the_background(store: Store) -> None:
 
 
 async def test_an_older_transition_never_overwrites_a_newer_one(store: Store) -> None:
-    from aios.reliability import BreakerRow
+    from aios.reliability.store import BreakerRow
 
     shared = BreakerStore(store)
     await shared.save([BreakerRow("x", "open", opened_at=200.0, changed_at=200.0)])

@@ -11,11 +11,13 @@ import pytest
 from typer.testing import CliRunner
 
 from aios.cli.main import app
-from aios.cli.reliability import parse_probability, parse_since
+from aios.cli.reliability import parse_probability
 from aios.errors import ConfigError
 from aios.manifest import Manifest
-from aios.reliability import BreakerRow, BreakerStore, end_to_end, measure, required_per_step
+from aios.observability.window import parse_since
+from aios.reliability import BreakerStore, end_to_end, measure, required_per_step
 from aios.reliability.calculator import success_interval
+from aios.reliability.store import BreakerRow
 from aios.settings import Settings
 from aios.store import RunStore, Store
 
@@ -44,11 +46,11 @@ def test_parsing_cli_values() -> None:
     with pytest.raises(ConfigError):
         parse_probability("1.5", "--x")
     now = datetime(2025, 1, 31, tzinfo=UTC)
-    assert parse_since("7d", now) == now - timedelta(days=7)
-    assert parse_since("90m", now) == now - timedelta(minutes=90)
-    assert parse_since("2025-01-01", now) == datetime(2025, 1, 1, tzinfo=UTC)
+    assert parse_since("7d", now=now) == now - timedelta(days=7)
+    assert parse_since("90m", now=now) == now - timedelta(minutes=90)
+    assert parse_since("2025-01-01", now=now) == datetime(2025, 1, 1, tzinfo=UTC)
     with pytest.raises(ConfigError, match="7d"):
-        parse_since("yesterday", now)
+        parse_since("yesterday", now=now)
 
 
 SEQUENCES = Manifest.model_validate({
@@ -74,7 +76,7 @@ async def test_measured_rates_and_sequence_forecasts(runs: RunStore) -> None:
     await record(runs, "t.flaky", ["succeeded"] * 8 + ["failed"] * 2)
     await record(runs, "t.optional", ["failed"] * 5)
     await record(runs, "t.read", ["skipped", "cancelled"], "x")  # neither success nor failure
-    report = await measure(runs.store, SEQUENCES)
+    report = await measure(runs.store, SEQUENCES.sequences)
     read, flaky = report.actions["t.read"], report.actions["t.flaky"]
     assert (read.succeeded, read.failed) == (99, 1) and read.rate == 0.99
     assert flaky.rate == 0.8 and flaky.low < 0.8 < flaky.high
@@ -90,7 +92,7 @@ async def test_measured_rates_and_sequence_forecasts(runs: RunStore) -> None:
 
 async def test_since_keeps_recent_steps_only(runs: RunStore) -> None:
     await record(runs, "t.read", ["failed"] * 3)
-    report = await measure(runs.store, SEQUENCES,
+    report = await measure(runs.store, SEQUENCES.sequences,
                            since=datetime.now(UTC) + timedelta(minutes=1))
     assert report.actions == {}
 

@@ -19,14 +19,12 @@ from aios.reliability import (
     Alternative,
     Bulkhead,
     Classifier,
-    Emitter,
     Fallback,
     FallbackSkipped,
     FallbackUsed,
-    guard_stream,
-    prime,
-    relay,
 )
+from aios.reliability.events import Emitter
+from aios.reliability.streams import guard_stream, prime, relay
 from aios.reliability.wrappers import unfit_reason
 
 

@@ -107,7 +107,8 @@ def runtime(m: Manifest, runs: RunStore, *, events: list | None = None,
             layer_runs: RunStore | bool | None = True, clock: NoSleepClock | None = None
             ) -> Runtime:
     reg = registry()
-    layer = ReliabilityLayer(m, reg.resolve, runs=runs if layer_runs is True else None,
+    layer = ReliabilityLayer(m.reliability, reg.resolve, actions=m.action,
+                             runs=runs if layer_runs is True else None,
                              clock=clock or NoSleepClock(),
                              listeners=[events.append] if events is not None else [])
     # The lead's order: reliability just outside idempotency and the timeout.
@@ -292,7 +293,8 @@ async def test_max_concurrency_limits_one_action(runs: RunStore) -> None:
                                          "depends_on": []} for i in range(10)]}}})
     reg = registry()
     reg.add(count)
-    layer = ReliabilityLayer(m, reg.resolve, runs=runs, clock=NoSleepClock())
+    layer = ReliabilityLayer(m.reliability, reg.resolve, actions=m.action, runs=runs,
+                             clock=NoSleepClock())
     result = await Runtime(m, runs, registry=reg, layers=[layer, IdempotencyLayer(runs)]).run(
         "fan")
     assert result.ok and state["peak"] == 2

@@ -20,7 +20,6 @@ from aios.errors import (
 )
 from aios.reliability import (
     Classifier,
-    Emitter,
     GiveUp,
     NoSleepClock,
     ReliabilityPolicy,
@@ -30,6 +29,7 @@ from aios.reliability import (
     RetryScheduled,
 )
 from aios.reliability import retry as retry_module
+from aios.reliability.events import Emitter
 
 
 class Flaky:

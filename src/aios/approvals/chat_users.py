@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import Column, DateTime, String, Table, delete, insert, select
+from sqlalchemy import Column, String, Table, delete, insert, select
 
 from aios.auth.users import User, UserStore
 from aios.errors import ConfigError
 from aios.store.engine import Store
 from aios.store.runs import utcnow
 from aios.store.tables import metadata
+from aios.store.types import UTCDateTime
 
 __all__ = ["SlackUsers", "slack_users"]
 
@@ -24,7 +25,7 @@ slack_users = Table(
     metadata,
     Column("slack_id", String(32), primary_key=True),
     Column("user_name", String(100), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
 )
 
 _SLACK_ID = re.compile(r"^[UW][A-Z0-9]{2,30}$")

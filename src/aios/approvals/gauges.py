@@ -11,7 +11,6 @@ from sqlalchemy import func, select
 from aios.approvals.channels.deliveries import FAILED, RETRYING, approval_deliveries
 from aios.approvals.requests import DECIDABLE, approval_requests
 from aios.store.engine import Store
-from aios.store.runs import as_utc
 
 __all__ = ["approval_gauges"]
 
@@ -34,9 +33,8 @@ async def approval_gauges(store: Store) -> Iterable[Metric]:
                                labels=["criticality"])
     for criticality, count, first in rows:
         waiting.add_metric([criticality], float(count))
-        created = as_utc(first)
-        if created is not None:
-            oldest.add_metric([criticality], (now - created).total_seconds())
+        if first is not None:
+            oldest.add_metric([criticality], (now - first).total_seconds())
     return [waiting, oldest, *await _delivery_gauges(store)]
 
 

@@ -35,7 +35,6 @@ from aios.errors import (
     ConfigError,
     StoreError,
 )
-from aios.manifest.schema import Manifest
 from aios.runtime.handlers import HandlerRegistry
 from aios.runtime.pipeline import Layer, Next, StepCall, invoke_handler
 from aios.security.arguments import mask_value, masking
@@ -279,7 +278,7 @@ def restore_masked(edited: dict[str, Any], shown: dict[str, Any],
     return out
 
 
-def approval_layers(store: Store, manifest: Manifest, *, requester: str | None = None,
+def approval_layers(store: Store, policy: ApprovalPolicy, *, requester: str | None = None,
                     wait_seconds: float | None = None,
                     service: ApprovalService | None = None,
                     resolve: Callable[[str], Callable[..., Any]] | None = None) -> list[Layer]:
@@ -287,13 +286,13 @@ def approval_layers(store: Store, manifest: Manifest, *, requester: str | None =
 
     Args:
         store: the store the runtime records runs in.
-        manifest: its `approvals:` section is the policy.
+        policy: the manifest's `approvals:` section.
         requester: who caused the runs (default: the operating-system user).
         wait_seconds: override of `approvals.wait_seconds`.
         service: an `ApprovalService` to share (listeners, clock); default: a new one.
         resolve: resolves `preview:` handlers (the runtime's handler registry).
     """
-    return [ApprovalLayer(service or ApprovalService(store), manifest.approvals,
+    return [ApprovalLayer(service or ApprovalService(store), policy,
                           requester or default_requester(), wait_seconds, resolve=resolve)]
 
 

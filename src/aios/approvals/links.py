@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Column, DateTime, Index, String, Table, Text, insert, select, update
+from sqlalchemy import Column, Index, String, Table, Text, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from aios.approvals.audit import AuditLog
@@ -38,6 +38,7 @@ from aios.errors import ConflictError, PermissionDenied
 from aios.store.engine import Store
 from aios.store.runs import utcnow
 from aios.store.tables import metadata
+from aios.store.types import UTCDateTime
 
 __all__ = ["LinkClaim", "LinkSigner", "approval_links", "approval_secrets"]
 
@@ -47,9 +48,9 @@ approval_links = Table(
     Column("id", String(32), primary_key=True),
     Column("request_id", String(32), nullable=False),
     Column("user_name", String(100), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("expires_at", DateTime(timezone=True), nullable=False),
-    Column("used_at", DateTime(timezone=True), nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),
+    Column("used_at", UTCDateTime(), nullable=True),
     Index("ix_approval_links_request", "request_id"),
 )
 
@@ -58,7 +59,7 @@ approval_secrets = Table(
     metadata,
     Column("name", String(100), primary_key=True),
     Column("value", Text, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
 )
 
 _KEY_NAME = "link_key"

@@ -15,14 +15,13 @@ import contextlib
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     Boolean,
     Column,
-    DateTime,
     Float,
     Index,
     Integer,
@@ -43,6 +42,7 @@ from aios.approvals.policy import Stage
 from aios.errors import NotFoundError
 from aios.store.engine import Store
 from aios.store.tables import ROW_ID, metadata
+from aios.store.types import UTCDateTime
 
 __all__ = [
     "DECIDABLE",
@@ -87,17 +87,17 @@ approval_requests = Table(
     Column("required_approvals", Integer, nullable=False),
     Column("route", JSON, nullable=False),  # approver groups: first, then escalation stages
     Column("stage", Integer, nullable=False),
-    Column("deadline", DateTime(timezone=True), nullable=True),
+    Column("deadline", UTCDateTime(), nullable=True),
     Column("input_schema", JSON, nullable=False),
     Column("preview", JSON, nullable=True),  # the `preview:` handler's output (or error)
     Column("preview_hash", String(64), nullable=True),
     Column("status", String(16), nullable=False),
     Column("version", Integer, nullable=False),
     Column("outcome", JSON, nullable=True),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
-    Column("decided_at", DateTime(timezone=True), nullable=True),
-    Column("consumed_at", DateTime(timezone=True), nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Column("decided_at", UTCDateTime(), nullable=True),
+    Column("consumed_at", UTCDateTime(), nullable=True),
     Index("uq_approval_requests_live_call", "run_id", "step_id", "args_hash", unique=True,
           sqlite_where=_LIVE, postgresql_where=_LIVE),
     Index("ix_approval_requests_queue", "status", "priority", "created_at"),
@@ -118,7 +118,7 @@ approval_decisions = Table(
     Column("reason", Text, nullable=True),
     Column("args_hash", String(64), nullable=False),
     Column("edited", Boolean, nullable=False),
-    Column("at", DateTime(timezone=True), nullable=False),
+    Column("at", UTCDateTime(), nullable=False),
     UniqueConstraint("request_id", "decider", "args_hash", name="uq_approval_decisions_once"),
     Index("ix_approval_decisions_request", "request_id"),
 )
@@ -127,12 +127,6 @@ approval_decisions = Table(
 def new_request_id() -> str:
     """A new request id (32 hex digits; any unique prefix names it on the CLI)."""
     return uuid.uuid4().hex
-
-
-def _utc(value: datetime | None) -> datetime | None:
-    if value is not None and value.tzinfo is None:  # SQLite drops the zone
-        return value.replace(tzinfo=UTC)
-    return value
 
 
 @dataclass(frozen=True)
@@ -275,11 +269,11 @@ def request_from_row(row: Any, decisions: Sequence[Decision] = ()) -> ApprovalRe
         confidence=row["confidence"], criticality=row["criticality"], priority=row["priority"],
         requester=row["requester"], required_approvals=row["required_approvals"],
         route=tuple(Stage.from_json(s) for s in row["route"]), stage=row["stage"],
-        deadline=_utc(row["deadline"]), input_schema=dict(row["input_schema"] or {}),
+        deadline=row["deadline"], input_schema=dict(row["input_schema"] or {}),
         status=row["status"], version=row["version"], outcome=row["outcome"],
-        created_at=_utc(row["created_at"]) or datetime.now(UTC),
-        updated_at=_utc(row["updated_at"]) or datetime.now(UTC),
-        decided_at=_utc(row["decided_at"]), consumed_at=_utc(row["consumed_at"]),
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        decided_at=row["decided_at"], consumed_at=row["consumed_at"],
         decisions=tuple(decisions), preview=row.get("preview"),
         preview_hash=row.get("preview_hash"))
 
@@ -287,7 +281,7 @@ def request_from_row(row: Any, decisions: Sequence[Decision] = ()) -> ApprovalRe
 def _decision(row: Any) -> Decision:
     return Decision(decider=row["decider"], decision=row["decision"], reason=row["reason"],
                     args_hash=row["args_hash"], edited=bool(row["edited"]),
-                    at=_utc(row["at"]) or datetime.now(UTC))
+                    at=row["at"])
 
 
 class RequestStore:
@@ -362,7 +356,7 @@ class RequestStore:
                 approval_requests.c.id == request_id))).first()
         if row is None:
             raise NotFoundError(f"no approval request {request_id!r}")
-        return str(row[0]), _utc(row[1])
+        return str(row[0]), row[1]
 
     async def list_requests(self, *, statuses: Sequence[str] | None = DECIDABLE,
                    run_id: str | None = None, limit: int | None = 100) -> list[ApprovalRequest]:

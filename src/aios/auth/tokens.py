@@ -22,13 +22,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Float, Integer, String, Table, insert, select, update
+from sqlalchemy import JSON, Column, Float, Integer, String, Table, insert, select, update
 
 from aios.auth.keys import KeyPolicy
 from aios.auth.users import User, UserStore, users
 from aios.errors import AuthenticationError, ConfigError, NotFoundError
 from aios.store.engine import Store
 from aios.store.tables import metadata
+from aios.store.types import UTCDateTime
 
 __all__ = ["MAX_LIFETIME", "IssuedToken", "TokenInfo", "TokenStore", "api_tokens", "hash_token"]
 
@@ -44,9 +45,9 @@ api_tokens = Table(
     Column("user_id", String(32), nullable=False, index=True),
     Column("label", String(200), nullable=False, default=""),
     Column("token_hash", String(64), nullable=False, unique=True),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("expires_at", DateTime(timezone=True), nullable=True),
-    Column("revoked_at", DateTime(timezone=True), nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=True),
+    Column("revoked_at", UTCDateTime(), nullable=True),
     # The key's own policy (`aios keys create`); NULL: none (see `aios.auth.keys`).
     Column("rpm", Integer, nullable=True),
     Column("tpm", Integer, nullable=True),
@@ -59,12 +60,6 @@ api_tokens = Table(
 def hash_token(token: str) -> str:
     """The stored form of a token: the SHA-256 of its text."""
     return hashlib.sha256(token.strip().encode("utf-8")).hexdigest()
-
-
-def _utc(value: datetime | None) -> datetime | None:
-    if value is not None and value.tzinfo is None:  # SQLite drops the zone
-        return value.replace(tzinfo=UTC)
-    return value
 
 
 def _when(value: datetime) -> str:
@@ -180,8 +175,8 @@ class TokenStore:
     @staticmethod
     def _info(row: Any) -> TokenInfo:
         return TokenInfo(row["id"], row["user_name"], row["label"],
-                         _utc(row["created_at"]) or datetime.now(UTC), _utc(row["expires_at"]),
-                         _utc(row["revoked_at"]), KeyPolicy.of_row(row))
+                         row["created_at"], row["expires_at"],
+                         row["revoked_at"], KeyPolicy.of_row(row))
 
     async def authenticate(self, token: str | None, *, now: datetime | None = None) -> User:
         """The user a token belongs to.

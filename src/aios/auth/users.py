@@ -17,7 +17,6 @@ from typing import Any
 from sqlalchemy import (
     Boolean,
     Column,
-    DateTime,
     String,
     Table,
     Text,
@@ -31,6 +30,7 @@ from sqlalchemy.exc import IntegrityError
 from aios.errors import AuthenticationError, ConfigError, ConflictError, NotFoundError
 from aios.store.engine import Store
 from aios.store.tables import metadata
+from aios.store.types import UTCDateTime
 
 __all__ = ["Role", "User", "UserStore", "users"]
 
@@ -44,7 +44,7 @@ users = Table(
     Column("role", String(16), nullable=False),
     Column("password_hash", Text, nullable=True),
     Column("disabled", Boolean, nullable=False, default=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
 )
 
 
@@ -87,11 +87,8 @@ def _hasher() -> Any:
 
 
 def _user(row: Any) -> User:
-    created = row["created_at"]
-    if created is not None and created.tzinfo is None:
-        created = created.replace(tzinfo=UTC)
     return User(id=row["id"], name=row["name"], role=Role(row["role"]),
-                disabled=bool(row["disabled"]), created_at=created,
+                disabled=bool(row["disabled"]), created_at=row["created_at"],
                 has_password=row["password_hash"] is not None)
 
 

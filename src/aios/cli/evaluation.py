@@ -27,31 +27,33 @@ from aios.cli.common import (
 from aios.embeddings import EmbeddingService
 from aios.errors import ConfigError
 from aios.evaluation import (
-    Agreement,
     AnnotationQueue,
     EvalReport,
     EvalStore,
     Harness,
     ResultRecord,
-    RichProgress,
     Suite,
     compare_results,
-    comparison_json,
-    exit_code,
     load_report,
     load_suite,
-    parse_since,
+    samples_from_store,
+    write_jsonl,
+)
+from aios.evaluation.annotations import Agreement
+from aios.evaluation.evaluators import output_text
+from aios.evaluation.reports import (
+    RichProgress,
+    comparison_json,
+    exit_code,
     render_comparison,
     render_report,
     report_json,
-    samples_from_store,
     write_comparison,
-    write_jsonl,
     write_report,
 )
-from aios.evaluation.evaluators import output_text
 from aios.evaluation.traces import Source
 from aios.llm.factory import build_gateway
+from aios.observability.window import parse_since
 from aios.store.engine import Store
 
 __all__ = ["register"]

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import os
-import re
 import socket
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import typer
@@ -15,6 +14,7 @@ from rich.table import Table
 from aios.app import load_manifest, open_store
 from aios.cli.common import JsonOpt, ManifestOpt, console, emit_json, fail, resolve_options, run
 from aios.errors import AiosError, ConfigError
+from aios.observability.window import parse_since
 from aios.reliability.calculator import (
     MeasuredReport,
     end_to_end,
@@ -23,10 +23,8 @@ from aios.reliability.calculator import (
 )
 from aios.reliability.store import BreakerRow, BreakerStore
 
-__all__ = ["parse_probability", "parse_since", "register"]
+__all__ = ["parse_probability", "register"]
 
-_SPAN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 
 def parse_probability(text: str, option: str) -> float:
@@ -44,24 +42,6 @@ def parse_probability(text: str, option: str) -> float:
     if not 0.0 <= value <= 1.0:
         raise ConfigError(f"{option} {text!r} is outside 0..1 (0%..100%); write 0.95 or 95%")
     return value
-
-
-def parse_since(text: str, now: datetime) -> datetime:
-    """`7d`, `24h`, `30m`, `90s`, `2w`, or an ISO date/time -> the moment it names.
-
-    Raises:
-        ConfigError: neither form.
-    """
-    match = _SPAN.match(text)
-    if match:
-        amount, unit = float(match.group(1)), match.group(2)
-        return now - timedelta(**{_UNITS[unit]: amount})
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise ConfigError(f"--since {text!r} is neither a span (7d, 24h, 30m) nor an ISO date "
-                          "(2025-01-31 or 2025-01-31T12:00)") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _pct(value: float | None, digits: int = 1) -> str:
@@ -151,9 +131,9 @@ def register(app: typer.Typer) -> None:
         async def go_measured() -> MeasuredReport:
             level = parse_probability(confidence, "--confidence")
             loaded = load_manifest(opts.manifest, env=opts.env)
-            start = parse_since(since, datetime.now(UTC)) if since else None
+            start = parse_since(since) if since else None
             async with open_store(opts.settings()) as store:
-                return await measure(store, loaded, since=start, confidence=level,
+                return await measure(store, loaded.sequences, since=start, confidence=level,
                                      method="exact" if exact else "wilson")
 
         if measured:

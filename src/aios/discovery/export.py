@@ -19,23 +19,20 @@ from typing import Any
 from aios.discovery.graph import KnowledgeGraph, networkx
 from aios.discovery.viewer import render_html
 from aios.errors import ConfigError
+from aios.registry import Registry
 
 __all__ = ["EXPORTERS", "export_graph", "exporter", "to_graphml", "to_html", "to_json"]
 
 Exporter = Callable[[KnowledgeGraph, Mapping[str, Any]], str]
 
 #: Exporters by format name, filled by `@exporter`.
-EXPORTERS: dict[str, Exporter] = {}
+EXPORTERS: Registry[Exporter] = Registry("export format", known="use one of")
 
 
 def exporter(name: str) -> Callable[[Exporter], Exporter]:
     """Register an exporter under format `name`."""
 
-    def mark(fn: Exporter) -> Exporter:
-        EXPORTERS[name] = fn
-        return fn
-
-    return mark
+    return EXPORTERS.register(name)
 
 
 def _entities(graph: KnowledgeGraph) -> list[dict[str, Any]]:
@@ -94,11 +91,7 @@ def export_graph(graph: KnowledgeGraph, fmt: str, out: Path,
     Raises:
         ConfigError: unknown format, or the file cannot be written.
     """
-    fn = EXPORTERS.get(fmt)
-    if fn is None:
-        raise ConfigError(f"unknown export format {fmt!r}; use one of "
-                          f"{', '.join(sorted(EXPORTERS))}")
-    text = fn(graph, meta or {})
+    text = EXPORTERS.get(fmt)(graph, meta or {})
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(text, encoding="utf-8")

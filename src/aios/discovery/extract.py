@@ -21,10 +21,11 @@ from aios.discovery.corpus import Passage, sentences
 from aios.discovery.modelcall import LLM, ModelCall, ask, parse_json
 from aios.discovery.relations import canonical_relation
 from aios.errors import ConfigError
+from aios.registry import Registry
 
 __all__ = ["EXTRACTORS", "Claim", "DocContext", "Extraction", "Extractor", "ExtractorDeps",
-           "ModelExtractor", "Provenance", "extractor", "make_extractor", "parse_triples",
-           "slug_relation"]
+           "ModelExtractor", "Provenance", "extractor", "make_extractor", "orient_triple",
+           "parse_triples", "slug_relation"]
 
 
 @dataclass(frozen=True)
@@ -124,19 +125,14 @@ class ExtractorDeps:
 
 
 #: Extractor factories by name, filled by `@extractor`.
-EXTRACTORS: dict[str, Callable[[ExtractorDeps], Extractor]] = {}
+EXTRACTORS: Registry[Callable[[ExtractorDeps], Extractor]] = Registry("extractor")
 
 
 def extractor(name: str) -> Callable[[Callable[[ExtractorDeps], Extractor]],
                                      Callable[[ExtractorDeps], Extractor]]:
     """Register an extractor factory under `name`."""
 
-    def mark(factory: Callable[[ExtractorDeps], Extractor]) -> Callable[[ExtractorDeps],
-                                                                         Extractor]:
-        EXTRACTORS[name] = factory
-        return factory
-
-    return mark
+    return EXTRACTORS.register(name)
 
 
 def make_extractor(name: str, deps: ExtractorDeps) -> Extractor:
@@ -147,10 +143,7 @@ def make_extractor(name: str, deps: ExtractorDeps) -> Extractor:
     """
     import aios.discovery.patterns  # noqa: F401  (registers `pattern`)
 
-    factory = EXTRACTORS.get(name)
-    if factory is None:
-        raise ConfigError(f"unknown extractor {name!r}; known: {', '.join(sorted(EXTRACTORS))}")
-    return factory(deps)
+    return EXTRACTORS.get(name)(deps)
 
 
 def _norm(text: str) -> str:
@@ -161,6 +154,20 @@ def slug_relation(text: str) -> str:
     """A free-text relation as a short `snake_case` name ("" when nothing is left)."""
     words = re.findall(r"[a-z0-9]+", text.lower())[:5]
     return "_".join(words)
+
+
+def orient_triple(subject: str, relation: str, obj: str
+                  ) -> tuple[str, str, str, bool] | None:
+    """`(subject, relation name, object, known)`: a known relation under its canonical name,
+    an inverse one turned around ("is part of" -> `has_part`, the other way), a free-text one
+    slugged (`known` False); None when nothing of the relation is left."""
+    canonical = canonical_relation(relation)
+    name = canonical[0] if canonical else slug_relation(relation)
+    if not name:
+        return None
+    if canonical and canonical[1]:
+        subject, obj = obj, subject
+    return subject, name, obj, canonical is not None
 
 
 def parse_triples(value: Any) -> list[tuple[str, str, str]]:
@@ -216,12 +223,10 @@ class ModelExtractor:
             if (_norm(subject) not in haystack or _norm(obj) not in haystack
                     or _norm(subject) == _norm(obj)):
                 continue
-            canonical = canonical_relation(relation)
-            name = canonical[0] if canonical else slug_relation(relation)
-            if not name:
+            oriented = orient_triple(subject, relation, obj)
+            if oriented is None:
                 continue
-            if canonical and canonical[1]:
-                subject, obj = obj, subject
+            subject, name, obj, canonical = oriented
             start, end = self._support(passage, subject, obj)
             claims.append(Claim(
                 subject, name, obj, self._confidence if canonical else self._confidence * 0.7,

@@ -24,7 +24,6 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Column,
-    DateTime,
     Index,
     Integer,
     String,
@@ -41,6 +40,7 @@ from aios.errors import ConflictError, NotFoundError, StoreError
 from aios.store.engine import Store, database_error
 from aios.store.runs import utcnow
 from aios.store.tables import ROW_ID, metadata
+from aios.store.types import UTCDateTime
 
 __all__ = ["DiscoveryStore", "MissionRecord", "discovery_graphs", "discovery_missions",
            "discovery_steps"]
@@ -57,8 +57,8 @@ discovery_missions = Table(
     Column("step", Integer, nullable=False, default=0),
     Column("state", JSON, nullable=False),
     Column("error", Text, nullable=True),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
     Index("ix_discovery_missions_created", "created_at"),
 )
 
@@ -69,7 +69,7 @@ discovery_steps = Table(
            autoincrement=True),
     Column("mission_id", String(32), nullable=False),
     Column("step", Integer, nullable=False),
-    Column("at", DateTime(timezone=True), nullable=False),
+    Column("at", UTCDateTime(), nullable=False),
     Column("record", JSON, nullable=False),
     UniqueConstraint("mission_id", "step", name="uq_discovery_steps_mission_step"),
 )
@@ -80,7 +80,7 @@ discovery_graphs = Table(
     Column("name", String(200), primary_key=True),
     Column("data", JSON, nullable=False),
     Column("version", Integer, nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
 )
 
 

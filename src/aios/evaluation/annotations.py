@@ -156,7 +156,7 @@ class AnnotationQueue:
                     ).mappings().all()
         return [Annotation(r["run_id"], r["sample_id"], r["repeat"], r["annotator"],
                            r["label"], r["note"],
-                           r["created_at"].replace(tzinfo=r["created_at"].tzinfo or UTC))
+                           r["created_at"])
                 for r in rows]
 
     async def agreement(self, run_id: str, *, evaluators: Sequence[str] = ()

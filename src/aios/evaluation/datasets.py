@@ -23,7 +23,7 @@ import yaml
 from aios.errors import DatasetError, Issue
 from aios.llm.types import Message
 
-__all__ = ["Dataset", "Sample", "load_dataset", "sample_to_row", "write_jsonl"]
+__all__ = ["Dataset", "Sample", "load_dataset", "read_yaml", "sample_to_row", "write_jsonl"]
 
 _ROLES = {"system": "system", "developer": "system", "user": "user", "assistant": "assistant",
           "tool": "tool"}
@@ -251,14 +251,22 @@ def _document_rows(data: Any, node: yaml.Node | None, file: str) -> list[_Row]:
     return rows
 
 
-def _yaml_rows(text: str, file: str) -> list[_Row]:
+def read_yaml(text: str, file: str) -> tuple[Any, yaml.Node | None]:
+    """The data of a YAML document and its node tree (for line numbers).
+
+    Raises:
+        DatasetError: a syntax error, at its line of `file`.
+    """
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        return yaml.safe_load(text), yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         raise DatasetError([Issue(f"YAML syntax error: {exc.problem or exc}", file=file,
                                   line=mark.line + 1 if mark else None)]) from exc
+
+
+def _yaml_rows(text: str, file: str) -> list[_Row]:
+    data, node = read_yaml(text, file)
     return _document_rows(data, node, file)
 
 

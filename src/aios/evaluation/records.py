@@ -16,7 +16,7 @@ from aios.errors import NotFoundError
 from aios.evaluation.evaluators import Score
 from aios.evaluation.tables import eval_results, eval_runs
 from aios.store.engine import Store
-from aios.store.runs import as_utc, utcnow
+from aios.store.runs import utcnow
 from aios.store.writer import BatchWriter
 
 __all__ = ["EvalRunRecord", "EvalStore", "ResultRecord"]
@@ -189,8 +189,8 @@ class EvalStore:
             spec=dict(row["spec"] or {}), dataset_digest=row["dataset_digest"],
             target=row["target"], status=_status(row), samples=row["samples"],
             repeats=row["repeats"], summary=row["summary"], error=row["error"],
-            created_at=as_utc(row["created_at"]) or utcnow(),
-            finished_at=as_utc(row["finished_at"]))
+            created_at=row["created_at"],
+            finished_at=row["finished_at"])
 
     async def get_run(self, run_id: str) -> EvalRunRecord:
         """One run, by id or unique prefix."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -138,15 +139,18 @@ def report_json(report: EvalReport) -> dict[str, Any]:
             "results": [r.to_json() for r in report.results]}
 
 
+def _write(path: Path | str, html: Callable[[], str], data: Callable[[], Any]) -> Path:
+    """Write `html()` to an `.html`/`.htm` path, else `data()` as JSON; return the path."""
+    path = Path(path)
+    html_file = path.suffix.lower() in (".html", ".htm")
+    text = html() if html_file else json.dumps(data(), indent=2, default=str) + "\n"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
 def write_report(report: EvalReport, path: Path | str) -> Path:
     """Write the report as HTML (`.html`/`.htm`) or JSON (anything else)."""
-    path = Path(path)
-    if path.suffix.lower() in (".html", ".htm"):
-        path.write_text(report_html(report), encoding="utf-8")
-    else:
-        path.write_text(json.dumps(report_json(report), indent=2, default=str) + "\n",
-                        encoding="utf-8")
-    return path
+    return _write(path, lambda: report_html(report), lambda: report_json(report))
 
 
 def exit_code(report: EvalReport, fail_under: float | None = None) -> int:
@@ -189,10 +193,4 @@ def comparison_json(c: Comparison) -> dict[str, Any]:
 
 def write_comparison(c: Comparison, path: Path | str) -> Path:
     """Write the comparison as HTML (`.html`) or JSON."""
-    path = Path(path)
-    if path.suffix.lower() in (".html", ".htm"):
-        path.write_text(comparison_html(c), encoding="utf-8")
-    else:
-        path.write_text(json.dumps(comparison_json(c), indent=2, default=str) + "\n",
-                        encoding="utf-8")
-    return path
+    return _write(path, lambda: comparison_html(c), lambda: comparison_json(c))

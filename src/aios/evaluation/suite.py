@@ -24,6 +24,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from aios.errors import DatasetError, Issue
+from aios.evaluation.datasets import read_yaml
 from aios.evaluation.evaluators import evaluator_param_errors
 from aios.evaluation.targets import target_param_errors
 
@@ -165,13 +166,7 @@ def load_suite(path: Path | str) -> Suite:
     except OSError as exc:
         raise DatasetError([Issue(f"cannot read the suite file: {exc.strerror or exc}",
                                   file=file)]) from exc
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        raise DatasetError([Issue(f"YAML syntax error: {exc.problem or exc}", file=file,
-                                  line=mark.line + 1 if mark else None)]) from exc
+    data, node = read_yaml(text, file)
     lines: dict[Loc, int] = {}
     _line_map(node, (), lines)
     return suite_from_mapping(data, file=file, lines=lines)

@@ -9,7 +9,6 @@ from __future__ import annotations
 from sqlalchemy import (
     JSON,
     Column,
-    DateTime,
     Float,
     Index,
     Integer,
@@ -20,6 +19,7 @@ from sqlalchemy import (
 )
 
 from aios.store.tables import ROW_ID, metadata
+from aios.store.types import UTCDateTime
 
 __all__ = ["eval_annotations", "eval_results", "eval_runs"]
 
@@ -40,8 +40,8 @@ eval_runs = Table(
     Column("error", Text, nullable=True),
     Column("pid", Integer, nullable=True),
     Column("host", String(200), nullable=True),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("finished_at", DateTime(timezone=True), nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("finished_at", UTCDateTime(), nullable=True),
     Index("ix_eval_runs_created_at", "created_at"),
 )
 
@@ -65,7 +65,7 @@ eval_results = Table(
     Column("input_tokens", Integer, nullable=False),
     Column("output_tokens", Integer, nullable=False),
     Column("cost_usd", Float, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
     UniqueConstraint("run_id", "sample_id", "repeat", name="uq_eval_results_item"),
 )
 
@@ -80,7 +80,7 @@ eval_annotations = Table(
     Column("annotator", String(100), nullable=False),
     Column("label", String(50), nullable=False),
     Column("note", Text, nullable=True),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
     UniqueConstraint("run_id", "sample_id", "repeat", "annotator",
                      name="uq_eval_annotations_item"),
 )

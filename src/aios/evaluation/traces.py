@@ -15,44 +15,22 @@ Sources, checked at run time by looking at the store's tables:
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any, Literal, cast
 
 from sqlalchemy import Connection, MetaData, Table, func, inspect, select
 
-from aios.errors import ConfigError
 from aios.evaluation.datasets import Sample
 from aios.llm.types import Message
 from aios.store.engine import Store
 from aios.store.tables import runs, step_events
 
-__all__ = ["Source", "TraceExport", "parse_since", "samples_from_store"]
+__all__ = ["Source", "TraceExport", "samples_from_store"]
 
 Source = Literal["all", "llm", "actions"]
-_SINCE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 _ROLES = {"system", "user", "assistant", "tool"}
-
-
-def parse_since(text: str, *, now: datetime | None = None) -> datetime:
-    """`7d`, `12h`, `30m`, `2w` before now, or an ISO date/time.
-
-    Raises:
-        ConfigError: neither form.
-    """
-    now = now or datetime.now(UTC)
-    match = _SINCE.match(text)
-    if match:
-        return now - timedelta(**{_UNITS[match.group(2)]: float(match.group(1))})
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        raise ConfigError(f"--since {text!r} is neither a duration (7d, 12h, 30m, 2w) nor an "
-                          "ISO date (2025-01-31)") from None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 @dataclass

@@ -14,7 +14,6 @@ from typing import Any
 from sqlalchemy import (
     Boolean,
     Column,
-    DateTime,
     Float,
     Index,
     Integer,
@@ -28,6 +27,7 @@ from sqlalchemy import (
 
 from aios.store.engine import Store
 from aios.store.tables import ROW_ID, metadata
+from aios.store.types import UTCDateTime
 from aios.store.writer import BatchWriter
 
 __all__ = ["CallRecord", "CostLedger", "KeySpend", "Spend", "llm_calls"]
@@ -37,7 +37,7 @@ llm_calls = Table(
     metadata,
     Column("id", ROW_ID, primary_key=True,
            autoincrement=True),
-    Column("at", DateTime(timezone=True), nullable=False),
+    Column("at", UTCDateTime(), nullable=False),
     Column("run_id", String(32), nullable=True),
     Column("agent", String(200), nullable=True),
     Column("action", String(200), nullable=True),

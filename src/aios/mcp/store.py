@@ -14,13 +14,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Index, String, Table, insert, select, update
+from sqlalchemy import JSON, Column, Index, String, Table, insert, select, update
 
 from aios.approvals.canonical import canonical_json, sha256_hex
 from aios.errors import NotFoundError
 from aios.store.engine import Store
 from aios.store.runs import utcnow
 from aios.store.tables import metadata
+from aios.store.types import UTCDateTime
 
 __all__ = ["CallStore", "McpCall", "Pin", "PinStore", "definition_hash", "mcp_calls",
            "mcp_pins"]
@@ -34,8 +35,8 @@ mcp_pins = Table(
     Column("definition", JSON, nullable=False),
     Column("pending_hash", String(64), nullable=True),  # a changed definition, refused
     Column("pending_definition", JSON, nullable=True),
-    Column("pinned_at", DateTime(timezone=True), nullable=False),
-    Column("changed_at", DateTime(timezone=True), nullable=True),
+    Column("pinned_at", UTCDateTime(), nullable=False),
+    Column("changed_at", UTCDateTime(), nullable=True),
     Column("trusted_by", String(200), nullable=True),
 )
 
@@ -48,8 +49,8 @@ mcp_calls = Table(
     Column("requester", String(200), nullable=False),
     Column("run_id", String(32), nullable=False),
     Column("status", String(16), nullable=False),  # open | delivered
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("delivered_at", DateTime(timezone=True), nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("delivered_at", UTCDateTime(), nullable=True),
     Index("ix_mcp_calls_key", "call_key", "status"),
 )
 

@@ -16,7 +16,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from itertools import chain
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol
 
 import orjson
 from opentelemetry.sdk.trace import ReadableSpan
@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from aios.errors import ConfigError, StoreError
 from aios.observability.table import spans
+from aios.registry import Registry
 from aios.store.engine import database_error, normalise_url, redact_url
 
 __all__ = ["COLUMNS", "StoreSpanExporter", "span_kind_of", "span_to_row"]
@@ -136,18 +137,9 @@ class _Sink(Protocol):
     def close(self) -> None: ...
 
 
-_SINKS: dict[str, Callable[[URL], _Sink]] = {}
-_T = TypeVar("_T")
-
-
-def _sink(dialect: str) -> Callable[[_T], _T]:
-    """Register a sink class for a database dialect."""
-
-    def register(factory: _T) -> _T:
-        _SINKS[dialect] = factory  # type: ignore[assignment]
-        return factory
-
-    return register
+#: Sink classes by database dialect.
+_SINKS: Registry[Callable[[URL], _Sink]] = Registry("span store dialect")
+_sink = _SINKS.register
 
 
 @_sink("sqlite")
@@ -301,10 +293,10 @@ class StoreSpanExporter(SpanExporter):
         except ArgumentError as exc:
             raise ConfigError(f"span store URL {self._shown!r} is malformed: {exc}") from exc
         backend = parsed.get_backend_name()
-        factory = _SINKS.get(backend)
-        if factory is None:
-            raise ConfigError(f"the span store supports {', '.join(sorted(_SINKS))}; "
+        if backend not in _SINKS:
+            raise ConfigError(f"the span store supports {', '.join(_SINKS.names())}; "
                               f"{self._shown!r} is none of them (set AIOS_DATABASE_URL)")
+        factory = _SINKS[backend]
         if backend == "sqlite" and parsed.database in (None, "", ":memory:"):
             raise ConfigError("the span store needs an SQLite file: in-memory SQLite is private "
                               "to one connection; set AIOS_HOME or AIOS_DATABASE_URL")

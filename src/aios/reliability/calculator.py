@@ -13,14 +13,16 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from sqlalchemy import func, select
 
 from aios.errors import ConfigError
-from aios.manifest.schema import Manifest
 from aios.store.engine import Store
 from aios.store.tables import step_events
+
+if TYPE_CHECKING:  # the manifest schema imports aios.reliability.policy
+    from aios.manifest.schema import Sequence
 
 __all__ = ["ActionRate", "MeasuredReport", "SequenceForecast", "end_to_end", "measure",
            "required_per_step", "success_interval"]
@@ -177,13 +179,15 @@ def _forecast(name: str, actions: list[str], rates: Mapping[str, ActionRate]) ->
                             math.prod(r.high for r in measured), tuple(actions), (), weakest)
 
 
-async def measure(store: Store, manifest: Manifest, *, since: datetime | None = None,
-                  confidence: float = 0.95, method: Method = "wilson") -> MeasuredReport:
+async def measure(store: Store, sequences: Mapping[str, Sequence], *,
+                  since: datetime | None = None, confidence: float = 0.95,
+                  method: Method = "wilson") -> MeasuredReport:
     """Observed success per action and predicted end-to-end success per sequence.
 
     Args:
         store: where the step events are.
-        manifest: its sequences are forecast (only their critical steps can fail a run).
+        sequences: the manifest's `sequences:`, forecast (only their critical steps can fail
+            a run).
         since: only steps whose last state change is at or after this time.
         confidence: the confidence level of the intervals.
         method: `wilson` (Wilson score), `exact` (Clopper-Pearson) or `wilsoncc`.
@@ -196,5 +200,5 @@ async def measure(store: Store, manifest: Manifest, *, since: datetime | None = 
         low, high = success_interval(ok, ok + bad, confidence=confidence, method=method)
         rates[action] = ActionRate(action, ok, bad, ok / (ok + bad), low, high)
     forecasts = [_forecast(name, [s.action for s in seq.steps if s.critical], rates)
-                 for name, seq in manifest.sequences.items()]
+                 for name, seq in sequences.items()]
     return MeasuredReport(since, confidence, method, rates, forecasts)

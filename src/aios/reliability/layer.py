@@ -12,12 +12,12 @@ finds its claim too.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aios.errors import ActionCircuitOpen, NotFoundError
-from aios.manifest.schema import Action, Manifest
 from aios.reliability.bulkheads import Bulkheads
 from aios.reliability.circuit import BreakerRegistry, CircuitBreaker
 from aios.reliability.classify import Classifier, describe, restate
@@ -30,10 +30,16 @@ from aios.runtime.layers import deadline_error, idempotency_key
 from aios.runtime.pipeline import HandlerAbandoned, Next, StepCall
 from aios.store.runs import RunStore
 
+if TYPE_CHECKING:  # the manifest schema imports aios.reliability.policy
+    from aios.manifest.schema import Action
+
 __all__ = ["ReliabilityLayer", "action_target"]
 
 #: Resolves a `handler:` reference (a built-in name or `module:function`) to a callable.
 HandlerResolver = Callable[[str], Callable[..., Any]]
+
+#: The spec of a declared action by name (`Manifest.action`); KeyError when there is none.
+ActionLookup = Callable[[str], "Action"]
 
 
 def action_target(action: str) -> str:
@@ -61,7 +67,9 @@ class ReliabilityLayer:
     """Applies each action's reliability policy around the rest of the pipeline.
 
     Args:
-        manifest: the manifest (policies, and the specs of fallback actions).
+        policies: the manifest's `reliability:` section (action glob → policy).
+        actions: the spec of an action by name (`Manifest.action`), for fallback actions;
+            None: a fallback names a handler, never another action.
         resolve_handler: turns a `handler:` reference into a callable
             (`HandlerRegistry.resolve`).
         runs: the run store, to look up idempotency claims before retrying a mutating action.
@@ -72,18 +80,19 @@ class ReliabilityLayer:
             configures; None (the default) lets such actions through untouched.
     """
 
-    def __init__(self, manifest: Manifest, resolve_handler: HandlerResolver, *,
+    def __init__(self, policies: Mapping[str, ReliabilityPolicy],
+                 resolve_handler: HandlerResolver, *, actions: ActionLookup | None = None,
                  runs: RunStore | None = None, breakers: BreakerRegistry | None = None,
                  clock: Clock | None = None, listeners: Iterable[ReliabilityListener] = (),
                  default: ReliabilityPolicy | None = None, emit: Emitter | None = None):
-        self.manifest = manifest
+        self.actions = actions
         self.resolve_handler = resolve_handler
         self.runs = runs
         self.clock: Clock = clock or SystemClock()
         self.emit = emit or Emitter(listeners)
         self.breakers = breakers or BreakerRegistry(clock=self.clock, emit=self.emit)
         self.default = default
-        self.table: Mapping[str, ReliabilityPolicy] = manifest.reliability
+        self.table = policies
         self._plans: dict[str, _Plan | None] = {}
         self._bulkheads = Bulkheads()
 
@@ -184,10 +193,10 @@ class ReliabilityLayer:
     def _alternative(self, ref: str, call: StepCall, call_next: Next) -> Alternative[Any]:
         """Another action (`agent.key` in the manifest) or another handler for this step."""
         ctx = call.ctx
-        try:
-            spec = self.manifest.action(ref)
-        except KeyError:
-            spec = None
+        spec: Action | None = None
+        if self.actions is not None:
+            with contextlib.suppress(KeyError):
+                spec = self.actions(ref)
         try:
             if spec is not None:
                 handler = self.resolve_handler(spec.handler)

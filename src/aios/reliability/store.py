@@ -10,11 +10,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Column, DateTime, Float, Integer, String, Table, Text, select
+from sqlalchemy import Column, Float, Integer, String, Table, Text, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from aios.store.engine import Store
 from aios.store.tables import metadata
+from aios.store.types import UTCDateTime
 
 __all__ = ["BreakerRow", "BreakerStore", "breakers"]
 
@@ -23,8 +24,8 @@ breakers = Table(
     metadata,
     Column("name", String(300), primary_key=True),
     Column("state", String(16), nullable=False),  # closed | open | half_open
-    Column("opened_at", DateTime(timezone=True), nullable=True),
-    Column("changed_at", DateTime(timezone=True), nullable=False),
+    Column("opened_at", UTCDateTime(), nullable=True),
+    Column("changed_at", UTCDateTime(), nullable=False),
     Column("failure_rate", Float, nullable=False, default=0.0),
     Column("calls", Integer, nullable=False, default=0),
     Column("transitions", Integer, nullable=False, default=1),
@@ -53,11 +54,7 @@ def _to_dt(value: float | None) -> datetime | None:
 
 
 def _to_epoch(value: datetime | None) -> float | None:
-    if value is None:
-        return None
-    if value.tzinfo is None:  # SQLite drops the zone
-        value = value.replace(tzinfo=UTC)
-    return value.timestamp()
+    return None if value is None else value.timestamp()
 
 
 class BreakerStore:

@@ -25,9 +25,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aios.manifest.schema import Action
+if TYPE_CHECKING:  # the manifest schema imports aios.routing.spec
+    from aios.manifest.schema import Action
 
 __all__ = ["SOURCES", "ArgValue", "extract", "ground", "plan_arguments", "refusal"]
 

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     Boolean,
     Column,
-    DateTime,
     Float,
     Index,
     LargeBinary,
@@ -35,6 +34,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from aios.errors import StoreError
 from aios.store.engine import Store, database_error
 from aios.store.tables import metadata
+from aios.store.types import UTCDateTime
 
 __all__ = ["CacheRow", "CacheTable", "llm_cache"]
 
@@ -51,8 +51,8 @@ llm_cache = Table(
     Column("semantic", Boolean, nullable=False, default=False),
     Column("embedder", String(100), nullable=True),
     Column("vector", LargeBinary, nullable=True),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("expires_at", DateTime(timezone=True), nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=True),
     Index("ix_llm_cache_created", "created_at"),
 )
 
@@ -75,13 +75,6 @@ class CacheRow:
     expires_at: datetime | None
 
 
-def _aware(value: datetime | None) -> datetime | None:
-    # SQLite hands back naive datetimes; everything Ai:oS writes is UTC.
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value
-
-
 class CacheTable:
     """Reads and writes `llm_cache` rows on a store."""
 
@@ -100,8 +93,7 @@ class CacheTable:
         except SQLAlchemyError as exc:
             raise StoreError(f"cannot read the response cache (table llm_cache): "
                              f"{database_error(exc)}") from exc
-        out = [CacheRow(**{**row, "created_at": _aware(row["created_at"]),
-                           "expires_at": _aware(row["expires_at"])}) for row in rows]
+        out = [CacheRow(**row) for row in rows]
         out.reverse()
         return out
 

@@ -112,6 +112,23 @@ class _Rows:
     dropped: int = 0
 
 
+def _add_row(rows: _Rows, file: Path, line: int, row: Mapping[str, str | None],
+             models: list[str], scores: list[float], *, has_cost: bool,
+             prices: Mapping[str, tuple[float, float]], default_output_tokens: int) -> None:
+    """One prompt's row: its text, task, scores and the models' costs (read from the cost
+    columns when the file has them, else estimated at `prices`)."""
+    prompt = _prompt_text(row.get("prompt") or "")
+    if has_cost:
+        costs = [_number(file, line, m + _COST, row.get(m + _COST), "a cost in USD")
+                 for m in models]
+    else:
+        costs = _priced(file, line, models, row, prompt, prices, default_output_tokens)
+    rows.prompts.append(prompt)
+    rows.tasks.append((row.get("eval_name") or "").strip() or file.stem)
+    rows.scores.append(scores)
+    rows.costs.append(costs)
+
+
 def _number(file: Path, line: int, column: str, raw: str | None, what: str) -> float:
     try:
         value = float(raw if raw is not None else "")
@@ -171,16 +188,9 @@ def _outcome_rows(file: Path, reader: csv.DictReader[str], models: list[str], ro
             if score_max is not None and value > score_max:
                 raise ConfigError(f"{file}:{line}: column {model!r}: score {value:g} is "
                                   f"above --score-max {score_max:g}")
-        prompt = _prompt_text(row.get("prompt") or "")
-        if has_cost:
-            costs = [_number(file, line, m + _COST, row.get(m + _COST), "a cost in USD")
-                     for m in models]
-        else:
-            costs = _priced(file, line, models, row, prompt, prices, default_output_tokens)
-        rows.prompts.append(prompt)
-        rows.tasks.append((row.get("eval_name") or "").strip() or file.stem)
-        rows.scores.append([v / score_max if score_max else v for v in scores])
-        rows.costs.append(costs)
+        graded = [v / score_max if score_max else v for v in scores]
+        _add_row(rows, file, line, row, models, graded, has_cost=has_cost, prices=prices,
+                 default_output_tokens=default_output_tokens)
 
 
 def _pairwise_rows(file: Path, reader: csv.DictReader[str], models: list[str], rows: _Rows,
@@ -205,16 +215,8 @@ def _pairwise_rows(file: Path, reader: csv.DictReader[str], models: list[str], r
             raise ConfigError(f"{file}:{line}: column 'winner': {said!r} is none of strong, "
                               f"weak, tie, {strong!r} or {weak!r}; name the models with "
                               "--strong and --weak")
-        prompt = _prompt_text(row.get("prompt") or "")
-        if has_cost:
-            costs = [_number(file, line, m + _COST, row.get(m + _COST), "a cost in USD")
-                     for m in models]
-        else:
-            costs = _priced(file, line, models, row, prompt, prices, default_output_tokens)
-        rows.prompts.append(prompt)
-        rows.tasks.append((row.get("eval_name") or "").strip() or file.stem)
-        rows.scores.append(scores)
-        rows.costs.append(costs)
+        _add_row(rows, file, line, row, models, scores, has_cost=has_cost, prices=prices,
+                 default_output_tokens=default_output_tokens)
 
 
 def read_routing_data(paths: Sequence[Path | str], models: Sequence[str] | None = None, *,

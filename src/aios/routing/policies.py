@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 from aios.errors import ConfigError, NotFoundError
 from aios.llm.types import LLMRequest, ModelInfo
+from aios.registry import Registry
 from aios.routing.features import RequestFeatures
 from aios.routing.latency import LatencyEstimator
 
@@ -125,22 +126,18 @@ class Policy(Protocol):
         ...
 
 
-_POLICIES: dict[str, Callable[..., Policy]] = {}
+_POLICIES: Registry[Callable[..., Policy]] = Registry("routing policy", known="known policies")
 
 
 def register_policy(name: str) -> Callable[[Callable[..., Policy]], Callable[..., Policy]]:
     """Class decorator: make a policy available by `name` (parameters are its init args)."""
 
-    def decorate(factory: Callable[..., Policy]) -> Callable[..., Policy]:
-        _POLICIES[name] = factory
-        return factory
-
-    return decorate
+    return _POLICIES.register(name)
 
 
 def policy_names() -> list[str]:
     """Registered policy names."""
-    return sorted(_POLICIES)
+    return _POLICIES.names()
 
 
 def create_policy(name: str, **params: Any) -> Policy:
@@ -150,9 +147,6 @@ def create_policy(name: str, **params: Any) -> Policy:
         ConfigError: unknown name or bad parameters.
     """
     factory = _POLICIES.get(name)
-    if factory is None:
-        raise ConfigError(f"unknown routing policy {name!r}; known policies: "
-                          f"{', '.join(policy_names())}")
     try:
         return factory(**params)
     except TypeError as exc:

@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aios.errors import ConfigError, NotFoundError
-from aios.manifest.schema import Manifest
 from aios.routing.arguments import ArgValue, ground, plan_arguments, refusal
 from aios.routing.intent import IntentPlan
+
+if TYPE_CHECKING:  # the manifest schema imports aios.routing.spec
+    from aios.manifest.schema import Manifest
 
 __all__ = ["PlannedCall", "agent_calls", "choose_agent", "matched_calls", "model_driven"]
 

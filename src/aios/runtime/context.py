@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aios.manifest.schema import Action
+if TYPE_CHECKING:  # the manifest schema imports policy models whose layers import this module
+    from aios.manifest.schema import Action
 
 __all__ = ["ActionContext"]
 

@@ -25,6 +25,7 @@ from aios.errors import (
 from aios.manifest.loader import manifest_digest
 from aios.manifest.schema import Manifest, Step
 from aios.manifest.schema import Sequence as SequenceSpec
+from aios.registry import Registry
 from aios.runtime.context import ActionContext
 from aios.runtime.events import (
     Listener,
@@ -94,18 +95,14 @@ class RunResult:
 Resumer = Callable[["Runtime", RunRecord], Awaitable["RunResult"]]
 
 #: Resumers by run kind (`runs.kind`); filled by `register_run_kind`.
-_RESUMERS: dict[str, Resumer] = {}
+_RESUMERS: Registry[Resumer] = Registry("run kind")
 #: Modules that register the resumer of a kind, imported the first time such a run resumes.
 _KIND_MODULES = {"agent": "aios.runtime.agent_loop"}
 
 
 def register_run_kind(kind: str) -> Callable[[Resumer], Resumer]:
     """Register the function that resumes runs of `kind` (a decorator)."""
-    def decorate(fn: Resumer) -> Resumer:
-        _RESUMERS[kind] = fn
-        return fn
-
-    return decorate
+    return _RESUMERS.register(kind)
 
 
 def _single_step(action: str, args: dict[str, Any]) -> SequenceSpec:
@@ -221,11 +218,10 @@ class Runtime:
         record = await self.runs.get_run(run_id)
         if record.kind not in _RESUMERS and record.kind in _KIND_MODULES:
             importlib.import_module(_KIND_MODULES[record.kind])  # registers its resumer
-        resumer = _RESUMERS.get(record.kind)
-        if resumer is None:
+        if record.kind not in _RESUMERS:
             raise ConfigError(f"run {record.id} is of kind {record.kind!r}, which this version "
-                              f"cannot resume (known kinds: {', '.join(sorted(_RESUMERS))})")
-        return await resumer(self, record)
+                              f"cannot resume (known kinds: {', '.join(_RESUMERS.names())})")
+        return await _RESUMERS[record.kind](self, record)
 
     async def run_agent(self, agent: str, goal: str, *, run_id: str | None = None,
                         on_text: Callable[[str], None] | None = None,

@@ -9,7 +9,7 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aios.errors import (
     ActionError,
@@ -18,9 +18,11 @@ from aios.errors import (
     ActionTimeout,
     DuplicateExecution,
 )
-from aios.manifest.schema import Criticality
 from aios.runtime.pipeline import HandlerAbandoned, Next, StepCall, on_handler_start
 from aios.store.runs import RunStore
+
+if TYPE_CHECKING:  # the manifest schema imports policy models whose layers import this module
+    from aios.manifest.schema import Criticality
 
 __all__ = ["ConfirmationLayer", "ForensicLayer", "IdempotencyLayer", "TimeoutLayer",
            "deadline_error", "idempotency_key", "late_summary", "when_finished"]
@@ -91,6 +93,12 @@ class ForensicLayer:
         return await call_next(call)
 
 
+def _criticality(name: str) -> Criticality:
+    from aios.manifest.schema import Criticality  # on use: see the TYPE_CHECKING import above
+
+    return Criticality(name)
+
+
 @dataclass
 class ConfirmationLayer:
     """Mutating actions at or above `threshold` criticality run only when confirmed (--yes).
@@ -99,7 +107,7 @@ class ConfirmationLayer:
     """
 
     assume_yes: bool = False
-    threshold: Criticality = Criticality.high
+    threshold: Criticality = field(default_factory=lambda: _criticality("high"))
 
     async def __call__(self, call: StepCall, call_next: Next) -> Any:
         spec = call.spec

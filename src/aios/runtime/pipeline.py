@@ -13,11 +13,13 @@ import contextvars
 import inspect
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from aios.manifest.schema import Action
 from aios.runtime.context import ActionContext
 from aios.threads import ThreadAbandoned, in_daemon_thread
+
+if TYPE_CHECKING:  # the manifest schema imports policy models whose layers import this module
+    from aios.manifest.schema import Action
 
 __all__ = ["HandlerAbandoned", "Layer", "Next", "StepCall", "compose", "handler_started",
            "handler_starting", "invoke_handler", "on_handler_start", "run_sync_abandonable"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Query
@@ -85,7 +85,7 @@ async def graphs(services: ServicesDep, _user: Viewer) -> list[GraphOut]:
     async with services.store.engine.connect() as conn:
         rows = (await conn.execute(query)).all()
     return [GraphOut(name=r[0], version=r[1],
-                     updated_at=r[2] if r[2].tzinfo else r[2].replace(tzinfo=UTC))
+                     updated_at=r[2])
             for r in rows]
 
 

@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Index, String, Table, Text, insert, select, update
+from sqlalchemy import JSON, Column, Index, String, Table, Text, insert, select, update
 
 from aios.errors import NotFoundError
 from aios.store.engine import Store
 from aios.store.tables import metadata
+from aios.store.types import UTCDateTime
 
 __all__ = ["RedTeamRecord", "RedTeamStore", "redteam_reports", "totals"]
 
@@ -32,8 +33,8 @@ redteam_reports = Table(
     Column("summary", JSON, nullable=True),  # {mode: {attacks, succeeded, blocked, ...}}
     Column("report", JSON, nullable=True),  # what `aios redteam --json` prints
     Column("error", Text, nullable=True),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("finished_at", DateTime(timezone=True), nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("finished_at", UTCDateTime(), nullable=True),
     Index("ix_redteam_reports_created", "created_at"),
 )
 
@@ -47,12 +48,6 @@ def totals(report: Mapping[str, Any]) -> dict[str, dict[str, int]]:
         summary = body.get("summary") or {}
         out[str(mode)] = {k: int(summary.get(k, 0) or 0) for k in _TOTALS}
     return out
-
-
-def _utc(value: datetime | None) -> datetime | None:
-    if value is not None and value.tzinfo is None:  # SQLite drops the zone
-        return value.replace(tzinfo=UTC)
-    return value
 
 
 @dataclass(frozen=True)
@@ -110,8 +105,8 @@ class RedTeamStore:
             id=row["id"], target=row["target"], status=row["status"], source=row["source"],
             requested_by=row["requested_by"], options=dict(row["options"] or {}),
             summary=row["summary"], error=row["error"],
-            created_at=_utc(row["created_at"]) or datetime.now(UTC),
-            finished_at=_utc(row["finished_at"]),
+            created_at=row["created_at"],
+            finished_at=row["finished_at"],
             report=row["report"] if with_report else None)
 
     async def list(self, limit: int = 20) -> list[RedTeamRecord]:

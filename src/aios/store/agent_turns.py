@@ -11,11 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Index, Integer, String, Table, select
+from sqlalchemy import JSON, Column, Index, Integer, String, Table, select
 
 from aios.store.engine import Store
 from aios.store.runs import utcnow
 from aios.store.tables import ROW_ID, metadata
+from aios.store.types import UTCDateTime
 from aios.store.writer import BatchWriter
 
 __all__ = ["AgentTurnStore", "TurnEntry", "agent_turns"]
@@ -28,7 +29,7 @@ agent_turns = Table(
     Column("seq", Integer, nullable=False),
     Column("kind", String(16), nullable=False),  # message | model | tool | end
     Column("data", JSON, nullable=False),
-    Column("at", DateTime(timezone=True), nullable=False),
+    Column("at", UTCDateTime(), nullable=False),
     Index("uq_agent_turns_run_seq", "run_id", "seq", unique=True),
 )
 

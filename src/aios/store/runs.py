@@ -21,7 +21,7 @@ from aios.store.writer import BatchWriter
 if TYPE_CHECKING:
     from aios.security.arguments import ArgumentMasker
 
-__all__ = ["IdempotencyRecord", "RunParties", "RunRecord", "RunStore", "StepRecord", "as_utc",
+__all__ = ["IdempotencyRecord", "RunParties", "RunRecord", "RunStore", "StepRecord",
            "run_parties", "utcnow"]
 
 log = logging.getLogger("aios.store")
@@ -33,13 +33,6 @@ TERMINAL = frozenset({"succeeded", "failed", "cancelled", "skipped"})
 def utcnow() -> datetime:
     """The current time, timezone-aware UTC."""
     return datetime.now(UTC)
-
-
-def as_utc(value: datetime | None) -> datetime | None:
-    """`value` with its UTC zone restored (SQLite returns naive datetimes)."""
-    if value is not None and value.tzinfo is None:  # SQLite drops the zone
-        return value.replace(tzinfo=UTC)
-    return value
 
 
 @dataclass(frozen=True)
@@ -347,8 +340,8 @@ class RunStore:
             forensic=bool(row["forensic"]), manifest_name=row["manifest_name"],
             manifest_path=row["manifest_path"], manifest_digest=row["manifest_digest"],
             options=dict(row["options"] or {}), error=row["error"], pid=row["pid"],
-            host=row["host"], created_at=as_utc(row["created_at"]) or utcnow(),
-            finished_at=as_utc(row["finished_at"]), initiator=row["initiator"],
+            host=row["host"], created_at=row["created_at"],
+            finished_at=row["finished_at"], initiator=row["initiator"],
             resumed_by=tuple(row["resumed_by"] or ()), **extra)
 
     async def list_runs(self, limit: int = 20, status: str | None = None) -> list[RunRecord]:
@@ -389,7 +382,7 @@ class RunStore:
         for ev in events:
             latest[ev["step_id"]] = StepRecord(
                 step_id=ev["step_id"], action=ev["action"], status=ev["status"],
-                attempt=ev["attempt"], at=as_utc(ev["at"]) or utcnow(),
+                attempt=ev["attempt"], at=ev["at"],
                 duration_ms=ev["duration_ms"], result=ev["result"], error=ev["error"])
         published: dict[str, dict[str, Any]] = {}
         for m in meta:

@@ -11,7 +11,6 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
-    DateTime,
     Float,
     Index,
     Integer,
@@ -20,6 +19,8 @@ from sqlalchemy import (
     Table,
     Text,
 )
+
+from aios.store.types import UTCDateTime
 
 __all__ = ["ROW_ID", "idempotency", "metadata", "run_metadata", "runs", "step_events"]
 
@@ -44,8 +45,8 @@ runs = Table(
     Column("error", Text, nullable=True),
     Column("pid", Integer, nullable=True),
     Column("host", String(200), nullable=True),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("finished_at", DateTime(timezone=True), nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("finished_at", UTCDateTime(), nullable=True),
     # Who started the run and who resumed it since (0018): none of them may approve the
     # approval requests the run files; the initiator is their requester.
     Column("initiator", String(200), nullable=True),
@@ -64,7 +65,7 @@ step_events = Table(
     Column("action", String(200), nullable=False),
     Column("status", String(16), nullable=False),
     Column("attempt", Integer, nullable=False, default=1),
-    Column("at", DateTime(timezone=True), nullable=False),
+    Column("at", UTCDateTime(), nullable=False),
     Column("duration_ms", Float, nullable=True),
     Column("result", JSON, nullable=True),
     Column("error", Text, nullable=True),
@@ -80,7 +81,7 @@ run_metadata = Table(
     Column("action", String(200), nullable=False),
     Column("key", String(200), nullable=False),
     Column("value", JSON, nullable=True),
-    Column("at", DateTime(timezone=True), nullable=False),
+    Column("at", UTCDateTime(), nullable=False),
     Index("ix_run_metadata_run", "run_id", "id"),
 )
 
@@ -95,6 +96,6 @@ idempotency = Table(
     Column("status", String(16), nullable=False),  # started | succeeded | failed
     Column("result", JSON, nullable=True),
     Column("error", Text, nullable=True),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("finished_at", DateTime(timezone=True), nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("finished_at", UTCDateTime(), nullable=True),
 )

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 from pydantic import BaseModel
 
 from aios.errors import ConfigError, DeliveryError
+from aios.registry import Registry
 
 __all__ = ["Channel", "DeliveryError", "Notice", "Receipt", "build_channel", "channel",
            "channel_types", "required_env"]
@@ -78,7 +79,7 @@ class Channel(Protocol):
 
 
 ChannelFactory = Callable[[Any, str, Mapping[str, str]], Channel]
-_TYPES: dict[str, ChannelFactory] = {}
+_TYPES: Registry[ChannelFactory] = Registry("channel type")
 _BUILTIN = {"webhook": "aios.approvals.channels.webhook",
             "email": "aios.approvals.channels.email",
             "slack": "aios.approvals.channels.slack",
@@ -88,18 +89,14 @@ _BUILTIN = {"webhook": "aios.approvals.channels.webhook",
 def channel(type_: str) -> Callable[[ChannelFactory], ChannelFactory]:
     """Register a channel class (called as `cls(spec, name, env)`) under a manifest `type`."""
 
-    def mark(factory: ChannelFactory) -> ChannelFactory:
-        _TYPES[type_] = factory
-        return factory
-
-    return mark
+    return _TYPES.register(type_)
 
 
 def channel_types() -> list[str]:
     """Every registered channel type (the built-in ones load on first use)."""
     for module in _BUILTIN.values():
         importlib.import_module(module)
-    return sorted(_TYPES)
+    return _TYPES.names()
 
 
 def build_channel(spec: BaseModel, index: int, env: Mapping[str, str]) -> Channel:
@@ -111,12 +108,11 @@ def build_channel(spec: BaseModel, index: int, env: Mapping[str, str]) -> Channe
     type_ = str(getattr(spec, "type", ""))
     if type_ not in _TYPES and type_ in _BUILTIN:
         importlib.import_module(_BUILTIN[type_])
-    factory = _TYPES.get(type_)
-    if factory is None:
+    if type_ not in _TYPES:
         raise ConfigError(f"approvals.channels[{index}]: unknown channel type {type_!r} "
                           f"(known: {', '.join(channel_types())})")
     name = getattr(spec, "name", None) or f"{type_}.{index}"
-    return factory(spec, name, env)
+    return _TYPES[type_](spec, name, env)
 
 
 def required_env(env: Mapping[str, str], variable: str | None, where: str) -> str | None:

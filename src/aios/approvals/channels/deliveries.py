@@ -8,14 +8,15 @@ who was told what, when, and which channel did not answer.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, DateTime, Index, Integer, String, Table, Text, func, insert, select
+from sqlalchemy import Column, Index, Integer, String, Table, Text, func, insert, select
 
 from aios.approvals.audit import AuditLog
 from aios.approvals.requests import RequestStore
 from aios.store.tables import ROW_ID, metadata
+from aios.store.types import UTCDateTime
 
 __all__ = ["FAILED", "RETRYING", "SENT", "Delivery", "DeliveryLog", "approval_deliveries"]
 
@@ -38,7 +39,7 @@ approval_deliveries = Table(
     Column("attempt", Integer, nullable=False),
     Column("status", String(16), nullable=False),  # sent | retrying | failed
     Column("detail", Text, nullable=False),
-    Column("at", DateTime(timezone=True), nullable=False),
+    Column("at", UTCDateTime(), nullable=False),
     Index("ix_approval_deliveries_request", "request_id"),
     Index("ix_approval_deliveries_status", "status", "channel"),
 )
@@ -92,7 +93,7 @@ class DeliveryLog:
                                        .order_by(table.c.id))).mappings().all()
         return [Delivery(r["request_id"], r["event"], r["channel"], r["target"], r["attempt"],
                          r["status"], r["detail"],
-                         r["at"] if r["at"].tzinfo else r["at"].replace(tzinfo=UTC))
+                         r["at"])
                 for r in rows]
 
     async def counts(self) -> dict[tuple[str, str], int]:

@@ -13,6 +13,7 @@ from aios.discovery.graph import KnowledgeGraph
 from aios.discovery.modelcall import LLM, ModelCall
 from aios.discovery.retrieval import Embedder
 from aios.errors import ConfigError
+from aios.registry import Registry
 
 __all__ = ["SOURCES", "Evidence", "Source", "SourceContext", "parse_source", "source"]
 
@@ -101,17 +102,13 @@ class Source(Protocol):
 
 
 #: Source factories by kind, filled by `@source`: `factory(argument, mission_text)`.
-SOURCES: dict[str, Callable[[str, str], Source]] = {}
+SOURCES: Registry[Callable[[str, str], Source]] = Registry("source kind")
 
 
 def source(kind: str) -> Callable[[Callable[[str, str], Source]], Callable[[str, str], Source]]:
     """Register a source factory for specs `kind` or `kind:ARGUMENT`."""
 
-    def mark(factory: Callable[[str, str], Source]) -> Callable[[str, str], Source]:
-        SOURCES[kind] = factory
-        return factory
-
-    return mark
+    return SOURCES.register(kind)
 
 
 def parse_source(spec: str, mission: str) -> Source:
@@ -121,8 +118,7 @@ def parse_source(spec: str, mission: str) -> Source:
         ConfigError: the kind is unknown (the message lists the known ones).
     """
     kind, _, argument = spec.partition(":")
-    factory = SOURCES.get(kind)
-    if factory is None:
+    if kind not in SOURCES:
         raise ConfigError(f"unknown source kind {kind!r} in {spec!r}; known kinds: "
                           f"{', '.join(sorted(SOURCES))} (e.g. --source corpus:PATH)")
-    return factory(argument, mission)
+    return SOURCES[kind](argument, mission)

@@ -5,9 +5,8 @@ from __future__ import annotations
 import re
 
 from aios.discovery.curiosity import FrontierItem
-from aios.discovery.extract import Claim, Provenance, parse_triples, slug_relation
+from aios.discovery.extract import Claim, Provenance, orient_triple, parse_triples
 from aios.discovery.modelcall import ask, parse_json
-from aios.discovery.relations import canonical_relation
 from aios.discovery.retrieval import tokenize
 from aios.discovery.sources.base import Evidence, Source, SourceContext, source
 from aios.errors import ConfigError
@@ -75,12 +74,10 @@ class ModelSource:
         for subject, relation, obj in triples:
             if not _plausible(subject, obj, words):
                 continue
-            canonical = canonical_relation(relation)
-            name = canonical[0] if canonical else slug_relation(relation)
-            if not name:
+            oriented = orient_triple(subject, relation, obj)
+            if oriented is None:
                 continue
-            if canonical and canonical[1]:
-                subject, obj = obj, subject
+            subject, name, obj, _ = oriented
             claims.append(Claim(subject, name, obj, ctx.model_confidence,
                                 Provenance(kind="model", extractor="model", quote=text[:240],
                                            call_id=call.id, model=call.model or None),

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from aios.errors import ConfigError
 from aios.evaluation.datasets import Sample
 from aios.evaluation.targets import TargetOutput
+from aios.registry import Registry
 
 __all__ = ["EVALUATORS", "Evaluator", "EvaluatorContext", "EvaluatorParams", "Score",
            "build_evaluator", "evaluator_param_errors", "output_text", "register_evaluator"]
@@ -120,30 +121,21 @@ class Evaluator(Generic[P]):
         raise NotImplementedError
 
 
-EVALUATORS: dict[str, type[Evaluator[Any]]] = {}
+EVALUATORS: Registry[type[Evaluator[Any]]] = Registry("evaluator", name_attr="name")
 
 
 def register_evaluator(name: str) -> Callable[[type[Evaluator[Any]]], type[Evaluator[Any]]]:
     """Register an evaluator class under `name` (what suites write in `evaluators:`)."""
 
-    def add(cls: type[Evaluator[Any]]) -> type[Evaluator[Any]]:
-        cls.name = name
-        EVALUATORS[name] = cls
-        return cls
-
-    return add
-
-
-def _unknown(name: str) -> str:
-    return f"unknown evaluator {name!r}; known: {', '.join(sorted(EVALUATORS))}"
+    return EVALUATORS.register(name)
 
 
 def evaluator_param_errors(name: str, params: Mapping[str, Any]
                            ) -> list[tuple[tuple[str | int, ...], str]]:
     """Problems with an evaluator entry as (location, message) pairs; empty when valid."""
-    cls = EVALUATORS.get(name)
-    if cls is None:
-        return [(("name",), _unknown(name))]
+    if name not in EVALUATORS:
+        return [(("name",), EVALUATORS.unknown(name))]
+    cls = EVALUATORS[name]
     try:
         cls.Params.model_validate(dict(params))
     except ValidationError as exc:

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from aios.errors import ConfigError
 from aios.evaluation.datasets import Sample
 from aios.llm.types import LLMRequest, LLMResponse, Message
+from aios.registry import Registry
 from aios.settings import Settings
 
 __all__ = ["TARGETS", "Target", "TargetContext", "TargetOutput", "TargetParams",
@@ -96,18 +97,13 @@ class Target(Generic[P]):
         return self.kind
 
 
-TARGETS: dict[str, type[Target[Any]]] = {}
+TARGETS: Registry[type[Target[Any]]] = Registry("target type", name_attr="kind")
 
 
 def register_target(kind: str) -> Callable[[type[Target[Any]]], type[Target[Any]]]:
     """Register a target class under `kind` (the suite's `target.type`)."""
 
-    def add(cls: type[Target[Any]]) -> type[Target[Any]]:
-        cls.kind = kind
-        TARGETS[kind] = cls
-        return cls
-
-    return add
+    return TARGETS.register(kind)
 
 
 def _split(spec: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
@@ -119,8 +115,7 @@ def target_param_errors(spec: Mapping[str, Any]) -> list[tuple[tuple[str | int, 
     """Problems with a `target:` mapping, as (location, message) pairs (empty when valid)."""
     kind, params = _split(spec)
     if kind not in TARGETS:
-        return [(("type",), f"unknown target type {kind!r}; known: "
-                            f"{', '.join(sorted(TARGETS))}")]
+        return [(("type",), TARGETS.unknown(kind))]
     try:
         TARGETS[kind].Params.model_validate(params)
     except ValidationError as exc:

@@ -43,7 +43,7 @@ from typing import Any, ClassVar
 
 from aios.errors import PermanentProviderError
 from aios.llm.providers._errors import missing_sdk
-from aios.llm.providers.registry import ProviderBase, register_provider
+from aios.llm.providers.registry import ProviderBase, register_provider, sampling_options
 from aios.llm.tokens import MESSAGE_OVERHEAD
 from aios.llm.types import LLMRequest, LLMResponse, Message, ModelInfo, StreamChunk, ToolCall, Usage
 from aios.threads import in_daemon_thread, start_daemon
@@ -217,12 +217,7 @@ class LocalProvider(ProviderBase):
             "messages": messages,
             "max_tokens": request.max_tokens or model.max_output_tokens
                           or self.default_max_output}
-        for field in ("temperature", "top_p", "seed"):
-            value = getattr(request, field)
-            if value is not None:
-                kwargs[field] = value
-        if request.stop:
-            kwargs["stop"] = list(request.stop)
+        kwargs.update(sampling_options(request))
         if request.tools:  # a grammar that admits only a call of a tool, or an answer
             kwargs["response_format"] = {"type": "json_object",
                                          "schema": tool_call_schema(request.tools)}

@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 
 from aios.errors import PermanentProviderError, ProviderError, TransientProviderError
 from aios.llm.providers._errors import missing_sdk, status_error, transport_errors
-from aios.llm.providers.registry import ProviderBase, register_provider
+from aios.llm.providers.registry import ProviderBase, register_provider, sampling_options
 from aios.llm.tokens import estimate_request_tokens, estimate_tokens
 from aios.llm.types import (
     LLMRequest,
@@ -119,12 +119,7 @@ class OpenAIProvider(ProviderBase):
             # The official API renamed it; OpenAI-compatible servers still read max_tokens.
             key = "max_tokens" if model.base_url else "max_completion_tokens"
             kwargs[key] = max_tokens
-        for field in ("temperature", "top_p", "seed"):
-            value = getattr(request, field)
-            if value is not None:
-                kwargs[field] = value
-        if request.stop:
-            kwargs["stop"] = list(request.stop)
+        kwargs.update(sampling_options(request))
         if request.tools:
             kwargs["tools"] = [dict(t) for t in request.tools]
         if request.response_format is not None:

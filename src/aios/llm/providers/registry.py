@@ -11,12 +11,14 @@ from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, TypeVar
 
 from aios.errors import ConfigError
-from aios.llm.types import ModelInfo
+from aios.llm.types import LLMRequest, ModelInfo
+from aios.registry import Registry
 
 __all__ = ["ProviderBase", "create_provider", "provider_class", "register_provider",
-           "registered_providers", "resolve_api_key"]
+           "registered_providers", "resolve_api_key", "sampling_options"]
 
-_REGISTRY: dict[str, type[ProviderBase]] = {}
+_REGISTRY: Registry[type[ProviderBase]] = Registry(
+    "LLM provider", duplicates="error", known="registered providers", name_attr="name")
 
 P = TypeVar("P", bound="type[ProviderBase]")
 
@@ -69,21 +71,12 @@ def register_provider(name: str) -> Callable[[P], P]:
         ConfigError: another class already holds the name.
     """
 
-    def decorate(cls: P) -> P:
-        existing = _REGISTRY.get(name)
-        if existing is not None and existing is not cls:
-            raise ConfigError(f"provider name {name!r} is already registered by "
-                              f"{existing.__module__}.{existing.__qualname__}")
-        cls.name = name
-        _REGISTRY[name] = cls
-        return cls
-
-    return decorate
+    return _REGISTRY.register(name)
 
 
 def registered_providers() -> list[str]:
     """The registered provider names, sorted."""
-    return sorted(_REGISTRY)
+    return _REGISTRY.names()
 
 
 def provider_class(name: str) -> type[ProviderBase]:
@@ -92,12 +85,7 @@ def provider_class(name: str) -> type[ProviderBase]:
     Raises:
         ConfigError: no such provider; the message lists the registered ones.
     """
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        raise ConfigError(
-            f"unknown LLM provider {name!r}; registered providers: "
-            f"{', '.join(registered_providers())}") from None
+    return _REGISTRY.get(name)
 
 
 def resolve_api_key(model: ModelInfo, env: Mapping[str, str]) -> str | None:
@@ -133,3 +121,14 @@ def create_provider(model: ModelInfo, env: Mapping[str, str]) -> Any:
     """
     cls = provider_class(model.provider)
     return cls(model, api_key=resolve_api_key(model, env))
+
+
+def sampling_options(request: LLMRequest) -> dict[str, Any]:
+    """The sampling settings `request` sets (`temperature`, `top_p`, `seed`, `stop`), under
+    the names the OpenAI-style APIs and llama.cpp share; unset ones are left out."""
+    options: dict[str, Any] = {field: getattr(request, field)
+                               for field in ("temperature", "top_p", "seed")
+                               if getattr(request, field) is not None}
+    if request.stop:
+        options["stop"] = list(request.stop)
+    return options

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
 
-from aios.errors import ConfigError
+from aios.registry import Registry
 from aios.runtime.pipeline import StepCall
 from aios.settings import Settings
 
@@ -29,22 +29,19 @@ class Executor(Protocol):
 ExecutorFactory = Callable[[Settings], Executor]
 F = TypeVar("F", bound=ExecutorFactory)
 
-_EXECUTORS: dict[str, ExecutorFactory] = {}
+_EXECUTORS: Registry[ExecutorFactory] = Registry(
+    "executor", known="set AIOS_EXECUTOR to one of")
 
 
 def register_executor(name: str) -> Callable[[F], F]:
     """Register a factory `(settings) -> Executor` under `name`."""
 
-    def add(factory: F) -> F:
-        _EXECUTORS[name] = factory
-        return factory
-
-    return add
+    return _EXECUTORS.register(name)
 
 
 def executor_names() -> list[str]:
     """The registered executor names, sorted."""
-    return sorted(_EXECUTORS)
+    return _EXECUTORS.names()
 
 
 def build_executor(name: str, settings: Settings) -> Executor:
@@ -53,8 +50,4 @@ def build_executor(name: str, settings: Settings) -> Executor:
     Raises:
         ConfigError: no executor has that name.
     """
-    factory = _EXECUTORS.get(name)
-    if factory is None:
-        raise ConfigError(f"unknown executor {name!r}; set AIOS_EXECUTOR to one of: "
-                          f"{', '.join(executor_names())}")
-    return factory(settings)
+    return _EXECUTORS.get(name)(settings)
