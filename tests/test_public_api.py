@@ -119,10 +119,10 @@ PUBLIC: dict[str, list[str]] = {
         "invoke_handler",
     ],
     "aios.security": [
-        "AgentGuardrails", "DataAction", "EffectivePolicy", "Finding", "GuardrailDecision",
-        "GuardrailLayer", "GuardrailPolicy", "GuardrailProvider", "Guardrails",
-        "InjectionAction", "Masker", "detector_names", "get_detector", "guardrail_wrapper",
-        "scan",
+        "AgentGuardrails", "Check", "DataAction", "EffectivePolicy", "Finding",
+        "GuardrailDecision", "GuardrailLayer", "GuardrailPolicy", "GuardrailProvider",
+        "Guardrails", "InjectionAction", "Masker", "Stage", "detector_names", "get_detector",
+        "guardrail_wrapper", "register_detector", "scan",
     ],
     "aios.server": [
         "ROUTER_MODULES", "SERVER_REQUESTER", "CookiePolicy", "EventHub", "Message",
