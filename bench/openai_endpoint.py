@@ -14,8 +14,10 @@ chat-completion request is sent:
   with the key looked up in the store on every request (`AIOS_KEY_CACHE_SECONDS=0`) and
   once with the server's key cache (5 s, the default);
 
-first one at a time (`--requests` each, keep-alive; p50 and p99 latency), then with
-`--concurrency` requests in flight (`--requests` each; requests per second). The "added"
+first one at a time (`--requests` each, keep-alive; p50 and p99 latency), the sides taking
+turns request by request so that a change in the machine's load falls on all of them alike,
+then with `--concurrency` requests in flight (`--requests` each, side after side; requests
+per second). The "added"
 column is endpoint minus direct: the gateway's work plus the second HTTP hop; "beyond the hop"
 is endpoint minus bare proxy: what the gateway adds beyond forwarding (the issue's target:
 p50 under 1 ms). The client, the endpoint and the upstream share the machine's cores, so the
@@ -134,16 +136,23 @@ async def _token(settings: Settings) -> str:
         await store.close()
 
 
-def _sequential(url: str, headers: dict[str, str], n: int) -> np.ndarray:
-    out = np.empty(n)
-    with httpx.Client(timeout=30) as client:
-        for _ in range(20):  # warm-up: connections, lazy imports, first-call caches
-            client.post(url, json=BODY, headers=headers).raise_for_status()
+def _sequential(sides: dict[str, tuple[str, dict[str, str]]], n: int) -> dict[str, np.ndarray]:
+    """Latencies in ms of `n` requests one at a time to each side, the sides taking turns."""
+    out = {name: np.empty(n) for name in sides}
+    clients = {name: httpx.Client(timeout=30) for name in sides}
+    try:
+        for name, (url, headers) in sides.items():
+            for _ in range(20):  # warm-up: connections, lazy imports, first-call caches
+                clients[name].post(url, json=BODY, headers=headers).raise_for_status()
         for i in range(n):
-            start = time.perf_counter()
-            client.post(url, json=BODY, headers=headers).raise_for_status()
-            out[i] = time.perf_counter() - start
-    return out * 1000.0
+            for name, (url, headers) in sides.items():
+                start = time.perf_counter()
+                clients[name].post(url, json=BODY, headers=headers).raise_for_status()
+                out[name][i] = time.perf_counter() - start
+    finally:
+        for client in clients.values():
+            client.close()
+    return {name: lat * 1000.0 for name, lat in out.items()}
 
 
 async def _throughput(url: str, headers: dict[str, str], n: int, concurrency: int) -> float:
@@ -286,8 +295,9 @@ def main() -> None:
                 except SystemExit as exc:
                     litellm_note = f"did not start: {str(exc.code)[-600:]}"
             rows = {}
+            latencies = _sequential(sides, args.requests)
             for name, (url, headers) in sides.items():
-                lat = _sequential(url, headers, args.requests)
+                lat = latencies[name]
                 rps = asyncio.run(_throughput(url, headers, args.requests, args.concurrency))
                 rows[name] = (float(np.percentile(lat, 50)), float(np.percentile(lat, 99)), rps)
     finally:
