@@ -130,6 +130,8 @@ def test_unknown_and_revoked_keys_and_unknown_models_are_refused(home: Settings,
 def test_update_changes_only_what_it_is_given_and_none_removes(home: Settings) -> None:
     key = create_key(home, "alice", "--rpm", "5", "--tpm", "900", "--budget-usd", "2",
                      "--budget-period", "day", "--models", "cheap,auto", "--tenant", "acme")
+    table = aios(home, "keys", "list")
+    assert table.exit_code == 0 and "tenant" in table.output and "acme" in table.output
     result = aios(home, "keys", "update", key["id"], "--rpm", "7", "--tenant", "globex",
                   "--json")
     assert result.exit_code == 0, result.output

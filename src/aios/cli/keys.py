@@ -160,7 +160,7 @@ def _keys_table(found: list[KeyUsage], now: datetime, *, compact: bool) -> Table
                   box=box.SIMPLE_HEAD if compact else box.HEAVY_HEAD)
     table.add_column("id", no_wrap=True)
     headers = ["user", "state", "limits", "budget"] if compact else \
-        ["user", "name", "state", "limits", "models", "budget"]
+        ["user", "tenant", "name", "state", "limits", "models", "budget"]
     for header in headers:
         table.add_column(header, overflow="fold")
     table.add_column("calls", no_wrap=True, justify="right")
@@ -168,7 +168,8 @@ def _keys_table(found: list[KeyUsage], now: datetime, *, compact: bool) -> Table
     for usage in found:
         info = usage.key
         models = info.policy.models
-        cells = {"user": escape(info.user), "name": escape(info.label),
+        cells = {"user": escape(info.user), "tenant": escape(info.policy.tenant or "-"),
+                 "name": escape(info.label),
                  "state": info.state(now), "limits": _limits_text(info),
                  "models": escape(",".join(models)) if models else "any",
                  "budget": _budget_text(usage)}
