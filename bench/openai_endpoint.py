@@ -6,15 +6,22 @@ another, with one model `gpt-4o` on that upstream, the response cache off (every
 reaches the upstream) and the default guardrails on. Then, in this process, the same
 chat-completion request is sent:
 
-- directly to the upstream (the baseline: one HTTP hop), and
+- directly to the upstream (one HTTP hop),
+- to a bare forwarding proxy on the same stack (the baseline of "the HTTP hop": FastAPI under
+  Uvicorn with `aios serve`'s settings, one route that forwards the request body with an
+  `httpx.AsyncClient` to the upstream and returns its answer; no auth, no parsing), and
 - to the endpoint (two hops: client -> Ai:oS -> upstream), with an Ai:oS API token, once
   with the key looked up in the store on every request (`AIOS_KEY_CACHE_SECONDS=0`) and
   once with the server's key cache (5 s, the default);
 
-first one at a time (`--requests` each, keep-alive; p50 and p99 latency), then with
-`--concurrency` requests in flight (`--requests` each; requests per second). The "added"
-column is endpoint minus direct: the gateway's work plus the second HTTP hop. The client, the
-endpoint and the upstream share the machine's cores, so the figures are a floor.
+first one at a time (`--requests` each, keep-alive; p50 and p99 latency), the sides taking
+turns request by request so that a change in the machine's load falls on all of them alike,
+then with `--concurrency` requests in flight (`--requests` each, side after side; requests
+per second). The "added"
+column is endpoint minus direct: the gateway's work plus the second HTTP hop; "beyond the hop"
+is endpoint minus bare proxy: what the gateway adds beyond forwarding (the issue's target:
+p50 under 1 ms). The client, the endpoint and the upstream share the machine's cores, so the
+figures are a floor.
 
 With `--litellm PATH` (or `AIOS_BENCH_LITELLM=PATH`), the `litellm` command of a LiteLLM
 install kept out of the project's virtualenv, LiteLLM's proxy is measured too, in the same run
@@ -50,6 +57,7 @@ from aios.settings import Settings
 from aios.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
+BARE = "bare proxy (the hop)"
 
 UPSTREAM = """\
 import sys, time
@@ -62,6 +70,36 @@ scripted_llm._Server.request_queue_size = 256  # 16 clients connecting at once: 
 server = ScriptedLLMServer(Reply.ok("ok", usage=(12, 3))).start()
 print(server.url, flush=True)
 time.sleep(10**6)
+"""
+
+BARE_PROXY = """\
+import sys
+import httpx
+import uvicorn
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
+
+upstream, port = sys.argv[1], int(sys.argv[2])
+app = FastAPI()
+client = httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=100))
+
+
+@app.post("/v1/chat/completions")
+async def forward(request: Request) -> Response:
+    answer = await client.post(upstream + "/v1/chat/completions", content=await request.body(),
+                               headers={{"content-type": "application/json",
+                                        "authorization": "Bearer sk-bench"}})
+    return Response(answer.content, status_code=answer.status_code,
+                    media_type="application/json")
+
+
+@app.get("/healthz")
+async def healthz() -> dict[str, bool]:
+    return {{"ok": True}}
+
+
+uvicorn.run(app, host="127.0.0.1", port=port, proxy_headers=True, log_level="warning",
+            timeout_graceful_shutdown=10)
 """
 
 MANIFEST = """\
@@ -98,16 +136,23 @@ async def _token(settings: Settings) -> str:
         await store.close()
 
 
-def _sequential(url: str, headers: dict[str, str], n: int) -> np.ndarray:
-    out = np.empty(n)
-    with httpx.Client(timeout=30) as client:
-        for _ in range(20):  # warm-up: connections, lazy imports, first-call caches
-            client.post(url, json=BODY, headers=headers).raise_for_status()
+def _sequential(sides: dict[str, tuple[str, dict[str, str]]], n: int) -> dict[str, np.ndarray]:
+    """Latencies in ms of `n` requests one at a time to each side, the sides taking turns."""
+    out = {name: np.empty(n) for name in sides}
+    clients = {name: httpx.Client(timeout=30) for name in sides}
+    try:
+        for name, (url, headers) in sides.items():
+            for _ in range(20):  # warm-up: connections, lazy imports, first-call caches
+                clients[name].post(url, json=BODY, headers=headers).raise_for_status()
         for i in range(n):
-            start = time.perf_counter()
-            client.post(url, json=BODY, headers=headers).raise_for_status()
-            out[i] = time.perf_counter() - start
-    return out * 1000.0
+            for name, (url, headers) in sides.items():
+                start = time.perf_counter()
+                clients[name].post(url, json=BODY, headers=headers).raise_for_status()
+                out[name][i] = time.perf_counter() - start
+    finally:
+        for client in clients.values():
+            client.close()
+    return {name: lat * 1000.0 for name, lat in out.items()}
 
 
 async def _throughput(url: str, headers: dict[str, str], n: int, concurrency: int) -> float:
@@ -216,6 +261,13 @@ def main() -> None:
             token = asyncio.run(_token(settings))
             sides = {"direct to upstream": (upstream + "/v1/chat/completions",
                                             {"Authorization": "Bearer sk-bench"})}
+            port = _free_port()
+            bare = subprocess.Popen([sys.executable, "-c", BARE_PROXY.format(), upstream,
+                                     str(port)], stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.PIPE)
+            procs.append(bare)
+            _wait(f"http://127.0.0.1:{port}/healthz", bare, "the bare proxy")
+            sides[BARE] = (f"http://127.0.0.1:{port}/v1/chat/completions", {})
             # The same endpoint twice: looking the key up in the store on every request (the
             # code before the key cache), and remembering it for the default 5 s.
             for name, cache_s in (("endpoint, no key cache", "0"),
@@ -243,8 +295,9 @@ def main() -> None:
                 except SystemExit as exc:
                     litellm_note = f"did not start: {str(exc.code)[-600:]}"
             rows = {}
+            latencies = _sequential(sides, args.requests)
             for name, (url, headers) in sides.items():
-                lat = _sequential(url, headers, args.requests)
+                lat = latencies[name]
                 rps = asyncio.run(_throughput(url, headers, args.requests, args.concurrency))
                 rows[name] = (float(np.percentile(lat, 50)), float(np.percentile(lat, 99)), rps)
     finally:
@@ -265,6 +318,11 @@ def main() -> None:
         added = "" if name.startswith("direct") else \
             f"   {p50 - d50:+8.2f} {p99 - d99:+8.2f} {rps / drps:6.2f}x"
         print(f"{name:26} {p50:8.2f} {p99:8.2f} {rps:8.0f}{added}")
+    b50, b99, brps = rows[BARE]
+    for name, (p50, p99, rps) in rows.items():
+        if name.startswith("endpoint"):
+            print(f"{name}: beyond the HTTP hop (minus the bare proxy): p50 {p50 - b50:+.2f} "
+                  f"ms, p99 {p99 - b99:+.2f} ms, req/s {rps / brps:.2f}x the bare proxy's")
     (o50, _, orps), (c50, _, crps) = rows["endpoint, no key cache"], \
         rows["endpoint, key cache 5 s"]
     print(f"key cache / no key cache: added p50 {(c50 - d50) / (o50 - d50):.2f}x, "

@@ -1,6 +1,7 @@
 """The gateway as one wrapper stack, wired by the composition root: a stream that falls back
 is costed, recorded and cached under the model that answered (as a completion is); the prompt
-guardrail runs once per call, outside the retries and the fallback, off the event loop."""
+guardrail runs once per call, outside the retries and the fallback, off the event loop when the
+prompt is long (a short one is checked on the loop: no thread hop)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from aios.llm import CostLedger, LLMRequest, LLMResponse
 from aios.llm.wrapper import WrapperProvider
 from aios.observability.table import spans
 from aios.security.guardrails import Guardrails
+from aios.security.streaming import INLINE_CHARS
 from aios.settings import Settings
 
 # backup: $2 per million input, $4 per million output tokens; 100 in + 50 out.
@@ -83,7 +85,7 @@ async def test_a_stream_that_falls_back_is_costed_recorded_and_cached_under_the_
     assert under_primary is None
 
 
-async def test_the_prompt_guardrail_runs_once_per_call_outside_retries_and_fallback_off_the_loop(
+async def test_the_prompt_guardrail_runs_once_per_call_outside_retries_long_ones_off_the_loop(
         tmp_path: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch,
         servers: tuple[ScriptedLLMServer, ScriptedLLMServer]) -> None:
     monkeypatch.setenv("TEST_KEY", "sk-test")
@@ -96,17 +98,21 @@ async def test_the_prompt_guardrail_runs_once_per_call_outside_retries_and_fallb
         threads.append(threading.get_ident())
         return check(self, *args, **kwargs)
 
+    long = "hello there, " * 100  # longer than INLINE_CHARS: checked in a worker thread
+    assert len(long) > INLINE_CHARS
+
     monkeypatch.setattr(Guardrails, "check_messages", spy)
     manifest = load_manifest(_manifest(tmp_path, down.url, up.url))
     async with open_store(settings) as store, \
             open_gateway(manifest, store=store, settings=settings) as gateway:
-        reply = await gateway.complete(_request())
+        reply = await gateway.complete(LLMRequest.of(long, model="primary", max_tokens=50))
         async for _ in gateway.stream(LLMRequest.of("and now a stream", model="primary")):
             pass
     assert reply.model == "backup" and reply.cost_usd == pytest.approx(BACKUP_COST)
     assert len(down.requests) == 4 and len(up.requests) == 2, "each call retried, then fell back"
     assert len(threads) == 2, "one prompt check per call, not one per attempt"
-    assert threading.get_ident() not in threads, "the checks ran on the event loop"
+    assert threads[0] != threading.get_ident(), "the long prompt was checked on the event loop"
+    assert threads[1] == threading.get_ident(), "a short prompt went to a thread and back"
 
 
 

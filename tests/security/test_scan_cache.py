@@ -8,6 +8,7 @@ import pytest
 
 from aios.errors import GuardrailTripped
 from aios.llm.types import LLMRequest, Message, ModelInfo, ToolCall
+from aios.security import streaming
 from aios.security.detectors.base import Finding
 from aios.security.detectors.injection import InjectionDetector
 from aios.security.guardrails import GuardrailDecision, Guardrails
@@ -51,7 +52,9 @@ def turn(n: int) -> tuple[Message, ...]:
     return tuple(out)
 
 
-async def test_each_turn_scans_only_the_messages_it_adds() -> None:
+async def test_each_turn_scans_only_the_messages_it_adds(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(streaming, "INLINE_CHARS", 0)  # short texts too: new ones in a thread
     detector = Counting()
     decisions: list[GuardrailDecision] = []
     guardrails = Guardrails(detectors={"injection": detector}, hooks=[decisions.append])

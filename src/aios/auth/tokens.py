@@ -6,10 +6,11 @@ no scan. The `<id>` part names the token in listings and in `aios users revoke I
 
 A `TokenStore` made with `cache_s > 0` (the server: `AIOS_KEY_CACHE_SECONDS`) remembers each
 token it verified for that many seconds, so a busy key is looked up once per period instead
-of on every request. Expiry is still checked on every use; a revocation, or a user disabled,
-deleted or given another role, through this store (and its `users`) applies at once; one made
-elsewhere (`aios keys revoke` or `aios users disable` from the CLI, another server process)
-applies within `cache_s` seconds. Unknown tokens are never cached.
+of on every request. Expiry is still checked on every use; a revocation, a key's policy changed
+(`update`), or a user disabled, deleted or given another role, through this store (and its
+`users`) applies at once; one made elsewhere (`aios keys revoke` or `aios keys update` or
+`aios users disable` from the CLI, another server process) applies within `cache_s` seconds.
+Unknown tokens are never cached.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from sqlalchemy import JSON, Column, Float, Integer, String, Table, insert, sele
 
 from aios.auth.keys import KeyPolicy
 from aios.auth.users import User, UserStore, users
-from aios.errors import AuthenticationError, ConfigError, NotFoundError
+from aios.errors import AuthenticationError, ConfigError, ConflictError, NotFoundError
 from aios.store.engine import Store
 from aios.store.tables import metadata
 from aios.store.types import UTCDateTime
@@ -54,6 +55,7 @@ api_tokens = Table(
     Column("budget_usd", Float, nullable=True),
     Column("budget_period", String(8), nullable=True),
     Column("models", JSON, nullable=True),
+    Column("tenant", String(200), nullable=True),
 )
 
 
@@ -142,6 +144,55 @@ class TokenStore:
         return IssuedToken(TokenInfo(token_id, user.name, label, now, expires, None, policy),
                            secret)
 
+    def _forget(self, token_id: str) -> None:
+        """Drop the cached entries of key `token_id` (revoked or changed through this store)."""
+        for digest in [d for d, (_, _, info) in self._cache.items() if info.id == token_id]:
+            del self._cache[digest]
+
+    async def get(self, token_id: str) -> TokenInfo:
+        """The token with id `token_id` (the `aios_<id>_` part, or the whole token).
+
+        Raises:
+            NotFoundError: no token has that id.
+        """
+        token_id = token_id.removeprefix(_PREFIX).split("_")[0]
+        query = (select(api_tokens, users.c.name.label("user_name"))
+                 .join(users, users.c.id == api_tokens.c.user_id)
+                 .where(api_tokens.c.id == token_id))
+        async with self.store.engine.connect() as conn:
+            row = (await conn.execute(query)).mappings().first()
+        if row is None:
+            raise NotFoundError(f"no key with id {token_id!r}; `aios keys list` lists them")
+        return self._info(row)
+
+    async def update(self, token_id: str, *, policy: KeyPolicy, expires_at: datetime | None,
+                     now: datetime | None = None) -> TokenInfo:
+        """Give key `token_id` a new `policy` and expiry (None: until revoked); the change
+        applies to the next request this store verifies (its cached entry is dropped).
+
+        Raises:
+            NotFoundError: no token has that id.
+            ConflictError: the key is revoked (a revoked key stays revoked; make a new one).
+            ConfigError: `expires_at` is not after `now`.
+        """
+        info = await self.get(token_id)
+        now = now or datetime.now(UTC)
+        if info.revoked_at is not None:
+            raise ConflictError(f"key {info.id} of {info.user} was revoked at "
+                                f"{_when(info.revoked_at)} and cannot be changed; create a new "
+                                f"one with `aios keys create {info.user}`")
+        if expires_at is not None and expires_at <= now:
+            raise ConfigError(f"the new expiry {_when(expires_at)} is not in the future")
+        self._forget(info.id)
+        async with self.store.engine.begin() as conn:
+            result = await conn.execute(update(api_tokens).where(
+                api_tokens.c.id == info.id, api_tokens.c.revoked_at.is_(None)
+            ).values(expires_at=expires_at, **policy.columns()))
+        if result.rowcount == 0:  # revoked meanwhile
+            return await self.update(token_id, policy=policy, expires_at=expires_at, now=now)
+        self._forget(info.id)  # a request verified while the row was written
+        return await self.get(info.id)
+
     async def revoke(self, token_id: str, *, now: datetime | None = None) -> TokenInfo:
         """Revoke a token by its id (the `aios_<id>_` part); revoking twice keeps the first time.
 
@@ -150,8 +201,7 @@ class TokenStore:
         """
         token_id = token_id.removeprefix(_PREFIX).split("_")[0]
         now = now or datetime.now(UTC)
-        for digest in [d for d, (_, _, info) in self._cache.items() if info.id == token_id]:
-            del self._cache[digest]
+        self._forget(token_id)
         async with self.store.engine.begin() as conn:
             await conn.execute(update(api_tokens).where(
                 api_tokens.c.id == token_id, api_tokens.c.revoked_at.is_(None)

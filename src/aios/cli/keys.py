@@ -3,15 +3,19 @@
 A key is an API token (the same table as `aios users token`, which keeps working) with an
 optional policy: requests and tokens per minute that replace the manifest's `endpoint:`
 values for the key, a dollar budget (over the key's lifetime by default, or per UTC day or
-month), and the models it may name. `aios keys list` shows what each key has spent, read
-from the cost ledger.
+month), the models it may name, and the tenant its calls are for. `aios keys list` shows what
+each key has spent, read from the cost ledger. `aios keys update ID` changes any of these on an
+existing key; `none` as a value removes that part (`--rpm none`: back to the manifest's value,
+`--budget-usd none`: no budget of its own, `--models none`: any model, `--tenant none`: no
+tenant, `--expires never`). A server that changes a key (`PATCH /api/tokens/ID`) applies it at
+once; a change from the CLI reaches a running server within AIOS_KEY_CACHE_SECONDS.
 """
 
 from __future__ import annotations
 
 import sys
 from datetime import UTC, datetime
-from typing import cast
+from typing import Any, Literal, cast
 
 import typer
 from rich import box
@@ -20,8 +24,16 @@ from rich.table import Table
 
 from aios.app import open_store
 from aios.approvals.policy import duration_seconds
-from aios.auth.keys import BUDGET_PERIODS, KeyPolicy, Period, parse_models
+from aios.auth.keys import (
+    BUDGET_PERIODS,
+    KeyPolicy,
+    Period,
+    check_models,
+    check_tenant,
+    parse_models,
+)
 from aios.auth.keyspend import KeyUsage, key_usage
+from aios.auth.keyupdate import update_key
 from aios.auth.tokens import IssuedToken, TokenInfo, TokenStore
 from aios.cli.common import (
     JsonOpt,
@@ -51,15 +63,64 @@ def _check_models(opts: Options, models: tuple[str, ...] | None) -> None:
     if models is None or opts.manifest is None:
         return
     from aios.app import load_manifest
-    from aios.llm.config import TIERS
-    from aios.server.openai_api import AUTO
 
     manifest = load_manifest(opts.manifest, env=opts.env, import_handlers=False)
-    known = [*sorted(manifest.models), *TIERS, AUTO]
-    unknown = [name for name in models if name not in known]
-    if unknown:
-        raise ConfigError(f"--models: {', '.join(unknown)} is not a model of "
-                          f"{opts.manifest}, a tier or auto; known: {', '.join(known)}")
+    check_models(models, manifest.models, source=str(opts.manifest))
+
+
+#: What `aios keys update` takes to mean "remove this part of the policy".
+NONE = "none"
+
+
+def _number(option: str, text: str, kind: type[int] | type[float]) -> int | float | None:
+    """An `aios keys update` value: `none` (None) or a number of `kind`."""
+    if text.strip().lower() == NONE:
+        return None
+    try:
+        return kind(text)
+    except ValueError:
+        what = "a whole number" if kind is int else "an amount"
+        raise ConfigError(f"{option} must be {what} or 'none' (remove it), got {text!r}") \
+            from None
+
+
+def _changes(rpm: str | None, tpm: str | None, budget_usd: str | None,
+             budget_period: str | None, models: str | None,
+             tenant: str | None) -> dict[str, Any]:
+    """The policy fields `aios keys update` was given, parsed (None values: remove)."""
+    changes: dict[str, Any] = {}
+    if rpm is not None:
+        changes["rpm"] = _number("--rpm", rpm, int)
+    if tpm is not None:
+        changes["tpm"] = _number("--tpm", tpm, int)
+    if budget_usd is not None:
+        changes["budget_usd"] = _number("--budget-usd", budget_usd, float)
+    if budget_period is not None:
+        if budget_period not in BUDGET_PERIODS:
+            raise ConfigError(f"--budget-period must be one of {', '.join(BUDGET_PERIODS)}, "
+                              f"got {budget_period!r}")
+        changes["budget_period"] = budget_period
+    if models is not None:
+        if models.strip().lower() == NONE:
+            changes["models"] = None
+        else:
+            changes["models"] = parse_models(models)
+            if changes["models"] is None:
+                raise ConfigError("--models is empty; give names, or 'none' to allow any model")
+    if tenant is not None:
+        changes["tenant"] = None if tenant.strip().lower() == NONE else check_tenant(tenant)
+    return changes
+
+
+async def _update(settings: Settings, key_id: str, changes: dict[str, Any],
+                  expires: str | None) -> tuple[TokenInfo, TokenInfo]:
+    """The key before and after `changes` (policy fields) and `expires` (None: kept)."""
+    lifetime: float | Literal["keep", "never"] = "keep"
+    if expires is not None:
+        seconds = _lifetime(expires)
+        lifetime = "never" if seconds is None else seconds
+    async with open_store(settings) as store:
+        return await update_key(TokenStore(store), key_id, changes, expires_in=lifetime)
 
 
 async def _create(settings: Settings, user: str, lifetime: float | None, name: str,
@@ -99,7 +160,7 @@ def _keys_table(found: list[KeyUsage], now: datetime, *, compact: bool) -> Table
                   box=box.SIMPLE_HEAD if compact else box.HEAVY_HEAD)
     table.add_column("id", no_wrap=True)
     headers = ["user", "state", "limits", "budget"] if compact else \
-        ["user", "name", "state", "limits", "models", "budget"]
+        ["user", "tenant", "name", "state", "limits", "models", "budget"]
     for header in headers:
         table.add_column(header, overflow="fold")
     table.add_column("calls", no_wrap=True, justify="right")
@@ -107,7 +168,8 @@ def _keys_table(found: list[KeyUsage], now: datetime, *, compact: bool) -> Table
     for usage in found:
         info = usage.key
         models = info.policy.models
-        cells = {"user": escape(info.user), "name": escape(info.label),
+        cells = {"user": escape(info.user), "tenant": escape(info.policy.tenant or "-"),
+                 "name": escape(info.label),
                  "state": info.state(now), "limits": _limits_text(info),
                  "models": escape(",".join(models)) if models else "any",
                  "budget": _budget_text(usage)}
@@ -141,6 +203,9 @@ def register(app: typer.Typer) -> None:
                    "ask for (default: any); checked against --manifest when given."),
                expires: str = typer.Option(
                    "never", "--expires", help="Lifetime (30m, 12h, 30d) or 'never'."),
+               tenant: str | None = typer.Option(
+                   None, "--tenant", help="The tenant the key's calls are for (tenant "
+                   "budgets, cache namespace, ledger, metrics); default: none."),
                json_out: JsonOpt = False) -> None:
         """Create an API key for USER; the key is printed once."""
         opts = resolve_options(ctx, json_out=json_out)
@@ -150,7 +215,8 @@ def register(app: typer.Typer) -> None:
                                   f"{', '.join(BUDGET_PERIODS)}, got {budget_period!r}")
             allowed = parse_models(models)
             policy = KeyPolicy(rpm=rpm, tpm=tpm, budget_usd=budget_usd,
-                               budget_period=cast(Period, budget_period), models=allowed)
+                               budget_period=cast(Period, budget_period), models=allowed,
+                               tenant=check_tenant(tenant))
             _check_models(opts, allowed)
             lifetime = _lifetime(expires)
         except AiosError as exc:
@@ -166,7 +232,8 @@ def register(app: typer.Typer) -> None:
         console(True).print(
             f"key {info.id} for {escape(user)}, valid {until}; limits {_limits_text(info)}, "
             f"budget {_budget_text(KeyUsage(info, KeySpend(), 0.0))}, models "
-            f"{escape(', '.join(allowed)) if allowed else 'any'}. It is shown once; use it "
+            f"{escape(', '.join(allowed)) if allowed else 'any'}"
+            f"{', tenant ' + escape(tenant) if tenant else ''}. It is shown once; use it "
             "as the API key (base_url http://HOST:PORT/v1):")
         sys.stdout.write(issued.secret + "\n")
 
@@ -203,3 +270,45 @@ def register(app: typer.Typer) -> None:
         else:
             console().print(f"key {info.id} of {escape(info.user)} revoked")
 
+    @keys.command("update")
+    def update(ctx: typer.Context, key_id: str = typer.Argument(..., help="The key's id."),
+               rpm: str | None = typer.Option(
+                   None, "--rpm", help="Requests per minute, or 'none' (the manifest's)."),
+               tpm: str | None = typer.Option(
+                   None, "--tpm", help="Tokens per minute, or 'none' (the manifest's)."),
+               budget_usd: str | None = typer.Option(
+                   None, "--budget-usd", help="The key's budget in USD, or 'none'."),
+               budget_period: str | None = typer.Option(
+                   None, "--budget-period", help="total, day or month."),
+               models: str | None = typer.Option(
+                   None, "--models", help="Comma-separated models, tiers or auto, or 'none' "
+                   "(any); checked against --manifest when given."),
+               expires: str | None = typer.Option(
+                   None, "--expires", help="A new lifetime from now (30d), or 'never'."),
+               tenant: str | None = typer.Option(
+                   None, "--tenant", help="The tenant the key's calls are for, or 'none'."),
+               json_out: JsonOpt = False) -> None:
+        """Change a key's limits, budget, models, tenant or expiry; what is not given is kept.
+
+        A running server sees the change within AIOS_KEY_CACHE_SECONDS (at once when made
+        through its API: PATCH /api/tokens/ID)."""
+        opts = resolve_options(ctx, json_out=json_out)
+        try:
+            changes = _changes(rpm, tpm, budget_usd, budget_period, models, tenant)
+            if expires is not None:
+                _lifetime(expires)
+            _check_models(opts, changes.get("models"))
+        except AiosError as exc:
+            fail(str(exc), exc.exit_code)
+        before, after = run(_update(opts.settings(), key_id, changes, expires))
+        now = datetime.now(UTC)
+        if opts.json:
+            emit_json({"before": KeyUsage(before, KeySpend(), None).json(now),
+                       "after": KeyUsage(after, KeySpend(), None).json(now)})
+            return
+        old, new = before.policy.json(), after.policy.json()
+        if before.expires_at != after.expires_at:
+            old["expires_at"], new["expires_at"] = before.expires_at, after.expires_at
+        changed = [f"{name} {old[name]} -> {new[name]}" for name in new if old[name] != new[name]]
+        console().print(f"key {after.id} of {escape(after.user)}: "
+                        f"{escape('; '.join(changed)) if changed else 'unchanged'}")

@@ -2,7 +2,12 @@
 
 Rows are written by the gateway after every call (answered, failed, cancelled or served from
 the cache), so the table is the one source for cost roll-ups, and budgets read a resumed run's
-earlier spend from it.
+earlier spend from it. A row waits on the writer for the next batch, or `COMMIT_WITHIN_S` at
+most (`BatchWriter.put(within_s=)`): a server answering many calls commits their rows
+together, off each request's path. What that trades: another process (`aios keys list`, a
+second server loading a tenant's spend) sees a call up to that long after it ended, and a
+crash can lose that long of rows. This process's budgets are unaffected: they count calls in
+memory as they end, and `spend` and the roll-ups below flush first.
 """
 
 from __future__ import annotations
@@ -30,7 +35,10 @@ from aios.store.tables import ROW_ID, metadata
 from aios.store.types import UTCDateTime
 from aios.store.writer import BatchWriter
 
-__all__ = ["CallRecord", "CostLedger", "KeySpend", "Spend", "llm_calls"]
+__all__ = ["COMMIT_WITHIN_S", "CallRecord", "CostLedger", "KeySpend", "Spend", "llm_calls"]
+
+#: The longest a recorded call waits on the writer before it is committed.
+COMMIT_WITHIN_S = 0.1
 
 llm_calls = Table(
     "llm_calls",
@@ -154,8 +162,9 @@ class CostLedger:
             await self.writer.flush()
 
     def record(self, call: CallRecord) -> None:
-        """Queue `call`; it is committed within one flush cycle of the writer."""
-        self.writer.put(llm_calls, call.row())
+        """Queue `call`; it is committed with the writer's next batch, within
+        `COMMIT_WITHIN_S` at the latest."""
+        self.writer.put(llm_calls, call.row(), within_s=COMMIT_WITHIN_S)
 
     async def flush(self) -> None:
         """Wait until every recorded call is committed."""

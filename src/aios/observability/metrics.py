@@ -161,16 +161,18 @@ async def compute_metrics(store: Store, *, since: datetime | None = None,
         rows = (await conn.execute(query)).all()
         by_user = await _ledger_by(conn, "user", since, until)
         by_key = await _ledger_by(conn, "api_key", since, until)
+        by_tenant = await _ledger_by(conn, "tenant", since, until)
     report = summarise([tuple(row) for row in rows], since=since, until=until)
     report.by["user"] = by_user
     report.by["key"] = by_key
+    report.by["tenant"] = by_tenant
     return report
 
 
 async def _ledger_by(conn: Any, column: str, since: datetime | None,
                      until: datetime) -> tuple[GroupStats, ...]:
-    """LLM calls by user or by API key id (`column`), from the cost ledger: the cost each
-    call was charged (calls made for no user, or with no key, are left out)."""
+    """LLM calls by user, API key id or tenant (`column`), from the cost ledger: the cost each
+    call was charged (calls made for no user, with no key or for no tenant are left out)."""
     group = llm_calls.c[column]
     query = (select(group, llm_calls.c.status, llm_calls.c.latency_s,
                     llm_calls.c.input_tokens, llm_calls.c.output_tokens,

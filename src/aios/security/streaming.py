@@ -15,14 +15,19 @@
 
 `guardrail_wrapper(guardrails)` is the `(provider, model_info) -> Provider` factory the
 gateway's `wrappers=` takes. The composition root puts it outside the fallback and retry
-wrappers, so a prompt is checked once per call (not once per attempt), and the checks run in
-a worker thread: detectors are CPU work and must not stall the event loop.
+wrappers, so a prompt is checked once per call (not once per attempt). Checks of texts up to
+`INLINE_CHARS` in all run right on the event loop; longer ones in a worker thread. The
+detectors are regular expressions that hold the GIL, so a thread lets other requests run only
+at the interpreter's switch interval; for a short text (a few hundred microseconds of
+scanning) the hop to the thread and back costs more than the scan, and on a busy machine the
+wait for the thread to be scheduled costs milliseconds of latency (`bench/openai_endpoint.py`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import json
 from collections.abc import AsyncIterator, Callable
 
@@ -34,7 +39,10 @@ from aios.security.guardrails import Guardrails, map_strings
 from aios.security.masking import Masker
 from aios.security.policy import EffectivePolicy
 
-__all__ = ["GuardrailProvider", "StreamSanitizer", "guardrail_wrapper"]
+__all__ = ["INLINE_CHARS", "GuardrailProvider", "StreamSanitizer", "guardrail_wrapper"]
+
+#: Texts up to this many characters in all are scanned on the event loop, longer in a thread.
+INLINE_CHARS = 1024
 
 
 class StreamSanitizer:
@@ -114,10 +122,12 @@ class GuardrailProvider(WrapperProvider):
 
     async def _checked(self, request: LLMRequest, policy: EffectivePolicy, subject: str,
                        masker: Masker) -> LLMRequest:
-        """`_prepare` in a worker thread (detectors are CPU work), or right here when every
-        text was scanned before (an agent's conversation on its next turn)."""
-        if not policy.at(Stage.prompt, "data") and self.guardrails.scanned(
-                request.messages, policy):
+        """`_prepare` in a worker thread (detectors are CPU work), or right here when the
+        texts are short (`INLINE_CHARS`) or every text was scanned before (an agent's
+        conversation on its next turn)."""
+        if sum(len(m.content or "") for m in request.messages) <= INLINE_CHARS or (
+                not policy.at(Stage.prompt, "data")
+                and self.guardrails.scanned(request.messages, policy)):
             return self._prepare(request, policy, subject, masker)
         return await asyncio.to_thread(self._prepare, request, policy, subject, masker)
 
@@ -130,9 +140,10 @@ class GuardrailProvider(WrapperProvider):
         response = await self.inner.complete(prepared, model)
         text = masker.restore(response.text)
         if text:  # a turn of tool calls has none
-            text = await asyncio.to_thread(
+            sanitize = functools.partial(
                 self.guardrails.sanitize, text, policy, subject=subject, stage=Stage.completion,
                 masker=Masker(), run_id=request.run_id)
+            text = sanitize() if len(text) <= INLINE_CHARS else await asyncio.to_thread(sanitize)
         return dataclasses.replace(response, text=text,
                                    tool_calls=_restore_calls(response.tool_calls, masker))
 

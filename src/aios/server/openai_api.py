@@ -1,16 +1,17 @@
 """The OpenAI-compatible endpoint: `POST /v1/chat/completions` and `GET /v1/models`.
 
-Any application that speaks the OpenAI API reaches the model gateway by pointing its
-`base_url` at `aios serve`: each request becomes an `LLMRequest` and goes through
-`Gateway.complete` or `Gateway.stream`, so routing, the response cache, budgets, guardrails,
-reliability, the cost ledger and traces all apply. The bearer token is an Ai:oS API token
-(`aios keys create USER`, or `aios users token NAME`); the call is attributed to its user and
-to the key. `model` names a manifest model, a tier (`simple`, `medium`, `complex`), or `auto`
-(the router decides); the response's `model` says which model answered and the
-`x-aios-route-reason` header why. Each key is limited to its own requests and tokens per minute
-when `aios keys create` gave it some, else to those the manifest's `endpoint:` section gives
-its user; a key's models restrict `model`, and its budget is checked by the gateway with the
-others. Refusals use OpenAI's error format and statuses (see `openai_format`).
+Any application that speaks the OpenAI API reaches the model gateway by pointing its `base_url`
+at `aios serve`: each request becomes an `LLMRequest` and goes through `Gateway.complete` or
+`Gateway.stream`, so routing, the response cache, budgets, guardrails, reliability, the cost
+ledger and traces all apply. The bearer token is an Ai:oS API token (`aios keys create USER`,
+or `aios users token NAME`); the call is attributed to its user, to the key and to the key's
+tenant (`aios keys create --tenant`: tenant budgets, the cache namespace `tenant/user`, the
+ledger, traces, `aios metrics`). `model` names a manifest model, a tier (`simple`, `medium`,
+`complex`), or `auto` (the router decides); the response's `model` says which model answered
+and the `x-aios-route-reason` header why. Each key is limited to its own requests and tokens
+per minute when `aios keys create` gave it some, else to those the manifest's `endpoint:`
+section gives its user; a key's models restrict `model`, and its budget is checked by the
+gateway with the others. Refusals use OpenAI's error format and statuses (see `openai_format`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
+from aios.auth.keys import AUTO
 from aios.auth.tokens import TokenInfo
 from aios.auth.users import User
 from aios.errors import (
@@ -61,8 +63,6 @@ __all__ = ["AUTO", "Admission", "admit", "error_response", "router"]
 
 router = APIRouter(prefix="/v1", tags=["openai"])
 
-#: The `model` that lets the router choose.
-AUTO = "auto"
 ROUTE_HEADER = "x-aios-route-reason"
 
 
@@ -272,7 +272,8 @@ async def chat_completions(request: Request) -> Response:
         model, tier = _target(chat, gateway)
         admission.check_model(chat.model)
         llm_request = to_request(chat, model=model, tier=tier, user=admission.user.name,
-                                 tenant=None, api_key=admission.key_id,
+                                 tenant=admission.key.policy.tenant,
+                                 api_key=admission.key_id,
                                  key_budget=admission.key.policy.budget)
         if chat.stream:
             return await _stream(gateway, llm_request, chat, admission)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any, Literal
 
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from aios.approvals.policy import duration_seconds
+from aios.auth.keys import check_models, parse_models
+from aios.auth.keyupdate import update_key
 from aios.auth.tokens import IssuedToken, TokenInfo
 from aios.auth.users import Role, User
 from aios.errors import ConflictError
@@ -37,6 +40,8 @@ class TokenOut(BaseModel):
     expires_at: datetime | None
     revoked_at: datetime | None
     token: str | None = Field(None, description="The secret, shown once.")
+    policy: dict[str, Any] = Field(default_factory=dict,
+                                   description="The key's limits, budget, models and tenant.")
 
 
 class LoginBody(BaseModel):
@@ -80,6 +85,22 @@ class NewToken(BaseModel):
     label: str = ""
 
 
+class KeyChange(BaseModel):
+    """What to change about a key (`aios keys update`); a field set to null is removed, one
+    left out is kept."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    rpm: int | None = None
+    tpm: int | None = None
+    budget_usd: float | None = None
+    budget_period: Literal["total", "day", "month"] | None = None
+    models: list[str] | None = None
+    tenant: str | None = None
+    expires: str | float | None = Field(None, description="A new lifetime from now (30d); "
+                                                          "null: until revoked.")
+
+
 def _user(user: User) -> UserOut:
     return UserOut(name=user.name, role=user.role, disabled=user.disabled,
                    has_password=user.has_password)
@@ -87,7 +108,8 @@ def _user(user: User) -> UserOut:
 
 def _token(info: TokenInfo, secret: str | None = None) -> TokenOut:
     return TokenOut(id=info.id, user=info.user, label=info.label, created_at=info.created_at,
-                    expires_at=info.expires_at, revoked_at=info.revoked_at, token=secret)
+                    expires_at=info.expires_at, revoked_at=info.revoked_at, token=secret,
+                    policy=info.policy.json())
 
 
 def _issued(issued: IssuedToken) -> TokenOut:
@@ -162,3 +184,21 @@ async def issue_token(name: str, body: NewToken, services: ServicesDep,
 async def revoke_token(token_id: str, services: ServicesDep, _admin: Admin) -> TokenOut:
     """Revoke a token by id; it stops working at once."""
     return _token(await services.tokens.revoke(token_id))
+
+
+@router.patch("/tokens/{token_id}", response_model=TokenOut, summary="Change a key's policy")
+async def change_token(token_id: str, body: KeyChange, services: ServicesDep,
+                       _admin: Admin) -> TokenOut:
+    """Change a key's limits, budget, models, tenant or expiry; the next request with it is
+    served under the new policy."""
+    given = body.model_fields_set
+    changes = {name: getattr(body, name) for name in given if name != "expires"}
+    if changes.get("models") is not None:
+        changes["models"] = parse_models(",".join(changes["models"])) or ()
+        check_models(changes["models"], services.manifest.models, source="the manifest")
+    expires_in: float | Literal["keep", "never"] = "keep"
+    if "expires" in given:
+        expires_in = "never" if body.expires is None else \
+            duration_seconds(body.expires, option="expires")
+    _, after = await update_key(services.tokens, token_id, changes, expires_in=expires_in)
+    return _token(after)

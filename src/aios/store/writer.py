@@ -6,6 +6,11 @@ durability barrier: when it returns, every row queued before it is committed. Th
 it before anything with an outside effect (a mutating action) and at the end of a run, so a
 crash can lose at most the last instants of read-only progress, never the record that a
 mutating action started.
+
+A row put with `within_s` (the cost ledger's) does not wake the writer: it waits for the next
+row put without it, a `flush()`, or `within_s` seconds, whichever comes first, so a server
+answering many short calls commits their rows in a few transactions instead of one each (a
+commit is work on the event loop and the database's thread, in the way of the next request).
 """
 
 from __future__ import annotations
@@ -48,16 +53,22 @@ class BatchWriter:
         self._failure: BaseException | None = None
         self._committing = False
         self._inserts: dict[Table, Any] = {}
+        self._due: asyncio.TimerHandle | None = None  # when rows put with `within_s` are due
         self.rows_written = 0
         self.batches = 0
 
-    def put(self, table: Table, row: dict[str, Any]) -> None:
-        """Queue one row for `table`; it is committed within one flush cycle."""
+    def put(self, table: Table, row: dict[str, Any], *, within_s: float | None = None) -> None:
+        """Queue one row for `table`; it is committed within one flush cycle, or with
+        `within_s`: with the next batch, at a `flush()`, or `within_s` seconds from now at the
+        latest (rows stay in the order they were put either way)."""
         if self._failure is not None:
             raise self._stopped() from self._failure
         self._pending.append((table, row))
         self._ensure_running()
-        self._wake.set()
+        if within_s is None:
+            self._wake.set()
+        elif self._due is None:
+            self._due = asyncio.get_running_loop().call_later(within_s, self._wake.set)
 
     async def flush(self) -> None:
         """Return once every row queued so far is committed.
@@ -81,6 +92,9 @@ class BatchWriter:
         try:
             await self.flush()
         finally:
+            if self._due is not None:
+                self._due.cancel()
+                self._due = None
             if self._task is not None:
                 self._task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -118,6 +132,9 @@ class BatchWriter:
                     async with asyncio.timeout(self._linger_s):
                         await self._urgent.wait()
             self._urgent.clear()
+            if self._due is not None:  # the rows it was for go in this batch
+                self._due.cancel()
+                self._due = None
             batch, self._pending = self._pending, []
             waiters, self._waiters = self._waiters, []
             self._committing = bool(batch)
