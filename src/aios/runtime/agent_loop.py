@@ -148,8 +148,12 @@ class AgentLoop:
         if request is not None:
             from aios.runtime.grounded_tools import GroundedToolSet
 
-            return spec, GroundedToolSet(runtime.manifest, actions, request)
-        return spec, ToolSet(runtime.manifest, actions)
+            tools: ToolSet = GroundedToolSet(runtime.manifest, actions, request)
+        else:
+            tools = ToolSet(runtime.manifest, actions)
+        for entry in spec.tool_choice:  # refused before the run exists
+            tools.tool_choice(entry, agent)
+        return spec, tools
 
     @classmethod
     async def start(cls, runtime: Runtime, agent: str, goal: str, *, run_id: str | None = None,
@@ -226,11 +230,14 @@ class AgentLoop:
                 "when it is reached, answer in plain text without calling a tool.")
 
     def _request(self, messages: list[Message] | None = None) -> LLMRequest:
-        model = self.spec.model
+        model, choices = self.spec.model, self.spec.tool_choice
+        turn = len(self._model_entries()) if messages is None and choices else 0
         return LLMRequest(
             messages=tuple(messages if messages is not None else self._messages()),
             model=None if model in (None, "auto") or model in _TIERS else model,
             tier=model if model in _TIERS else None, tools=self.tools.definitions(),
+            tool_choice=self.tools.tool_choice(choices[turn] if turn < len(choices) else None,
+                                               self.agent),
             run_id=self.run_id, agent=self.agent, cache=False)
 
     async def _check_model(self, messages: list[dict[str, Any]]) -> None:

@@ -95,6 +95,20 @@ class ToolSet:
                 "name": fn, "description": text, "parameters": _parameters(spec)}})
         return tuple(out)
 
+    def tool_choice(self, entry: str | None, agent: str) -> str | None:
+        """An entry of `agents.AGENT.tool_choice` as a request's `tool_choice`.
+
+        Raises:
+            ConfigError: the entry is no choice and none of the agent's tools.
+        """
+        if entry is None or entry in ("auto", "required", "none"):
+            return entry
+        for name in (entry, f"{agent}.{entry}"):
+            if name in self.specs:
+                return tool_name(name)
+        raise ConfigError(f"agents.{agent}.tool_choice: {entry!r} is neither auto, required, "
+                          f"none nor one of the agent's tools ({', '.join(sorted(self.specs))})")
+
     def check(self, call: ToolCall) -> CheckedCall | Refusal:
         """Whether `call` may run: a known tool, with a JSON object that fits its schema."""
         action = self.by_tool.get(call.name) or (call.name if call.name in self.specs else None)
