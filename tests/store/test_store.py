@@ -213,6 +213,45 @@ async def test_the_executing_process_refreshes_the_heartbeat_until_released(
         await runs.writer.close()
 
 
+GATE: dict[str, asyncio.Event] = {}
+
+
+@handler("beat.wait")
+async def wait_for_gate(ctx: ActionContext) -> str:
+    await GATE["open"].wait()
+    return "done"
+
+
+async def test_a_run_beats_while_its_driver_executes_it_and_stops_when_it_ends(
+        store: Store) -> None:
+    registry = HandlerRegistry()
+    registry.add(wait_for_gate)
+    manifest = Manifest.model_validate({
+        "agents": {"beat": {"actions": {"wait": {"handler": "beat.wait"}}}}})
+    runs = RunStore(store, heartbeat_s=0.05)
+    GATE["open"] = asyncio.Event()
+    task = asyncio.create_task(Runtime(manifest, runs, registry=registry).execute(
+        "beat.wait", run_id="driven"))
+    try:
+        beats: set[Any] = set()
+        for _ in range(3000):  # until the row shows two distinct heartbeats
+            if await runs.count_runs():
+                beats.add((await runs.get_run("driven")).heartbeat_at)
+            if len(beats - {None}) >= 2:
+                break
+            await asyncio.sleep(0.01)
+        assert len(beats - {None}) >= 2, beats
+        with pytest.raises(ConflictError, match="its heartbeat is"):
+            await RunStore(store).reopen_run("driven")  # another store of this process
+    finally:
+        GATE["open"].set()
+        result = await task
+        await runs.writer.close()
+    assert result.status == "succeeded"
+    assert runs.heartbeats.executing() == frozenset()
+    assert (await runs.get_run("driven")).heartbeat_at is None
+
+
 async def test_flush_is_a_barrier_for_everything_queued_before(runs: RunStore) -> None:
     await create(runs, "f")
     for i in range(500):
@@ -306,7 +345,10 @@ async def test_a_full_disk_stops_the_run_clearly_and_resume_finishes_it(tmp_path
     store = await Store.open(url)
     async with store.engine.connect() as conn:
         assert (await conn.execute(text("PRAGMA integrity_check"))).scalar_one() == "ok"
-    runs = RunStore(store)
+    # Its row still names this process with the heartbeat of its last moment; `aios runs
+    # resume` in a new process takes it at once (its process is gone), this one once the
+    # heartbeat is stale: three intervals of 10 ms.
+    runs = RunStore(store, heartbeat_s=0.01)
     (stopped,) = await runs.list_runs()
     result = await Runtime(manifest, runs, registry=registry).resume(stopped.id)
     assert result.status == "succeeded" and len(result.steps) == 30
