@@ -202,9 +202,10 @@ async def test_the_executing_process_refreshes_the_heartbeat_until_released(
             await asyncio.sleep(0.01)
         else:
             raise AssertionError("the heartbeat was never refreshed")
-        # Another task of this process cannot claim it while it beats.
+        # Another task of this process cannot claim it while it beats (read with the
+        # default interval: fresh for 30 s, however slow this machine is now).
         with pytest.raises(ConflictError, match=rf"process {os.getpid()} on this host"):
-            await runs.reopen_run("beating")
+            await RunStore(store).reopen_run("beating")
         runs.release("beating")
         assert runs.heartbeats.executing() == frozenset()
         await runs.finish_run("beating", "waiting", "a step waits")
@@ -350,6 +351,12 @@ async def test_a_full_disk_stops_the_run_clearly_and_resume_finishes_it(tmp_path
     # heartbeat is stale: three intervals of 10 ms.
     runs = RunStore(store, heartbeat_s=0.01)
     (stopped,) = await runs.list_runs()
+    from aios.store.runs import utcnow
+
+    for _ in range(1000):  # a condition, not a nap: until the heartbeat is stale
+        if not runs.heartbeats.fresh(stopped.heartbeat_at, utcnow()):
+            break
+        await asyncio.sleep(0.01)
     result = await Runtime(manifest, runs, registry=registry).resume(stopped.id)
     assert result.status == "succeeded" and len(result.steps) == 30
     await runs.writer.close()
