@@ -131,12 +131,13 @@ class OpenAIProvider(ProviderBase):
             await self._client.close()
             self._client = None
 
-    def _by_grammar(self, request: LLMRequest) -> bool:
+    @staticmethod
+    def _by_grammar(request: LLMRequest, model: ModelInfo) -> bool:
         """Whether this request's tool calls are made by grammar (`tool_grammar`)."""
-        return bool(request.tools) and bool(self.model.params.get("tool_grammar"))
+        return bool(request.tools) and bool(model.params.get("tool_grammar"))
 
     def _kwargs(self, request: LLMRequest, model: ModelInfo) -> dict[str, Any]:
-        grammar = self._by_grammar(request)
+        grammar = self._by_grammar(request, model)
         kwargs: dict[str, Any] = {"model": model.model_id, "messages": (
             grammar_messages(request.messages, request.tools) if grammar
             else openai_messages(request.messages))}
@@ -208,7 +209,7 @@ class OpenAIProvider(ProviderBase):
                       for c in (message.tool_calls or ()) if getattr(c, "function", None))
         text = message.content or ""
         finish = choice.finish_reason
-        if self._by_grammar(request):  # the grammar made the reply a call or an answer
+        if self._by_grammar(request, model):  # the grammar made the reply a call or an answer
             text, calls = parse_reply(text)
             finish = "tool_calls" if calls else finish
         usage = _usage(getattr(raw, "usage", None)) or Usage(
@@ -222,7 +223,7 @@ class OpenAIProvider(ProviderBase):
     async def stream(self, request: LLMRequest, model: ModelInfo) -> AsyncIterator[StreamChunk]:
         """Stream a chat completion (SSE), asking the server to report usage at the end; a
         reply made by grammar comes whole, in one chunk once it parses."""
-        if self._by_grammar(request):
+        if self._by_grammar(request, model):
             whole = await self.complete(request, model)
             if whole.text:
                 yield StreamChunk(text=whole.text)
