@@ -148,12 +148,8 @@ class AgentLoop:
         if request is not None:
             from aios.runtime.grounded_tools import GroundedToolSet
 
-            tools: ToolSet = GroundedToolSet(runtime.manifest, actions, request)
-        else:
-            tools = ToolSet(runtime.manifest, actions)
-        for entry in spec.tool_choice:  # refused before the run exists
-            tools.tool_choice(entry, agent)
-        return spec, tools
+            return spec, GroundedToolSet(runtime.manifest, actions, request)
+        return spec, ToolSet(runtime.manifest, actions)
 
     @classmethod
     async def start(cls, runtime: Runtime, agent: str, goal: str, *, run_id: str | None = None,
@@ -230,14 +226,14 @@ class AgentLoop:
                 "when it is reached, answer in plain text without calling a tool.")
 
     def _request(self, messages: list[Message] | None = None) -> LLMRequest:
-        model, choices = self.spec.model, self.spec.tool_choice
+        model = self.spec.model
+        choices = self.tools.tool_choices(self.spec.tool_choice, self.agent)  # each checked
         turn = len(self._model_entries()) if messages is None and choices else 0
         return LLMRequest(
             messages=tuple(messages if messages is not None else self._messages()),
             model=None if model in (None, "auto") or model in _TIERS else model,
             tier=model if model in _TIERS else None, tools=self.tools.definitions(),
-            tool_choice=self.tools.tool_choice(choices[turn] if turn < len(choices) else None,
-                                               self.agent),
+            tool_choice=choices[turn] if turn < len(choices) else None,
             run_id=self.run_id, agent=self.agent, cache=False)
 
     async def _check_model(self, messages: list[dict[str, Any]]) -> None:

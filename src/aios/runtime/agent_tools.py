@@ -95,13 +95,16 @@ class ToolSet:
                 "name": fn, "description": text, "parameters": _parameters(spec)}})
         return tuple(out)
 
-    def tool_choice(self, entry: str | None, agent: str) -> str | None:
-        """An entry of `agents.AGENT.tool_choice` as a request's `tool_choice`.
+    def tool_choices(self, entries: list[str], agent: str) -> tuple[str, ...]:
+        """`agents.AGENT.tool_choice` as requests' `tool_choice`s (an action: its tool name).
 
         Raises:
-            ConfigError: the entry is no choice and none of the agent's tools.
+            ConfigError: an entry is no choice and none of the agent's tools.
         """
-        if entry is None or entry in ("auto", "required", "none"):
+        return tuple(self._choice(entry, agent) for entry in entries)
+
+    def _choice(self, entry: str, agent: str) -> str:
+        if entry in ("auto", "required", "none"):
             return entry
         for name in (entry, f"{agent}.{entry}"):
             if name in self.specs:
