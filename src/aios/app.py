@@ -171,7 +171,8 @@ async def open_runtime(manifest: Manifest, *, settings: Settings | None = None,
     settings = settings or Settings()
     async with open_store(settings) as store, contextlib.AsyncExitStack() as stack:
         services = await stack.enter_async_context(open_services(settings, manifest, store))
-        runs = RunStore(store, masker=services.masker)
+        runs = RunStore(store, masker=services.masker,
+                        heartbeat_s=settings.run_heartbeat_seconds)
         if llm is None:
             llm = await stack.enter_async_context(
                 open_gateway(manifest, store=store, writer=runs.writer, services=services))

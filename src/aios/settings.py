@@ -47,6 +47,16 @@ class Settings(BaseSettings):
             "steps that finished within the last flush cycle."
         ),
     )
+    run_heartbeat_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description=(
+            "How often the process executing a run records that it still does "
+            "(AIOS_RUN_HEARTBEAT_SECONDS). A resume from another host or process is refused "
+            "while the run's heartbeat is younger than three of these, and takes the run "
+            "over once it is older (hosts must agree on the interval and on the time)."
+        ),
+    )
     manifest: Path | None = Field(
         default=None, description="Manifest file used when --manifest is not given."
     )

@@ -3,6 +3,7 @@ translated into aios.errors (and nothing else escaping)."""
 
 from __future__ import annotations
 
+import json
 import socket
 from typing import Any
 
@@ -195,3 +196,51 @@ async def test_no_sdk_exception_escapes_any_fault(server, provider):
         except AiosError as exc:
             assert isinstance(exc, ProviderError)
         # any other exception type fails the test by propagating
+
+
+TOOL = {"type": "function", "function": {"name": "lookup", "parameters": {
+    "type": "object", "properties": {"q": {"type": "string"}}, "required": ["q"]}}}
+
+
+@pytest.mark.parametrize(("choice", "wire"), [
+    (None, "auto"), ("required", "required"), ("none", "none"),
+    ("lookup", {"type": "function", "function": {"name": "lookup"}})])
+async def test_tool_choice_goes_out_in_the_wire_format(server, provider, choice, wire):
+    # Explicit even for auto: llama-cpp-python's server ignores the tools without one.
+    await provider.complete(LLMRequest.of("find x", tools=(TOOL,), tool_choice=choice),
+                            model_on(server))
+    assert server.requests[0]["tool_choice"] == wire
+
+
+async def test_tool_grammar_asks_llama_cpp_for_a_grammar_and_parses_the_call(server):
+    model = model_on(server, params={"tool_grammar": True})
+    grammar = OpenAIProvider(model)
+    try:
+        server.script(Reply.ok('{"tool": "lookup", "arguments": {"q": "x"}}'),
+                      Reply.ok('{"answer": "x is 42"}'))
+        first = await grammar.complete(LLMRequest.of("find x", tools=(TOOL,)), model)
+        (call,) = first.tool_calls
+        assert (call.name, call.arguments, first.text) == ("lookup", '{"q": "x"}', "")
+        assert first.finish_reason == "tool_calls"
+        follow = LLMRequest(messages=(Message("user", "find x"),
+                                      Message("assistant", "", tool_calls=first.tool_calls),
+                                      Message("tool", '{"x": 42}', tool_call_id=call.id)),
+                            tools=(TOOL,), tool_choice="none")
+        chunks = [c async for c in grammar.stream(follow, model)]
+    finally:
+        await grammar.aclose()
+    assert "".join(c.text for c in chunks) == "x is 42" and not chunks[-1].tool_calls
+    body, again = server.requests
+    assert "tools" not in body and "tool_choice" not in body
+    schema = body["response_format"]["schema"]
+    assert body["response_format"]["type"] == "json_object"
+    assert [o["properties"].get("tool", {}).get("const") for o in schema["anyOf"]] == [
+        "lookup", None]  # a call of the tool, or an answer
+    assert body["messages"][0]["role"] == "system" and "lookup" in body["messages"][0]["content"]
+    # The call and its result go back as plain messages; `none` leaves only the answer.
+    assert again["messages"][2] == {"role": "assistant", "content": json.dumps(
+        {"tool": "lookup", "arguments": {"q": "x"}})}
+    assert again["messages"][3] == {"role": "user", "content": 'Tool result: {"x": 42}'}
+    assert again["response_format"]["schema"] == {"anyOf": [
+        {"type": "object", "properties": {"answer": {"type": "string"}},
+         "required": ["answer"]}]}

@@ -22,10 +22,11 @@ from tests.support.scripted_llm import Reply, ScriptedLLMServer
 from aios.app import load_manifest, open_runtime
 from aios.approvals import ApprovalService
 from aios.auth import Role, User, UserStore
+from aios.errors import ConfigError
 from aios.manifest.schema import Manifest
 from aios.runtime import ActionContext, RunResult, handler
 from aios.settings import Settings
-from aios.store import Store
+from aios.store import RunStore, Store
 from aios.store.agent_turns import AgentTurnStore
 
 
@@ -498,3 +499,29 @@ async def test_a_tool_whose_output_carries_an_injection_still_taints_after_a_ref
     sent = tool_messages(server.requests[2])
     assert "UNTRUSTED" not in sent[0]["content"]  # the loop's refusal
     assert sent[1]["content"].startswith("[UNTRUSTED CONTENT")  # the report, marked
+
+
+async def test_tool_choice_is_sent_turn_by_turn_then_auto(
+        server: ScriptedLLMServer, counter: Path, opened: Any) -> None:
+    loaded = manifest(server, counter, extra="tool_choice: [usage, required]")
+    server.script(Reply.ok("", tool_calls=[call("usage", {"path": "/var"}, "a")]),
+                  Reply.ok("", tool_calls=[call("usage", {"path": "/tmp"}, "b")]),
+                  Reply.ok("Both below 80%."))
+    result = await run_agent(opened, loaded)
+    assert result.status == "succeeded" and result.agent is not None
+    assert [r["tool_choice"] for r in server.requests] == [
+        {"type": "function", "function": {"name": "ops__usage"}}, "required", "auto"]
+
+
+async def test_a_tool_choice_naming_no_tool_is_refused_before_the_run_exists(
+        server: ScriptedLLMServer, counter: Path, opened: Any, settings: Settings) -> None:
+    loaded = manifest(server, counter, extra="tool_choice: [usage, reboot]")
+    with pytest.raises(ConfigError, match=r"agents.ops.tool_choice: 'reboot' is neither "
+                                          r"auto, required, none nor one of the agent's tools"):
+        await run_agent(opened, loaded)
+    assert server.requests == []
+    store = await Store.open(settings.store_url())
+    try:
+        assert await RunStore(store).count_runs() == 0
+    finally:
+        await store.close()

@@ -277,6 +277,12 @@ async def test_a_mutation_whose_outcome_is_unknown_is_refused(runs: RunStore) ->
     claimed = await runs.claim(idempotency_key("r1", "m", {}), run_id="r1", step_id="m",
                                action="t.mutate_low")
     assert claimed is None
+    from sqlalchemy import update
+
+    from aios.store.tables import runs as runs_table
+
+    async with runs.store.engine.begin() as conn:  # the row names that dead process
+        await conn.execute(update(runs_table).values(pid=2**22 + 12345))
     result = await rt.resume("r1")
     assert result.status == "failed"
     assert "DuplicateExecution" in (result.steps["m"].error or "")

@@ -4,6 +4,7 @@ store, the application's own runtime wiring)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -116,3 +117,19 @@ async def test_benign_tool_result_lets_the_low_call_run(
     assert [o.status for o in restart_steps] == ["succeeded"]
     assert "print-2" in str(restart_steps[0].result)
     assert run_taint(result.metadata) is None
+
+
+async def test_a_tool_result_marked_by_the_pipeline_is_not_marked_again_by_the_gateway(
+        server: ScriptedLLMServer, settings: Settings, tmp_path: Path) -> None:
+    DOC["text"] = INJECTED
+    await _run(server, settings, tmp_path)
+    (tool,) = [m for m in server.requests[1]["messages"] if m["role"] == "tool"]
+    content = tool["content"]
+    # One marker around the whole tool result, none nested inside its JSON.
+    assert content.count("[UNTRUSTED CONTENT") == 1, content
+    assert content.count("[END OF UNTRUSTED CONTENT]") == 1, content
+    assert content.startswith("[UNTRUSTED CONTENT")
+    assert content.endswith("[END OF UNTRUSTED CONTENT]")
+    body = content.split("]\n", 1)[1].removesuffix("\n[END OF UNTRUSTED CONTENT]")
+    ticket = json.loads(body)["ticket"]  # the tool's output, whole (its PII redacted)
+    assert ticket.startswith("Ticket 4411") and "IMPORTANT NOTE TO THE AI" in ticket

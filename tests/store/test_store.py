@@ -145,22 +145,112 @@ async def test_a_run_held_by_a_live_process_is_not_claimed_and_the_error_says_by
         await runs.reopen_run("nope")
 
 
-async def test_a_run_marked_running_on_another_host_is_taken_over_with_a_warning(
-        runs: RunStore, caplog: pytest.LogCaptureFixture) -> None:
-    # Its process cannot be checked from here; a driver on a replaced machine (a new
-    # container after an upgrade, a restored dump) must stay resumable.
+async def test_a_run_on_another_host_with_a_fresh_heartbeat_is_refused_naming_its_executor(
+        runs: RunStore) -> None:
     from sqlalchemy import update
 
     from aios.store.tables import runs as runs_table
 
+    await create(runs, "busy")  # created now: its heartbeat is fresh
+    async with runs.store.engine.begin() as conn:  # a live driver on another machine
+        await conn.execute(update(runs_table).values(pid=4242, host="worker-7"))
+    with pytest.raises(ConflictError, match=r"process 4242 on host worker-7 \(its heartbeat "
+                                            r"is \d+s old.*nothing was written"):
+        await runs.reopen_run("busy", resumer="bob")
+    record = await runs.get_run("busy")
+    assert (record.host, record.pid, record.resumed_by) == ("worker-7", 4242, ())
+
+
+@pytest.mark.parametrize("heartbeat", ["stale", "none"])
+async def test_a_run_on_another_host_whose_heartbeat_stopped_is_taken_over_with_a_warning(
+        runs: RunStore, caplog: pytest.LogCaptureFixture, heartbeat: str) -> None:
+    # Its process cannot be checked from here; a driver on a replaced machine (a new
+    # container after an upgrade, a restored dump) must stay resumable once it stopped beating.
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from aios.store.runs import utcnow
+    from aios.store.tables import runs as runs_table
+
     await create(runs, "away")
+    beat = utcnow() - timedelta(seconds=runs.heartbeats.stale_after_s + 1)
     async with runs.store.engine.begin() as conn:
-        await conn.execute(update(runs_table).values(pid=os.getpid(), host="old-container"))
+        await conn.execute(update(runs_table).values(
+            pid=os.getpid(), host="old-container",
+            heartbeat_at=beat if heartbeat == "stale" else None))
     await runs.reopen_run("away")
     record = await runs.get_run("away")
     assert record.status == "running" and record.host != "old-container"
+    assert record.heartbeat_at is not None and record.heartbeat_at > beat
     assert "host old-container" in caplog.text and "taking it over" in caplog.text
-    runs.release("away")
+    assert ("s old" if heartbeat == "stale" else "missing") in caplog.text
+
+
+async def test_the_executing_process_refreshes_the_heartbeat_until_released(
+        store: Store) -> None:
+    runs = RunStore(store, heartbeat_s=0.05)
+    try:
+        await create(runs, "beating")
+        first = (await runs.get_run("beating")).heartbeat_at
+        runs.hold("beating")
+        assert "beating" in runs.heartbeats.executing()
+        for _ in range(2000):  # a condition, not a duration: the next heartbeat
+            beat = (await runs.get_run("beating")).heartbeat_at
+            if beat is not None and first is not None and beat > first:
+                break
+            await asyncio.sleep(0.01)
+        else:
+            raise AssertionError("the heartbeat was never refreshed")
+        # Another task of this process cannot claim it while it beats (read with the
+        # default interval: fresh for 30 s, however slow this machine is now).
+        with pytest.raises(ConflictError, match=rf"process {os.getpid()} on this host"):
+            await RunStore(store).reopen_run("beating")
+        runs.release("beating")
+        assert runs.heartbeats.executing() == frozenset()
+        await runs.finish_run("beating", "waiting", "a step waits")
+        assert (await runs.get_run("beating")).heartbeat_at is None  # stopped: none
+    finally:
+        await runs.writer.close()
+
+
+GATE: dict[str, asyncio.Event] = {}
+
+
+@handler("beat.wait")
+async def wait_for_gate(ctx: ActionContext) -> str:
+    await GATE["open"].wait()
+    return "done"
+
+
+async def test_a_run_beats_while_its_driver_executes_it_and_stops_when_it_ends(
+        store: Store) -> None:
+    registry = HandlerRegistry()
+    registry.add(wait_for_gate)
+    manifest = Manifest.model_validate({
+        "agents": {"beat": {"actions": {"wait": {"handler": "beat.wait"}}}}})
+    runs = RunStore(store, heartbeat_s=0.05)
+    GATE["open"] = asyncio.Event()
+    task = asyncio.create_task(Runtime(manifest, runs, registry=registry).execute(
+        "beat.wait", run_id="driven"))
+    try:
+        beats: set[Any] = set()
+        for _ in range(3000):  # until the row shows two distinct heartbeats
+            if await runs.count_runs():
+                beats.add((await runs.get_run("driven")).heartbeat_at)
+            if len(beats - {None}) >= 2:
+                break
+            await asyncio.sleep(0.01)
+        assert len(beats - {None}) >= 2, beats
+        with pytest.raises(ConflictError, match="its heartbeat is"):
+            await RunStore(store).reopen_run("driven")  # another store of this process
+    finally:
+        GATE["open"].set()
+        result = await task
+        await runs.writer.close()
+    assert result.status == "succeeded"
+    assert runs.heartbeats.executing() == frozenset()
+    assert (await runs.get_run("driven")).heartbeat_at is None
 
 
 async def test_flush_is_a_barrier_for_everything_queued_before(runs: RunStore) -> None:
@@ -256,8 +346,17 @@ async def test_a_full_disk_stops_the_run_clearly_and_resume_finishes_it(tmp_path
     store = await Store.open(url)
     async with store.engine.connect() as conn:
         assert (await conn.execute(text("PRAGMA integrity_check"))).scalar_one() == "ok"
-    runs = RunStore(store)
+    # Its row still names this process with the heartbeat of its last moment; `aios runs
+    # resume` in a new process takes it at once (its process is gone), this one once the
+    # heartbeat is stale: three intervals of 10 ms.
+    runs = RunStore(store, heartbeat_s=0.01)
     (stopped,) = await runs.list_runs()
+    from aios.store.runs import utcnow
+
+    for _ in range(1000):  # a condition, not a nap: until the heartbeat is stale
+        if not runs.heartbeats.fresh(stopped.heartbeat_at, utcnow()):
+            break
+        await asyncio.sleep(0.01)
     result = await Runtime(manifest, runs, registry=registry).resume(stopped.id)
     assert result.status == "succeeded" and len(result.steps) == 30
     await runs.writer.close()

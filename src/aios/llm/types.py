@@ -96,6 +96,9 @@ class LLMRequest:
         max_tokens: cap on output tokens.
         temperature, top_p, stop, seed: sampling parameters (None: the provider's default).
         tools: tool definitions in the OpenAI function-calling format.
+        tool_choice: what the model must do with `tools` this turn: `auto` (call some or
+            answer), `required` (call one), `none` (answer), or a tool's name (call that
+            one); None: the provider's default (auto).
         response_format: a JSON Schema the output must follow (`{"type": "object", ...}`),
             or `{}` for any JSON object; None for free text.
         tenant, user: who the call is for (budgets and cache namespaces).
@@ -115,6 +118,7 @@ class LLMRequest:
     stop: tuple[str, ...] = ()
     seed: int | None = None
     tools: tuple[Mapping[str, Any], ...] = ()
+    tool_choice: str | None = None
     response_format: Mapping[str, Any] | None = None
     tenant: str | None = None
     user: str | None = None

@@ -121,6 +121,13 @@ class Agent(_Frozen):
     max_turns: int = Field(
         10, ge=1, le=200, description="Model turns one run may take before it ends with "
         "`max_turns`.")
+    tool_choice: list[str] = Field(
+        default_factory=list, description="What the model must do in each turn, in order "
+        "(the first entry for the first turn ...): `auto` (call tools or answer), `required` "
+        "(call a tool), `none` (answer now), or one of its tools (an action key: call that "
+        "one); turns after the list are `auto`. Sent as the API's `tool_choice` (a grammar "
+        "with `tool_grammar`): for a small model that cannot plan, the plan is written here "
+        "and the model only fills in the arguments and the answer.")
     autonomy: int = Field(
         4, ge=0, le=4, description="What the model may do without asking; it only ever "
         "raises the approval policy's gate: 0 suggest only (every call needs an approval), "

@@ -43,6 +43,7 @@ def _digest(request: LLMRequest, model: bytes, skip: int | None) -> str:
     parts = ["\x00" if index == skip else _message_part(message)
              for index, message in enumerate(request.messages)]
     parts.append(json.dumps(list(request.tools), sort_keys=True, default=str)
+                 + (f"\x1e{request.tool_choice}" if request.tool_choice is not None else "")
                  if request.tools else "")
     parts.append(json.dumps(request.response_format, sort_keys=True, default=str)
                  if request.response_format is not None else "-")

@@ -233,10 +233,13 @@ class AgentLoop:
 
     def _request(self, messages: list[Message] | None = None) -> LLMRequest:
         model = self.spec.model
+        choices = self.tools.tool_choices(self.spec.tool_choice, self.agent)  # each checked
+        turn = len(self.conv.models) if messages is None and choices else 0
         return LLMRequest(
             messages=tuple(messages if messages is not None else self.conv.messages()),
             model=None if model in (None, "auto") or model in _TIERS else model,
             tier=model if model in _TIERS else None, tools=self.tools.definitions(),
+            tool_choice=choices[turn] if turn < len(choices) else None,
             run_id=self.run_id, agent=self.agent, cache=False)
 
     async def _check_model(self, messages: list[dict[str, Any]]) -> None:

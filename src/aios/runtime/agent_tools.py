@@ -95,6 +95,23 @@ class ToolSet:
                 "name": fn, "description": text, "parameters": _parameters(spec)}})
         return tuple(out)
 
+    def tool_choices(self, entries: list[str], agent: str) -> tuple[str, ...]:
+        """`agents.AGENT.tool_choice` as requests' `tool_choice`s (an action: its tool name).
+
+        Raises:
+            ConfigError: an entry is no choice and none of the agent's tools.
+        """
+        return tuple(self._choice(entry, agent) for entry in entries)
+
+    def _choice(self, entry: str, agent: str) -> str:
+        if entry in ("auto", "required", "none"):
+            return entry
+        for name in (entry, f"{agent}.{entry}"):
+            if name in self.specs:
+                return tool_name(name)
+        raise ConfigError(f"agents.{agent}.tool_choice: {entry!r} is neither auto, required, "
+                          f"none nor one of the agent's tools ({', '.join(sorted(self.specs))})")
+
     def check(self, call: ToolCall) -> CheckedCall | Refusal:
         """Whether `call` may run: a known tool, with a JSON object that fits its schema."""
         action = self.by_tool.get(call.name) or (call.name if call.name in self.specs else None)

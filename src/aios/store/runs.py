@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from aios.errors import ConflictError, NotFoundError
 from aios.store.engine import Store
+from aios.store.heartbeat import DEFAULT_INTERVAL_S, Heartbeats
 from aios.store.tables import idempotency, run_metadata, runs, step_events
 from aios.store.writer import BatchWriter
 
@@ -71,6 +72,7 @@ class RunRecord:
     metadata: dict[str, dict[str, Any]] = field(default_factory=dict)
     initiator: str | None = None
     resumed_by: tuple[str, ...] = ()
+    heartbeat_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -111,11 +113,6 @@ async def run_parties(store: Store, run_id: str) -> RunParties:
 
 #: A run in one of these states is held by the process its row names.
 _ACTIVE = frozenset({"running", "pending"})
-#: Runs this process executes now (held by a driver or claimed here, not yet released). A
-#: run whose row names this process but which is not in here was left behind (its task
-#: ended on a store error, say) and may be claimed again. Process-wide on purpose: a row's
-#: `pid` names the process, not one RunStore.
-_EXECUTING_HERE: set[str] = set()
 
 
 def _same(column: Any, value: Any) -> Any:
@@ -123,13 +120,14 @@ def _same(column: Any, value: Any) -> Any:
     return column.is_(None) if value is None else column == value
 
 
-def _held(run_id: str, status: str, pid: int | None, host: str | None) -> str:
+def _held(run_id: str, status: str, pid: int | None, host: str | None,
+          beat: str = "") -> str:
     """Why a resume of `run_id` is refused: who holds it and what to do."""
     if status not in _ACTIVE:
         return (f"it is {status} now; `aios runs show {run_id}` shows how it stands "
                 "(resume it again if it stopped)")
     here = host == socket.gethostname()
-    who = f"process {pid} on {'this host' if here else f'host {host}'}"
+    who = f"process {pid} on {'this host' if here else f'host {host}'}{beat}"
     return (f"run {run_id} is being executed by {who} (an `aios runs resume`, `aios agent "
             "run` or `aios serve`); nothing was written. Wait for it to stop (`aios runs "
             f"show {run_id}`), or stop that process (Ctrl-C records the run cancelled), then "
@@ -156,13 +154,17 @@ class RunStore:
         writer: the group-commit writer (default: a new one).
         masker: masks the secrets and personal data in error texts before they are stored
             (they often repeat arguments); the engine masks its step errors with it too.
+        heartbeat_s: seconds between two heartbeats of a run this store executes
+            (`AIOS_RUN_HEARTBEAT_SECONDS`; see `aios.store.heartbeat`).
     """
 
     def __init__(self, store: Store, writer: BatchWriter | None = None,
-                 masker: ArgumentMasker | None = None):
+                 masker: ArgumentMasker | None = None,
+                 heartbeat_s: float = DEFAULT_INTERVAL_S):
         self.store = store
         self.writer = writer or BatchWriter(store)
         self._masker = masker
+        self.heartbeats = Heartbeats(store, heartbeat_s)
 
     @property
     def masker(self) -> ArgumentMasker:
@@ -188,7 +190,7 @@ class RunStore:
                 manifest_name=manifest_name, manifest_path=manifest_path,
                 manifest_digest=manifest_digest, options=options, error=None,
                 pid=os.getpid(), host=socket.gethostname(), created_at=utcnow(),
-                initiator=initiator, resumed_by=[],
+                initiator=initiator, resumed_by=[], heartbeat_at=utcnow(),
             ))
 
     async def reopen_run(self, run_id: str, *, resumer: str | None = None) -> None:
@@ -198,10 +200,10 @@ class RunStore:
         just before (status, process, host, finish time). Of two processes resuming one run
         at once, exactly one gets it; the other gets `ConflictError` before it has written
         anything. A run marked running by a live process of this host is not claimed at
-        all; one marked running on another host is taken over (its process cannot be
-        checked from here, and a driver on a replaced machine must stay resumable), with a
-        warning. `resumer` is recorded among the run's resumers (who may not approve its
-        requests).
+        all, nor one whose heartbeat is fresh (this process, or another host, executes it:
+        `aios.store.heartbeat`); one marked running on another host whose heartbeat is stale
+        is taken over (a driver on a replaced machine must stay resumable), with a warning.
+        `resumer` is recorded among the run's resumers (who may not approve its requests).
 
         Raises:
             NotFoundError: no such run.
@@ -209,63 +211,68 @@ class RunStore:
         """
         async with self.store.engine.connect() as conn:
             row = (await conn.execute(select(
-                runs.c.status, runs.c.pid, runs.c.host, runs.c.finished_at).where(
-                runs.c.id == run_id))).first()
+                runs.c.status, runs.c.pid, runs.c.host, runs.c.finished_at,
+                runs.c.heartbeat_at).where(runs.c.id == run_id))).first()
         if row is None:
             raise NotFoundError(f"no run with id {run_id!r}; `aios runs` lists recent runs")
-        status, pid, host, finished_at = row
-        if run_id in _EXECUTING_HERE:  # this process executes it (another task of it)
-            raise ConflictError(_held(run_id, "running", os.getpid(), socket.gethostname()))
-        this_host = host == socket.gethostname()
-        if (this_host and pid != os.getpid()
-                and _effective_status(status, pid, host) in _ACTIVE):
-            raise ConflictError(_held(run_id, status, pid, host))
-        if not this_host and status in _ACTIVE:
-            # Its process cannot be checked from here (no heartbeat yet): a driver that
-            # stopped on a replaced machine must stay resumable, so the run is taken over.
-            log.warning("run %s was marked %s by process %s on host %s, which cannot be "
-                        "checked from here; taking it over", run_id, status, pid, host)
+        status, pid, host, finished_at, beat = row
+        self._check_claim(run_id, status, pid, host, beat)
         values: dict[str, Any] = dict(status="running", pid=os.getpid(),
-                                      host=socket.gethostname(), finished_at=None, error=None)
-        added = False
-        try:
-            async with self.store.engine.begin() as conn:
-                claimed = await conn.execute(update(runs).where(
-                    runs.c.id == run_id, runs.c.status == status, _same(runs.c.pid, pid),
-                    _same(runs.c.host, host), _same(runs.c.finished_at, finished_at),
-                ).values(**values))
-                if claimed.rowcount != 1:
-                    now = (await conn.execute(select(runs.c.status, runs.c.pid, runs.c.host)
-                                              .where(runs.c.id == run_id))).one()
-                    raise ConflictError(
-                        f"run {run_id} was claimed by another process at the same moment; "
-                        + _held(run_id, *now))
-                # Before the commit: from then on, the row names this process.
-                _EXECUTING_HERE.add(run_id)
-                added = True
-                if resumer is not None:
-                    # Read and extended in the transaction that claimed the run (its row is
-                    # this transaction's until it commits).
-                    before = (await conn.execute(select(runs.c.resumed_by).where(
-                        runs.c.id == run_id))).scalar()
-                    known = list(before or [])
-                    if resumer not in known:
-                        await conn.execute(update(runs).where(runs.c.id == run_id).values(
-                            resumed_by=[*known, resumer]))
-        except BaseException:
-            if added:  # the claim was rolled back
-                _EXECUTING_HERE.discard(run_id)
-            raise
+                                      host=socket.gethostname(), finished_at=None, error=None,
+                                      heartbeat_at=utcnow())
+        async with self.store.engine.begin() as conn:
+            claimed = await conn.execute(update(runs).where(
+                runs.c.id == run_id, runs.c.status == status, _same(runs.c.pid, pid),
+                _same(runs.c.host, host), _same(runs.c.finished_at, finished_at),
+                _same(runs.c.heartbeat_at, beat),
+            ).values(**values))
+            if claimed.rowcount != 1:
+                now = (await conn.execute(select(runs.c.status, runs.c.pid, runs.c.host)
+                                          .where(runs.c.id == run_id))).one()
+                raise ConflictError(
+                    f"run {run_id} was claimed by another process at the same moment; "
+                    + _held(run_id, *now))
+            if resumer is not None:
+                # Read and extended in the transaction that claimed the run (its row is
+                # this transaction's until it commits).
+                before = (await conn.execute(select(runs.c.resumed_by).where(
+                    runs.c.id == run_id))).scalar()
+                known = list(before or [])
+                if resumer not in known:
+                    await conn.execute(update(runs).where(runs.c.id == run_id).values(
+                        resumed_by=[*known, resumer]))
 
-    @staticmethod
-    def hold(run_id: str) -> None:
-        """This process executes `run_id` from now on (a driver starting); see `release`."""
-        _EXECUTING_HERE.add(run_id)
+    def _check_claim(self, run_id: str, status: str, pid: int | None, host: str | None,
+                     beat: datetime | None) -> None:
+        """Refuse a claim of a run another executor holds (`reopen_run`); warn of a
+        takeover."""
+        if status not in _ACTIVE:
+            return
+        this_host = host == socket.gethostname()
+        if this_host and pid != os.getpid():  # its process can be checked from here
+            if _effective_status(status, pid, host) in _ACTIVE:
+                raise ConflictError(_held(run_id, status, pid, host))
+            return
+        now = utcnow()
+        age = self.heartbeats.age_s(beat, now)
+        if self.heartbeats.fresh(beat, now):  # another task of this process, or another host
+            raise ConflictError(_held(
+                run_id, status, pid, host,
+                f" (its heartbeat is {age:.0f}s old; a run is taken over once its heartbeat "
+                f"is {self.heartbeats.stale_after_s:g}s old)"))
+        if not this_host:
+            log.warning("run %s was marked %s by process %s on host %s, whose heartbeat is "
+                        "%s; taking it over", run_id, status, pid, host,
+                        "missing" if age is None else f"{age:.0f}s old")
 
-    @staticmethod
-    def release(run_id: str) -> None:
+    def hold(self, run_id: str) -> None:
+        """This process executes `run_id` from now on (a driver starting): its heartbeat
+        runs until `release`."""
+        self.heartbeats.start(run_id)
+
+    def release(self, run_id: str) -> None:
         """This process no longer executes `run_id` (its driver returned or raised)."""
-        _EXECUTING_HERE.discard(run_id)
+        self.heartbeats.stop(run_id)
 
     async def parties(self, run_id: str) -> RunParties:
         """Who started `run_id` and who resumed it (`run_parties`)."""
@@ -292,8 +299,8 @@ class RunStore:
         await self.writer.flush()
         async with self.store.engine.begin() as conn:
             await conn.execute(update(runs).where(runs.c.id == run_id).values(
-                status=status, error=error, finished_at=utcnow()))
-        _EXECUTING_HERE.discard(run_id)
+                status=status, error=error, finished_at=utcnow(), heartbeat_at=None))
+        self.heartbeats.stop(run_id)
 
     async def claim(self, key: str, *, run_id: str, step_id: str,
                     action: str) -> IdempotencyRecord | None:
@@ -342,7 +349,8 @@ class RunStore:
             options=dict(row["options"] or {}), error=row["error"], pid=row["pid"],
             host=row["host"], created_at=row["created_at"],
             finished_at=row["finished_at"], initiator=row["initiator"],
-            resumed_by=tuple(row["resumed_by"] or ()), **extra)
+            resumed_by=tuple(row["resumed_by"] or ()), heartbeat_at=row["heartbeat_at"],
+            **extra)
 
     async def list_runs(self, limit: int = 20, status: str | None = None) -> list[RunRecord]:
         """The most recent runs first."""

@@ -51,6 +51,9 @@ runs = Table(
     # approval requests the run files; the initiator is their requester.
     Column("initiator", String(200), nullable=True),
     Column("resumed_by", JSON, nullable=True),
+    # When the process the row names last said it still executes the run (0024); NULL once
+    # the run stopped. A resume elsewhere is refused while it is fresh.
+    Column("heartbeat_at", UTCDateTime(), nullable=True),
     Index("ix_runs_created_at", "created_at"),
 )
 

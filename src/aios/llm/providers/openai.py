@@ -1,7 +1,18 @@
 """The `openai` provider: the official SDK (AsyncOpenAI) against any OpenAI-compatible endpoint.
 
 Options (`params:`): `organization` (OpenAI org id), `extra_body` (a mapping merged into every
-request body, for server-specific parameters such as `reasoning_effort`).
+request body, for server-specific parameters such as `reasoning_effort`), `tool_grammar`
+(true: tool calls by grammar instead of native `tools`, for a llama.cpp server and a small
+model; see below).
+
+Tool calls are native (`tools`, `tool_choice: "auto"`: llama-cpp-python's server ignores the
+tools without an explicit choice) unless `tool_grammar` is set. A llama.cpp server can only
+offer native calls through a chat format that drops tool results from the prompt
+(llama-cpp-python's `chatml-function-calling`), so a model there cannot use one tool's output
+in the next call; with `tool_grammar` the tools are described in a system message, tool results
+go back as plain messages, and the reply is constrained by llama.cpp's grammar
+(`response_format: {"type": "json_object", "schema": ...}`) to one valid call or an answer
+(`aios.llm.tool_grammar`).
 
 Usage mapping: `prompt_tokens` (cached tokens inside) -> input_tokens,
 `prompt_tokens_details.cached_tokens` -> cache_read_tokens, `completion_tokens` (reasoning
@@ -20,6 +31,7 @@ from aios.errors import PermanentProviderError, ProviderError, TransientProvider
 from aios.llm.providers._errors import missing_sdk, status_error, transport_errors
 from aios.llm.providers.registry import ProviderBase, register_provider, sampling_options
 from aios.llm.tokens import estimate_request_tokens, estimate_tokens
+from aios.llm.tool_grammar import grammar_messages, grammar_response_format, parse_reply
 from aios.llm.types import (
     LLMRequest,
     LLMResponse,
@@ -61,6 +73,13 @@ def openai_response_format(schema: Mapping[str, Any]) -> dict[str, Any]:
             "json_schema": {"name": "output", "schema": dict(schema), "strict": False}}
 
 
+def _tool_choice(choice: str | None) -> Any:
+    """`tool_choice` in the wire format (a tool's name becomes the named-function form)."""
+    if choice in (None, "auto", "required", "none"):
+        return choice or "auto"
+    return {"type": "function", "function": {"name": choice}}
+
+
 def _usage(raw: Any) -> Usage | None:
     if raw is None:
         return None
@@ -85,7 +104,8 @@ class OpenAIProvider(ProviderBase):
     default_tools: ClassVar[bool] = True
     default_json: ClassVar[bool] = True
     install_hint: ClassVar[str] = _INSTALL
-    options: ClassVar[frozenset[str]] = frozenset({"organization", "extra_body"})
+    options: ClassVar[frozenset[str]] = frozenset({"organization", "extra_body",
+                                                    "tool_grammar"})
 
     def __init__(self, model: ModelInfo, *, api_key: str | None = None):
         super().__init__(model, api_key=api_key)
@@ -111,18 +131,29 @@ class OpenAIProvider(ProviderBase):
             await self._client.close()
             self._client = None
 
+    @staticmethod
+    def _by_grammar(request: LLMRequest, model: ModelInfo) -> bool:
+        """Whether this request's tool calls are made by grammar (`tool_grammar`)."""
+        return bool(request.tools) and bool(model.params.get("tool_grammar"))
+
     def _kwargs(self, request: LLMRequest, model: ModelInfo) -> dict[str, Any]:
-        kwargs: dict[str, Any] = {"model": model.model_id,
-                                  "messages": openai_messages(request.messages)}
+        grammar = self._by_grammar(request, model)
+        kwargs: dict[str, Any] = {"model": model.model_id, "messages": (
+            grammar_messages(request.messages, request.tools) if grammar
+            else openai_messages(request.messages))}
         max_tokens = request.max_tokens or model.max_output_tokens
         if max_tokens is not None:
             # The official API renamed it; OpenAI-compatible servers still read max_tokens.
             key = "max_tokens" if model.base_url else "max_completion_tokens"
             kwargs[key] = max_tokens
         kwargs.update(sampling_options(request))
-        if request.tools:
+        if grammar:
+            kwargs["response_format"] = grammar_response_format(request.tools,
+                                                                request.tool_choice)
+        elif request.tools:
             kwargs["tools"] = [dict(t) for t in request.tools]
-        if request.response_format is not None:
+            kwargs["tool_choice"] = _tool_choice(request.tool_choice)
+        if request.response_format is not None and not grammar:
             kwargs["response_format"] = openai_response_format(request.response_format)
         extra = model.params.get("extra_body")
         if extra:
@@ -172,16 +203,28 @@ class OpenAIProvider(ProviderBase):
         calls = tuple(ToolCall(c.id, c.function.name, c.function.arguments or "")
                       for c in (message.tool_calls or ()) if getattr(c, "function", None))
         text = message.content or ""
+        finish = choice.finish_reason
+        if self._by_grammar(request, model):  # the grammar made the reply a call or an answer
+            text, calls = parse_reply(text)
+            finish = "tool_calls" if calls else finish
         usage = _usage(getattr(raw, "usage", None)) or Usage(
             input_tokens=estimate_request_tokens(request), output_tokens=estimate_tokens(text),
             counted=True)
         return LLMResponse(text=text, model=model.name, provider=self.name, usage=usage,
-                           tool_calls=calls, finish_reason=choice.finish_reason,
+                           tool_calls=calls, finish_reason=finish,
                            latency_s=time.perf_counter() - started,
                            response_model=getattr(raw, "model", None))
 
     async def stream(self, request: LLMRequest, model: ModelInfo) -> AsyncIterator[StreamChunk]:
-        """Stream a chat completion (SSE), asking the server to report usage at the end."""
+        """Stream a chat completion (SSE), asking the server to report usage at the end; a
+        reply made by grammar comes whole, in one chunk once it parses."""
+        if self._by_grammar(request, model):
+            whole = await self.complete(request, model)
+            if whole.text:
+                yield StreamChunk(text=whole.text)
+            yield StreamChunk(tool_calls=whole.tool_calls, finish_reason=whole.finish_reason,
+                              usage=whole.usage)
+            return
         client = self._connect()
         kwargs = self._kwargs(request, model)
         kwargs.update(stream=True, stream_options={"include_usage": True})
