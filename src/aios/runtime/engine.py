@@ -9,8 +9,7 @@ import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import jsonschema
 
@@ -44,10 +43,8 @@ from aios.runtime.layers import (
     when_finished,
 )
 from aios.runtime.pipeline import Layer, Next, StepCall, compose, invoke_handler
+from aios.runtime.results import RunResult, StepOutcome
 from aios.store.runs import RunRecord, RunStore
-
-if TYPE_CHECKING:
-    from aios.runtime.agent_loop import AgentOutcome
 
 __all__ = ["Resumer", "RunResult", "Runtime", "StepOutcome", "register_run_kind"]
 
@@ -58,37 +55,6 @@ _DONE = frozenset({"succeeded", "skipped"})
 #: A critical step ending in one of these states stops its run. `unknown`: it ran past its
 #: deadline and could not be stopped (it may still finish; see `ActionOutcomeUnknown`).
 _STOPS = frozenset({"failed", "unknown"})
-
-
-@dataclass(frozen=True)
-class StepOutcome:
-    """How one step ended."""
-
-    step_id: str
-    action: str
-    status: str
-    duration_ms: float = 0.0
-    result: Any = None
-    error: str | None = None
-
-
-@dataclass
-class RunResult:
-    """How a run ended, with each step's outcome in declaration order."""
-
-    run_id: str
-    target: str
-    status: str
-    steps: dict[str, StepOutcome] = field(default_factory=dict)
-    metadata: dict[str, dict[str, Any]] = field(default_factory=dict)
-    error: str | None = None
-    #: For runs of kind `agent`: the answer, why the run ended, the conversation.
-    agent: AgentOutcome | None = None
-
-    @property
-    def ok(self) -> bool:
-        """True when the run succeeded."""
-        return self.status == "succeeded"
 
 
 #: Continues a stopped run of one kind: `(runtime, record) -> how it ended`.
