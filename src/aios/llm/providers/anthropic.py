@@ -21,8 +21,9 @@ from collections.abc import AsyncIterator
 from typing import Any, ClassVar
 
 from aios.errors import PermanentProviderError, ProviderError, TransientProviderError
-from aios.llm.providers._errors import missing_sdk, status_error, transport_errors
-from aios.llm.providers.registry import ProviderBase, register_provider
+from aios.llm.providers._errors import status_error, transport_errors
+from aios.llm.providers.registry import register_provider
+from aios.llm.providers.sdk import SdkProvider
 from aios.llm.types import LLMRequest, LLMResponse, ModelInfo, StreamChunk, ToolCall, Usage
 
 __all__ = ["AnthropicProvider", "anthropic_payload"]
@@ -120,7 +121,7 @@ def _usage(raw: Any, output_tokens: int | None = None) -> Usage:
 
 
 @register_provider("anthropic")
-class AnthropicProvider(ProviderBase):
+class AnthropicProvider(SdkProvider):
     """Claude models through the official `anthropic` SDK; retries are off."""
 
     pricing_id: ClassVar[str | None] = "anthropic"
@@ -130,34 +131,12 @@ class AnthropicProvider(ProviderBase):
     default_tools: ClassVar[bool] = True
     default_json: ClassVar[bool] = True
     install_hint: ClassVar[str] = _INSTALL
+    sdk_module: ClassVar[str] = "anthropic"
+    sdk_error: ClassVar[str] = "AnthropicError"
 
-    def __init__(self, model: ModelInfo, *, api_key: str | None = None):
-        super().__init__(model, api_key=api_key)
-        self._client: Any = None
-        self._sdk: Any = None
-
-    def _connect(self) -> Any:
-        if self._client is None:
-            try:
-                import anthropic
-            except ImportError as exc:
-                raise missing_sdk(self.name, self.model.model_id, "anthropic",
-                                  _INSTALL) from exc
-            self._sdk = anthropic
-            self._client = anthropic.AsyncAnthropic(
-                api_key=self.api_key or "unused", base_url=self.model.base_url,
-                timeout=self.model.timeout_s, max_retries=0)
-        return self._client
-
-    async def aclose(self) -> None:
-        """Close the SDK client's connection pool."""
-        if self._client is not None:
-            await self._client.close()
-            self._client = None
-
-    def _errors(self) -> tuple[type[BaseException], ...]:
-        base: tuple[type[BaseException], ...] = (ValueError, *transport_errors())
-        return (self._sdk.AnthropicError, *base) if self._sdk is not None else base
+    def _open(self, sdk: Any) -> Any:
+        return sdk.AsyncAnthropic(api_key=self.api_key or "unused", base_url=self.model.base_url,
+                                  timeout=self.model.timeout_s, max_retries=0)
 
     def _translate(self, exc: BaseException, model: ModelInfo) -> ProviderError:
         sdk = self._sdk

@@ -28,8 +28,9 @@ from collections.abc import AsyncIterator, Mapping
 from typing import Any, ClassVar
 
 from aios.errors import PermanentProviderError, ProviderError, TransientProviderError
-from aios.llm.providers._errors import missing_sdk, status_error, transport_errors
-from aios.llm.providers.registry import ProviderBase, register_provider, sampling_options
+from aios.llm.providers._errors import status_error, transport_errors
+from aios.llm.providers.registry import register_provider, sampling_options
+from aios.llm.providers.sdk import SdkProvider
 from aios.llm.tokens import estimate_request_tokens, estimate_tokens
 from aios.llm.tool_grammar import grammar_messages, grammar_response_format, parse_reply
 from aios.llm.types import (
@@ -94,7 +95,7 @@ def _usage(raw: Any) -> Usage | None:
 
 
 @register_provider("openai")
-class OpenAIProvider(ProviderBase):
+class OpenAIProvider(SdkProvider):
     """Chat completions over the official `openai` SDK; retries are off (the reliability
     layer owns them)."""
 
@@ -104,32 +105,15 @@ class OpenAIProvider(ProviderBase):
     default_tools: ClassVar[bool] = True
     default_json: ClassVar[bool] = True
     install_hint: ClassVar[str] = _INSTALL
+    sdk_module: ClassVar[str] = "openai"
+    sdk_error: ClassVar[str] = "OpenAIError"
     options: ClassVar[frozenset[str]] = frozenset({"organization", "extra_body",
                                                     "tool_grammar"})
 
-    def __init__(self, model: ModelInfo, *, api_key: str | None = None):
-        super().__init__(model, api_key=api_key)
-        self._client: Any = None
-        self._sdk: Any = None
-
-    def _connect(self) -> Any:
-        if self._client is None:
-            try:
-                import openai
-            except ImportError as exc:
-                raise missing_sdk(self.name, self.model.model_id, "openai", _INSTALL) from exc
-            self._sdk = openai
-            self._client = openai.AsyncOpenAI(
-                api_key=self.api_key or "unused", base_url=self.model.base_url,
-                organization=self.model.params.get("organization"),
-                timeout=self.model.timeout_s, max_retries=0)
-        return self._client
-
-    async def aclose(self) -> None:
-        """Close the SDK client's connection pool."""
-        if self._client is not None:
-            await self._client.close()
-            self._client = None
+    def _open(self, sdk: Any) -> Any:
+        return sdk.AsyncOpenAI(api_key=self.api_key or "unused", base_url=self.model.base_url,
+                               organization=self.model.params.get("organization"),
+                               timeout=self.model.timeout_s, max_retries=0)
 
     @staticmethod
     def _by_grammar(request: LLMRequest, model: ModelInfo) -> bool:
@@ -181,10 +165,6 @@ class OpenAIProvider(ProviderBase):
                                           provider=self.name, model=model.model_id)
         return PermanentProviderError(f"{where}: {type(exc).__name__}: {exc}",
                                       provider=self.name, model=model.model_id)
-
-    def _errors(self) -> tuple[type[BaseException], ...]:
-        base: tuple[type[BaseException], ...] = (ValueError, *transport_errors())
-        return (self._sdk.OpenAIError, *base) if self._sdk is not None else base
 
     async def complete(self, request: LLMRequest, model: ModelInfo) -> LLMResponse:
         """One chat completion."""
