@@ -25,8 +25,7 @@ import re
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from importlib import resources
-from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import numpy.typing as npt
@@ -42,7 +41,7 @@ from aios.security.detectors.injection_rules import (
     rejoin_split_letters,
     strip_invisible,
 )
-from aios.security.detectors.linear import load_linear
+from aios.security.detectors.linear import LinearModel
 
 __all__ = ["HEURISTIC_TYPES", "InjectionClassifier", "InjectionDetector", "char_ngrams",
            "heuristic_features", "scan_heuristics"]
@@ -124,30 +123,15 @@ def char_ngrams(text: str) -> npt.NDArray[np.float64]:
 
 
 @dataclass(frozen=True)
-class InjectionClassifier:
+class InjectionClassifier(LinearModel):
     """Logistic regression over [embedding, heuristic scores, hashed character n-grams].
 
-    Attributes:
-        weights: one weight per feature.
-        bias: the intercept.
-        threshold: the probability at or above which a text is called an injection.
+    `threshold` is the probability at or above which a text is called an injection.
     """
 
-    weights: npt.NDArray[np.float64]
-    bias: float
-    threshold: float
-
-    @classmethod
-    def load(cls, path: Path | str | None = None) -> InjectionClassifier:
-        """The packaged model, or the .npz at `path`.
-
-        Raises:
-            ConfigError: the file is missing or not a model written by `train_injection`.
-        """
-        source = Path(path) if path is not None else Path(
-            str(resources.files("aios.security.detectors") / MODEL_FILE))
-        return cls(*load_linear(source, "the injection model",
-                                "aios.security.detectors.train_injection"))
+    model_file: ClassVar[str] = MODEL_FILE
+    what: ClassVar[str] = "the injection model"
+    trainer: ClassVar[str] = "aios.security.detectors.train_injection"
 
     def features(self, texts: Sequence[str], embed: EmbedFn) -> npt.NDArray[np.float64]:
         """The feature matrix for `texts`."""

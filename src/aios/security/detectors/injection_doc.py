@@ -21,8 +21,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from importlib import resources
-from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import numpy.typing as npt
@@ -30,7 +29,7 @@ import numpy.typing as npt
 from aios.errors import ConfigError
 from aios.security.detectors.embedding import EmbedFn
 from aios.security.detectors.injection_rules import strip_invisible
-from aios.security.detectors.linear import load_linear
+from aios.security.detectors.linear import LinearModel
 
 __all__ = ["DOC_MODEL_FILE", "DocumentInjectionModel", "segment_texts", "segments"]
 
@@ -120,30 +119,15 @@ def doc_ngrams(texts: Sequence[str]) -> npt.NDArray[np.float64]:
 
 
 @dataclass(frozen=True)
-class DocumentInjectionModel:
+class DocumentInjectionModel(LinearModel):
     """Logistic regression over one segment's [embedding, n-grams, contrast to its document].
 
-    Attributes:
-        weights: one weight per feature.
-        bias: the intercept.
-        threshold: the segment probability at or above which a document is flagged.
+    `threshold` is the segment probability at or above which a document is flagged.
     """
 
-    weights: npt.NDArray[np.float64]
-    bias: float
-    threshold: float
-
-    @classmethod
-    def load(cls, path: Path | str | None = None) -> DocumentInjectionModel:
-        """The packaged model, or the .npz at `path`.
-
-        Raises:
-            ConfigError: the file is missing or not a model written by `train_injection_doc`.
-        """
-        source = Path(path) if path is not None else Path(
-            str(resources.files("aios.security.detectors") / DOC_MODEL_FILE))
-        return cls(*load_linear(source, "the document injection model",
-                                "aios.security.detectors.train_injection_doc"))
+    model_file: ClassVar[str] = DOC_MODEL_FILE
+    what: ClassVar[str] = "the document injection model"
+    trainer: ClassVar[str] = "aios.security.detectors.train_injection_doc"
 
     @staticmethod
     def features(texts: Sequence[str], embed: EmbedFn) -> npt.NDArray[np.float64]:

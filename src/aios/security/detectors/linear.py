@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
+from typing import Any, ClassVar, Self, TextIO
 
 import numpy as np
 import numpy.typing as npt
 
 from aios.errors import ConfigError
 
-__all__ = ["load_linear"]
+__all__ = ["LinearModel", "load_linear", "save_linear"]
 
 
 def load_linear(source: Path, what: str,
@@ -31,3 +36,51 @@ def load_linear(source: Path, what: str,
     except (OSError, KeyError, ValueError) as exc:
         raise ConfigError(f"cannot load {what} {source}: {exc}; rebuild it with "
                           f"`python -m {trainer}`") from exc
+
+
+
+def save_linear(out: Path | str, weights: npt.NDArray[np.float64], bias: float,
+                threshold: float, features: Sequence[str], report: Mapping[str, Any],
+                stream: TextIO) -> None:
+    """Write a trained model to `out` (as `load_linear` reads it) and its report to `stream`.
+
+    Args:
+        features: the names of the feature blocks, in order (kept in the file).
+        report: the training figures, written as JSON followed by the file written.
+    """
+    np.savez(out, weights=weights, bias=np.float64(bias), threshold=np.float64(threshold),
+             features=np.asarray(list(features)))
+    json.dump(report, stream, indent=2)
+    stream.write(f"\nwrote {out}\n")
+
+@dataclass(frozen=True)
+class LinearModel:
+    """A logistic model's weights, loaded from the package's .npz or a given file.
+
+    Attributes:
+        weights: one weight per feature.
+        bias: the intercept.
+        threshold: the probability at or above which a text is flagged.
+        model_file: the packaged file's name (in `aios.security.detectors`).
+        what: the model's name in errors.
+        trainer: the module that rebuilds the file.
+    """
+
+    weights: npt.NDArray[np.float64]
+    bias: float
+    threshold: float
+
+    model_file: ClassVar[str] = ""
+    what: ClassVar[str] = "the model"
+    trainer: ClassVar[str] = ""
+
+    @classmethod
+    def load(cls, path: Path | str | None = None) -> Self:
+        """The packaged model, or the .npz at `path`.
+
+        Raises:
+            ConfigError: the file is missing or not a model written by `trainer`.
+        """
+        source = Path(path) if path is not None else Path(
+            str(resources.files("aios.security.detectors") / cls.model_file))
+        return cls(*load_linear(source, cls.what, cls.trainer))

@@ -26,6 +26,7 @@ import numpy.typing as npt
 
 from aios.security.detectors.embedding import WordLlamaEmbedder
 from aios.security.detectors.injection import MODEL_FILE, InjectionClassifier
+from aios.security.detectors.linear import save_linear
 
 __all__ = ["EXTRA_BENIGN", "EXTRA_INJECTIONS", "cross_validate", "fit_logistic", "main"]
 
@@ -245,11 +246,8 @@ def main(argv: Sequence[str] | None = None) -> int:
               "cv_at_threshold": _metrics(y, probs >= threshold),
               "cv_at_0.5": _metrics(y, probs >= 0.5)}
     w, b = fit_logistic(np.vstack([x, extra_x]), np.concatenate([y, extra_y]), args.l2)
-    np.savez(args.out, weights=w, bias=np.float64(b), threshold=np.float64(threshold),
-             features=np.asarray(["wordllama_l2_supercat_256", "heuristics_v1",
-                                          "char_ngrams_3_5_4096"]))
-    json.dump(report, sys.stdout, indent=2)
-    sys.stdout.write(f"\nwrote {args.out}\n")
+    save_linear(args.out, w, b, threshold, ["wordllama_l2_supercat_256", "heuristics_v1",
+                                            "char_ngrams_3_5_4096"], report, sys.stdout)
     return 0
 
 

@@ -41,6 +41,7 @@ from aios.security.detectors.injection_doc import (
     DocumentInjectionModel,
     segment_texts,
 )
+from aios.security.detectors.linear import save_linear
 from aios.security.detectors.train_injection import EXTRA_INJECTIONS, fit_logistic
 
 __all__ = ["Corpus", "cross_validate_docs", "load_corpus", "main"]
@@ -222,12 +223,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     report = {"documents": len(corpus.docs), "folds": args.folds,
               "threshold": threshold, "highest clean-document score (OOF)": round(clean_max, 4),
               "families": family_report(corpus, scores, threshold)}
-    np.savez(args.out, weights=full[:-1], bias=np.float64(full[-1]),
-             threshold=np.float64(threshold),
-             features=np.asarray(["wordllama_l2_supercat_256", "doc_ngrams_3_5_2048",
-                                  "contrast_to_document_258"]))
-    json.dump(report, sys.stdout, indent=2)
-    sys.stdout.write(f"\nwrote {args.out}\n")
+    save_linear(args.out, full[:-1], float(full[-1]), threshold,
+                ["wordllama_l2_supercat_256", "doc_ngrams_3_5_2048", "contrast_to_document_258"],
+                report, sys.stdout)
     return 0
 
 
