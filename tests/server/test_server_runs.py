@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from server_helpers import add_people, bearer, wait_for
+from server_helpers import add_people, bearer, login, wait_for
 
 from aios.approvals import ApprovalService
 from aios.auth import UserStore
@@ -156,6 +156,20 @@ def test_cancel_stops_an_executing_run_and_records_a_waiting_one(
     steps = {s["step_id"]: s for s in _run(client, tokens["vic"], waiting)["steps"]}
     assert steps["change"]["status"] == "cancelled"
     assert steps["change"]["error"] == "cancelled by alice"
+
+
+def test_the_dashboard_cancel_shows_the_run_with_a_notice_or_the_error(
+        client: TestClient, tokens: dict[str, str]) -> None:
+    waiting = client.post("/api/runs", json={"sequence": "deploy"},
+                          headers=bearer(tokens["ada"])).json()["id"]
+    wait_for(lambda: _status_is(client, tokens["vic"], waiting, "waiting"), what="waiting")
+    csrf = login(client, "alice")
+    done = client.post(f"/runs/{waiting}/cancel", data={"csrf": csrf}, follow_redirects=False)
+    assert done.status_code == 303
+    assert done.headers["location"] == f"/runs/{waiting}?notice=run%20cancelled"
+    assert _run(client, tokens["vic"], waiting)["status"] == "cancelled"
+    again = client.post(f"/runs/{waiting}/cancel", data={"csrf": csrf}, follow_redirects=False)
+    assert again.headers["location"].startswith(f"/runs/{waiting}?error=")
 
 
 def test_resume_continues_a_failed_run_keeping_finished_steps(

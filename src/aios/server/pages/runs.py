@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -161,21 +162,26 @@ async def conversation_fragment(request: Request, run_id: str, services: Service
 @router.post("/runs/{run_id}/cancel")
 async def cancel_run(run_id: str, services: ServicesDep, session: ApproverForm) -> Response:
     """Cancel a run, then show it."""
-    try:
-        found = await services.worker.cancel(run_id, actor=session.user.name)
-    except AiosError as exc:
-        return _back(f"/runs/{quote(run_id)}", error=str(exc))
-    return _back(f"/runs/{found}", notice="run cancelled")
+    return await _act_on_run(run_id, services.worker.cancel(run_id, actor=session.user.name),
+                             "run cancelled")
 
 
 @router.post("/runs/{run_id}/resume")
 async def resume_run(run_id: str, services: ServicesDep, session: ApproverForm) -> Response:
     """Resume a run, then show it."""
+    return await _act_on_run(run_id, services.worker.resume(run_id,
+                                                            requester=session.user.name),
+                             "run resumed")
+
+
+async def _act_on_run(run_id: str, action: Awaitable[str], notice: str) -> Response:
+    """Await `action` (it returns the run's id), then show that run with `notice`, or show
+    `run_id` with the error the action raised."""
     try:
-        found = await services.worker.resume(run_id, requester=session.user.name)
+        found = await action
     except AiosError as exc:
         return _back(f"/runs/{quote(run_id)}", error=str(exc))
-    return _back(f"/runs/{found}", notice="run resumed")
+    return _back(f"/runs/{found}", notice=notice)
 
 
 @router.get("/traces")
