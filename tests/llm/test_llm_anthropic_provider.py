@@ -4,6 +4,7 @@ SSE events, usage normalisation (cache tokens inside input_tokens), error transl
 from __future__ import annotations
 
 import json
+import sys
 from typing import Any
 
 import pytest
@@ -111,3 +112,13 @@ async def test_reset_mid_stream_is_transient(server, provider):
     with pytest.raises(TransientProviderError):
         async for _ in provider.stream(LLMRequest.of("q"), model_on(server)):
             pass
+
+
+async def test_a_missing_sdk_is_a_permanent_error_with_the_install_command(
+        server: ScriptedLLMServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "anthropic", None)  # `import anthropic` now fails
+    made = AnthropicProvider(model_on(server), api_key="sk-ant-test")
+    with pytest.raises(PermanentProviderError,
+                       match=r"needs the 'anthropic' package.*pip install 'aios\[anthropic\]'"):
+        await made.complete(LLMRequest.of("hi"), model_on(server))
+    await made.aclose()  # nothing was opened: a no-op

@@ -20,8 +20,6 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any, ClassVar
 
-from aios.errors import PermanentProviderError, ProviderError, TransientProviderError
-from aios.llm.providers._errors import status_error, transport_errors
 from aios.llm.providers.registry import register_provider
 from aios.llm.providers.sdk import SdkProvider
 from aios.llm.types import LLMRequest, LLMResponse, ModelInfo, StreamChunk, ToolCall, Usage
@@ -133,31 +131,11 @@ class AnthropicProvider(SdkProvider):
     install_hint: ClassVar[str] = _INSTALL
     sdk_module: ClassVar[str] = "anthropic"
     sdk_error: ClassVar[str] = "AnthropicError"
+    api_label: ClassVar[str] = "the Anthropic API"
 
     def _open(self, sdk: Any) -> Any:
         return sdk.AsyncAnthropic(api_key=self.api_key or "unused", base_url=self.model.base_url,
                                   timeout=self.model.timeout_s, max_retries=0)
-
-    def _translate(self, exc: BaseException, model: ModelInfo) -> ProviderError:
-        sdk = self._sdk
-        where = f"{self.name} model {model.model_id!r}"
-        if isinstance(exc, sdk.APIStatusError):
-            headers = dict(exc.response.headers) if exc.response is not None else None
-            return status_error(self.name, model.model_id, exc.status_code,
-                                str(getattr(exc, "message", exc)), headers)
-        if isinstance(exc, sdk.APITimeoutError):
-            return TransientProviderError(f"{where}: request timed out after "
-                                          f"{model.timeout_s:g}s", provider=self.name,
-                                          model=model.model_id)
-        if isinstance(exc, (sdk.APIConnectionError, *transport_errors())):
-            url = model.base_url or "the Anthropic API"
-            return TransientProviderError(f"{where}: cannot reach {url}: {exc}",
-                                          provider=self.name, model=model.model_id)
-        if isinstance(exc, ValueError):
-            return TransientProviderError(f"{where}: malformed response: {exc}",
-                                          provider=self.name, model=model.model_id)
-        return PermanentProviderError(f"{where}: {type(exc).__name__}: {exc}",
-                                      provider=self.name, model=model.model_id)
 
     async def complete(self, request: LLMRequest, model: ModelInfo) -> LLMResponse:
         """One Messages API call."""

@@ -27,8 +27,7 @@ import time
 from collections.abc import AsyncIterator, Mapping
 from typing import Any, ClassVar
 
-from aios.errors import PermanentProviderError, ProviderError, TransientProviderError
-from aios.llm.providers._errors import status_error, transport_errors
+from aios.errors import TransientProviderError
 from aios.llm.providers.registry import register_provider, sampling_options
 from aios.llm.providers.sdk import SdkProvider
 from aios.llm.tokens import estimate_request_tokens, estimate_tokens
@@ -107,6 +106,7 @@ class OpenAIProvider(SdkProvider):
     install_hint: ClassVar[str] = _INSTALL
     sdk_module: ClassVar[str] = "openai"
     sdk_error: ClassVar[str] = "OpenAIError"
+    api_label: ClassVar[str] = "the OpenAI API"
     options: ClassVar[frozenset[str]] = frozenset({"organization", "extra_body",
                                                     "tool_grammar"})
 
@@ -143,28 +143,6 @@ class OpenAIProvider(SdkProvider):
         if extra:
             kwargs["extra_body"] = dict(extra)
         return kwargs
-
-    def _translate(self, exc: BaseException, model: ModelInfo) -> ProviderError:
-        sdk = self._sdk
-        where = f"{self.name} model {model.model_id!r}"
-        if sdk is not None and isinstance(exc, sdk.APIStatusError):
-            headers = dict(exc.response.headers) if exc.response is not None else None
-            return status_error(self.name, model.model_id, exc.status_code,
-                                str(getattr(exc, "message", exc)), headers)
-        if sdk is not None and isinstance(exc, sdk.APITimeoutError):
-            return TransientProviderError(f"{where}: request timed out after "
-                                          f"{model.timeout_s:g}s", provider=self.name,
-                                          model=model.model_id)
-        if (sdk is not None and isinstance(exc, sdk.APIConnectionError)) \
-                or isinstance(exc, transport_errors()):
-            url = model.base_url or "the OpenAI API"
-            return TransientProviderError(f"{where}: cannot reach {url}: {exc}",
-                                          provider=self.name, model=model.model_id)
-        if isinstance(exc, ValueError):  # a body that does not parse (JSONDecodeError ...)
-            return TransientProviderError(f"{where}: malformed response: {exc}",
-                                          provider=self.name, model=model.model_id)
-        return PermanentProviderError(f"{where}: {type(exc).__name__}: {exc}",
-                                      provider=self.name, model=model.model_id)
 
     async def complete(self, request: LLMRequest, model: ModelInfo) -> LLMResponse:
         """One chat completion."""
