@@ -23,7 +23,20 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, Column, Float, Integer, String, Table, insert, select, update
+from sqlalchemy import (
+    JSON,
+    Column,
+    ColumnElement,
+    Float,
+    Integer,
+    RowMapping,
+    Select,
+    String,
+    Table,
+    insert,
+    select,
+    update,
+)
 
 from aios.auth.keys import KeyPolicy
 from aios.auth.users import User, UserStore, users
@@ -66,6 +79,12 @@ def hash_token(token: str) -> str:
 
 def _when(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _with_user() -> Select[Any]:
+    """Token rows joined to their user, whose name is the column `user_name`."""
+    return (select(api_tokens, users.c.name.label("user_name"))
+            .join(users, users.c.id == api_tokens.c.user_id))
 
 
 @dataclass(frozen=True)
@@ -156,11 +175,7 @@ class TokenStore:
             NotFoundError: no token has that id.
         """
         token_id = token_id.removeprefix(_PREFIX).split("_")[0]
-        query = (select(api_tokens, users.c.name.label("user_name"))
-                 .join(users, users.c.id == api_tokens.c.user_id)
-                 .where(api_tokens.c.id == token_id))
-        async with self.store.engine.connect() as conn:
-            row = (await conn.execute(query)).mappings().first()
+        row = await self._row(api_tokens.c.id == token_id)
         if row is None:
             raise NotFoundError(f"no key with id {token_id!r}; `aios keys list` lists them")
         return self._info(row)
@@ -213,14 +228,19 @@ class TokenStore:
 
     async def list(self, user_name: str | None = None) -> list[TokenInfo]:
         """Tokens (newest first), of one user or of everyone."""
-        query = (select(api_tokens, users.c.name.label("user_name"))
-                 .join(users, users.c.id == api_tokens.c.user_id)
-                 .order_by(api_tokens.c.created_at.desc()))
+        query = _with_user().order_by(api_tokens.c.created_at.desc())
         if user_name is not None:
             query = query.where(users.c.name == user_name)
         async with self.store.engine.connect() as conn:
             rows = (await conn.execute(query)).mappings().all()
         return [self._info(row) for row in rows]
+
+    async def _row(self, where: ColumnElement[bool]) -> RowMapping | None:
+        """The one token row matching `where`, with its user's name; None if none does."""
+        async with self.store.engine.connect() as conn:
+            result = await conn.execute(_with_user().where(where))
+            row: RowMapping | None = result.mappings().first()
+        return row
 
     @staticmethod
     def _info(row: Any) -> TokenInfo:
@@ -257,11 +277,7 @@ class TokenStore:
                 self._check(hit[2], now)
                 self._cache[digest] = hit  # back, as the most recently used
                 return hit[1], hit[2]
-        query = (select(api_tokens, users.c.name.label("user_name"))
-                 .join(users, users.c.id == api_tokens.c.user_id)
-                 .where(api_tokens.c.token_hash == digest))
-        async with self.store.engine.connect() as conn:
-            row = (await conn.execute(query)).mappings().first()
+        row = await self._row(api_tokens.c.token_hash == digest)
         if row is None:
             raise AuthenticationError("the API token is not known (mistyped, or from another "
                                       "store?); get a new one with `aios users token NAME`")
