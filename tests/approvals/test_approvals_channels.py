@@ -255,6 +255,25 @@ def test_bad_channel_entries_fail_at_load_naming_the_line(tmp_path: Path, entry:
     assert message in text and f"{path.name}:5" in text, text
 
 
+def test_every_url_setting_needs_http_and_keeps_its_own_form() -> None:
+    from pydantic import ValidationError
+
+    from aios.approvals.channels.spec import LinkPolicy, SlackChannel, WebhookChannel
+
+    with pytest.raises(ValidationError, match=r"'ftp://x' is not an http\(s\) URL, for "
+                                              r"example https://hooks\.example\.com/aios"):
+        WebhookChannel(type="webhook", url="ftp://x")
+    with pytest.raises(ValidationError, match=r"'slack\.com/api' is not an http\(s\) URL \["):
+        SlackChannel(type="slack", channel="#ops", token_env="T", api_url="slack.com/api")
+    with pytest.raises(ValidationError, match=r"'https://' is not an http\(s\) URL, for "
+                                              r"example https://aios\.example\.com"):
+        LinkPolicy(base_url="https://")
+    assert WebhookChannel(type="webhook", url="http://h/x/").url == "http://h/x/"
+    assert SlackChannel(type="slack", channel="#ops", token_env="T",
+                        api_url="http://h/api").api_url == "http://h/api/"
+    assert LinkPolicy(base_url="https://aios.test/").base_url == "https://aios.test"
+
+
 def test_a_good_channel_section_loads(tmp_path: Path) -> None:
     path = tmp_path / "manifest.yaml"
     path.write_text(json.dumps({"approvals": {"channels": [

@@ -33,6 +33,15 @@ def _env_name(value: str) -> str:
     return value
 
 
+def _http_url(value: str, example: str = "") -> str:
+    """`value`, if it is an http(s) URL with a host; `example` is shown in the error."""
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(f"{value!r} is not an http(s) URL"
+                         + (f", for example {example}" if example else ""))
+    return value
+
+
 #: The name of an environment variable (never the secret itself).
 EnvName = Annotated[str, AfterValidator(_env_name)]
 
@@ -66,12 +75,8 @@ class WebhookChannel(_Channel):
 
     @field_validator("url")
     @classmethod
-    def _http_url(cls, value: str) -> str:
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ValueError(f"{value!r} is not an http(s) URL, for example "
-                             "https://hooks.example.com/aios")
-        return value
+    def _url(cls, value: str) -> str:
+        return _http_url(value, "https://hooks.example.com/aios")
 
 
 class EmailChannel(_Channel):
@@ -138,9 +143,7 @@ class SlackChannel(_Channel):
     @field_validator("api_url")
     @classmethod
     def _api(cls, value: str) -> str:
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ValueError(f"{value!r} is not an http(s) URL")
+        _http_url(value)
         return value if value.endswith("/") else value + "/"
 
 
@@ -177,8 +180,4 @@ class LinkPolicy(BaseModel):
     @field_validator("base_url")
     @classmethod
     def _base(cls, value: str) -> str:
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ValueError(f"{value!r} is not an http(s) URL, for example "
-                             "https://aios.example.com")
-        return value.rstrip("/")
+        return _http_url(value, "https://aios.example.com").rstrip("/")
