@@ -28,6 +28,7 @@ from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Any
 
 from aios.errors import ConfigError
+from aios.extras import import_extra
 
 if TYPE_CHECKING:
     from aios.manifest.schema import Manifest
@@ -42,12 +43,8 @@ class ConditionError(ConfigError):
 
 
 def _cel() -> Any:
-    try:
-        import cel
-    except ImportError as exc:
-        raise ConfigError("approval rules with `when:` need the CEL package: "
-                          "pip install 'aios[approvals]' (common-expression-language)") from exc
-    return cel
+    return import_extra("cel", "approval rules with `when:` need the CEL package: "
+                               "pip install 'aios[approvals]' (common-expression-language)")
 
 
 @functools.lru_cache(maxsize=512)

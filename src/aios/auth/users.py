@@ -28,6 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from aios.errors import AuthenticationError, ConfigError, ConflictError, NotFoundError
+from aios.extras import import_extra
 from aios.store.engine import Store
 from aios.store.tables import metadata
 from aios.store.types import UTCDateTime
@@ -78,12 +79,8 @@ class User:
 
 
 def _hasher() -> Any:
-    try:
-        from argon2 import PasswordHasher
-    except ImportError as exc:  # the approvals extra
-        raise ConfigError("password hashing needs argon2-cffi: pip install 'aios[approvals]'"
-                          ) from exc
-    return PasswordHasher()
+    return import_extra("argon2", "password hashing needs argon2-cffi: "
+                                  "pip install 'aios[approvals]'").PasswordHasher()
 
 
 def _user(row: Any) -> User:

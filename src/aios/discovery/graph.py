@@ -36,7 +36,7 @@ import numpy as np
 from aios.discovery.extract import Claim
 from aios.discovery.relations import relation_spec
 from aios.discovery.retrieval import Embedder
-from aios.errors import ConfigError
+from aios.extras import import_extra
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -47,12 +47,8 @@ __all__ = ["AddResult", "KnowledgeGraph", "claim_id", "entity_kind", "networkx",
 def networkx() -> Any:
     """The `networkx` module, imported on first use so that `aios.discovery` (and the
     built-in action list) imports without the `discovery` extra."""
-    try:
-        import networkx as nx
-    except ImportError as exc:
-        raise ConfigError("the knowledge graph needs networkx: pip install 'aios[discovery]'") \
-            from exc
-    return nx
+    return import_extra("networkx",
+                        "the knowledge graph needs networkx: pip install 'aios[discovery]'")
 
 _SUFFIX = re.compile(r"\b(?:inc|incorporated|ltd|limited|llc|corp|corporation|co|plc|gmbh|"
                      r"ag|sa)\.?$")

@@ -21,6 +21,7 @@ import numpy as np
 
 from aios.errors import ConfigError
 from aios.evaluation.records import ResultRecord
+from aios.extras import import_extra
 
 __all__ = ["BootstrapInterval", "Comparison", "McNemarResult", "compare_outcomes",
            "compare_results", "mcnemar_exact", "mcnemar_power", "mcnemar_sample_size",
@@ -28,11 +29,7 @@ __all__ = ["BootstrapInterval", "Comparison", "McNemarResult", "compare_outcomes
 
 
 def _scipy_stats() -> Any:
-    try:
-        from scipy import stats
-    except ImportError as exc:
-        raise ConfigError("A/B statistics need scipy: pip install 'aios[eval]'") from exc
-    return stats
+    return import_extra("scipy.stats", "A/B statistics need scipy: pip install 'aios[eval]'")
 
 
 @dataclass(frozen=True)

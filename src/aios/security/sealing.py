@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aios.errors import ConfigError
+from aios.extras import import_extra
 
 if TYPE_CHECKING:
     from cryptography.fernet import MultiFernet
@@ -40,12 +41,9 @@ _INSTALL = "pip install 'aios[security]'"
 
 
 def _fernet_module() -> Any:
-    try:
-        from cryptography import fernet
-    except ImportError as exc:
-        raise ConfigError(f"keeping masked arguments encrypted ({KEY_ENV}) needs the "
-                          f"`cryptography` package: {_INSTALL}") from exc
-    return fernet
+    return import_extra("cryptography.fernet", f"keeping masked arguments encrypted "
+                                               f"({KEY_ENV}) needs the `cryptography` package: "
+                                               f"{_INSTALL}")
 
 
 def generate_key() -> str:

@@ -19,6 +19,7 @@ from typing import Any
 from aios.approvals.channels.base import Notice, Receipt, channel, required_env
 from aios.approvals.channels.spec import AppriseChannel
 from aios.errors import ConfigError, DeliveryError
+from aios.extras import import_extra
 
 __all__ = ["Apprise"]
 
@@ -26,12 +27,8 @@ _SPLIT = re.compile(r"[\s,]+")
 
 
 def _apprise() -> Any:
-    try:
-        import apprise
-    except ImportError as exc:
-        raise ConfigError("the `apprise` channel needs the apprise package: "
-                          "pip install 'aios[approvals]'") from exc
-    return apprise
+    return import_extra("apprise", "the `apprise` channel needs the apprise package: "
+                                   "pip install 'aios[approvals]'")
 
 
 @channel("apprise")
