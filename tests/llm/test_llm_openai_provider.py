@@ -230,6 +230,8 @@ async def test_tool_grammar_asks_llama_cpp_for_a_grammar_and_parses_the_call(ser
     finally:
         await grammar.aclose()
     assert "".join(c.text for c in chunks) == "x is 42" and not chunks[-1].tool_calls
+    assert [c.text for c in chunks] == ["x is 42", ""]  # the whole reply, then the last chunk
+    assert chunks[-1].finish_reason == "stop" and chunks[-1].usage is not None
     body, again = server.requests
     assert "tools" not in body and "tool_choice" not in body
     schema = body["response_format"]["schema"]

@@ -42,7 +42,12 @@ from typing import Any, ClassVar
 
 from aios.errors import PermanentProviderError
 from aios.llm.providers._errors import missing_sdk
-from aios.llm.providers.registry import ProviderBase, register_provider, sampling_options
+from aios.llm.providers.registry import (
+    ProviderBase,
+    register_provider,
+    sampling_options,
+    whole_reply,
+)
 from aios.llm.tokens import MESSAGE_OVERHEAD
 from aios.llm.tool_grammar import (
     grammar_messages,
@@ -233,11 +238,8 @@ class LocalProvider(ProviderBase):
     async def stream(self, request: LLMRequest, model: ModelInfo) -> AsyncIterator[StreamChunk]:
         """Stream a completion; with tools, one chunk once the whole reply parses."""
         if request.tools:
-            whole = await self.complete(request, model)
-            if whole.text:
-                yield StreamChunk(text=whole.text)
-            yield StreamChunk(tool_calls=whole.tool_calls, finish_reason=whole.finish_reason,
-                              usage=whole.usage)
+            for chunk in whole_reply(await self.complete(request, model)):
+                yield chunk
             return
         stream: Any = self._generate(request, model)
         async with contextlib.aclosing(stream) as chunks:

@@ -28,7 +28,7 @@ from collections.abc import AsyncIterator, Mapping
 from typing import Any, ClassVar
 
 from aios.errors import TransientProviderError
-from aios.llm.providers.registry import register_provider, sampling_options
+from aios.llm.providers.registry import register_provider, sampling_options, whole_reply
 from aios.llm.providers.sdk import SdkProvider
 from aios.llm.tokens import estimate_request_tokens, estimate_tokens
 from aios.llm.tool_grammar import grammar_messages, grammar_response_format, parse_reply
@@ -177,11 +177,8 @@ class OpenAIProvider(SdkProvider):
         """Stream a chat completion (SSE), asking the server to report usage at the end; a
         reply made by grammar comes whole, in one chunk once it parses."""
         if self._by_grammar(request, model):
-            whole = await self.complete(request, model)
-            if whole.text:
-                yield StreamChunk(text=whole.text)
-            yield StreamChunk(tool_calls=whole.tool_calls, finish_reason=whole.finish_reason,
-                              usage=whole.usage)
+            for chunk in whole_reply(await self.complete(request, model)):
+                yield chunk
             return
         client = self._connect()
         kwargs = self._kwargs(request, model)

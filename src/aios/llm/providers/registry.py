@@ -7,15 +7,15 @@ gateway, the price table and `aios models` read data, never branch on provider n
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, ClassVar, TypeVar
 
 from aios.errors import ConfigError
-from aios.llm.types import LLMRequest, ModelInfo
+from aios.llm.types import LLMRequest, LLMResponse, ModelInfo, StreamChunk
 from aios.registry import Registry
 
 __all__ = ["ProviderBase", "create_provider", "provider_class", "register_provider",
-           "registered_providers", "resolve_api_key", "sampling_options"]
+           "registered_providers", "resolve_api_key", "sampling_options", "whole_reply"]
 
 _REGISTRY: Registry[type[ProviderBase]] = Registry(
     "LLM provider", duplicates="error", known="registered providers", name_attr="name")
@@ -132,3 +132,12 @@ def sampling_options(request: LLMRequest) -> dict[str, Any]:
     if request.stop:
         options["stop"] = list(request.stop)
     return options
+
+
+def whole_reply(response: LLMResponse) -> Iterator[StreamChunk]:
+    """A reply that was not streamed, as the chunks a provider's `stream` yields: its text
+    (if any), then a last chunk with the tool calls, finish reason and usage."""
+    if response.text:
+        yield StreamChunk(text=response.text)
+    yield StreamChunk(tool_calls=response.tool_calls, finish_reason=response.finish_reason,
+                      usage=response.usage)
