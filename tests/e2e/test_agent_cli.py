@@ -264,6 +264,12 @@ def test_sigkill_during_a_model_call_asks_the_model_again_on_resume(
                   Reply.hang(60))
     proc = spawn("agent", "run", "ops", "how full is /var?", "-m", str(manifest), home=home)
     poll(lambda: len(server.requests) == 2, "the second model call")
+    # A turn is committed within the writer's flush cycle (milliseconds) unless a lasting
+    # effect forces it sooner; a kill inside that cycle may lose the read-only call's result,
+    # which tests/e2e/test_agent_commit_window.py covers. Here the kill comes while the model
+    # call hangs, after the cycle.
+    poll(lambda: rows(db, "select count(*) from agent_turns where kind='tool'") == [(1,)],
+         "the tool result committed")
     kill(proc)
     run_id = str(rows(db, "select id from runs")[0][0])
     server.script(Reply.ok("/var is 91% full."))

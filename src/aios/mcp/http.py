@@ -115,6 +115,9 @@ async def serve_http(server: ActionServer, tokens: TokenStore, host: str, port: 
         raise ConfigError(f"cannot listen on {host}:{port} ({exc.strerror}); pick another "
                           "--http HOST:PORT") from exc
     bound = sock.getsockname()[1]
+    # Listen before the URL is printed: a client that reads it and connects at once is then
+    # queued in the backlog until Uvicorn accepts, instead of refused.
+    sock.listen(socket.SOMAXCONN)
     config = uvicorn.Config(http_app(server, tokens), log_level="warning", lifespan="on")
     where = f"[{host}]" if family == socket.AF_INET6 else host
     print(f"aios mcp: {len(server.tools)} tools on http://{where}:{bound}{PATH} "
