@@ -8,20 +8,15 @@ run `waiting`; after an approval with a token and `aios runs resume`, it runs ex
 from __future__ import annotations
 
 import json
-import os
 import signal
-import sqlite3
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from tests.support.agent_cli import aios, call, lines, rows, spawn
 from tests.support.scripted_llm import Reply, ScriptedLLMServer
-
-HERE = Path(__file__).parent
-AIOS = [sys.executable, "-m", "aios.cli"]
 
 MANIFEST = """\
 name: agent-e2e
@@ -55,10 +50,6 @@ agents:
 """
 
 
-def call(name: str, args: dict[str, object], call_id: str) -> dict[str, object]:
-    return {"id": call_id, "name": name, "arguments": args}
-
-
 @pytest.fixture
 def server() -> Iterator[ScriptedLLMServer]:
     with ScriptedLLMServer() as srv:
@@ -71,20 +62,6 @@ def setup(tmp_path: Path, server: ScriptedLLMServer) -> dict[str, Path]:
     manifest = tmp_path / "agent.yaml"
     manifest.write_text(MANIFEST.format(counter=counter, url=server.url))
     return {"home": tmp_path / "home", "manifest": manifest, "counter": counter}
-
-
-def aios(*args: str, home: Path, code: int | None = 0) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "AIOS_HOME": str(home), "PYTHONPATH": os.pathsep.join(
-        [str(HERE), os.environ.get("PYTHONPATH", "")]), "SCRIPTED_KEY": "x", "COLUMNS": "200"}
-    env.pop("AIOS_DATABASE_URL", None)
-    proc = subprocess.run([*AIOS, *args], capture_output=True, text=True, env=env, timeout=120)
-    if code is not None:
-        assert proc.returncode == code, (args, proc.stdout, proc.stderr)
-    return proc
-
-
-def lines(path: Path) -> list[str]:
-    return path.read_text().splitlines() if path.exists() else []
 
 
 def approve(home: Path, request_id: str) -> None:
@@ -165,14 +142,6 @@ def test_a_model_without_tools_is_refused_before_any_run(setup: dict[str, Path])
     assert json.loads(aios("runs", "--json", home=home).stdout) == []
 
 
-def spawn(*args: str, home: Path) -> subprocess.Popen[str]:
-    env = {**os.environ, "AIOS_HOME": str(home), "PYTHONPATH": os.pathsep.join(
-        [str(HERE), os.environ.get("PYTHONPATH", "")]), "SCRIPTED_KEY": "x"}
-    env.pop("AIOS_DATABASE_URL", None)
-    return subprocess.Popen([*AIOS, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=env)
-
-
 def poll(check: Callable[[], bool], what: str) -> None:
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
@@ -185,16 +154,6 @@ def poll(check: Callable[[], bool], what: str) -> None:
 def kill(proc: subprocess.Popen[str]) -> None:
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
-
-
-def rows(db: Path, sql: str) -> list[tuple[object, ...]]:
-    if not db.exists():
-        return []
-    try:
-        with sqlite3.connect(db) as conn:
-            return list(conn.execute(sql).fetchall())
-    except sqlite3.OperationalError:  # not migrated yet, or locked for a moment
-        return []
 
 
 FLAG = "guardrails: {agents: {ops: {injection: flag}}}\n"

@@ -11,18 +11,14 @@ approval request is never filed for a call the recorded conversation does not ho
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tests.support.agent_cli import AIOS, aios, call, env, lines
 from tests.support.scripted_llm import Reply, ScriptedLLMServer
-
-HERE = Path(__file__).parent
-AIOS = [sys.executable, "-m", "aios.cli"]
 
 MANIFEST = """\
 name: agent-window
@@ -64,28 +60,10 @@ agents:
 """
 
 
-def call(name: str, args: dict[str, object], call_id: str) -> dict[str, object]:
-    return {"id": call_id, "name": name, "arguments": args}
-
-
 @pytest.fixture
 def server() -> Iterator[ScriptedLLMServer]:
     with ScriptedLLMServer() as srv:
         yield srv
-
-
-def env(home: Path) -> dict[str, str]:
-    out = {**os.environ, "AIOS_HOME": str(home), "SCRIPTED_KEY": "x", "COLUMNS": "200",
-           "PYTHONPATH": os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")])}
-    out.pop("AIOS_DATABASE_URL", None)
-    return out
-
-
-def aios(*args: str, home: Path, code: int = 0) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run([*AIOS, *args], capture_output=True, text=True, env=env(home),
-                          timeout=120)
-    assert proc.returncode == code, (args, proc.stdout, proc.stderr)
-    return proc
 
 
 def killed_run(*args: str, home: Path) -> None:
@@ -96,12 +74,9 @@ def killed_run(*args: str, home: Path) -> None:
 
 
 def rows(db: Path, sql: str) -> list[tuple[object, ...]]:
+    """Strict: the process is dead when these tests read, so a locked store is a failure."""
     with sqlite3.connect(db) as conn:
         return list(conn.execute(sql).fetchall())
-
-
-def lines(path: Path) -> list[str]:
-    return path.read_text().splitlines() if path.exists() else []
 
 
 def well_formed(conversation: list[dict[str, object]]) -> None:
