@@ -11,6 +11,7 @@ in the field were written with it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import (
@@ -36,8 +37,14 @@ __all__ = ["ROW_ID", "big_integer", "binary", "boolean", "integer", "json", "num
 ROW_ID = BigInteger().with_variant(Integer, "sqlite")
 
 
-def _column(name: str, type_: TypeEngine[Any], null: bool, kw: dict[str, Any]) -> Column[Any]:
-    return Column(name, type_, nullable=null, **kw)
+class _Kind:
+    """The constructor of one kind of column: `kind(name, null=False, **kw)`."""
+
+    def __init__(self, type_: Callable[[], TypeEngine[Any]]):
+        self.type_ = type_
+
+    def __call__(self, name: str, *, null: bool = False, **kw: Any) -> Column[Any]:
+        return Column(name, self.type_(), nullable=null, **kw)
 
 
 def row_id(name: str = "id") -> Column[Any]:
@@ -47,44 +54,14 @@ def row_id(name: str = "id") -> Column[Any]:
 
 def string(name: str, length: int, *, null: bool = False, **kw: Any) -> Column[Any]:
     """A `VARCHAR(length)` column."""
-    return _column(name, String(length), null, kw)
+    return Column(name, String(length), nullable=null, **kw)
 
 
-def text(name: str, *, null: bool = False, **kw: Any) -> Column[Any]:
-    """A `TEXT` column."""
-    return _column(name, Text(), null, kw)
-
-
-def json(name: str, *, null: bool = False, **kw: Any) -> Column[Any]:
-    """A JSON document."""
-    return _column(name, JSON(), null, kw)
-
-
-def integer(name: str, *, null: bool = False, **kw: Any) -> Column[Any]:
-    """An `INTEGER` column."""
-    return _column(name, Integer(), null, kw)
-
-
-def big_integer(name: str, *, null: bool = False, **kw: Any) -> Column[Any]:
-    """A `BIGINT` column (nanosecond clocks)."""
-    return _column(name, BigInteger(), null, kw)
-
-
-def number(name: str, *, null: bool = False, **kw: Any) -> Column[Any]:
-    """A floating-point column (`FLOAT`)."""
-    return _column(name, Float(), null, kw)
-
-
-def boolean(name: str, *, null: bool = False, **kw: Any) -> Column[Any]:
-    """A `BOOLEAN` column."""
-    return _column(name, Boolean(), null, kw)
-
-
-def binary(name: str, *, null: bool = False, **kw: Any) -> Column[Any]:
-    """A `BLOB` / `BYTEA` column."""
-    return _column(name, LargeBinary(), null, kw)
-
-
-def timestamp(name: str, *, null: bool = False, **kw: Any) -> Column[Any]:
-    """A moment in time, aware UTC on every database (`UTCDateTime`)."""
-    return _column(name, UTCDateTime(), null, kw)
+text = _Kind(Text)  #: TEXT
+json = _Kind(JSON)  #: a JSON document
+integer = _Kind(Integer)  #: INTEGER
+big_integer = _Kind(BigInteger)  #: BIGINT (nanosecond clocks)
+number = _Kind(Float)  #: FLOAT
+boolean = _Kind(Boolean)  #: BOOLEAN
+binary = _Kind(LargeBinary)  #: BLOB / BYTEA
+timestamp = _Kind(UTCDateTime)  #: a moment in time, aware UTC on every database
