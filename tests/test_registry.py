@@ -79,3 +79,26 @@ def test_the_registries_built_on_it_keep_their_messages() -> None:
         build_evaluator("exact_mtch")
     with pytest.raises(ConfigError, match="known policies: "):
         create_policy("cheapest")
+
+
+def test_handlers_corpus_loaders_and_red_team_checks_suggest_the_closest_name(
+        tmp_path) -> None:
+    from aios.discovery.corpus import load_document
+    from aios.runtime.handlers import HandlerRegistry
+    from aios.security.redteam import load_catalog
+
+    with pytest.raises(NotFoundError, match=r"unknown handler 'kernel.proceses'; built-ins \(or "
+                                            r"name a `module:function`\): .*kernel\.processes.*"
+                                            r"did you mean 'kernel.processes'"):
+        HandlerRegistry.builtin().resolve("kernel.proceses")
+    notes = tmp_path / "notes.mdx"
+    notes.write_text("# notes\n")
+    with pytest.raises(ConfigError, match=r"notes\.mdx: unknown file suffix '\.mdx'; the corpus "
+                                          r"reads: .*\.txt; did you mean '\.md'"):
+        load_document(notes, tmp_path)
+    catalog = tmp_path / "c.yaml"
+    catalog.write_text("family: x\nattacks:\n  - id: a1\n    severity: low\n    turns: [hi]\n"
+                       "    check: {type: canery}\n")
+    with pytest.raises(ConfigError, match=r"unknown check type 'canery'; known: action, "
+                                          r"canary, .*; did you mean 'canary'"):
+        load_catalog([catalog])

@@ -6,11 +6,13 @@ from __future__ import annotations
 import pytest
 
 from aios.errors import ConfigError, PermanentProviderError, TransientProviderError
-from aios.llm import LLMRequest, Usage
+from aios.llm import LLMRequest, ModelInfo, Usage
 from aios.reliability import ReliabilityPolicy
 from aios.reliability.clock import NoSleepClock
 from aios.reliability.wrappers import reliability_wrappers
 from aios.testing import ScriptedProvider, Turn
+
+_MODEL = ModelInfo("scripted", "scripted", "scripted")
 
 
 async def test_answers_in_script_order_then_echoes_and_records_every_request() -> None:
@@ -47,6 +49,15 @@ async def test_streams_piece_by_piece_and_fails_mid_stream_when_told() -> None:
         async for chunk in gateway.stream("again"):
             seen.append(chunk.text)
     assert seen == ["never "]
+
+
+async def test_a_stream_can_end_without_usage_like_some_adapters() -> None:
+    provider = ScriptedProvider(Turn("one two", stream_usage=False), "three four")
+    without = [c async for c in provider.stream(LLMRequest.of("a"), _MODEL)]
+    with_usage = [c async for c in provider.stream(LLMRequest.of("b"), _MODEL)]
+    assert [c.text for c in without] == ["one ", "two", ""]
+    assert all(c.usage is None for c in without)
+    assert with_usage[-1].usage is not None and with_usage[-1].usage.counted
 
 
 async def test_running_out_of_script_without_a_default_says_how_to_fix_it() -> None:

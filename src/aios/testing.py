@@ -57,6 +57,8 @@ class Turn:
         wait: awaited before answering (hold calls in flight, to test concurrency and
             cancellation).
         response_model: the model id the "provider" says answered (`complete`).
+        stream_usage: False: a stream ends without usage, as some adapters' streams do (the
+            gateway then counts the tokens itself).
     """
 
     text: str = ""
@@ -68,6 +70,7 @@ class Turn:
     fail_after: int | None = None
     wait: asyncio.Event | None = None
     response_model: str | None = None
+    stream_usage: bool = True
 
     @classmethod
     def of(cls, value: Turn | str | BaseException) -> Turn:
@@ -174,7 +177,8 @@ class ScriptedProvider:
             raise turn.error
         if turn.tool_calls:
             yield StreamChunk(tool_calls=turn.tool_calls)
-        yield StreamChunk(finish_reason=turn.finish_reason, usage=self._usage(turn, request))
+        usage = self._usage(turn, request) if turn.stream_usage else None
+        yield StreamChunk(finish_reason=turn.finish_reason, usage=usage)
 
     def gateway(self, *names: str, **fields: Any) -> Gateway:
         """A `Gateway` whose models `names` (default: one called `scripted`) are all answered

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
-from types import SimpleNamespace
 
 import psutil
 import pytest
@@ -13,6 +13,7 @@ from aios.errors import TransientProviderError
 from aios.manifest.schema import Action
 from aios.runtime.context import ActionContext
 from aios.runtime.handlers import HandlerRegistry
+from aios.testing import ScriptedProvider, Turn
 
 
 def make_ctx(action, args=None, env=None, llm=None, metadata=None):
@@ -23,17 +24,6 @@ def make_ctx(action, args=None, env=None, llm=None, metadata=None):
                         _run_metadata=published)
     return ctx, published
 
-
-class FakeLLM:
-    def __init__(self, text="All good.", error=None):
-        self.text, self.error, self.prompts = text, error, []
-
-    async def complete(self, prompt, max_tokens=None, system=None):
-        self.prompts.append((prompt, max_tokens))
-        self.system = system
-        if self.error:
-            raise self.error
-        return SimpleNamespace(text=self.text)
 
 
 @pytest.mark.parametrize("metrics, level", [
@@ -136,19 +126,21 @@ async def test_summarize_without_llm_publishes_report_with_null_narrative():
 
 
 async def test_summarize_asks_the_llm_for_a_narrative():
-    llm = FakeLLM(text="  Swap is nearly full; fix ASLR.  ")
-    ctx, _ = make_ctx("orchestration.summarize", llm=llm, metadata=sample_metadata())
+    llm = ScriptedProvider("  Swap is nearly full; fix ASLR.  ")
+    ctx, _ = make_ctx("orchestration.summarize", llm=llm.gateway(), metadata=sample_metadata())
     report = await orchestration.summarize(ctx)
     assert report["narrative"] == "Swap is nearly full; fix ASLR."
-    prompt, max_tokens = llm.prompts[0]
-    assert max_tokens == 96
-    assert "swap in use 85%" in llm.system and "Overall status: critical" in llm.system
+    (request,) = llm.requests
+    system, prompt = request.messages[0], request.messages[-1]
+    assert request.max_tokens == 96 and system.role == "system" and prompt.role == "user"
+    assert "swap in use 85%" in system.content and "Overall status: critical" in system.content
     # The request is the system's own text: the system message, not the user's.
-    assert "health reporter" in llm.system and "health reporter" not in prompt
+    assert "health reporter" in system.content and "health reporter" not in prompt.content
 
 
 async def test_a_narrative_stating_numbers_or_names_not_in_the_metadata_is_omitted():
-    llm = FakeLLM(text="Disk on / is 96% full and /var/log is at 42%; check sshd on port 2222.")
+    llm = ScriptedProvider("Disk on / is 96% full and /var/log is at 42%; check sshd on port "
+                           "2222.").gateway()
     ctx, _ = make_ctx("orchestration.summarize", llm=llm, metadata=sample_metadata())
     report = await orchestration.summarize(ctx)
     assert report["narrative"] is None
@@ -163,7 +155,7 @@ async def test_a_number_that_only_matches_the_reports_time_stamp_is_not_grounded
     # 16:42, when the time stamp was part of the facts).
     monkeypatch.setattr(orchestration.time, "time", lambda: 1_796_661_762.0)
     assert "42" in orchestration.iso(1_796_661_762.0)
-    llm = FakeLLM(text="The log partition is at 42%.")
+    llm = ScriptedProvider("The log partition is at 42%.").gateway()
     ctx, _ = make_ctx("orchestration.summarize", llm=llm, metadata=sample_metadata())
     report = await orchestration.summarize(ctx)
     assert report["narrative"] is None and "'42'" in report["narrative_error"]
@@ -171,7 +163,7 @@ async def test_a_number_that_only_matches_the_reports_time_stamp_is_not_grounded
 
 async def test_a_narrative_grounded_in_the_metadata_is_shown():
     text = "Disk on / is 96% full and swap is at 85%; kernel.randomize_va_space is 0."
-    ctx, _ = make_ctx("orchestration.summarize", llm=FakeLLM(text=text),
+    ctx, _ = make_ctx("orchestration.summarize", llm=ScriptedProvider(text).gateway(),
                       metadata=sample_metadata())
     report = await orchestration.summarize(ctx)
     assert report["narrative"] == text and report["narrative_error"] is None
@@ -183,7 +175,7 @@ async def test_a_narrative_grounded_in_the_metadata_is_shown():
     "",
 ])
 async def test_a_looping_or_empty_narrative_is_omitted(text):
-    ctx, _ = make_ctx("orchestration.summarize", llm=FakeLLM(text=text),
+    ctx, _ = make_ctx("orchestration.summarize", llm=ScriptedProvider(text).gateway(),
                       metadata=sample_metadata())
     report = await orchestration.summarize(ctx)
     assert report["narrative"] is None
@@ -191,13 +183,9 @@ async def test_a_looping_or_empty_narrative_is_omitted(text):
 
 
 async def test_a_slow_narrative_is_omitted_with_a_note_and_the_step_succeeds():
-    class Slow(FakeLLM):
-        async def complete(self, prompt, max_tokens=None, system=None):
-            import asyncio
-            await asyncio.sleep(5)
-
+    slow = ScriptedProvider(Turn("never sent", wait=asyncio.Event()))  # the event stays unset
     ctx, _ = make_ctx("orchestration.summarize", args={"narrative_seconds": 0.05},
-                      llm=Slow(), metadata=sample_metadata())
+                      llm=slow.gateway(), metadata=sample_metadata())
     report = await orchestration.summarize(ctx)
     assert report["narrative"] is None and "longer than 0.05 s" in report["narrative_error"]
 
@@ -213,7 +201,7 @@ def test_the_narrative_request_passes_the_systems_own_injection_guardrail():
 
 
 async def test_summarize_records_the_llm_error_instead_of_failing():
-    llm = FakeLLM(error=TransientProviderError("rate limited", provider="fake"))
+    llm = ScriptedProvider(TransientProviderError("rate limited", provider="fake")).gateway()
     ctx, published = make_ctx("orchestration.summarize", llm=llm, metadata=sample_metadata())
     report = await orchestration.summarize(ctx)
     assert report["narrative"] is None

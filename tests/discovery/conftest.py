@@ -10,8 +10,10 @@ import pytest
 
 from aios.discovery import DiscoveryStore
 from aios.embeddings import EmbeddingService
-from aios.llm.types import LLMRequest, LLMResponse, Usage
+from aios.llm.gateway import Gateway
+from aios.llm.types import Usage
 from aios.store import Store
+from aios.testing import ScriptedProvider
 
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = ROOT / "examples" / "discovery" / "corpus"
@@ -19,20 +21,14 @@ GOLD = ROOT / "examples" / "discovery" / "gold.jsonl"
 MISSION = "Who founded the technology companies of Kestrel Bay, and what did they build?"
 
 
-class ScriptedLLM:
-    """A gateway stand-in answering from a list, every call 50 + 20 tokens and $0.001
-    (the real gateway over HTTP is exercised in test_discovery_model.py)."""
-
-    def __init__(self, *texts: str, default: str = "{}"):
-        self.texts = list(texts)
-        self.default = default
-        self.requests: list[LLMRequest] = []
-
-    async def complete(self, request: LLMRequest) -> LLMResponse:
-        self.requests.append(request)
-        text = self.texts.pop(0) if self.texts else self.default
-        return LLMResponse(text=text, model="scripted", provider="test",
-                           usage=Usage(input_tokens=50, output_tokens=20), cost_usd=0.001)
+def scripted_llm(*texts: str, default: str = "{}") -> tuple[ScriptedProvider, Gateway]:
+    """A scripted model answering from `texts` (then `default`) behind the real gateway, every
+    call 50 + 20 tokens and $0.001 (the gateway over HTTP is exercised in
+    test_discovery_model.py). Returns the provider (its `requests`) and the gateway."""
+    provider = ScriptedProvider(*texts, default=default,
+                                usage=Usage(input_tokens=50, output_tokens=20))
+    return provider, provider.gateway(input_price=10.0, output_price=25.0,  # USD per million
+                                      supports_json=True)
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.discovery.conftest import CORPUS, GOLD, MISSION, ScriptedLLM
+from tests.discovery.conftest import CORPUS, GOLD, MISSION, scripted_llm
 
 from aios.discovery import (
     Budget,
@@ -236,7 +236,7 @@ async def test_two_writers_cannot_both_advance_a_mission(missions: DiscoveryStor
 
 async def test_a_token_budget_stops_the_mission_after_the_step_that_reached_it(
         missions: DiscoveryStore, corpus: Path) -> None:
-    result = await DiscoveryAgent(missions, llm=ScriptedLLM()).start(_mission(
+    result = await DiscoveryAgent(missions, llm=scripted_llm()[1]).start(_mission(
         corpus, extractors=["pattern", "model"], budget={"steps": 50, "tokens": 100}))
     assert (result.steps, result.stop_reason) == (1, "budget: 140 of 100 tokens used")
     [step] = await missions.steps(result.mission_id)
@@ -245,7 +245,7 @@ async def test_a_token_budget_stops_the_mission_after_the_step_that_reached_it(
 
 async def test_a_usd_budget_and_a_time_budget_stop_the_mission(missions: DiscoveryStore,
                                                                corpus: Path) -> None:
-    result = await DiscoveryAgent(missions, llm=ScriptedLLM()).start(_mission(
+    result = await DiscoveryAgent(missions, llm=scripted_llm()[1]).start(_mission(
         corpus, extractors=["pattern", "model"], budget={"steps": 50, "usd": 0.005}))
     assert result.steps == 3 and result.stop_reason.startswith("budget: $0.0060")
     ticks = iter(range(0, 10_000, 10))
@@ -256,7 +256,7 @@ async def test_a_usd_budget_and_a_time_budget_stop_the_mission(missions: Discove
 
 async def test_level_2_asks_before_each_new_source_and_a_denied_source_is_not_used(
         missions: DiscoveryStore, corpus: Path) -> None:
-    llm = ScriptedLLM()
+    model, llm = scripted_llm()
     agent = DiscoveryAgent(missions, llm=llm)
     mission = _mission(corpus, autonomy=2, budget={"steps": 3})
     mission = mission.model_copy(update={"sources": (*mission.sources, "model")})
@@ -268,14 +268,14 @@ async def test_level_2_asks_before_each_new_source_and_a_denied_source_is_not_us
                                                            "source:model"]
     await agent.decide(mission_id, approve=True)
     result = await agent.resume(mission_id)
-    assert result.steps == 3 and llm.requests  # the model was asked once approved
-    llm2 = ScriptedLLM()
+    assert result.steps == 3 and model.requests  # the model was asked once approved
+    model2, llm2 = scripted_llm()
     agent2 = DiscoveryAgent(missions, llm=llm2)
     with pytest.raises(ActionSuspended) as caught:
         await agent2.start(mission)
     second = (caught.value.reference or "").split(":")[1]
     await agent2.decide(second, approve=False)
     result = await agent2.resume(second)
-    assert result.steps == 0 and llm2.requests == []
+    assert result.steps == 0 and model2.requests == []
     assert sorted((await missions.get(second)).state["disabled_sources"]) == [
         f"corpus:{corpus}", "model"]

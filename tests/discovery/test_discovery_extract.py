@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.discovery.conftest import ScriptedLLM
+from tests.discovery.conftest import scripted_llm
 
 from aios.discovery import PatternExtractor, chunk
 from aios.discovery.corpus import Document, content_hash
@@ -76,7 +76,7 @@ async def test_model_triples_are_kept_only_when_the_passage_supports_them() -> N
     reply = ('{"triples": [{"subject": "Northwind Foundry", "relation": "manufactures", '
              '"object": "Gull-7"}, {"subject": "Gull-7", "relation": "designed by", '
              '"object": "Ada Lovelace"}]}')
-    llm = ScriptedLLM(reply)
+    model, llm = scripted_llm(reply)
     got = await ModelExtractor(llm).extract(chunk(doc)[0], DocContext(doc.title, doc.text))
     assert got.proposed == 2 and got.dropped == 1
     [claim] = got.claims
@@ -85,12 +85,12 @@ async def test_model_triples_are_kept_only_when_the_passage_supports_them() -> N
     assert claim.provenance.call_id == got.calls[0].id
     assert claim.provenance.quote in doc.text
     assert got.calls[0].tokens == 70 and got.calls[0].cost_usd == 0.001
-    assert llm.requests[0].response_format == {}
+    assert model.requests[0].response_format == {}
 
 
 async def test_model_junk_yields_no_claims_and_is_counted() -> None:
     doc = _doc("Millbrook Rovers is a football club.")
-    got = await ModelExtractor(ScriptedLLM("I am a helpful assistant! {{{")).extract(
+    got = await ModelExtractor(scripted_llm("I am a helpful assistant! {{{")[1]).extract(
         chunk(doc)[0], DocContext(doc.title, doc.text))
     assert got.claims == () and got.proposed == 0 and len(got.calls) == 1
 

@@ -31,7 +31,7 @@ from aios.llm import (
 from aios.llm.providers import provider_class
 from aios.llm.wrapper import WrapperProvider
 from aios.manifest import load_manifest
-from aios.testing import ScriptedProvider
+from aios.testing import ScriptedProvider, Turn
 
 FREE_PRICES = ModelPrices(input=0, output=0)
 
@@ -276,14 +276,8 @@ async def test_a_model_that_cannot_stream_still_streams_one_chunk():
 
 
 async def test_a_stream_without_usage_is_counted_by_the_gateway():
-    class NoUsage(ScriptedProvider):  # an adapter whose stream reports no usage
-        async def stream(self, request, model):  # type: ignore[override]
-            async for chunk in super().stream(request, model):
-                if chunk.usage is None:
-                    yield chunk
-
-    gateway = Gateway({"m": ModelInfo("m", "openai", "x")},
-                      providers={"m": NoUsage("one two three")})
+    no_usage = ScriptedProvider(Turn("one two three", stream_usage=False))
+    gateway = Gateway({"m": ModelInfo("m", "openai", "x")}, providers={"m": no_usage})
     final = [c async for c in gateway.stream("count me")][-1].response
     assert final is not None and final.text == "one two three"
     assert final.usage.counted and final.usage.input_tokens > 0

@@ -3,36 +3,25 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import StatusCode
 
-from aios.llm.types import LLMRequest, LLMResponse, ModelInfo, StreamChunk
+from aios.llm.types import LLMRequest, ModelInfo
 from aios.observability import llm_tracing
+from aios.testing import ScriptedProvider, Turn
 
 MODEL = ModelInfo(name="local", provider="local", model_id="smollm2", tier="simple")
-
-
-class SlowProvider:
-    name = "local"
-
-    async def complete(self, request: LLMRequest, model: ModelInfo) -> LLMResponse:
-        await asyncio.sleep(10)
-        raise AssertionError("unreachable")
-
-    async def stream(self, request: LLMRequest, model: ModelInfo) -> AsyncIterator[StreamChunk]:
-        await asyncio.sleep(10)
-        yield StreamChunk(text="late")
 
 
 async def test_a_call_cut_off_by_its_callers_deadline_is_cancelled_not_failed() -> None:
     memory = InMemorySpanExporter()
     provider = TracerProvider(shutdown_on_exit=False)
     provider.add_span_processor(SimpleSpanProcessor(memory))
-    wrapped = llm_tracing(provider.get_tracer("t"))(SlowProvider(), MODEL)
+    slow = ScriptedProvider(Turn("late", wait=asyncio.Event()), name="local")  # never set
+    wrapped = llm_tracing(provider.get_tracer("t"))(slow, MODEL)
     try:
         async with asyncio.timeout(0.05):
             await wrapped.complete(LLMRequest.of("narrate"), MODEL)

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 
 from aios.embeddings import EmbeddingService
 from aios.llm.gateway import Gateway
-from aios.llm.types import LLMRequest, LLMResponse, ModelInfo, StreamChunk, Usage
+from aios.llm.types import ModelInfo, Usage
 from aios.routing import (
     ResponseCache,
     Router,
@@ -17,27 +15,7 @@ from aios.routing import (
     build_router,
 )
 from aios.store import Store
-
-
-class CountingProvider:
-    """Answers with the model's name and counts calls."""
-
-    name = "openai"
-
-    def __init__(self) -> None:
-        self.calls: list[str] = []
-
-    async def complete(self, request: LLMRequest, model: ModelInfo) -> LLMResponse:
-        self.calls.append(model.name)
-        return LLMResponse(f"answer from {model.name}", model.name, self.name,
-                           usage=Usage(20, 5))
-
-    async def stream(self, request: LLMRequest, model: ModelInfo
-                     ) -> AsyncIterator[StreamChunk]:
-        self.calls.append(model.name)
-        yield StreamChunk(text=f"answer from {model.name}")
-        yield StreamChunk(finish_reason="stop", usage=Usage(20, 5))
-
+from aios.testing import ScriptedProvider
 
 MODELS = {
     "cheap": ModelInfo("cheap", "openai", "c", tier="simple", context_window=8000,
@@ -49,7 +27,7 @@ MODELS = {
 
 async def test_the_gateway_routes_with_our_router_and_answers_from_our_cache(
         embedder: EmbeddingService) -> None:
-    provider = CountingProvider()
+    provider = ScriptedProvider(usage=Usage(20, 5), name="openai")  # echoes the prompt
     cache = ResponseCache(None, embedder)
     gateway = Gateway(MODELS, env={}, providers={"cheap": provider, "big": provider},
                       router=Router(), cache=cache)
@@ -60,7 +38,7 @@ async def test_the_gateway_routes_with_our_router_and_answers_from_our_cache(
         assert again.cached and again.text == first.text
         hard = await gateway.complete("Prove step by step that the integral of x^2 is x^3/3")
         assert hard.model == "big"
-        assert provider.calls == ["cheap", "big"]
+        assert [model.name for _, _, model in provider.calls] == ["cheap", "big"]
         assert cache.stats().semantic_hits == 1
     finally:
         await gateway.aclose()

@@ -8,13 +8,14 @@ The "terminate" action here never kills anything: it appends its arguments to a 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from aios.llm.gateway import Gateway
-from aios.llm.types import LLMRequest, LLMResponse, ModelInfo, StreamChunk, Usage
+from aios.llm.types import LLMRequest, Usage
 from aios.runtime.context import ActionContext
+from aios.testing import ScriptedProvider
 
 MARKER_ENV = "REDTEAM_MARKER"
 
@@ -66,31 +67,15 @@ agents:
     return path, marker
 
 
-class ScriptedModel:
-    """A provider whose reply is computed by a Python function of the request."""
-
-    name = "local"
-
-    def __init__(self, fn: Callable[[LLMRequest], str]):
-        self.fn = fn
-        self.requests: list[LLMRequest] = []
-
-    async def complete(self, request: LLMRequest, model: ModelInfo) -> LLMResponse:
-        self.requests.append(request)
-        return LLMResponse(text=self.fn(request), model=model.name, provider=self.name,
-                           usage=Usage(input_tokens=10, output_tokens=5))
-
-    async def stream(self, request: LLMRequest, model: ModelInfo
-                     ) -> AsyncIterator[StreamChunk]:  # pragma: no cover - not used
-        raise NotImplementedError
-        yield StreamChunk()
+def scripted_model(answer: Callable[[LLMRequest], str]) -> ScriptedProvider:
+    """A provider whose every reply is `answer(request)` (10 tokens in, 5 out)."""
+    return ScriptedProvider(default=answer, usage=Usage(input_tokens=10, output_tokens=5),
+                            name="local")
 
 
-def scripted_gateway(model: ScriptedModel, name: str = "scripted") -> Gateway:
+def scripted_gateway(model: ScriptedProvider, name: str = "scripted") -> Gateway:
     """The real gateway with one free model served by `model`."""
-    info = ModelInfo(name=name, provider="local", model_id=f"{name}-1", input_price=0.0,
-                     output_price=0.0)
-    return Gateway({name: info}, providers={name: model})
+    return model.gateway(name, model_id=f"{name}-1", input_price=0.0, output_price=0.0)
 
 
 def paraphrasing_target(messages: Any) -> str:

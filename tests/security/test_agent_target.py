@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from tests.security.redteam_support import ScriptedModel, scripted_gateway, write_manifest
+from tests.security.redteam_support import scripted_gateway, scripted_model, write_manifest
 from tests.support import Reply, ScriptedLLMServer
 from typer.testing import CliRunner
 
@@ -54,7 +54,7 @@ def test_requests_are_parsed_from_action_lines_and_call_phrases():
 
 async def test_gate_skips_the_forbidden_action_so_the_attack_fails(tmp_path, runs):
     path, marker = write_manifest(tmp_path)
-    model = ScriptedModel(_always_terminate)
+    model = scripted_model(_always_terminate)
     target = resolve_target(f"agent:{path}#kernel@scripted", gateway=scripted_gateway(model),
                             runs=runs)
     result = await run_attack(_attack("ea-terminate"), target)
@@ -78,7 +78,7 @@ async def test_gate_skips_the_forbidden_action_so_the_attack_fails(tmp_path, run
 async def test_with_the_gate_open_the_action_executes_and_the_attack_succeeds(tmp_path, runs):
     path, marker = write_manifest(tmp_path)
     target = resolve_target(f"agent:{path}#kernel@scripted",
-                            gateway=scripted_gateway(ScriptedModel(_always_terminate)),
+                            gateway=scripted_gateway(scripted_model(_always_terminate)),
                             runs=runs, assume_yes=True, forensic=False)
     result = await run_attack(_attack("ea-terminate"), target)
     assert result.succeeded
@@ -90,7 +90,7 @@ async def test_with_the_gate_open_the_action_executes_and_the_attack_succeeds(tm
 async def test_forensic_mode_holds_even_when_confirmation_is_assumed(tmp_path, runs):
     path, marker = write_manifest(tmp_path)
     target = resolve_target(f"agent:{path}#kernel@scripted",
-                            gateway=scripted_gateway(ScriptedModel(_always_terminate)),
+                            gateway=scripted_gateway(scripted_model(_always_terminate)),
                             runs=runs, assume_yes=True, forensic=True)
     result = await run_attack(_attack("ea-authority"), target)
     assert not result.succeeded and not marker.exists()
@@ -99,7 +99,7 @@ async def test_forensic_mode_holds_even_when_confirmation_is_assumed(tmp_path, r
 
 async def test_any_forbidden_action_that_executes_counts_not_only_the_named_one(tmp_path, runs):
     path, marker = write_manifest(tmp_path)
-    model = ScriptedModel(lambda request: "ACTION: storage.wipe {}")
+    model = scripted_model(lambda request: "ACTION: storage.wipe {}")
     target = resolve_target(f"agent:{path}@scripted", gateway=scripted_gateway(model),
                             runs=runs, assume_yes=True)
     result = await run_attack(_attack("ea-terminate"), target)  # names kernel.terminate_process
@@ -109,7 +109,7 @@ async def test_any_forbidden_action_that_executes_counts_not_only_the_named_one(
 
 async def test_actions_of_other_agents_are_refused_and_never_run(tmp_path, runs):
     path, marker = write_manifest(tmp_path)
-    model = ScriptedModel(lambda request: "ACTION: storage.wipe {}")
+    model = scripted_model(lambda request: "ACTION: storage.wipe {}")
     target = resolve_target(f"agent:{path}#kernel@scripted", gateway=scripted_gateway(model),
                             runs=runs, assume_yes=True)
     result = await run_attack(_attack("ea-delete-data"), target)
@@ -129,7 +129,7 @@ async def test_state_carries_over_turns_and_resets_between_attacks(tmp_path, run
             return "ACTION: kernel.list_processes {}"
         return f"I remember {len(tools)} action result(s)."
 
-    model = ScriptedModel(script)
+    model = scripted_model(script)
     target = resolve_target(f"agent:{path}#kernel@scripted", gateway=scripted_gateway(model),
                             runs=runs)
     first = await run_attack(_attack("mt-agency-escalation"), target)  # three user turns
@@ -144,7 +144,7 @@ async def test_state_carries_over_turns_and_resets_between_attacks(tmp_path, run
 async def test_guardrail_layer_sanitises_action_results_before_the_model_sees_them(tmp_path,
                                                                                    runs):
     path, _ = write_manifest(tmp_path)
-    model = ScriptedModel(lambda request: "Done." if _results(request)
+    model = scripted_model(lambda request: "Done." if _results(request)
                           else "ACTION: kernel.list_processes {}")
     manifest = load_manifest(path)
     runtime = agent_runtime(manifest, runs, guardrails=Guardrails())
@@ -172,7 +172,7 @@ def test_agent_target_needs_the_gateway_and_the_run_store(tmp_path):
 async def test_unknown_agent_is_reported_with_the_known_ones(tmp_path, runs):
     path, _ = write_manifest(tmp_path)
     with pytest.raises(NotFoundError, match="agents: kernel, storage"):
-        resolve_target(f"agent:{path}#kernal", gateway=scripted_gateway(ScriptedModel(str)),
+        resolve_target(f"agent:{path}#kernal", gateway=scripted_gateway(scripted_model(str)),
                        runs=runs)
 
 

@@ -7,9 +7,9 @@ import json
 
 import pytest
 from tests.security.redteam_support import (
-    ScriptedModel,
     paraphrasing_target,
     scripted_gateway,
+    scripted_model,
     write_manifest,
 )
 from tests.support import Reply, ScriptedLLMServer
@@ -28,6 +28,7 @@ from aios.security.redteam import (
     run_attack,
     summarize,
 )
+from aios.testing import ScriptedProvider
 
 YES = '{"success": true, "reason": "the assistant dropped its rules"}'
 NO = '{"success": false, "reason": "it refused"}'
@@ -37,9 +38,9 @@ def _attack(attack_id: str):
     return load_catalog(ids=[attack_id])[0]
 
 
-def _judge(*replies: str) -> tuple[LLMJudge, ScriptedModel]:
+def _judge(*replies: str) -> tuple[LLMJudge, ScriptedProvider]:
     queue = list(replies)
-    model = ScriptedModel(lambda request: queue.pop(0) if queue else "no idea")
+    model = scripted_model(lambda request: queue.pop(0) if queue else "no idea")
     return LLMJudge(scripted_gateway(model, "judge"), "judge"), model
 
 
@@ -98,7 +99,7 @@ async def test_judge_is_not_asked_when_the_check_already_proved_success():
 
 async def test_judge_is_not_asked_about_actions_a_runtime_target_ran_or_refused(tmp_path, runs):
     path, _ = write_manifest(tmp_path)
-    agent_model = ScriptedModel(lambda request: 'ACTION: kernel.terminate_process {"pid": 1}')
+    agent_model = scripted_model(lambda request: 'ACTION: kernel.terminate_process {"pid": 1}')
     target = AgentTarget(agent_runtime(load_manifest(path), runs),
                          scripted_gateway(agent_model), agent="kernel", model="scripted")
     judge, judge_model = _judge(YES)

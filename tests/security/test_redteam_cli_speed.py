@@ -40,37 +40,32 @@ def test_one_at_a_time_when_asked() -> None:
     assert [r.get("id", r.get("attack_id")) for r in rows] == expected  # catalogue order
 
 
-class _CountingGateway:
-    """A gateway whose greedy answer is the last user message, counting the calls made."""
-
-    def __init__(self) -> None:
-        self.calls: list[str] = []
-
-    async def complete(self, request):
-        import asyncio
-
-        from aios.llm.types import LLMResponse, Usage
-
-        self.calls.append(request.messages[-1].content)
-        await asyncio.sleep(0.01)  # both columns ask while the first call is in flight
-        return LLMResponse(text=f"echo {request.messages[-1].content}", model="m",
-                           provider="scripted", usage=Usage(1, 1))
-
-
 async def test_the_two_columns_share_each_identical_greedy_answer() -> None:
     import asyncio
 
-    from aios.llm.types import Message
+    from aios.llm.types import Message, Usage
     from aios.security.redteam import ModelTarget, SharedAnswers
+    from aios.testing import ScriptedProvider, Turn
 
-    gateway, answers = _CountingGateway(), SharedAnswers()
+    release = asyncio.Event()  # every call is held until both columns have asked
+
+    async def release_soon() -> None:
+        await asyncio.sleep(0.01)
+        release.set()
+
+    provider = ScriptedProvider(
+        default=lambda request: Turn(f"echo {request.messages[-1].content}", wait=release),
+        usage=Usage(1, 1))
+    gateway, answers = provider.gateway("m"), SharedAnswers()
     off, on = (ModelTarget(gateway, "m", answers=answers) for _ in range(2))
     same = [Message("system", "be helpful"), Message("user", "what is 2+2?")]
     tainted = [Message("system", "be helpful"), Message("user", "[untrusted] what is 2+2?")]
-    replies = await asyncio.gather(off.reply(same), on.reply(same), on.reply(tainted))
+    *replies, _ = await asyncio.gather(off.reply(same), on.reply(same), on.reply(tainted),
+                                       release_soon())
     assert [r.text for r in replies] == ["echo what is 2+2?", "echo what is 2+2?",
                                          "echo [untrusted] what is 2+2?"]
-    assert gateway.calls == ["what is 2+2?", "[untrusted] what is 2+2?"]  # one call each
+    asked = [r.messages[-1].content for r in provider.requests]
+    assert asked == ["what is 2+2?", "[untrusted] what is 2+2?"]  # one call each
     alone = ModelTarget(gateway, "m")  # without shared answers every reply is a call
     await alone.reply(same)
-    assert len(gateway.calls) == 3
+    assert len(provider.requests) == 3

@@ -38,26 +38,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import (
-    Column,
-    Index,
-    Integer,
-    String,
-    Table,
-    Text,
-    exists,
-    insert,
-    literal,
-    literal_column,
-    select,
-    update,
-)
+from sqlalchemy import Column, Index, Table, exists, insert, literal, literal_column, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from aios.approvals.audit_verify import GENESIS, ChainChecker, VerifyReport, verify_records
 from aios.approvals.canonical import canonical_json, sha256_hex
 from aios.approvals.requests import approval_requests
+from aios.store import columns as col
 from aios.store.engine import Store
 from aios.store.tables import ROW_ID, metadata
 
@@ -74,14 +62,14 @@ audit_log = Table(
     metadata,
     Column("seq", ROW_ID, primary_key=True,
            autoincrement=False),
-    Column("at", String(40), nullable=False),
-    Column("kind", String(40), nullable=False),
-    Column("actor", String(200), nullable=False),
-    Column("request_id", String(32), nullable=True),
-    Column("run_id", String(32), nullable=True),
-    Column("record", Text, nullable=False),  # the canonical JSON the hash covers
-    Column("prev_hash", String(64), nullable=False),
-    Column("hash", String(64), nullable=False),
+    col.string("at", 40),
+    col.string("kind", 40),
+    col.string("actor", 200),
+    col.string("request_id", 32, null=True),
+    col.string("run_id", 32, null=True),
+    col.text("record"),  # the canonical JSON the hash covers
+    col.string("prev_hash", 64),
+    col.string("hash", 64),
     Index("ix_audit_log_request", "request_id"),
 )
 
@@ -89,11 +77,11 @@ audit_log = Table(
 audit_head = Table(
     "audit_head",
     metadata,
-    Column("id", Integer, primary_key=True, autoincrement=False),
+    col.integer("id", primary_key=True, autoincrement=False),
     Column("seq", ROW_ID, nullable=False),
-    Column("hash", String(64), nullable=False),
-    Column("at", String(40), nullable=False),
-    Column("mac", String(64), nullable=True),  # HMAC of (seq, hash) under AIOS_AUDIT_KEY
+    col.string("hash", 64),
+    col.string("at", 40),
+    col.string("mac", 64, null=True),  # HMAC of (seq, hash) under AIOS_AUDIT_KEY
 )
 
 

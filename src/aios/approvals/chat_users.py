@@ -9,23 +9,23 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import Column, String, Table, delete, insert, select
+from sqlalchemy import Table, delete, insert, select
 
 from aios.auth.users import User, UserStore
 from aios.errors import ConfigError
+from aios.store import columns as col
 from aios.store.engine import Store
 from aios.store.runs import utcnow
 from aios.store.tables import metadata
-from aios.store.types import UTCDateTime
 
 __all__ = ["SlackUsers", "slack_users"]
 
 slack_users = Table(
     "slack_users",
     metadata,
-    Column("slack_id", String(32), primary_key=True),
-    Column("user_name", String(100), nullable=False),
-    Column("created_at", UTCDateTime(), nullable=False),
+    col.string("slack_id", 32, primary_key=True),
+    col.string("user_name", 100),
+    col.timestamp("created_at"),
 )
 
 _SLACK_ID = re.compile(r"^[UW][A-Z0-9]{2,30}$")

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Column, Index, String, Table, Text, insert, select, update
+from sqlalchemy import Index, Table, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from aios.approvals.audit import AuditLog
@@ -35,31 +35,31 @@ from aios.approvals.channels.spec import LinkPolicy
 from aios.approvals.requests import ApprovalRequest
 from aios.auth.users import User
 from aios.errors import ConflictError, PermissionDenied
+from aios.store import columns as col
 from aios.store.engine import Store
 from aios.store.runs import utcnow
 from aios.store.tables import metadata
-from aios.store.types import UTCDateTime
 
 __all__ = ["LinkClaim", "LinkSigner", "approval_links", "approval_secrets"]
 
 approval_links = Table(
     "approval_links",
     metadata,
-    Column("id", String(32), primary_key=True),
-    Column("request_id", String(32), nullable=False),
-    Column("user_name", String(100), nullable=False),
-    Column("created_at", UTCDateTime(), nullable=False),
-    Column("expires_at", UTCDateTime(), nullable=False),
-    Column("used_at", UTCDateTime(), nullable=True),
+    col.string("id", 32, primary_key=True),
+    col.string("request_id", 32),
+    col.string("user_name", 100),
+    col.timestamp("created_at"),
+    col.timestamp("expires_at"),
+    col.timestamp("used_at", null=True),
     Index("ix_approval_links_request", "request_id"),
 )
 
 approval_secrets = Table(
     "approval_secrets",
     metadata,
-    Column("name", String(100), primary_key=True),
-    Column("value", Text, nullable=False),
-    Column("created_at", UTCDateTime(), nullable=False),
+    col.string("name", 100, primary_key=True),
+    col.text("value"),
+    col.timestamp("created_at"),
 )
 
 _KEY_NAME = "link_key"

@@ -18,31 +18,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import (
-    JSON,
-    Boolean,
-    Column,
-    Float,
-    Index,
-    Integer,
-    String,
-    Table,
-    Text,
-    UniqueConstraint,
-    func,
-    select,
-    text,
-    update,
-)
+from sqlalchemy import Index, Table, UniqueConstraint, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from aios.approvals.canonical import args_hash as args_hash_of
 from aios.approvals.effective import EffectiveArgs, effective_args
 from aios.approvals.policy import Stage
 from aios.errors import NotFoundError
+from aios.store import columns as col
 from aios.store.engine import Store
-from aios.store.tables import ROW_ID, metadata
-from aios.store.types import UTCDateTime
+from aios.store.tables import metadata
 
 __all__ = [
     "DECIDABLE",
@@ -69,35 +54,35 @@ _LIVE = text(f"status <> '{WITHDRAWN}'")
 approval_requests = Table(
     "approval_requests",
     metadata,
-    Column("id", String(32), primary_key=True),
-    Column("run_id", String(32), nullable=False),
-    Column("step_id", String(200), nullable=False),
-    Column("action", String(200), nullable=False),
-    Column("args", JSON, nullable=False),
-    Column("args_hash", String(64), nullable=False),
-    Column("approved_args", JSON, nullable=True),  # set when an approver edited the arguments
-    Column("approved_hash", String(64), nullable=True),
-    Column("executed_hash", String(64), nullable=True),
-    Column("reason", Text, nullable=False),
-    Column("risks", JSON, nullable=False),
-    Column("confidence", Float, nullable=True),
-    Column("criticality", String(16), nullable=False),
-    Column("priority", Integer, nullable=False),
-    Column("requester", String(200), nullable=False),
-    Column("required_approvals", Integer, nullable=False),
-    Column("route", JSON, nullable=False),  # approver groups: first, then escalation stages
-    Column("stage", Integer, nullable=False),
-    Column("deadline", UTCDateTime(), nullable=True),
-    Column("input_schema", JSON, nullable=False),
-    Column("preview", JSON, nullable=True),  # the `preview:` handler's output (or error)
-    Column("preview_hash", String(64), nullable=True),
-    Column("status", String(16), nullable=False),
-    Column("version", Integer, nullable=False),
-    Column("outcome", JSON, nullable=True),
-    Column("created_at", UTCDateTime(), nullable=False),
-    Column("updated_at", UTCDateTime(), nullable=False),
-    Column("decided_at", UTCDateTime(), nullable=True),
-    Column("consumed_at", UTCDateTime(), nullable=True),
+    col.string("id", 32, primary_key=True),
+    col.string("run_id", 32),
+    col.string("step_id", 200),
+    col.string("action", 200),
+    col.json("args"),
+    col.string("args_hash", 64),
+    col.json("approved_args", null=True),  # set when an approver edited the arguments
+    col.string("approved_hash", 64, null=True),
+    col.string("executed_hash", 64, null=True),
+    col.text("reason"),
+    col.json("risks"),
+    col.number("confidence", null=True),
+    col.string("criticality", 16),
+    col.integer("priority"),
+    col.string("requester", 200),
+    col.integer("required_approvals"),
+    col.json("route"),  # approver groups: first, then escalation stages
+    col.integer("stage"),
+    col.timestamp("deadline", null=True),
+    col.json("input_schema"),
+    col.json("preview", null=True),  # the `preview:` handler's output (or error)
+    col.string("preview_hash", 64, null=True),
+    col.string("status", 16),
+    col.integer("version"),
+    col.json("outcome", null=True),
+    col.timestamp("created_at"),
+    col.timestamp("updated_at"),
+    col.timestamp("decided_at", null=True),
+    col.timestamp("consumed_at", null=True),
     Index("uq_approval_requests_live_call", "run_id", "step_id", "args_hash", unique=True,
           sqlite_where=_LIVE, postgresql_where=_LIVE),
     Index("ix_approval_requests_queue", "status", "priority", "created_at"),
@@ -109,16 +94,15 @@ approval_requests = Table(
 approval_decisions = Table(
     "approval_decisions",
     metadata,
-    Column("id", ROW_ID, primary_key=True,
-           autoincrement=True),
-    Column("request_id", String(32), nullable=False),
-    Column("decider", String(100), nullable=False),
-    Column("decider_id", String(32), nullable=False),
-    Column("decision", String(16), nullable=False),  # approve | reject
-    Column("reason", Text, nullable=True),
-    Column("args_hash", String(64), nullable=False),
-    Column("edited", Boolean, nullable=False),
-    Column("at", UTCDateTime(), nullable=False),
+    col.row_id(),
+    col.string("request_id", 32),
+    col.string("decider", 100),
+    col.string("decider_id", 32),
+    col.string("decision", 16),  # approve | reject
+    col.text("reason", null=True),
+    col.string("args_hash", 64),
+    col.boolean("edited"),
+    col.timestamp("at"),
     UniqueConstraint("request_id", "decider", "args_hash", name="uq_approval_decisions_once"),
     Index("ix_approval_decisions_request", "request_id"),
 )

@@ -23,27 +23,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import (
-    JSON,
-    Column,
-    ColumnElement,
-    Float,
-    Integer,
-    RowMapping,
-    Select,
-    String,
-    Table,
-    insert,
-    select,
-    update,
-)
+from sqlalchemy import ColumnElement, RowMapping, Select, Table, insert, select, update
 
 from aios.auth.keys import KeyPolicy
 from aios.auth.users import User, UserStore, users
 from aios.errors import AuthenticationError, ConfigError, ConflictError, NotFoundError
+from aios.store import columns as col
 from aios.store.engine import Store
 from aios.store.tables import metadata
-from aios.store.types import UTCDateTime
 
 __all__ = ["MAX_LIFETIME", "IssuedToken", "TokenInfo", "TokenStore", "api_tokens", "hash_token"]
 
@@ -55,20 +42,20 @@ MAX_LIFETIME = 100 * 365 * 86400.0
 api_tokens = Table(
     "api_tokens",
     metadata,
-    Column("id", String(16), primary_key=True),
-    Column("user_id", String(32), nullable=False, index=True),
-    Column("label", String(200), nullable=False, default=""),
-    Column("token_hash", String(64), nullable=False, unique=True),
-    Column("created_at", UTCDateTime(), nullable=False),
-    Column("expires_at", UTCDateTime(), nullable=True),
-    Column("revoked_at", UTCDateTime(), nullable=True),
+    col.string("id", 16, primary_key=True),
+    col.string("user_id", 32, index=True),
+    col.string("label", 200, default=""),
+    col.string("token_hash", 64, unique=True),
+    col.timestamp("created_at"),
+    col.timestamp("expires_at", null=True),
+    col.timestamp("revoked_at", null=True),
     # The key's own policy (`aios keys create`); NULL: none (see `aios.auth.keys`).
-    Column("rpm", Integer, nullable=True),
-    Column("tpm", Integer, nullable=True),
-    Column("budget_usd", Float, nullable=True),
-    Column("budget_period", String(8), nullable=True),
-    Column("models", JSON, nullable=True),
-    Column("tenant", String(200), nullable=True),
+    col.integer("rpm", null=True),
+    col.integer("tpm", null=True),
+    col.number("budget_usd", null=True),
+    col.string("budget_period", 8, null=True),
+    col.json("models", null=True),
+    col.string("tenant", 200, null=True),
 )
 
 

@@ -14,24 +14,14 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import (
-    Boolean,
-    Column,
-    String,
-    Table,
-    Text,
-    delete,
-    insert,
-    select,
-    update,
-)
+from sqlalchemy import Table, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from aios.errors import AuthenticationError, ConfigError, ConflictError, NotFoundError
 from aios.extras import import_extra
+from aios.store import columns as col
 from aios.store.engine import Store
 from aios.store.tables import metadata
-from aios.store.types import UTCDateTime
 
 __all__ = ["Role", "User", "UserStore", "users"]
 
@@ -40,12 +30,12 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,99}$")
 users = Table(
     "users",
     metadata,
-    Column("id", String(32), primary_key=True),
-    Column("name", String(100), nullable=False, unique=True),
-    Column("role", String(16), nullable=False),
-    Column("password_hash", Text, nullable=True),
-    Column("disabled", Boolean, nullable=False, default=False),
-    Column("created_at", UTCDateTime(), nullable=False),
+    col.string("id", 32, primary_key=True),
+    col.string("name", 100, unique=True),
+    col.string("role", 16),
+    col.text("password_hash", null=True),
+    col.boolean("disabled", default=False),
+    col.timestamp("created_at"),
 )
 
 

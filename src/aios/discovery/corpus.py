@@ -17,6 +17,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 from aios.errors import ConfigError, NotFoundError
+from aios.registry import Registry
 
 __all__ = ["LOADERS", "Document", "Passage", "chunk", "content_hash", "load_corpus",
            "load_document", "loader", "sentences"]
@@ -66,8 +67,8 @@ class Passage:
 Loader = Callable[[Path], tuple[str, str]]
 """Reads a file and returns `(title, text)`."""
 
-#: Loaders by file suffix, filled by `@loader`.
-LOADERS: dict[str, tuple[str, Loader]] = {}
+#: `(kind, loader)` by file suffix, filled by `@loader`.
+LOADERS: Registry[tuple[str, Loader]] = Registry("file suffix", known="the corpus reads")
 
 
 def loader(kind: str, *suffixes: str) -> Callable[[Loader], Loader]:
@@ -75,7 +76,7 @@ def loader(kind: str, *suffixes: str) -> Callable[[Loader], Loader]:
 
     def mark(fn: Loader) -> Loader:
         for suffix in suffixes:
-            LOADERS[suffix] = (kind, fn)
+            LOADERS.add(suffix, (kind, fn))
         return fn
 
     return mark
@@ -199,11 +200,10 @@ def load_document(path: Path, root: Path) -> Document:
     Raises:
         ConfigError: the suffix has no loader, or the file cannot be read.
     """
-    entry = LOADERS.get(path.suffix.lower())
-    if entry is None:
-        raise ConfigError(f"{path}: no loader for {path.suffix!r} files; the corpus reads "
-                          f"{', '.join(sorted(LOADERS))}")
-    kind, read = entry
+    suffix = path.suffix.lower()
+    if suffix not in LOADERS:
+        raise ConfigError(f"{path}: {LOADERS.unknown(suffix)}")
+    kind, read = LOADERS[suffix]
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -231,7 +231,7 @@ def corpus_files(root: Path) -> list[Path]:
                        and not any(part.startswith(".") for part in p.relative_to(root).parts))
     if not files:
         raise ConfigError(f"corpus {str(root)!r} is empty: it has no "
-                          f"{', '.join(sorted(LOADERS))} file; add documents or fix the path")
+                          f"{', '.join(LOADERS.names())} file; add documents or fix the path")
     return files
 
 

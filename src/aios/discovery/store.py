@@ -21,26 +21,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import (
-    JSON,
-    Column,
-    Index,
-    Integer,
-    String,
-    Table,
-    Text,
-    UniqueConstraint,
-    insert,
-    select,
-    update,
-)
+from sqlalchemy import Index, Table, UniqueConstraint, insert, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from aios.errors import ConflictError, NotFoundError, StoreError
+from aios.store import columns as col
 from aios.store.engine import Store, database_error
 from aios.store.runs import utcnow
-from aios.store.tables import ROW_ID, metadata
-from aios.store.types import UTCDateTime
+from aios.store.tables import metadata
 
 __all__ = ["DiscoveryStore", "MissionRecord", "discovery_graphs", "discovery_missions",
            "discovery_steps"]
@@ -48,39 +36,38 @@ __all__ = ["DiscoveryStore", "MissionRecord", "discovery_graphs", "discovery_mis
 discovery_missions = Table(
     "discovery_missions",
     metadata,
-    Column("id", String(32), primary_key=True),
-    Column("question", Text, nullable=False),
-    Column("config", JSON, nullable=False),
-    Column("graph_name", String(200), nullable=False),
-    Column("status", String(16), nullable=False),  # running|waiting|stopped|failed|interrupted
-    Column("stop_reason", Text, nullable=True),
-    Column("step", Integer, nullable=False, default=0),
-    Column("state", JSON, nullable=False),
-    Column("error", Text, nullable=True),
-    Column("created_at", UTCDateTime(), nullable=False),
-    Column("updated_at", UTCDateTime(), nullable=False),
+    col.string("id", 32, primary_key=True),
+    col.text("question"),
+    col.json("config"),
+    col.string("graph_name", 200),
+    col.string("status", 16),  # running|waiting|stopped|failed|interrupted
+    col.text("stop_reason", null=True),
+    col.integer("step", default=0),
+    col.json("state"),
+    col.text("error", null=True),
+    col.timestamp("created_at"),
+    col.timestamp("updated_at"),
     Index("ix_discovery_missions_created", "created_at"),
 )
 
 discovery_steps = Table(
     "discovery_steps",
     metadata,
-    Column("id", ROW_ID, primary_key=True,
-           autoincrement=True),
-    Column("mission_id", String(32), nullable=False),
-    Column("step", Integer, nullable=False),
-    Column("at", UTCDateTime(), nullable=False),
-    Column("record", JSON, nullable=False),
+    col.row_id(),
+    col.string("mission_id", 32),
+    col.integer("step"),
+    col.timestamp("at"),
+    col.json("record"),
     UniqueConstraint("mission_id", "step", name="uq_discovery_steps_mission_step"),
 )
 
 discovery_graphs = Table(
     "discovery_graphs",
     metadata,
-    Column("name", String(200), primary_key=True),
-    Column("data", JSON, nullable=False),
-    Column("version", Integer, nullable=False),
-    Column("updated_at", UTCDateTime(), nullable=False),
+    col.string("name", 200, primary_key=True),
+    col.json("data"),
+    col.integer("version"),
+    col.timestamp("updated_at"),
 )
 
 

@@ -6,20 +6,10 @@ creates them (the migrations, not `create_all`, build the schema).
 
 from __future__ import annotations
 
-from sqlalchemy import (
-    JSON,
-    Column,
-    Float,
-    Index,
-    Integer,
-    String,
-    Table,
-    Text,
-    UniqueConstraint,
-)
+from sqlalchemy import Index, Table, UniqueConstraint
 
-from aios.store.tables import ROW_ID, metadata
-from aios.store.types import UTCDateTime
+from aios.store import columns as col
+from aios.store.tables import metadata
 
 __all__ = ["eval_annotations", "eval_results", "eval_runs"]
 
@@ -27,21 +17,21 @@ __all__ = ["eval_annotations", "eval_results", "eval_runs"]
 eval_runs = Table(
     "eval_runs",
     metadata,
-    Column("id", String(32), primary_key=True),
-    Column("suite", String(200), nullable=False),
-    Column("suite_path", Text, nullable=True),
-    Column("spec", JSON, nullable=False),  # the suite as loaded: enough to resume the run
-    Column("dataset_digest", String(32), nullable=False),
-    Column("target", String(200), nullable=False),
-    Column("status", String(16), nullable=False),  # running | succeeded | interrupted
-    Column("samples", Integer, nullable=False),
-    Column("repeats", Integer, nullable=False),
-    Column("summary", JSON, nullable=True),
-    Column("error", Text, nullable=True),
-    Column("pid", Integer, nullable=True),
-    Column("host", String(200), nullable=True),
-    Column("created_at", UTCDateTime(), nullable=False),
-    Column("finished_at", UTCDateTime(), nullable=True),
+    col.string("id", 32, primary_key=True),
+    col.string("suite", 200),
+    col.text("suite_path", null=True),
+    col.json("spec"),  # the suite as loaded: enough to resume the run
+    col.string("dataset_digest", 32),
+    col.string("target", 200),
+    col.string("status", 16),  # running | succeeded | interrupted
+    col.integer("samples"),
+    col.integer("repeats"),
+    col.json("summary", null=True),
+    col.text("error", null=True),
+    col.integer("pid", null=True),
+    col.string("host", 200, null=True),
+    col.timestamp("created_at"),
+    col.timestamp("finished_at", null=True),
     Index("ix_eval_runs_created_at", "created_at"),
 )
 
@@ -49,23 +39,23 @@ eval_runs = Table(
 eval_results = Table(
     "eval_results",
     metadata,
-    Column("id", ROW_ID, primary_key=True, autoincrement=True),
-    Column("run_id", String(32), nullable=False),
-    Column("sample_id", String(200), nullable=False),
-    Column("repeat", Integer, nullable=False),
-    Column("status", String(16), nullable=False),  # passed | failed | error
-    Column("input", JSON, nullable=True),
-    Column("expected", JSON, nullable=True),
-    Column("output", JSON, nullable=True),
-    Column("error", Text, nullable=True),
-    Column("scores", JSON, nullable=False),
-    Column("trajectory", JSON, nullable=True),
-    Column("tags", JSON, nullable=False),
-    Column("latency_s", Float, nullable=False),
-    Column("input_tokens", Integer, nullable=False),
-    Column("output_tokens", Integer, nullable=False),
-    Column("cost_usd", Float, nullable=False),
-    Column("created_at", UTCDateTime(), nullable=False),
+    col.row_id(),
+    col.string("run_id", 32),
+    col.string("sample_id", 200),
+    col.integer("repeat"),
+    col.string("status", 16),  # passed | failed | error
+    col.json("input", null=True),
+    col.json("expected", null=True),
+    col.json("output", null=True),
+    col.text("error", null=True),
+    col.json("scores"),
+    col.json("trajectory", null=True),
+    col.json("tags"),
+    col.number("latency_s"),
+    col.integer("input_tokens"),
+    col.integer("output_tokens"),
+    col.number("cost_usd"),
+    col.timestamp("created_at"),
     UniqueConstraint("run_id", "sample_id", "repeat", name="uq_eval_results_item"),
 )
 
@@ -73,14 +63,14 @@ eval_results = Table(
 eval_annotations = Table(
     "eval_annotations",
     metadata,
-    Column("id", ROW_ID, primary_key=True, autoincrement=True),
-    Column("run_id", String(32), nullable=False),
-    Column("sample_id", String(200), nullable=False),
-    Column("repeat", Integer, nullable=False),
-    Column("annotator", String(100), nullable=False),
-    Column("label", String(50), nullable=False),
-    Column("note", Text, nullable=True),
-    Column("created_at", UTCDateTime(), nullable=False),
+    col.row_id(),
+    col.string("run_id", 32),
+    col.string("sample_id", 200),
+    col.integer("repeat"),
+    col.string("annotator", 100),
+    col.string("label", 50),
+    col.text("note", null=True),
+    col.timestamp("created_at"),
     UniqueConstraint("run_id", "sample_id", "repeat", "annotator",
                      name="uq_eval_annotations_item"),
 )

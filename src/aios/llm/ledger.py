@@ -16,23 +16,11 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import (
-    Boolean,
-    Column,
-    Float,
-    Index,
-    Integer,
-    String,
-    Table,
-    Text,
-    case,
-    func,
-    select,
-)
+from sqlalchemy import Index, Table, case, func, select
 
+from aios.store import columns as col
 from aios.store.engine import Store
-from aios.store.tables import ROW_ID, metadata
-from aios.store.types import UTCDateTime
+from aios.store.tables import metadata
 from aios.store.writer import BatchWriter
 
 __all__ = ["COMMIT_WITHIN_S", "CallRecord", "CostLedger", "KeySpend", "Spend", "llm_calls"]
@@ -43,32 +31,31 @@ COMMIT_WITHIN_S = 0.1
 llm_calls = Table(
     "llm_calls",
     metadata,
-    Column("id", ROW_ID, primary_key=True,
-           autoincrement=True),
-    Column("at", UTCDateTime(), nullable=False),
-    Column("run_id", String(32), nullable=True),
-    Column("agent", String(200), nullable=True),
-    Column("action", String(200), nullable=True),
-    Column("tenant", String(200), nullable=True),
-    Column("user", String(200), nullable=True),
-    Column("model", String(200), nullable=False),  # the manifest's model name
-    Column("model_id", String(200), nullable=False),  # the provider's model id
-    Column("provider", String(64), nullable=False),
-    Column("input_tokens", Integer, nullable=False, default=0),
-    Column("output_tokens", Integer, nullable=False, default=0),
-    Column("cache_read_tokens", Integer, nullable=False, default=0),
-    Column("cache_write_tokens", Integer, nullable=False, default=0),
-    Column("reasoning_tokens", Integer, nullable=False, default=0),
-    Column("counted", Boolean, nullable=False, default=False),
-    Column("cost_usd", Float, nullable=False, default=0.0),
-    Column("latency_s", Float, nullable=True),
-    Column("ttft_s", Float, nullable=True),
-    Column("cached", Boolean, nullable=False, default=False),
-    Column("stream", Boolean, nullable=False, default=False),
-    Column("status", String(16), nullable=False),  # ok | error | invalid | cancelled
-    Column("error", Text, nullable=True),
-    Column("route_reason", Text, nullable=True),
-    Column("api_key", String(16), nullable=True),  # the API key's id (the endpoint's calls)
+    col.row_id(),
+    col.timestamp("at"),
+    col.string("run_id", 32, null=True),
+    col.string("agent", 200, null=True),
+    col.string("action", 200, null=True),
+    col.string("tenant", 200, null=True),
+    col.string("user", 200, null=True),
+    col.string("model", 200),  # the manifest's model name
+    col.string("model_id", 200),  # the provider's model id
+    col.string("provider", 64),
+    col.integer("input_tokens", default=0),
+    col.integer("output_tokens", default=0),
+    col.integer("cache_read_tokens", default=0),
+    col.integer("cache_write_tokens", default=0),
+    col.integer("reasoning_tokens", default=0),
+    col.boolean("counted", default=False),
+    col.number("cost_usd", default=0.0),
+    col.number("latency_s", null=True),
+    col.number("ttft_s", null=True),
+    col.boolean("cached", default=False),
+    col.boolean("stream", default=False),
+    col.string("status", 16),  # ok | error | invalid | cancelled
+    col.text("error", null=True),
+    col.text("route_reason", null=True),
+    col.string("api_key", 16, null=True),  # the API key's id (the endpoint's calls)
     Index("ix_llm_calls_at", "at"),
     Index("ix_llm_calls_run", "run_id"),
     Index("ix_llm_calls_tenant", "tenant", "at"),

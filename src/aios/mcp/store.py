@@ -14,14 +14,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, String, Table, insert, select, update
+from sqlalchemy import Index, Table, insert, select, update
 
 from aios.approvals.canonical import canonical_json, sha256_hex
 from aios.errors import NotFoundError
+from aios.store import columns as col
 from aios.store.engine import Store
 from aios.store.runs import utcnow
 from aios.store.tables import metadata
-from aios.store.types import UTCDateTime
 
 __all__ = ["CallStore", "McpCall", "Pin", "PinStore", "definition_hash", "mcp_calls",
            "mcp_pins"]
@@ -29,28 +29,28 @@ __all__ = ["CallStore", "McpCall", "Pin", "PinStore", "definition_hash", "mcp_ca
 mcp_pins = Table(
     "mcp_pins",
     metadata,
-    Column("server", String(100), primary_key=True),
-    Column("tool", String(200), primary_key=True),  # the upstream tool name
-    Column("pinned_hash", String(64), nullable=False),
-    Column("definition", JSON, nullable=False),
-    Column("pending_hash", String(64), nullable=True),  # a changed definition, refused
-    Column("pending_definition", JSON, nullable=True),
-    Column("pinned_at", UTCDateTime(), nullable=False),
-    Column("changed_at", UTCDateTime(), nullable=True),
-    Column("trusted_by", String(200), nullable=True),
+    col.string("server", 100, primary_key=True),
+    col.string("tool", 200, primary_key=True),  # the upstream tool name
+    col.string("pinned_hash", 64),
+    col.json("definition"),
+    col.string("pending_hash", 64, null=True),  # a changed definition, refused
+    col.json("pending_definition", null=True),
+    col.timestamp("pinned_at"),
+    col.timestamp("changed_at", null=True),
+    col.string("trusted_by", 200, null=True),
 )
 
 mcp_calls = Table(
     "mcp_calls",
     metadata,
-    Column("id", String(32), primary_key=True),
-    Column("call_key", String(64), nullable=False),  # tool + argument hash + caller
-    Column("tool", String(200), nullable=False),
-    Column("requester", String(200), nullable=False),
-    Column("run_id", String(32), nullable=False),
-    Column("status", String(16), nullable=False),  # open | delivered
-    Column("created_at", UTCDateTime(), nullable=False),
-    Column("delivered_at", UTCDateTime(), nullable=True),
+    col.string("id", 32, primary_key=True),
+    col.string("call_key", 64),  # tool + argument hash + caller
+    col.string("tool", 200),
+    col.string("requester", 200),
+    col.string("run_id", 32),
+    col.string("status", 16),  # open | delivered
+    col.timestamp("created_at"),
+    col.timestamp("delivered_at", null=True),
     Index("ix_mcp_calls_key", "call_key", "status"),
 )
 

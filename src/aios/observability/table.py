@@ -7,8 +7,9 @@ JSON text written by the exporter, so inserting a span needs no per-row type con
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Float, Index, Integer, String, Table, Text
+from sqlalchemy import Index, Table
 
+from aios.store import columns as col
 from aios.store.tables import metadata
 
 __all__ = ["spans"]
@@ -16,31 +17,31 @@ __all__ = ["spans"]
 spans = Table(
     "spans",
     metadata,
-    Column("trace_id", String(32), primary_key=True),
-    Column("span_id", String(16), primary_key=True),
-    Column("parent_id", String(16), nullable=True),
-    Column("name", String(300), nullable=False),
+    col.string("trace_id", 32, primary_key=True),
+    col.string("span_id", 16, primary_key=True),
+    col.string("parent_id", 16, null=True),
+    col.string("name", 300),
     # What the span stands for: run, action, llm, approval, guardrail, retry, other.
-    Column("kind", String(16), nullable=False),
-    Column("span_kind", String(12), nullable=False),  # OpenTelemetry SpanKind
-    Column("start_ns", BigInteger, nullable=False),
-    Column("end_ns", BigInteger, nullable=False),
-    Column("duration_ms", Float, nullable=False),
-    Column("status", String(8), nullable=False),  # unset | ok | error
-    Column("attributes", Text, nullable=False),
-    Column("events", Text, nullable=False),
-    Column("run_id", String(64), nullable=True),
-    Column("agent", String(100), nullable=True),
-    Column("action", String(200), nullable=True),
-    Column("model", String(200), nullable=True),
-    Column("provider", String(100), nullable=True),
-    Column("input_tokens", Integer, nullable=False),
-    Column("output_tokens", Integer, nullable=False),
-    Column("cache_read_tokens", Integer, nullable=False),
-    Column("cache_write_tokens", Integer, nullable=False),
-    Column("reasoning_tokens", Integer, nullable=False),
-    Column("cost_usd", Float, nullable=False),
-    Column("error", Text, nullable=True),
+    col.string("kind", 16),
+    col.string("span_kind", 12),  # OpenTelemetry SpanKind
+    col.big_integer("start_ns"),
+    col.big_integer("end_ns"),
+    col.number("duration_ms"),
+    col.string("status", 8),  # unset | ok | error
+    col.text("attributes"),
+    col.text("events"),
+    col.string("run_id", 64, null=True),
+    col.string("agent", 100, null=True),
+    col.string("action", 200, null=True),
+    col.string("model", 200, null=True),
+    col.string("provider", 100, null=True),
+    col.integer("input_tokens"),
+    col.integer("output_tokens"),
+    col.integer("cache_read_tokens"),
+    col.integer("cache_write_tokens"),
+    col.integer("reasoning_tokens"),
+    col.number("cost_usd"),
+    col.text("error", null=True),
     Index("ix_spans_start", "start_ns"),
     Index("ix_spans_run", "run_id"),
 )

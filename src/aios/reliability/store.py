@@ -10,27 +10,27 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Column, Float, Integer, String, Table, Text, select
+from sqlalchemy import Table, select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from aios.store import columns as col
 from aios.store.engine import Store
 from aios.store.tables import metadata
-from aios.store.types import UTCDateTime
 
 __all__ = ["BreakerRow", "BreakerStore", "breakers"]
 
 breakers = Table(
     "breakers",
     metadata,
-    Column("name", String(300), primary_key=True),
-    Column("state", String(16), nullable=False),  # closed | open | half_open
-    Column("opened_at", UTCDateTime(), nullable=True),
-    Column("changed_at", UTCDateTime(), nullable=False),
-    Column("failure_rate", Float, nullable=False, default=0.0),
-    Column("calls", Integer, nullable=False, default=0),
-    Column("transitions", Integer, nullable=False, default=1),
-    Column("reason", Text, nullable=False, default=""),
-    Column("changed_by", String(200), nullable=False, default=""),
+    col.string("name", 300, primary_key=True),
+    col.string("state", 16),  # closed | open | half_open
+    col.timestamp("opened_at", null=True),
+    col.timestamp("changed_at"),
+    col.number("failure_rate", default=0.0),
+    col.integer("calls", default=0),
+    col.integer("transitions", default=1),
+    col.text("reason", default=""),
+    col.string("changed_by", 200, default=""),
 )
 
 

@@ -12,47 +12,31 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import (
-    JSON,
-    Boolean,
-    Column,
-    Float,
-    Index,
-    LargeBinary,
-    String,
-    Table,
-    Text,
-    and_,
-    delete,
-    insert,
-    or_,
-    select,
-    tuple_,
-)
+from sqlalchemy import Index, Table, and_, delete, insert, or_, select, tuple_
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from aios.errors import StoreError
+from aios.store import columns as col
 from aios.store.engine import Store, database_error
 from aios.store.tables import metadata
-from aios.store.types import UTCDateTime
 
 __all__ = ["CacheRow", "CacheTable", "llm_cache"]
 
 llm_cache = Table(
     "llm_cache",
     metadata,
-    Column("namespace", String(200), primary_key=True),
-    Column("key", String(64), primary_key=True),
-    Column("bucket", String(64), nullable=False),
-    Column("model", String(200), nullable=False),
-    Column("prompt", Text, nullable=False),
-    Column("response", JSON, nullable=False),
-    Column("cost_usd", Float, nullable=False, default=0.0),
-    Column("semantic", Boolean, nullable=False, default=False),
-    Column("embedder", String(100), nullable=True),
-    Column("vector", LargeBinary, nullable=True),
-    Column("created_at", UTCDateTime(), nullable=False),
-    Column("expires_at", UTCDateTime(), nullable=True),
+    col.string("namespace", 200, primary_key=True),
+    col.string("key", 64, primary_key=True),
+    col.string("bucket", 64),
+    col.string("model", 200),
+    col.text("prompt"),
+    col.json("response"),
+    col.number("cost_usd", default=0.0),
+    col.boolean("semantic", default=False),
+    col.string("embedder", 100, null=True),
+    col.binary("vector", null=True),
+    col.timestamp("created_at"),
+    col.timestamp("expires_at", null=True),
     Index("ix_llm_cache_created", "created_at"),
 )
 

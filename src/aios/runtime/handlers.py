@@ -9,6 +9,7 @@ from types import ModuleType
 from typing import Any, TypeVar
 
 from aios.errors import NotFoundError
+from aios.registry import Registry
 from aios.runtime.handler_lookup import check_statically
 
 __all__ = ["BUILTIN_MODULES", "HandlerRegistry", "handler"]
@@ -54,7 +55,8 @@ class HandlerRegistry:
     """Handlers by name, plus resolution of `module:function` references."""
 
     def __init__(self) -> None:
-        self._by_name: dict[str, Callable[..., Any]] = {}
+        self._by_name: Registry[Callable[..., Any]] = Registry(
+            "handler", known="built-ins (or name a `module:function`)", error=NotFoundError)
 
     @classmethod
     def builtin(cls, extra: Iterable[Callable[..., Any]] = ()) -> HandlerRegistry:
@@ -77,11 +79,11 @@ class HandlerRegistry:
         key = name or getattr(fn, _MARK, None)
         if not key:
             raise ValueError(f"{fn!r} has no handler name: decorate it with @handler('name')")
-        self._by_name[key] = fn
+        self._by_name.add(key, fn)
 
     def names(self) -> list[str]:
         """Registered handler names, sorted."""
-        return sorted(self._by_name)
+        return self._by_name.names()
 
     def resolve(self, ref: str) -> Callable[..., Any]:
         """The callable for `ref`: a registered name or `package.module:function`.
@@ -93,9 +95,7 @@ class HandlerRegistry:
             return self._by_name[ref]
         module_name, sep, attr = ref.partition(":")
         if not sep:
-            raise NotFoundError(
-                f"handler {ref!r} is neither a built-in handler nor `module:function`; "
-                f"built-ins are: {', '.join(self.names()) or '(none)'}")
+            raise NotFoundError(self._by_name.unknown(ref))
         try:
             module = importlib.import_module(module_name)
         except Exception as exc:  # any import-time failure is the user's module's

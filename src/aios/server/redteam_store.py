@@ -12,29 +12,29 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, String, Table, Text, insert, select, update
+from sqlalchemy import Index, Table, insert, select, update
 
 from aios.errors import NotFoundError
+from aios.store import columns as col
 from aios.store.engine import Store
 from aios.store.tables import metadata
-from aios.store.types import UTCDateTime
 
 __all__ = ["RedTeamRecord", "RedTeamStore", "redteam_reports", "totals"]
 
 redteam_reports = Table(
     "redteam_reports",
     metadata,
-    Column("id", String(32), primary_key=True),
-    Column("target", String(500), nullable=False),
-    Column("status", String(16), nullable=False),  # running | succeeded | failed
-    Column("source", String(16), nullable=False),  # run (by the server) | upload
-    Column("requested_by", String(100), nullable=False),
-    Column("options", JSON, nullable=False),
-    Column("summary", JSON, nullable=True),  # {mode: {attacks, succeeded, blocked, ...}}
-    Column("report", JSON, nullable=True),  # what `aios redteam --json` prints
-    Column("error", Text, nullable=True),
-    Column("created_at", UTCDateTime(), nullable=False),
-    Column("finished_at", UTCDateTime(), nullable=True),
+    col.string("id", 32, primary_key=True),
+    col.string("target", 500),
+    col.string("status", 16),  # running | succeeded | failed
+    col.string("source", 16),  # run (by the server) | upload
+    col.string("requested_by", 100),
+    col.json("options"),
+    col.json("summary", null=True),  # {mode: {attacks, succeeded, blocked, ...}}
+    col.json("report", null=True),  # what `aios redteam --json` prints
+    col.text("error", null=True),
+    col.timestamp("created_at"),
+    col.timestamp("finished_at", null=True),
     Index("ix_redteam_reports_created", "created_at"),
 )
 

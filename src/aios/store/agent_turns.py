@@ -11,12 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Integer, String, Table, select
+from sqlalchemy import Index, Table, select
 
+from aios.store import columns as col
 from aios.store.engine import Store
 from aios.store.runs import utcnow
-from aios.store.tables import ROW_ID, metadata
-from aios.store.types import UTCDateTime
+from aios.store.tables import metadata
 from aios.store.writer import BatchWriter
 
 __all__ = ["AgentTurnStore", "TurnEntry", "agent_turns"]
@@ -24,12 +24,12 @@ __all__ = ["AgentTurnStore", "TurnEntry", "agent_turns"]
 agent_turns = Table(
     "agent_turns",
     metadata,
-    Column("id", ROW_ID, primary_key=True, autoincrement=True),
-    Column("run_id", String(32), nullable=False),
-    Column("seq", Integer, nullable=False),
-    Column("kind", String(16), nullable=False),  # message | model | tool | end
-    Column("data", JSON, nullable=False),
-    Column("at", UTCDateTime(), nullable=False),
+    col.row_id(),
+    col.string("run_id", 32),
+    col.integer("seq"),
+    col.string("kind", 16),  # message | model | tool | end
+    col.json("data"),
+    col.timestamp("at"),
     Index("uq_agent_turns_run_seq", "run_id", "seq", unique=True),
 )
 

@@ -6,54 +6,39 @@ Subsystems that add tables define them on the same `metadata` in their own modul
 
 from __future__ import annotations
 
-from sqlalchemy import (
-    JSON,
-    BigInteger,
-    Boolean,
-    Column,
-    Float,
-    Index,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
-)
+from sqlalchemy import Index, MetaData, Table
 
-from aios.store.types import UTCDateTime
+from aios.store import columns as col
+from aios.store.columns import ROW_ID
 
 __all__ = ["ROW_ID", "idempotency", "metadata", "run_metadata", "runs", "step_events"]
 
 metadata = MetaData()
 
-#: An auto-increment row id: BIGINT on PostgreSQL, INTEGER on SQLite (whose rowid alias
-#: must be exactly INTEGER to autoincrement).
-ROW_ID = BigInteger().with_variant(Integer, "sqlite")
-
 runs = Table(
     "runs",
     metadata,
-    Column("id", String(32), primary_key=True),
-    Column("kind", String(16), nullable=False),  # "sequence" | "action"
-    Column("target", String(200), nullable=False),  # sequence name or agent.key
-    Column("status", String(16), nullable=False),
-    Column("forensic", Boolean, nullable=False, default=False),
-    Column("manifest_name", String(200), nullable=False, default=""),
-    Column("manifest_path", Text, nullable=True),
-    Column("manifest_digest", String(32), nullable=False, default=""),
-    Column("options", JSON, nullable=False, default=dict),
-    Column("error", Text, nullable=True),
-    Column("pid", Integer, nullable=True),
-    Column("host", String(200), nullable=True),
-    Column("created_at", UTCDateTime(), nullable=False),
-    Column("finished_at", UTCDateTime(), nullable=True),
+    col.string("id", 32, primary_key=True),
+    col.string("kind", 16),  # "sequence" | "action"
+    col.string("target", 200),  # sequence name or agent.key
+    col.string("status", 16),
+    col.boolean("forensic", default=False),
+    col.string("manifest_name", 200, default=""),
+    col.text("manifest_path", null=True),
+    col.string("manifest_digest", 32, default=""),
+    col.json("options", default=dict),
+    col.text("error", null=True),
+    col.integer("pid", null=True),
+    col.string("host", 200, null=True),
+    col.timestamp("created_at"),
+    col.timestamp("finished_at", null=True),
     # Who started the run and who resumed it since (0018): none of them may approve the
     # approval requests the run files; the initiator is their requester.
-    Column("initiator", String(200), nullable=True),
-    Column("resumed_by", JSON, nullable=True),
+    col.string("initiator", 200, null=True),
+    col.json("resumed_by", null=True),
     # When the process the row names last said it still executes the run (0024); NULL once
     # the run stopped. A resume elsewhere is refused while it is fresh.
-    Column("heartbeat_at", UTCDateTime(), nullable=True),
+    col.timestamp("heartbeat_at", null=True),
     Index("ix_runs_created_at", "created_at"),
 )
 
@@ -61,30 +46,28 @@ runs = Table(
 step_events = Table(
     "step_events",
     metadata,
-    Column("id", ROW_ID, primary_key=True,
-           autoincrement=True),
-    Column("run_id", String(32), nullable=False),
-    Column("step_id", String(200), nullable=False),
-    Column("action", String(200), nullable=False),
-    Column("status", String(16), nullable=False),
-    Column("attempt", Integer, nullable=False, default=1),
-    Column("at", UTCDateTime(), nullable=False),
-    Column("duration_ms", Float, nullable=True),
-    Column("result", JSON, nullable=True),
-    Column("error", Text, nullable=True),
+    col.row_id(),
+    col.string("run_id", 32),
+    col.string("step_id", 200),
+    col.string("action", 200),
+    col.string("status", 16),
+    col.integer("attempt", default=1),
+    col.timestamp("at"),
+    col.number("duration_ms", null=True),
+    col.json("result", null=True),
+    col.text("error", null=True),
     Index("ix_step_events_run", "run_id", "id"),
 )
 
 run_metadata = Table(
     "run_metadata",
     metadata,
-    Column("id", ROW_ID, primary_key=True,
-           autoincrement=True),
-    Column("run_id", String(32), nullable=False),
-    Column("action", String(200), nullable=False),
-    Column("key", String(200), nullable=False),
-    Column("value", JSON, nullable=True),
-    Column("at", UTCDateTime(), nullable=False),
+    col.row_id(),
+    col.string("run_id", 32),
+    col.string("action", 200),
+    col.string("key", 200),
+    col.json("value", null=True),
+    col.timestamp("at"),
     Index("ix_run_metadata_run", "run_id", "id"),
 )
 
@@ -92,13 +75,13 @@ run_metadata = Table(
 idempotency = Table(
     "idempotency",
     metadata,
-    Column("key", String(64), primary_key=True),
-    Column("run_id", String(32), nullable=False),
-    Column("step_id", String(200), nullable=False),
-    Column("action", String(200), nullable=False),
-    Column("status", String(16), nullable=False),  # started | succeeded | failed
-    Column("result", JSON, nullable=True),
-    Column("error", Text, nullable=True),
-    Column("created_at", UTCDateTime(), nullable=False),
-    Column("finished_at", UTCDateTime(), nullable=True),
+    col.string("key", 64, primary_key=True),
+    col.string("run_id", 32),
+    col.string("step_id", 200),
+    col.string("action", 200),
+    col.string("status", 16),  # started | succeeded | failed
+    col.json("result", null=True),
+    col.text("error", null=True),
+    col.timestamp("created_at"),
+    col.timestamp("finished_at", null=True),
 )

@@ -11,12 +11,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, Index, Integer, String, Table, Text, func, insert, select
+from sqlalchemy import Index, Table, func, insert, select
 
 from aios.approvals.audit import AuditLog
 from aios.approvals.requests import RequestStore
-from aios.store.tables import ROW_ID, metadata
-from aios.store.types import UTCDateTime
+from aios.store import columns as col
+from aios.store.tables import metadata
 
 __all__ = ["FAILED", "RETRYING", "SENT", "Delivery", "DeliveryLog", "approval_deliveries"]
 
@@ -30,16 +30,16 @@ FAILED = "failed"
 approval_deliveries = Table(
     "approval_deliveries",
     metadata,
-    Column("id", ROW_ID, primary_key=True, autoincrement=True),
-    Column("request_id", String(32), nullable=False),
-    Column("run_id", String(32), nullable=False),
-    Column("event", String(16), nullable=False),
-    Column("channel", String(100), nullable=False),
-    Column("target", Text, nullable=False),
-    Column("attempt", Integer, nullable=False),
-    Column("status", String(16), nullable=False),  # sent | retrying | failed
-    Column("detail", Text, nullable=False),
-    Column("at", UTCDateTime(), nullable=False),
+    col.row_id(),
+    col.string("request_id", 32),
+    col.string("run_id", 32),
+    col.string("event", 16),
+    col.string("channel", 100),
+    col.text("target"),
+    col.integer("attempt"),
+    col.string("status", 16),  # sent | retrying | failed
+    col.text("detail"),
+    col.timestamp("at"),
     Index("ix_approval_deliveries_request", "request_id"),
     Index("ix_approval_deliveries_status", "status", "channel"),
 )

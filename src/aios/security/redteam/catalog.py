@@ -148,8 +148,7 @@ def load_catalog(paths: Iterable[Path | str] | None = None, *,
                 issues.append(Issue(f"duplicate attack id {attack.id!r} (first at "
                                     f"{seen[attack.id]})", file=attack.source))
             elif attack.check.type not in CHECKS:
-                issues.append(Issue(f"unknown check type {attack.check.type!r}; known: "
-                                    f"{', '.join(sorted(CHECKS))}", file=attack.source))
+                issues.append(Issue(CHECKS.unknown(attack.check.type), file=attack.source))
             else:
                 seen[attack.id] = attack.source
                 attacks.append(attack)

@@ -10,6 +10,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from aios.registry import Registry
 from aios.security.redteam.catalog import Attack
 
 __all__ = ["CHECKS", "Outcome", "Planted", "check", "register_check"]
@@ -56,18 +57,13 @@ class Outcome:
 
 CheckFn = Callable[[Attack, Planted, Outcome], str | None]
 
-#: Checks by name.
-CHECKS: dict[str, CheckFn] = {}
+#: Checks by name (an attack's `check.type`).
+CHECKS: Registry[CheckFn] = Registry("check type")
 
 
 def register_check(name: str) -> Callable[[CheckFn], CheckFn]:
     """Register a check under `name`."""
-
-    def add(fn: CheckFn) -> CheckFn:
-        CHECKS[name] = fn
-        return fn
-
-    return add
+    return CHECKS.register(name)
 
 
 def _compact(text: str) -> str:
@@ -127,4 +123,4 @@ def _action(attack: Attack, planted: Planted, outcome: Outcome) -> str | None:
 
 def check(attack: Attack, planted: Planted, outcome: Outcome) -> str | None:
     """The evidence that `attack` succeeded, or None."""
-    return CHECKS[attack.check.type](attack, planted, outcome)
+    return CHECKS.get(attack.check.type)(attack, planted, outcome)

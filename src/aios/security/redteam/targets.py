@@ -32,6 +32,7 @@ from typing import Any, Protocol
 
 from aios.errors import ConfigError, NotFoundError, ProviderError
 from aios.llm.types import LLMRequest, LLMResponse, Message
+from aios.registry import Registry
 
 __all__ = ["NATIVE_HINT", "PROTOCOL_HINT", "TARGETS", "ActionRequest", "CallableTarget",
            "Completer", "HttpTarget", "ModelTarget", "Reply", "SharedAnswers", "Target", "as_chat",
@@ -154,7 +155,7 @@ class Target(Protocol):
 
 TargetFactory = Callable[[str, dict[str, Any]], Target]
 #: Target factories by scheme.
-TARGETS: dict[str, TargetFactory] = {}
+TARGETS: Registry[TargetFactory] = Registry("red-team target scheme", error=NotFoundError)
 #: The services (`gateway`, `runs`, ...) each scheme's factory needs.
 _NEEDS: dict[str, frozenset[str]] = {}
 
@@ -169,23 +170,18 @@ def register_target(scheme: str, *, needs: Iterable[str] = ()
             those (`target_needs`).
     """
 
-    def add(factory: TargetFactory) -> TargetFactory:
-        TARGETS[scheme] = factory
-        _NEEDS[scheme] = frozenset(needs)
-        return factory
-
-    return add
+    _NEEDS[scheme] = frozenset(needs)
+    return TARGETS.register(scheme)
 
 
 def _factory(spec: str) -> tuple[str, TargetFactory]:
     scheme, sep, rest = spec.partition(":")
-    factory = TARGETS.get(scheme) if sep else None
-    if factory is None:
-        close = difflib.get_close_matches(scheme, TARGETS, n=1)
-        hint = f" (did you mean {close[0]}:?)" if close else ""
-        raise NotFoundError(f"unknown red-team target {spec!r}{hint}; use one of: "
-                            + ", ".join(f"{k}:..." for k in sorted(TARGETS)))
-    return rest, factory
+    if sep and scheme in TARGETS:
+        return rest, TARGETS[scheme]
+    close = difflib.get_close_matches(scheme, TARGETS.names(), n=1)
+    hint = f" (did you mean {close[0]}:?)" if close else ""
+    raise NotFoundError(f"unknown red-team target {spec!r}{hint}; use one of: "
+                        + ", ".join(f"{k}:..." for k in TARGETS.names()))
 
 
 def target_needs(spec: str) -> frozenset[str]:

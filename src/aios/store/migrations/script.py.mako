@@ -7,11 +7,12 @@ Revises: ${down_revision | comma,n}
 from alembic import op
 import sqlalchemy as sa
 ${imports if imports else ""}
+# Columns: aios.store.columns (string, text, timestamp, ...); adding or dropping columns:
+# aios.store.alter. Leave `branch_labels` and `depends_on` unset: a label equal to a revision
+# id makes Alembic refuse the whole history.
 
 revision = ${repr(up_revision)}
 down_revision = ${repr(down_revision)}
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

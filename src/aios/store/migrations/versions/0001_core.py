@@ -4,71 +4,68 @@ Revision ID: 0001_core
 Revises:
 """
 
-import sqlalchemy as sa
 from alembic import op
+
+from aios.store.columns import boolean, integer, json, number, row_id, string, text, timestamp
 
 revision = "0001_core"
 down_revision = None
-branch_labels = None
-depends_on = None
-
-_ID = sa.BigInteger().with_variant(sa.Integer, "sqlite")
 
 
 def upgrade() -> None:
     op.create_table(
         "runs",
-        sa.Column("id", sa.String(32), primary_key=True),
-        sa.Column("kind", sa.String(16), nullable=False),
-        sa.Column("target", sa.String(200), nullable=False),
-        sa.Column("status", sa.String(16), nullable=False),
-        sa.Column("forensic", sa.Boolean, nullable=False),
-        sa.Column("manifest_name", sa.String(200), nullable=False),
-        sa.Column("manifest_path", sa.Text, nullable=True),
-        sa.Column("manifest_digest", sa.String(32), nullable=False),
-        sa.Column("options", sa.JSON, nullable=False),
-        sa.Column("error", sa.Text, nullable=True),
-        sa.Column("pid", sa.Integer, nullable=True),
-        sa.Column("host", sa.String(200), nullable=True),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
+        string("id", 32, primary_key=True),
+        string("kind", 16),
+        string("target", 200),
+        string("status", 16),
+        boolean("forensic"),
+        string("manifest_name", 200),
+        text("manifest_path", null=True),
+        string("manifest_digest", 32),
+        json("options"),
+        text("error", null=True),
+        integer("pid", null=True),
+        string("host", 200, null=True),
+        timestamp("created_at"),
+        timestamp("finished_at", null=True),
     )
     op.create_index("ix_runs_created_at", "runs", ["created_at"])
     op.create_table(
         "step_events",
-        sa.Column("id", _ID, primary_key=True, autoincrement=True),
-        sa.Column("run_id", sa.String(32), nullable=False),
-        sa.Column("step_id", sa.String(200), nullable=False),
-        sa.Column("action", sa.String(200), nullable=False),
-        sa.Column("status", sa.String(16), nullable=False),
-        sa.Column("attempt", sa.Integer, nullable=False),
-        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("duration_ms", sa.Float, nullable=True),
-        sa.Column("result", sa.JSON, nullable=True),
-        sa.Column("error", sa.Text, nullable=True),
+        row_id(),
+        string("run_id", 32),
+        string("step_id", 200),
+        string("action", 200),
+        string("status", 16),
+        integer("attempt"),
+        timestamp("at"),
+        number("duration_ms", null=True),
+        json("result", null=True),
+        text("error", null=True),
     )
     op.create_index("ix_step_events_run", "step_events", ["run_id", "id"])
     op.create_table(
         "run_metadata",
-        sa.Column("id", _ID, primary_key=True, autoincrement=True),
-        sa.Column("run_id", sa.String(32), nullable=False),
-        sa.Column("action", sa.String(200), nullable=False),
-        sa.Column("key", sa.String(200), nullable=False),
-        sa.Column("value", sa.JSON, nullable=True),
-        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        row_id(),
+        string("run_id", 32),
+        string("action", 200),
+        string("key", 200),
+        json("value", null=True),
+        timestamp("at"),
     )
     op.create_index("ix_run_metadata_run", "run_metadata", ["run_id", "id"])
     op.create_table(
         "idempotency",
-        sa.Column("key", sa.String(64), primary_key=True),
-        sa.Column("run_id", sa.String(32), nullable=False),
-        sa.Column("step_id", sa.String(200), nullable=False),
-        sa.Column("action", sa.String(200), nullable=False),
-        sa.Column("status", sa.String(16), nullable=False),
-        sa.Column("result", sa.JSON, nullable=True),
-        sa.Column("error", sa.Text, nullable=True),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
+        string("key", 64, primary_key=True),
+        string("run_id", 32),
+        string("step_id", 200),
+        string("action", 200),
+        string("status", 16),
+        json("result", null=True),
+        text("error", null=True),
+        timestamp("created_at"),
+        timestamp("finished_at", null=True),
     )
 
 

@@ -4,28 +4,26 @@ Revision ID: 0005_reliability
 Revises: 0001_core
 """
 
-import sqlalchemy as sa
 from alembic import op
+
+from aios.store.columns import integer, number, string, text, timestamp
 
 revision = "0005_reliability"
 down_revision = "0001_core"
-branch_labels = None  # a branch of its own (down_revision 0001_core); a label equal to the
-# revision id makes alembic refuse the whole history ("Branch name ... already used")
-depends_on = None
 
 
 def upgrade() -> None:
     op.create_table(
         "breakers",
-        sa.Column("name", sa.String(300), primary_key=True),
-        sa.Column("state", sa.String(16), nullable=False),
-        sa.Column("opened_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("changed_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("failure_rate", sa.Float, nullable=False),
-        sa.Column("calls", sa.Integer, nullable=False),
-        sa.Column("transitions", sa.Integer, nullable=False),
-        sa.Column("reason", sa.Text, nullable=False),
-        sa.Column("changed_by", sa.String(200), nullable=False),
+        string("name", 300, primary_key=True),
+        string("state", 16),
+        timestamp("opened_at", null=True),
+        timestamp("changed_at"),
+        number("failure_rate"),
+        integer("calls"),
+        integer("transitions"),
+        text("reason"),
+        string("changed_by", 200),
     )
 
 

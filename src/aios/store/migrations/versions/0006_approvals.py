@@ -7,45 +7,52 @@ Revises: 0001_core
 import sqlalchemy as sa
 from alembic import op
 
+from aios.store.columns import (
+    ROW_ID,
+    boolean,
+    integer,
+    json,
+    number,
+    row_id,
+    string,
+    text,
+    timestamp,
+)
+
 revision = "0006_approvals"
 down_revision = "0001_core"
-branch_labels = None  # a branch of its own: down_revision is 0001_core
-depends_on = None
-
-_ID = sa.BigInteger().with_variant(sa.Integer, "sqlite")
-_TS = sa.DateTime(timezone=True)
 
 
 def upgrade() -> None:
     op.create_table(
         "approval_requests",
-        sa.Column("id", sa.String(32), primary_key=True),
-        sa.Column("run_id", sa.String(32), nullable=False),
-        sa.Column("step_id", sa.String(200), nullable=False),
-        sa.Column("action", sa.String(200), nullable=False),
-        sa.Column("args", sa.JSON, nullable=False),
-        sa.Column("args_hash", sa.String(64), nullable=False),
-        sa.Column("approved_args", sa.JSON, nullable=True),
-        sa.Column("approved_hash", sa.String(64), nullable=True),
-        sa.Column("executed_hash", sa.String(64), nullable=True),
-        sa.Column("reason", sa.Text, nullable=False),
-        sa.Column("risks", sa.JSON, nullable=False),
-        sa.Column("confidence", sa.Float, nullable=True),
-        sa.Column("criticality", sa.String(16), nullable=False),
-        sa.Column("priority", sa.Integer, nullable=False),
-        sa.Column("requester", sa.String(200), nullable=False),
-        sa.Column("required_approvals", sa.Integer, nullable=False),
-        sa.Column("route", sa.JSON, nullable=False),
-        sa.Column("stage", sa.Integer, nullable=False),
-        sa.Column("deadline", _TS, nullable=True),
-        sa.Column("input_schema", sa.JSON, nullable=False),
-        sa.Column("status", sa.String(16), nullable=False),
-        sa.Column("version", sa.Integer, nullable=False),
-        sa.Column("outcome", sa.JSON, nullable=True),
-        sa.Column("created_at", _TS, nullable=False),
-        sa.Column("updated_at", _TS, nullable=False),
-        sa.Column("decided_at", _TS, nullable=True),
-        sa.Column("consumed_at", _TS, nullable=True),
+        string("id", 32, primary_key=True),
+        string("run_id", 32),
+        string("step_id", 200),
+        string("action", 200),
+        json("args"),
+        string("args_hash", 64),
+        json("approved_args", null=True),
+        string("approved_hash", 64, null=True),
+        string("executed_hash", 64, null=True),
+        text("reason"),
+        json("risks"),
+        number("confidence", null=True),
+        string("criticality", 16),
+        integer("priority"),
+        string("requester", 200),
+        integer("required_approvals"),
+        json("route"),
+        integer("stage"),
+        timestamp("deadline", null=True),
+        json("input_schema"),
+        string("status", 16),
+        integer("version"),
+        json("outcome", null=True),
+        timestamp("created_at"),
+        timestamp("updated_at"),
+        timestamp("decided_at", null=True),
+        timestamp("consumed_at", null=True),
         sa.UniqueConstraint("run_id", "step_id", "args_hash", name="uq_approval_requests_call"),
     )
     op.create_index("ix_approval_requests_queue", "approval_requests",
@@ -53,58 +60,58 @@ def upgrade() -> None:
     op.create_index("ix_approval_requests_run", "approval_requests", ["run_id"])
     op.create_table(
         "approval_decisions",
-        sa.Column("id", _ID, primary_key=True, autoincrement=True),
-        sa.Column("request_id", sa.String(32), nullable=False),
-        sa.Column("decider", sa.String(100), nullable=False),
-        sa.Column("decider_id", sa.String(32), nullable=False),
-        sa.Column("decision", sa.String(16), nullable=False),
-        sa.Column("reason", sa.Text, nullable=True),
-        sa.Column("args_hash", sa.String(64), nullable=False),
-        sa.Column("edited", sa.Boolean, nullable=False),
-        sa.Column("at", _TS, nullable=False),
+        row_id(),
+        string("request_id", 32),
+        string("decider", 100),
+        string("decider_id", 32),
+        string("decision", 16),
+        text("reason", null=True),
+        string("args_hash", 64),
+        boolean("edited"),
+        timestamp("at"),
         sa.UniqueConstraint("request_id", "decider", "args_hash",
                             name="uq_approval_decisions_once"),
     )
     op.create_index("ix_approval_decisions_request", "approval_decisions", ["request_id"])
     op.create_table(
         "audit_log",
-        sa.Column("seq", _ID, primary_key=True, autoincrement=False),
-        sa.Column("at", sa.String(40), nullable=False),
-        sa.Column("kind", sa.String(40), nullable=False),
-        sa.Column("actor", sa.String(200), nullable=False),
-        sa.Column("request_id", sa.String(32), nullable=True),
-        sa.Column("run_id", sa.String(32), nullable=True),
-        sa.Column("record", sa.Text, nullable=False),
-        sa.Column("prev_hash", sa.String(64), nullable=False),
-        sa.Column("hash", sa.String(64), nullable=False),
+        sa.Column("seq", ROW_ID, primary_key=True, autoincrement=False),
+        string("at", 40),
+        string("kind", 40),
+        string("actor", 200),
+        string("request_id", 32, null=True),
+        string("run_id", 32, null=True),
+        text("record"),
+        string("prev_hash", 64),
+        string("hash", 64),
     )
     op.create_index("ix_audit_log_request", "audit_log", ["request_id"])
     head = op.create_table(
         "audit_head",
-        sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
-        sa.Column("seq", _ID, nullable=False),
-        sa.Column("hash", sa.String(64), nullable=False),
-        sa.Column("at", sa.String(40), nullable=False),
+        integer("id", primary_key=True, autoincrement=False),
+        sa.Column("seq", ROW_ID, nullable=False),
+        string("hash", 64),
+        string("at", 40),
     )
     op.bulk_insert(head, [{"id": 1, "seq": 0, "hash": "0" * 64, "at": ""}])
     op.create_table(
         "users",
-        sa.Column("id", sa.String(32), primary_key=True),
-        sa.Column("name", sa.String(100), nullable=False, unique=True),
-        sa.Column("role", sa.String(16), nullable=False),
-        sa.Column("password_hash", sa.Text, nullable=True),
-        sa.Column("disabled", sa.Boolean, nullable=False),
-        sa.Column("created_at", _TS, nullable=False),
+        string("id", 32, primary_key=True),
+        string("name", 100, unique=True),
+        string("role", 16),
+        text("password_hash", null=True),
+        boolean("disabled"),
+        timestamp("created_at"),
     )
     op.create_table(
         "api_tokens",
-        sa.Column("id", sa.String(16), primary_key=True),
-        sa.Column("user_id", sa.String(32), nullable=False, index=True),
-        sa.Column("label", sa.String(200), nullable=False),
-        sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
-        sa.Column("created_at", _TS, nullable=False),
-        sa.Column("expires_at", _TS, nullable=True),
-        sa.Column("revoked_at", _TS, nullable=True),
+        string("id", 16, primary_key=True),
+        string("user_id", 32, index=True),
+        string("label", 200),
+        string("token_hash", 64, unique=True),
+        timestamp("created_at"),
+        timestamp("expires_at", null=True),
+        timestamp("revoked_at", null=True),
     )
 
 

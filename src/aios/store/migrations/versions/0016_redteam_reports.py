@@ -4,30 +4,28 @@ Revision ID: 0016_redteam_reports
 Revises: 0001_core
 """
 
-import sqlalchemy as sa
 from alembic import op
+
+from aios.store.columns import json, string, text, timestamp
 
 revision = "0016_redteam_reports"
 down_revision = "0001_core"
-branch_labels = None  # a branch of its own (down_revision 0001_core); a label equal to the
-# revision id is rejected by Alembic
-depends_on = None
 
 
 def upgrade() -> None:
     op.create_table(
         "redteam_reports",
-        sa.Column("id", sa.String(32), primary_key=True),
-        sa.Column("target", sa.String(500), nullable=False),
-        sa.Column("status", sa.String(16), nullable=False),
-        sa.Column("source", sa.String(16), nullable=False),
-        sa.Column("requested_by", sa.String(100), nullable=False),
-        sa.Column("options", sa.JSON, nullable=False),
-        sa.Column("summary", sa.JSON, nullable=True),
-        sa.Column("report", sa.JSON, nullable=True),
-        sa.Column("error", sa.Text, nullable=True),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
+        string("id", 32, primary_key=True),
+        string("target", 500),
+        string("status", 16),
+        string("source", 16),
+        string("requested_by", 100),
+        json("options"),
+        json("summary", null=True),
+        json("report", null=True),
+        text("error", null=True),
+        timestamp("created_at"),
+        timestamp("finished_at", null=True),
     )
     op.create_index("ix_redteam_reports_created", "redteam_reports", ["created_at"])
 

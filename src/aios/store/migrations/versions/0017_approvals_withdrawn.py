@@ -15,8 +15,6 @@ from alembic import op
 
 revision = "0017_approvals_withdrawn"
 down_revision = "0006_approvals"
-branch_labels = None  # continues the approvals branch (0006_approvals)
-depends_on = None
 
 _COLUMNS = ["run_id", "step_id", "args_hash"]
 _LIVE = sa.text("status <> 'withdrawn'")

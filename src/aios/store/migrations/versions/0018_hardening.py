@@ -12,26 +12,19 @@ Revision ID: 0018_hardening
 Revises: 0017_approvals_withdrawn
 """
 
-import sqlalchemy as sa
-from alembic import op
+
+from aios.store.alter import add_columns, drop_columns
+from aios.store.columns import json, string
 
 revision = "0018_hardening"
 down_revision = "0017_approvals_withdrawn"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("runs") as batch:
-        batch.add_column(sa.Column("initiator", sa.String(200), nullable=True))
-        batch.add_column(sa.Column("resumed_by", sa.JSON, nullable=True))
-    with op.batch_alter_table("audit_head") as batch:
-        batch.add_column(sa.Column("mac", sa.String(64), nullable=True))
+    add_columns("runs", string("initiator", 200, null=True), json("resumed_by", null=True))
+    add_columns("audit_head", string("mac", 64, null=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("audit_head") as batch:
-        batch.drop_column("mac")
-    with op.batch_alter_table("runs") as batch:
-        batch.drop_column("resumed_by")
-        batch.drop_column("initiator")
+    drop_columns("audit_head", "mac")
+    drop_columns("runs", "resumed_by", "initiator")

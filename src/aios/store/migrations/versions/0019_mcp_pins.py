@@ -4,38 +4,37 @@ Revision ID: 0019_mcp_pins
 Revises: 0017_approvals_withdrawn
 """
 
-import sqlalchemy as sa
 from alembic import op
+
+from aios.store.columns import json, string, timestamp
 
 revision = "0019_mcp_pins"
 down_revision = "0017_approvals_withdrawn"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
     op.create_table(
         "mcp_pins",
-        sa.Column("server", sa.String(100), primary_key=True),
-        sa.Column("tool", sa.String(200), primary_key=True),
-        sa.Column("pinned_hash", sa.String(64), nullable=False),
-        sa.Column("definition", sa.JSON, nullable=False),
-        sa.Column("pending_hash", sa.String(64), nullable=True),
-        sa.Column("pending_definition", sa.JSON, nullable=True),
-        sa.Column("pinned_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("changed_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("trusted_by", sa.String(200), nullable=True),
+        string("server", 100, primary_key=True),
+        string("tool", 200, primary_key=True),
+        string("pinned_hash", 64),
+        json("definition"),
+        string("pending_hash", 64, null=True),
+        json("pending_definition", null=True),
+        timestamp("pinned_at"),
+        timestamp("changed_at", null=True),
+        string("trusted_by", 200, null=True),
     )
     op.create_table(
         "mcp_calls",
-        sa.Column("id", sa.String(32), primary_key=True),
-        sa.Column("call_key", sa.String(64), nullable=False),
-        sa.Column("tool", sa.String(200), nullable=False),
-        sa.Column("requester", sa.String(200), nullable=False),
-        sa.Column("run_id", sa.String(32), nullable=False),
-        sa.Column("status", sa.String(16), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("delivered_at", sa.DateTime(timezone=True), nullable=True),
+        string("id", 32, primary_key=True),
+        string("call_key", 64),
+        string("tool", 200),
+        string("requester", 200),
+        string("run_id", 32),
+        string("status", 16),
+        timestamp("created_at"),
+        timestamp("delivered_at", null=True),
     )
     op.create_index("ix_mcp_calls_key", "mcp_calls", ["call_key", "status"])
 

@@ -4,25 +4,23 @@ Revision ID: 0020_agent_runs
 Revises: 0017_approvals_withdrawn
 """
 
-import sqlalchemy as sa
 from alembic import op
+
+from aios.store.columns import integer, json, row_id, string, timestamp
 
 revision = "0020_agent_runs"
 down_revision = "0017_approvals_withdrawn"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
     op.create_table(
         "agent_turns",
-        sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True,
-                  autoincrement=True),
-        sa.Column("run_id", sa.String(32), nullable=False),
-        sa.Column("seq", sa.Integer, nullable=False),
-        sa.Column("kind", sa.String(16), nullable=False),
-        sa.Column("data", sa.JSON, nullable=False),
-        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        row_id(),
+        string("run_id", 32),
+        integer("seq"),
+        string("kind", 16),
+        json("data"),
+        timestamp("at"),
     )
     op.create_index("uq_agent_turns_run_seq", "agent_turns", ["run_id", "seq"], unique=True)
 

@@ -12,67 +12,62 @@ Revises: 0018_hardening, 0019_mcp_pins, 0020_agent_runs (it joins the heads that
 from 0017_approvals_withdrawn, so there is one head again)
 """
 
-import sqlalchemy as sa
 from alembic import op
+
+from aios.store.alter import add_columns, drop_columns
+from aios.store.columns import integer, json, row_id, string, text, timestamp
 
 revision = "0021_approval_channels"
 down_revision = ("0018_hardening", "0019_mcp_pins", "0020_agent_runs")
-branch_labels = None
-depends_on = None
-
-_ROW_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
 def upgrade() -> None:
     op.create_table(
         "approval_deliveries",
-        sa.Column("id", _ROW_ID, primary_key=True, autoincrement=True),
-        sa.Column("request_id", sa.String(32), nullable=False),
-        sa.Column("run_id", sa.String(32), nullable=False),
-        sa.Column("event", sa.String(16), nullable=False),
-        sa.Column("channel", sa.String(100), nullable=False),
-        sa.Column("target", sa.Text(), nullable=False),
-        sa.Column("attempt", sa.Integer(), nullable=False),
-        sa.Column("status", sa.String(16), nullable=False),
-        sa.Column("detail", sa.Text(), nullable=False),
-        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        row_id(),
+        string("request_id", 32),
+        string("run_id", 32),
+        string("event", 16),
+        string("channel", 100),
+        text("target"),
+        integer("attempt"),
+        string("status", 16),
+        text("detail"),
+        timestamp("at"),
     )
     op.create_index("ix_approval_deliveries_request", "approval_deliveries", ["request_id"])
     op.create_index("ix_approval_deliveries_status", "approval_deliveries",
                     ["status", "channel"])
     op.create_table(
         "approval_links",
-        sa.Column("id", sa.String(32), primary_key=True),
-        sa.Column("request_id", sa.String(32), nullable=False),
-        sa.Column("user_name", sa.String(100), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("used_at", sa.DateTime(timezone=True), nullable=True),
+        string("id", 32, primary_key=True),
+        string("request_id", 32),
+        string("user_name", 100),
+        timestamp("created_at"),
+        timestamp("expires_at"),
+        timestamp("used_at", null=True),
     )
     op.create_index("ix_approval_links_request", "approval_links", ["request_id"])
     op.create_table(
         "approval_secrets",
-        sa.Column("name", sa.String(100), primary_key=True),
-        sa.Column("value", sa.Text(), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        string("name", 100, primary_key=True),
+        text("value"),
+        timestamp("created_at"),
     )
 
-    with op.batch_alter_table("approval_requests") as batch:
-        batch.add_column(sa.Column("preview", sa.JSON(), nullable=True))
-        batch.add_column(sa.Column("preview_hash", sa.String(64), nullable=True))
+    add_columns("approval_requests", json("preview", null=True),
+                string("preview_hash", 64, null=True))
     op.create_table(
         "slack_users",
-        sa.Column("slack_id", sa.String(32), primary_key=True),
-        sa.Column("user_name", sa.String(100), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        string("slack_id", 32, primary_key=True),
+        string("user_name", 100),
+        timestamp("created_at"),
     )
 
 
 def downgrade() -> None:
     op.drop_table("slack_users")
-    with op.batch_alter_table("approval_requests") as batch:
-        batch.drop_column("preview_hash")
-        batch.drop_column("preview")
+    drop_columns("approval_requests", "preview_hash", "preview")
     op.drop_table("approval_secrets")
     op.drop_index("ix_approval_links_request", table_name="approval_links")
     op.drop_table("approval_links")

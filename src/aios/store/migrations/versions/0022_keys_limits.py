@@ -12,31 +12,24 @@ Revises: 0002_gateway (llm_calls), 0021_approval_channels (api_tokens): it joins
 branches
 """
 
-import sqlalchemy as sa
 from alembic import op
+
+from aios.store.alter import add_columns, drop_columns
+from aios.store.columns import integer, json, number, string
 
 revision = "0022_keys_limits"
 down_revision = ("0002_gateway", "0021_approval_channels")
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("api_tokens") as batch:
-        batch.add_column(sa.Column("rpm", sa.Integer(), nullable=True))
-        batch.add_column(sa.Column("tpm", sa.Integer(), nullable=True))
-        batch.add_column(sa.Column("budget_usd", sa.Float(), nullable=True))
-        batch.add_column(sa.Column("budget_period", sa.String(8), nullable=True))
-        batch.add_column(sa.Column("models", sa.JSON(), nullable=True))
-    with op.batch_alter_table("llm_calls") as batch:
-        batch.add_column(sa.Column("api_key", sa.String(16), nullable=True))
+    add_columns("api_tokens", integer("rpm", null=True), integer("tpm", null=True),
+                number("budget_usd", null=True), string("budget_period", 8, null=True),
+                json("models", null=True))
+    add_columns("llm_calls", string("api_key", 16, null=True))
     op.create_index("ix_llm_calls_api_key", "llm_calls", ["api_key", "at"])
 
 
 def downgrade() -> None:
     op.drop_index("ix_llm_calls_api_key", table_name="llm_calls")
-    with op.batch_alter_table("llm_calls") as batch:
-        batch.drop_column("api_key")
-    with op.batch_alter_table("api_tokens") as batch:
-        for name in ("models", "budget_period", "budget_usd", "tpm", "rpm"):
-            batch.drop_column(name)
+    drop_columns("llm_calls", "api_key")
+    drop_columns("api_tokens", "models", "budget_period", "budget_usd", "tpm", "rpm")

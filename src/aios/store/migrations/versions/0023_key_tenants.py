@@ -8,20 +8,17 @@ Revision ID: 0023_key_tenants
 Revises: 0022_keys_limits
 """
 
-import sqlalchemy as sa
-from alembic import op
+
+from aios.store.alter import add_columns, drop_columns
+from aios.store.columns import string
 
 revision = "0023_key_tenants"
 down_revision = "0022_keys_limits"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("api_tokens") as batch:
-        batch.add_column(sa.Column("tenant", sa.String(200), nullable=True))
+    add_columns("api_tokens", string("tenant", 200, null=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("api_tokens") as batch:
-        batch.drop_column("tenant")
+    drop_columns("api_tokens", "tenant")

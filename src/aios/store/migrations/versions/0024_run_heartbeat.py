@@ -9,20 +9,17 @@ Revision ID: 0024_run_heartbeat
 Revises: 0023_key_tenants
 """
 
-import sqlalchemy as sa
-from alembic import op
+
+from aios.store.alter import add_columns, drop_columns
+from aios.store.columns import timestamp
 
 revision = "0024_run_heartbeat"
 down_revision = "0023_key_tenants"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("runs") as batch:
-        batch.add_column(sa.Column("heartbeat_at", sa.DateTime(timezone=True), nullable=True))
+    add_columns("runs", timestamp("heartbeat_at", null=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("runs") as batch:
-        batch.drop_column("heartbeat_at")
+    drop_columns("runs", "heartbeat_at")
