@@ -132,11 +132,26 @@ _CUES: tuple[tuple[re.Pattern[str], float], ...] = (
     (re.compile(rf"\b{_HONORIFIC}{_GAP}(?P<v>{_NAME})"), 0.75),
     (re.compile(
         rf"\b(?P<v>{_CAP}{_GAP}(?:{_INITIAL}{_GAP})?{_CAP})(?={_GAP}(?:was born|is born|"
-        rf"lives|lived|works|worked|said|says|wrote|called|emailed|phoned|\(born|"
+        rf"lives|lived|works|worked|said|says|wrote|called|emailed|phoned|\(born|shouted|"
+        rf"asked|replied|whispered|yelled|told|cried|answered|laughed|smiled|nodded|"
         rf",{_GAP}(?:born|aged|age)\b))"), 0.6),
 )
 # Phrases after which a capitalised name follows, matched on the lower-cased text (seven
 # times faster than a case-insensitive pattern). Group `strong`: a name in any case follows.
+# Dialogue: "said Gladys to Logan", "Enrico shouted at Gary".
+_SPEECH = r"(?:said|asked|shouted|yelled|whispered|replied|cried)"
+_DIALOGUE = re.compile(
+    rf"\b{_SPEECH}(?:{_GAP}(?:at|to))?{_GAP}(?P<v>{_NAME})(?:{_GAP}(?:to|at){_GAP}"
+    rf"(?P<w>{_NAME}))?|(?<![\w.-])(?P<s>{_CAP})(?={_GAP}{_SPEECH}\b)")
+# A list of surnames that a cue or a plural verb says are people ("founders: Kónya, Becker
+# and Vasquez", "Marrero and Murphy were ...").
+_SURNAMES = rf"{_CAP}(?:,{_GAP}{_CAP}){{0,8}},?{_GAP}(?:and|&){_GAP}{_CAP}"
+_PEOPLE_LIST = re.compile(
+    rf"\b(?:founders|co-founders|partners|members|authors|owners|brothers|sisters|parents|"
+    rf"children|kids|guests|speakers|winners)\W{{1,3}}(?P<v>{_SURNAMES})"
+    rf"|(?<![\w,] )(?<![\w,])(?P<w>{_SURNAMES})(?={_GAP}(?:were|are|have|had)\b)")
+# A name alone on the first line of a text, as in a signature, a resume or a quoted header.
+_FIRST_LINE = re.compile(rf"\A[ \t>]*(?P<v>{_CAP}(?:{_GAP}{_CAP}){{1,2}})[ \t]*\n")
 _PHRASES = re.compile(
     r"\b(?:(?P<strong>my name is|my name's|call me|i'm called|i am called|"
     r"(?:full |first |last |maiden |sur)name(?: is|:))|my name:|name is|i'm|i am|this is|"
@@ -216,6 +231,13 @@ def plausible_name(value: str) -> bool:
         and not any(w in _NOT_PERSON for w in words)
 
 
+def _strongly_cued(value: str) -> bool:
+    """`plausible_name` for a strong cue (dialogue, a list of people): a word-like first
+    name (`Will`, `Gladys`) counts."""
+    words = _words(value)
+    return bool(words) and words[0] not in _STOP and not any(w in _NOT_PERSON for w in words)
+
+
 def _trim(text: str, start: int, end: int) -> int:
     """`end`, moved back over trailing words that cannot end a name ("... Yudina Apt")."""
     words = list(re.finditer(r"\S+", text[start:end]))
@@ -225,6 +247,19 @@ def _trim(text: str, start: int, end: int) -> int:
 
 
 def _cued(text: str) -> Iterator[tuple[int, int, float]]:
+    for match in _DIALOGUE.finditer(text):
+        for group in ("v", "w", "s"):
+            if match.group(group) and _strongly_cued(match.group(group)):
+                yield match.start(group), match.end(group), 0.7
+    for match in _PEOPLE_LIST.finditer(text):
+        group = "v" if match.group("v") else "w"
+        base = match.start(group)
+        for item in re.finditer(_CAP, match.group(group)):
+            if _strongly_cued(item.group(0)):
+                yield base + item.start(), base + item.end(), 0.72
+    first = _FIRST_LINE.match(text)
+    if first is not None and plausible_name(first.group("v")):
+        yield first.start("v"), first.end("v"), 0.6
     for pattern, score in _CUES:
         for match in pattern.finditer(text):
             start, end = match.span("v")
