@@ -171,3 +171,36 @@ def test_names_in_dialogue_lists_and_first_lines(default, text, values) -> None:
 ])
 def test_address_boundaries(default, text, value) -> None:
     assert _spans(default, text, "STREET_ADDRESS") == [value]
+
+
+@pytest.mark.parametrize(("text", "value"), [
+    ("Desk: +41 (0)96 471 07 95", "+41 (0)96 471 07 95"),  # the cue does not eat the "+"
+    ("Phone: (99) 645-791", "(99) 645-791"),                # nor the "("
+    ("Phone:\n467 3395", "467 3395"),                       # a short local number below its label
+    ("Can someone call me on 450 0840?", "450 0840"),
+    ("781 1704 office\n(579)888-3058 fax", "781 1704"),     # labelled after the number
+])
+def test_phone_boundaries_and_short_local_numbers(default, text, value) -> None:
+    assert value == _spans(default, text, "PHONE_NUMBER")[0]
+
+
+def test_a_lower_case_iban_is_found_and_still_checksummed(default) -> None:
+    assert _spans(default, "iban: de89 3704 0044 0532 0130 00", "IBAN_CODE") == [
+        "de89 3704 0044 0532 0130 00"]
+    assert _spans(default, "iban: de89 3704 0044 0532 0130 01", "IBAN_CODE") == []
+
+
+def test_a_licence_number_with_a_letter_is_not_a_card(default) -> None:
+    # U + 14 digits that happen to pass Luhn: the letter says it is not a card number.
+    assert [(f.type, f.text) for f in default.detect(
+        "My driver's license number is U62928788557186")] == [
+        ("US_DRIVER_LICENSE", "U62928788557186")]
+
+
+@pytest.mark.parametrize(("text", "value"), [
+    ("a tour serving Southern Austria", "Austria"),        # a country that is also a surname
+    ("We moved here from Tjæreborg", "Tjæreborg"),          # cue, unknown town
+    ("the band's home city Vrbovec: a song", "Vrbovec"),
+])
+def test_countries_and_cued_towns(every_kind, text, value) -> None:
+    assert _spans(every_kind, text, "GPE") == [value]

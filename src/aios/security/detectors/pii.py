@@ -132,10 +132,11 @@ RULES: tuple[PiiRule, ...] = (
         r"(?i)\b(?:ssn|social security(?: number| no\.?)?)\W{0,3}(?:is\W{0,2})?"
         r"(?P<v>\d{9})\b"), 0.85, _valid_ssn),
     PiiRule("CREDIT_CARD", re.compile(
-        r"(?<![\d+-])(?P<v>\d{4}(?:[ -]?\d{4}){2}[ -]?\d{1,7}|\d{4}[ -]?\d{6}[ -]?\d{5}|"
+        r"(?<![\w+-])(?P<v>\d{4}(?:[ -]?\d{4}){2}[ -]?\d{1,7}|\d{4}[ -]?\d{6}[ -]?\d{5}|"
         r"\d{12,19})(?![\d-])"), 0.9, _valid_card),
     PiiRule("IBAN_CODE", re.compile(
-        r"\b(?P<v>[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?)\b"), 0.95,
+        r"\b(?P<v>[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?)\b", re.IGNORECASE),
+        0.95,
         _valid_iban),
     PiiRule("IP_ADDRESS", re.compile(
         r"(?<![\w.])(?P<v>(?:\d{1,3}\.){3}\d{1,3})(?![\w.])"), 0.8, _valid_ip),
@@ -153,9 +154,13 @@ RULES: tuple[PiiRule, ...] = (
             _valid_phone),
     PiiRule("PHONE_NUMBER", re.compile(
         rf"(?i:\b(?:phone|tel|telephone|mobile|cell|fax|desk|office|call me at|text me at|"
-        rf"reach me at|answering at|registered|whatsapp)\b[^\w\n]{{0,3}}"
-        rf"(?:no\.?|number|is|on)?[^\w\n]{{0,2}})"
+        rf"call me on|reach me on|text me on|reach me at|answering at|registered|whatsapp)\b"
+        rf"[^\w\n+(]{{0,3}}\n?(?:no\.?|number|is|on)?[^\w\n+(]{{0,2}})"
         rf"(?P<v>\+?\(?\d[\d \t().-]{{5,18}}\d{_EXT})(?!\w|-\d)"), 0.8, _valid_phone_in_context),
+    # A number labelled after it, as in a signature ("781 1704 office", "+1 555 0100 mobile").
+    PiiRule("PHONE_NUMBER", re.compile(
+        rf"(?<![\w+(])(?P<v>\+?\(?\d[\d \t().-]{{5,18}}\d{_EXT})[ \t]+(?i:office|mobile|"
+        rf"cell|fax|home|work|phone|tel)\b"), 0.75, _valid_phone_in_context),
     PiiRule("US_DRIVER_LICENSE", re.compile(
         r"(?i:\b(?:driver'?s?|driving)[ \t]+licen[cs]e(?:[ \t]+(?:number|no\.?|#|id))?"
         r"[^\w\n]{0,3}(?:is[ \t]+|:[ \t]*)?)(?P<v>[A-Z0-9](?:[A-Z0-9-]{3,18})[A-Z0-9])\b"),

@@ -60,8 +60,9 @@ _PLACE_CUE = re.compile(
     r"(?i:\b(?:grew up|growing up|born|raised|lives?|living|lived|based|located|situated|"
     r"stationed|am|is|are|was|were|stay(?:ing|ed)?|work(?:s|ing|ed)?|study(?:ing)?|"
     r"studied|trip|travel(?:l?ing)?|flew|flying|moved|moving|relocat(?:e|ed|ing)|visit(?:ing|"
-    r"ed)?|arriv(?:e|ed|ing)|citizen|resident|native|i'm|we're)\b[ \t]+(?:back[ \t]+)?"
-    r"(?:in|to|from|of|at)[ \t]+(?:the[ \t]+)?)$")
+    r"ed)?|arriv(?:e|ed|ing)|citizen|resident|native|i'm|we're|came|come|here)\b[ \t]+"
+    r"(?:back[ \t]+|here[ \t]+)?(?:in|to|from|of|at)[ \t]+(?:the[ \t]+)?|"
+    r"\bhome[ \t]+(?:city|town|country)[ \t]+(?:of[ \t]+)?)$")
 _WEAK_CUE = re.compile(r"(?i:\b(?:in|from|near|to|city|town|of)[ \t]+)$")
 _NOT_PLACE_AFTER_CUE = frozenset(_split(
     "the a an my your our his her their this that it january february march april may june "
@@ -71,9 +72,11 @@ _NOT_PLACE_AFTER_CUE = frozenset(_split(
 
 @dataclass(frozen=True)
 class PlaceGazetteer:
-    """Lower-cased names of countries and of cities of 15,000+ people."""
+    """Lower-cased names of countries and of cities of 15,000+ people (`names`), and of the
+    countries alone (`countries`: these count even where they are also surnames)."""
 
     names: frozenset[str]
+    countries: frozenset[str] = frozenset()
 
 
 def _columns(path: Path, columns: tuple[int, ...]) -> Iterator[str]:
@@ -101,12 +104,13 @@ def load_places() -> PlaceGazetteer:
                           "PII detector without GPE in `types`")
     data = Path(spec.origin).parent / "data"
     try:
-        names = {*_columns(data / "countryInfo.txt", (4,)),
-                 *_columns(data / "cities15000.txt", (1, 2))}
+        countries = {n.lower() for n in _columns(data / "countryInfo.txt", (4,))}
+        cities = {n.lower() for n in _columns(data / "cities15000.txt", (1, 2))}
     except OSError as exc:
         raise ConfigError(f"cannot read the place lists in {data}: {exc}; reinstall `geotext`"
                           ) from exc
-    return PlaceGazetteer(frozenset(n.lower() for n in names) - _COMMON)
+    return PlaceGazetteer(frozenset(countries | cities) - _COMMON,
+                          frozenset(countries) - _COMMON)
 
 
 def find_place_spans(text: str, places: PlaceGazetteer,
@@ -125,7 +129,8 @@ def find_place_spans(text: str, places: PlaceGazetteer,
             else:
                 continue
             a = start + match.group().index(phrase)
-            one_name = size == 1 and people is not None and (
+            one_name = size == 1 and people is not None and phrase.lower() not in \
+                places.countries and (
                 phrase.lower() in people.first or phrase.lower() in people.last)
             weak = cued or _WEAK_CUE.search(text, max(0, a - 8), a) is not None
             if weak or not one_name:
