@@ -291,8 +291,11 @@ def bench_pii(path: Path) -> dict[str, float]:
             for k in PII_TYPES:
                 if counts[k]["gold"] or counts[k]["pred"]:
                     print(pii_line(k, counts[k]))
+            # Street addresses apart: the data labels some addresses whole and others in
+            # pieces (house number, street, unit, postcode), so exact boundaries cap there.
+            no_street = tuple(k for k in PII_TYPES if k != "STREET_ADDRESS")
             for label, kinds in (("old types", PII_OLD_TYPES), ("new types", PII_NEW_TYPES),
-                                 ("all types", PII_TYPES)):
+                                 ("all but addresses", no_street), ("all types", PII_TYPES)):
                 total: Counter[str] = Counter()
                 for k in kinds:
                     total.update(counts[k])

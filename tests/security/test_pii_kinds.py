@@ -204,3 +204,17 @@ def test_a_licence_number_with_a_letter_is_not_a_card(default) -> None:
 ])
 def test_countries_and_cued_towns(every_kind, text, value) -> None:
     assert _spans(every_kind, text, "GPE") == [value]
+
+
+@pytest.mark.parametrize(("text", "value"), [
+    ("The address of Nordvik is 12 Quadra 104 Apt. 3", "Nordvik"),  # the address cue's subject
+    ("Dreux Joly\nPaxata\nPSC 3294, Box 9168", "Paxata"),            # letterhead line
+    ("I work for 48 Factoring Inc", "48 Factoring Inc"),             # a leading number
+])
+def test_organisations_in_address_sentences_and_letterheads(every_kind, text, value) -> None:
+    assert _spans(every_kind, text, "ORGANIZATION") == [value]
+
+
+def test_the_address_cue_subject_is_not_part_of_the_address(default) -> None:
+    assert _spans(default, "The address of Nordvik is 12 Quadra 104 Apt. 3",
+                  "STREET_ADDRESS") == ["12 Quadra 104 Apt. 3"]

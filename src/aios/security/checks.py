@@ -189,7 +189,10 @@ class Check(_Frozen):
         description="Flagged texts to let through: a phrase, or `re:` and a regular "
                     "expression matching the whole flagged text.")
     types: list[str] | None = Field(
-        None, description="Finding types to act on (default: all), e.g. EMAIL_ADDRESS.")
+        None, description="Finding types to act on (default: all the detector reports), e.g. "
+                          "EMAIL_ADDRESS. Checked against the detector's types; for the PII "
+                          "detector, naming a kind that is off by default (GPE, ORGANIZATION) "
+                          "turns it on.")
     classifier_threshold: float | None = Field(
         None, ge=0, le=1,
         description="Score from which the detector's classifier findings count (its "

@@ -122,8 +122,8 @@ _COMMA_TAIL = re.compile(
 
 
 _DIGIT = re.compile(r"\d")
-_LEAD = re.compile(r"(?:[^\n:\d]{0,24}:[ \t]*|(?:(?:to|is|it is|with|at|on|the following\??)"
-                   r"[ \t]+)+)")
+_LEAD = re.compile(r"(?:[^\n:\d]{0,24}:[ \t]*|(?:of|for)[ \t]+[^\n\d]{1,40}?[ \t]+is[ \t]+|"
+                   r"(?:(?:to|is|it is|with|at|on|the following\??)[ \t]+)+)")
 _POSTAL = re.compile(
     rf"{_UNIT}|\d{{4,6}}|(?<![\w])[A-Z]{{2}}(?![\w])|^[\W]*{UPPER}{{3,}}[\W]*$")
 

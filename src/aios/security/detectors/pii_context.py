@@ -149,7 +149,8 @@ _ORG_WORD = (r"(?:Inc|Incorporated|Ltd|Limited|LLC|LLP|Corp|Corporation|Co|Compa
 _CAP_OR_AND = rf"(?:{_CAPW}|&|and)"
 _ABBREVIATED = r"(?:Inc|Ltd|Corp|Co|S\.A|Plc)\.(?!\s*$)"
 _ORG_PATTERNS: tuple[tuple[re.Pattern[str], float], ...] = (
-    (re.compile(rf"(?<![\w.-])(?!The\b)(?:{_CAPW}{_GAP}){{1,4}}(?:{_ABBREVIATED}|{_ORG_WORD}"
+    (re.compile(rf"(?<![\w.-])(?!The\b)(?:\d{{1,4}}{_GAP})?(?:{_CAPW}{_GAP}){{1,4}}"
+                rf"(?:{_ABBREVIATED}|{_ORG_WORD}"
                 rf"(?![\w-]))"), 0.75),
     (re.compile(rf"(?<![\w.-])(?:University|Bank|Institute|College|Ministry|Museum)"
                 rf"{_GAP}of{_GAP}(?:the{_GAP})?{_CAPW}(?:{_GAP}{_CAPW}){{0,2}}"), 0.75),
@@ -172,8 +173,18 @@ _ORG_CUES: tuple[re.Pattern[str], ...] = (
 )
 
 
+# In a signature or letterhead block, the line right above the street line, below the first
+# line (the person's name): "Dreux Joly\nPaxata\nPSC 3294, Box 9168".
+_LETTERHEAD = re.compile(
+    rf"(?m:(?<=\n)[ \t>]*(?P<v>{_CAPW}(?:{_GAP}{_CAPW}){{0,3}})[ \t]*\n(?=[ \t>]*(?:\d{{1,6}}"
+    rf"[ \t]+{UPPER}|PSC|Unit[ \t]+\d|USNS|USS|USCGC|[Tt]he[ \t]+corner)))")
+
+
 def find_org_spans(text: str, people: NameGazetteer | None) -> Iterator[tuple[int, int, float]]:
     """(start, end, score) of each organisation name in `text`."""
+    for match in _LETTERHEAD.finditer(text):
+        if match.group("v").split()[0].lower() not in _NOT_PLACE_AFTER_CUE:
+            yield match.start("v"), match.end("v"), 0.55
     for pattern, score in _ORG_PATTERNS:
         for match in pattern.finditer(text):
             yield match.start(), match.end(), score
