@@ -53,7 +53,7 @@ def test_places_and_organisations_are_off_by_default_and_dates_are_on(default) -
     assert {"GPE", "ORGANIZATION"} & set(DEFAULT_PII_TYPES) == set()
     assert {"DATE_TIME", "US_DRIVER_LICENSE"} <= set(DEFAULT_PII_TYPES)
     text = "She joined Acme Holdings in Toronto; born on 13/04/1978."
-    assert {f.type for f in default.detect(text)} == {"DATE_TIME"}
+    assert [(f.type, f.text) for f in default.detect(text)] == [("DATE_TIME", "13/04/1978")]
 
 
 def test_a_check_naming_a_kind_turns_its_detection_on() -> None:
@@ -105,22 +105,43 @@ def test_the_leading_article_is_not_part_of_an_organisation(every_kind) -> None:
     ("born on April 13, 1978 in a small town", "April 13, 1978"),
     ("on 3rd of May 2001 we met", "3rd of May 2001"),
 ])
-def test_calendar_dates(default, text, value) -> None:
-    assert value in _spans(default, text, "DATE_TIME")
+def test_calendar_dates(text, value) -> None:
+    assert value in _spans(PiiDetector(dates="calendar"), text, "DATE_TIME")
 
 
-def test_a_birth_date_scores_higher_than_another_date(default) -> None:
-    scores = {f.text: f.score for f in default.detect(
+def test_a_birth_date_scores_higher_than_another_date() -> None:
+    scores = {f.text: f.score for f in PiiDetector(dates="calendar").detect(
         "Invoice of 02/03/2020. Date of birth: 13/04/1978.") if f.type == "DATE_TIME"}
     assert scores["13/04/1978"] > scores["02/03/2020"]
+
+
+def test_an_unknown_date_mode_names_the_modes() -> None:
+    with pytest.raises(ConfigError, match=r"unknown PII date mode 'some'; known: birth, "
+                                          r"calendar, all"):
+        PiiDetector(dates="some")
+
+
+def test_an_unknown_date_mode_in_a_manifest_fails_when_the_guardrails_are_built() -> None:
+    policy = GuardrailPolicy.model_validate({"checks": {"pii": {"params": {"dates": "x"}}}})
+    with pytest.raises(ConfigError, match=r"checks\.pii\.params.*date mode 'x'"):
+        Guardrails(policy=policy)
+
+
+def test_by_default_only_a_date_of_birth_is_a_date(default) -> None:
+    text = "Log 2024-05-01 10:30 - the meeting of 02/03/2020 moved. DOB: 13/04/1978."
+    assert _spans(default, text, "DATE_TIME") == ["13/04/1978"]
+    calendar = PiiDetector(dates="calendar")
+    assert _spans(calendar, text, "DATE_TIME") == ["2024-05-01 10:30", "02/03/2020",
+                                                   "13/04/1978"]
 
 
 def test_bare_years_and_weekdays_only_when_asked(default) -> None:
     text = "The 2024 budget is due on Monday."
     assert _spans(default, text, "DATE_TIME") == []
-    bare = PiiDetector(bare_dates=True)
-    assert _spans(bare, text, "DATE_TIME") == ["2024", "Monday"]
-    assert _spans(bare, "It costs $2024 or 2024% more", "DATE_TIME") == []
+    assert _spans(PiiDetector(dates="calendar"), text, "DATE_TIME") == []
+    every = PiiDetector(dates="all")
+    assert _spans(every, text, "DATE_TIME") == ["2024", "Monday"]
+    assert _spans(every, "It costs $2024 or 2024% more", "DATE_TIME") == []
 
 
 @pytest.mark.parametrize(("text", "value"), [

@@ -13,8 +13,8 @@ So are places, organisations and dates (`pii_context`).
 
 Not every kind is on by default: places (`GPE`) and organisations (`ORGANIZATION`) name the
 world, not a person, and masking every city and company would ruin ordinary answers, so they
-are reported only when asked for (`types=[...]`); dates are calendar dates and timestamps
-(a date of birth), not bare years or weekdays ("the 2024 budget"), unless `bare_dates=True`.
+are reported only when asked for (`types=[...]`). Dates are dates of birth by default, not
+every meeting date, log timestamp or "the 2024 budget" (`dates`: birth | calendar | all).
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from aios.errors import ConfigError
 from aios.security.detectors.base import Finding, merge_findings, register_detector
 from aios.security.detectors.pii_address import find_address_spans
 from aios.security.detectors.pii_context import (
+    DATE_MODES,
     find_date_spans,
     find_org_spans,
     find_place_spans,
@@ -189,10 +190,13 @@ class PiiDetector:
             gazetteer-backed full names and street lines; lone first names score 0.5).
         gazetteer: use the census name lists to find names without a cue (needs the
             `names` package; False: cues and name shapes only).
-        bare_dates: also report bare years and weekdays (`in 1980`, `Monday`) as DATE_TIME.
+        dates: which dates are DATE_TIME: `birth` (a calendar date after a birth cue, the
+            default), `calendar` (every calendar date and timestamp) or `all` (also bare
+            years and weekdays).
 
     Raises:
-        ConfigError: an unknown type, or a name or place list is needed but not installed.
+        ConfigError: an unknown type or date mode, or a name or place list is needed but not
+            installed.
     """
 
     name = "pii"
@@ -200,7 +204,7 @@ class PiiDetector:
     finding_types = PII_TYPES
 
     def __init__(self, types: Iterable[str] | None = None, min_score: float = 0.0,
-                 gazetteer: bool = True, bare_dates: bool = False):
+                 gazetteer: bool = True, dates: str = "birth"):
         wanted = set(types) if types is not None else set(DEFAULT_PII_TYPES)
         unknown = wanted - set(PII_TYPES)
         if unknown:
@@ -210,8 +214,10 @@ class PiiDetector:
         self.min_score = min_score
         self.persons = "PERSON" in wanted
         self.addresses = "STREET_ADDRESS" in wanted
+        if dates not in DATE_MODES:
+            raise ConfigError(f"unknown PII date mode {dates!r}; known: {', '.join(DATE_MODES)}")
         self.wanted = frozenset(wanted)
-        self.bare_dates = bare_dates
+        self.dates = dates
         people = self.persons or wanted & {"GPE", "ORGANIZATION"}
         self.gazetteer = load_gazetteer() if gazetteer and people else None
         self.places = load_places() if "GPE" in wanted else None
@@ -250,7 +256,7 @@ class PiiDetector:
         """Dates, organisations and places (outside street addresses)."""
         spans: list[tuple[int, int, float, str]] = []
         if "DATE_TIME" in self.wanted:
-            spans += [(a, b, s, "DATE_TIME") for a, b, s in find_date_spans(text, self.bare_dates)]
+            spans += [(a, b, s, "DATE_TIME") for a, b, s in find_date_spans(text, self.dates)]
         if "ORGANIZATION" in self.wanted:
             spans += [(a, b, s, "ORGANIZATION")
                       for a, b, s in find_org_spans(text, self.gazetteer)]

@@ -11,10 +11,11 @@ All heuristic, like person names (`pii_names`):
   `Group`, `Insurance`), a law-firm shape (`Clark, Romero and Hall`), a double-barrelled
   surname pair on its own (`Weeks-Rivas`), or a run after an employer cue (`works at`, `the
   address of ... is`).
-- Dates (`DATE_TIME`): a calendar date or timestamp (`1978-04-13 12:20:39`, `13/04/1978`,
-  `April 13, 1978`), scored higher after a birth cue (`born on`, `DOB`). A bare year or
-  weekday (`in 1980`, `Monday`) identifies nobody, so it is reported only when asked for
-  (`bare_dates=True`): a guard should mask a date of birth, not "the 2024 budget".
+- Dates (`DATE_TIME`), by `dates` mode: `birth` (the default) reports a calendar date only
+  after a birth cue (`born on`, `DOB`, `date of birth`): a guard should mask a date of birth,
+  not every meeting date or log timestamp; `calendar` reports every calendar date and
+  timestamp (`1978-04-13 12:20:39`, `13/04/1978`, `April 13, 1978`); `all` adds bare years
+  and weekdays (`in 1980`, `Monday`), which identify nobody ("the 2024 budget").
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from pathlib import Path
 from aios.errors import ConfigError
 from aios.security.detectors.pii_names import LOWER, UPPER, NameGazetteer
 
-__all__ = ["PlaceGazetteer", "find_date_spans", "find_org_spans", "find_place_spans",
+__all__ = ["DATE_MODES", "PlaceGazetteer", "find_date_spans", "find_org_spans", "find_place_spans",
            "load_places"]
 
 _CAPW = rf"{UPPER}(?:{LOWER}+|{UPPER}+)(?:['\u2019-]{UPPER}?{LOWER}+)?"
@@ -219,11 +220,16 @@ _DATES: tuple[re.Pattern[str], ...] = (
 _BARE = re.compile(
     rf"(?<![\w$£€#.,-]){_YEAR}(?![\w%-]|[.,]\d)|\b(?:Monday|Tuesday|Wednesday|Thursday|Friday|"
     rf"Saturday|Sunday)\b")
-_BIRTH_CUE = re.compile(r"(?i:\b(?:born|birth|dob|d\.o\.b\.?|birthday)\b[^\n]{0,16})$")
+_BIRTH_CUE = re.compile(r"(?i:\b(?:born|birth|dob|d\.o\.b\.?|birthday|birthdate)\b[^\n]{0,16})$")
 
 
-def find_date_spans(text: str, bare: bool = False) -> Iterator[tuple[int, int, float]]:
-    """(start, end, score) of each date in `text`; bare years and weekdays when `bare`."""
+#: What `find_date_spans` reports: dates of birth, every calendar date, or also bare years
+#: and weekdays.
+DATE_MODES = ("birth", "calendar", "all")
+
+
+def find_date_spans(text: str, mode: str = "birth") -> Iterator[tuple[int, int, float]]:
+    """(start, end, score) of each date in `text` that `mode` (one of `DATE_MODES`) reports."""
     taken: list[tuple[int, int]] = []
     for pattern in _DATES:
         for match in pattern.finditer(text):
@@ -232,8 +238,9 @@ def find_date_spans(text: str, bare: bool = False) -> Iterator[tuple[int, int, f
                 continue
             taken.append((a, b))
             birth = _BIRTH_CUE.search(text, max(0, a - 40), a) is not None
-            yield a, b, 0.9 if birth else 0.7
-    if bare:
+            if birth or mode != "birth":
+                yield a, b, 0.9 if birth else 0.7
+    if mode == "all":
         for match in _BARE.finditer(text):
             a, b = match.span()
             if not any(s < b and a < e for s, e in taken):
