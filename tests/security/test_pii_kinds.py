@@ -239,3 +239,25 @@ def test_organisations_in_address_sentences_and_letterheads(every_kind, text, va
 def test_the_address_cue_subject_is_not_part_of_the_address(default) -> None:
     assert _spans(default, "The address of Nordvik is 12 Quadra 104 Apt. 3",
                   "STREET_ADDRESS") == ["12 Quadra 104 Apt. 3"]
+
+
+@pytest.mark.parametrize(("text", "value"), [
+    ("It may be that McDowell was influenced", None),            # a Mc name is one word...
+    ("arranged and sung by Adam McDowell in 1977", "Adam McDowell"),  # ...not "Adam Mc"
+    ("Warrane, can I please speak to your boss?", "Warrane"),    # addressed by name
+    ("Timotea lives on Via dei Fiorentini 17.", "Timotea"),      # one word before "lives"
+    ("She named him Frank", "Frank"),
+    ("It's under my partner's name Matthías Traustason", "Matthías Traustason"),
+    ("Follow up with Matheus Araujo next month.", "Matheus Araujo"),
+])
+def test_more_name_cues(default, text, value) -> None:
+    found = _spans(default, text, "PERSON")
+    assert found == ([value] if value else [])
+
+
+@pytest.mark.parametrize("text", [
+    "Yes, can you send it?", "Please, do not reply.", "It lives on the stack.",
+    "Construction began in May.",
+])
+def test_name_cues_do_not_take_ordinary_words(default, text) -> None:
+    assert _spans(default, text, "PERSON") == []
