@@ -261,3 +261,11 @@ def test_more_name_cues(default, text, value) -> None:
 ])
 def test_name_cues_do_not_take_ordinary_words(default, text) -> None:
     assert _spans(default, text, "PERSON") == []
+
+
+@pytest.mark.parametrize("text", [
+    "Mission Statement: we help.",                   # a town's name opening a heading
+    "the verses from Alice Goldberg's tales",        # a town's name as a first name
+])
+def test_a_place_name_before_other_capitalised_words_is_not_a_place(every_kind, text) -> None:
+    assert _spans(every_kind, text, "GPE") == []

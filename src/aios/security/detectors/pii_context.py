@@ -119,27 +119,24 @@ def find_place_spans(text: str, places: PlaceGazetteer,
     """(start, end, score) of each place name in `text`."""
     for match in _RUN.finditer(text):
         start, end = match.span()
-        words = match.group().split()
+        run = match.group()
+        words = run.split()
         cued = _PLACE_CUE.search(text, max(0, start - 40), start) is not None
-        # The longest known prefix or suffix (`Miami Beach`, `Canada next`).
-        for size in range(len(words), 0, -1):
-            for first in range(0, len(words) - size + 1):
-                phrase = " ".join(words[first:first + size])
-                if phrase.lower() in places.names:
-                    break
-            else:
-                continue
-            a = start + match.group().index(phrase)
-            one_name = size == 1 and people is not None and phrase.lower() not in \
-                places.countries and (
-                phrase.lower() in people.first or phrase.lower() in people.last)
-            weak = cued or _WEAK_CUE.search(text, max(0, a - 8), a) is not None
-            if weak or not one_name:
-                yield a, a + len(phrase), 0.75 if cued else 0.65
-            break
-        else:
+        # The longest known part that ends the run (`Southern Austria`); a known word before
+        # other capitalised ones is more often a first name or a heading (`Alice Goldberg`,
+        # `Mission Statement`).
+        known = next((" ".join(words[-size:]) for size in range(len(words), 0, -1)
+                      if " ".join(words[-size:]).lower() in places.names), None)
+        if known is None:
             if cued and words[0].lower() not in _NOT_PLACE_AFTER_CUE:
                 yield start, end, 0.6
+            continue
+        a = start + run.rindex(known)
+        name = known.lower()
+        one_name = " " not in known and people is not None and name not in \
+            places.countries and (name in people.first or name in people.last)
+        if not one_name or cued or _WEAK_CUE.search(text, max(0, a - 8), a) is not None:
+            yield a, a + len(known), 0.75 if cued else 0.65
 
 
 _ORG_WORD = (r"(?:Inc|Incorporated|Ltd|Limited|LLC|LLP|Corp|Corporation|Co|Company|GmbH|AG|"
