@@ -16,7 +16,8 @@ Per detector and per dev file: precision, recall, F1, FPR and the split the figu
   the noseyparker examples, never on gitleaks'; the engine ships gitleaks' rules, so its
   gitleaks figure is in-sample for it). `--full` adds the kingfisher CLI.
 - Throughput: milliseconds per text on one thread, short prompts and 2,000-character
-  documents. `--full` adds PII (span overlap, see `score_pii`).
+  documents. `--full` adds PII (span overlap and exact boundaries, split by template:
+  see `pii_split`, `score_pii`); `--pii` runs only PII.
 
 The last lines compare the figures with the targets of issue 19.
 """
@@ -185,49 +186,47 @@ def bench_latency() -> dict[str, float]:
     return out
 
 
-def _tokens(text: str) -> list[tuple[int, int]]:
-    return [m.span() for m in re.finditer(r"\w+", text)]
+#: The PII dev data is generated from templates: rows of one template share their wording,
+#: so the split is by `template_id` (seeded): 30% of the templates are held out (never looked
+#: at while building the detector), the rest is the development part.
+PII_HELD_OUT_SHARE, PII_SPLIT_SEED = 0.3, 19
 
 
-def _type_at(spans: list[tuple[int, int, str]], a: int, b: int,
-             prefer: str | None = None) -> str | None:
-    """The type of the span over token a:b (`prefer` when several overlap and one has it)."""
-    kinds = [k for s, e, k in spans if s < b and a < e]
-    return prefer if prefer in kinds else (kinds[0] if kinds else None)
+def pii_split(data: list[dict]) -> tuple[list[dict], list[dict]]:
+    """(development rows, held-out rows), split by template id."""
+    import random
+
+    ids = sorted({r["template_id"] for r in data})
+    random.Random(PII_SPLIT_SEED).shuffle(ids)
+    held = set(ids[:round(len(ids) * PII_HELD_OUT_SHARE)])
+    return ([r for r in data if r["template_id"] not in held],
+            [r for r in data if r["template_id"] in held])
 
 
-def score_pii(data: list[dict], predict) -> tuple[dict[str, Counter[str]], float]:
-    """Per type: span-overlap counts and token counts; and texts per second.
+def score_pii(data: list[dict], predict, kinds) -> tuple[dict[str, Counter[str]], float]:
+    """Per type: span counts, by overlap and by exact boundaries; and texts per second (CPU).
 
-    Span level (partial match, both ways): a predicted span is correct when it overlaps a
-    gold span of its type; a gold span is found when a predicted span of its type overlaps
-    it. So a prediction that covers a gold address split in three pieces finds all three,
-    and one that covers two gold names is one correct prediction. Token level: each word
-    token carries the type of the gold span (or prediction) it lies in.
+    Overlap (partial match, both ways): a predicted span is correct when it overlaps a gold
+    span of its type; a gold span is found when a predicted span of its type overlaps it.
+    Exact: a predicted span is correct (and the gold span found) only when start, end and
+    type are the same. Only the types in `kinds` are scored.
     """
-    counts: dict[str, Counter[str]] = {k: Counter() for k in PII_TYPES}
-    start = time.perf_counter()
-    preds = [predict(r["text"]) for r in data]
-    rate = len(data) / (time.perf_counter() - start)
+    counts: dict[str, Counter[str]] = {k: Counter() for k in kinds}
+    start = time.process_time()
+    preds = [[p for p in predict(r["text"]) if p[2] in counts] for r in data]
+    rate = len(data) / max(time.process_time() - start, 1e-9)
     for r, pred in zip(data, preds, strict=True):
-        gold = [(s["start"], s["end"], s["type"]) for s in r["spans"]]
+        gold = [(s["start"], s["end"], s["type"]) for s in r["spans"] if s["type"] in counts]
+        exact = set(gold)
         for a, b, k in pred:
             hit = any(g[2] == k and g[0] < b and a < g[1] for g in gold)
             counts[k]["span_tp_pred" if hit else "span_fp"] += 1
+            counts[k]["exact_tp"] += (a, b, k) in exact
+            counts[k]["pred"] += 1
         for a, b, k in gold:
-            if k in counts:
-                found = any(p[2] == k and p[0] < b and a < p[1] for p in pred)
-                counts[k]["span_tp_gold" if found else "span_fn"] += 1
-        for a, b in _tokens(r["text"]):
-            g = _type_at(gold, a, b)
-            p = _type_at(pred, a, b, prefer=g)
-            if g == p and g in counts:
-                counts[g]["tok_tp"] += 1
-                continue
-            if p in counts:
-                counts[p]["tok_fp"] += 1
-            if g in counts:
-                counts[g]["tok_fn"] += 1
+            found = any(p[2] == k and p[0] < b and a < p[1] for p in pred)
+            counts[k]["span_tp_gold" if found else "span_fn"] += 1
+            counts[k]["gold"] += 1
     return counts, rate
 
 
@@ -236,52 +235,75 @@ def _f1(p: float, r: float) -> float:
 
 
 def span_prf(c: Counter[str]) -> tuple[float, float, float]:
-    """Span-level precision, recall and F1 from `score_pii` counts."""
-    sp = c["span_tp_pred"] / (c["span_tp_pred"] + c["span_fp"]) if c["span_tp_pred"] + \
-        c["span_fp"] else 0.0
-    sr = c["span_tp_gold"] / (c["span_tp_gold"] + c["span_fn"]) if c["span_tp_gold"] + \
-        c["span_fn"] else 0.0
+    """Overlap precision, recall and F1 from `score_pii` counts."""
+    sp = c["span_tp_pred"] / c["pred"] if c["pred"] else 0.0
+    sr = c["span_tp_gold"] / c["gold"] if c["gold"] else 0.0
     return sp, sr, _f1(sp, sr)
 
 
+def exact_prf(c: Counter[str]) -> tuple[float, float, float]:
+    """Exact-boundary precision, recall and F1 from `score_pii` counts."""
+    ep = c["exact_tp"] / c["pred"] if c["pred"] else 0.0
+    er = c["exact_tp"] / c["gold"] if c["gold"] else 0.0
+    return ep, er, _f1(ep, er)
+
+
 def pii_line(name: str, c: Counter[str]) -> str:
-    sp, sr, _ = span_prf(c)
-    tp, fp, fn = c["tok_tp"], c["tok_fp"], c["tok_fn"]
-    tpp = tp / (tp + fp) if tp + fp else 0.0
-    tr = tp / (tp + fn) if tp + fn else 0.0
-    gold = c["span_tp_gold"] + c["span_fn"]
-    return (f"   {name:15s} span P={sp:.3f} R={sr:.3f} F1={_f1(sp, sr):.3f}   token "
-            f"P={tpp:.3f} R={tr:.3f} F1={_f1(tpp, tr):.3f}   (gold spans {gold})")
+    sp, sr, sf = span_prf(c)
+    ep, er, ef = exact_prf(c)
+    return (f"   {name:18s} overlap P={sp:.3f} R={sr:.3f} F1={sf:.3f}   exact P={ep:.3f} "
+            f"R={er:.3f} F1={ef:.3f}   (gold {c['gold']})")
+
+
+#: The types the PII detector covered before issue 19, and the ones it added.
+PII_OLD_TYPES = ("EMAIL_ADDRESS", "US_SSN", "CREDIT_CARD", "IBAN_CODE", "IP_ADDRESS",
+                 "PHONE_NUMBER", "PERSON", "STREET_ADDRESS")
+PII_NEW_TYPES = ("US_DRIVER_LICENSE", "DATE_TIME", "GPE", "ORGANIZATION")
 
 
 def bench_pii(path: Path) -> dict[str, float]:
-    data = rows(path)
-    det = get_detector("pii")
-    strict = get_detector("pii", min_score=0.7)
+    """Per split (by template), per type: overlap and exact-boundary span P/R/F1."""
+    dev, held = pii_split(rows(path))
     baseline = {"EMAIL_ADDRESS": re.compile(r"\S+@\S+\.\w+"),
                 "PHONE_NUMBER": re.compile(r"\+?\d[\d\s().-]{7,}\d"),
                 "US_SSN": re.compile(r"\b\d{3}-\d{2}-\d{4}\b"),
                 "CREDIT_CARD": re.compile(r"\b\d{13,19}\b"),
                 "IBAN_CODE": re.compile(r"\b[A-Z]{2}\d{2}[A-Z0-9]{10,30}\b"),
                 "IP_ADDRESS": re.compile(r"\b\d{1,3}(?:\.\d{1,3}){3}\b")}
-    pattern_types = [k for k in PII_TYPES if k not in ("PERSON", "STREET_ADDRESS")]
+
+    def spans(det):
+        return lambda t: [(f.start, f.end, f.type) for f in det.detect(t)]
+
+    variants = (
+        ("regex baseline", lambda t: [(m.start(), m.end(), k) for k, rx in baseline.items()
+                                      for m in rx.finditer(t)]),
+        ("detector, default types", spans(get_detector("pii"))),
+        ("detector, every kind, dates=all", spans(get_detector(
+            "pii", types=list(PII_TYPES), dates="all"))),
+    )
     out: dict[str, float] = {}
-    for name, fn in (("regex baseline", lambda t: [(m.start(), m.end(), k) for k, rx in
-                                                   baseline.items() for m in rx.finditer(t)]),
-                     ("detector", lambda t: [(f.start, f.end, f.type) for f in det.detect(t)]),
-                     ("detector min_score=0.7",
-                      lambda t: [(f.start, f.end, f.type) for f in strict.detect(t)])):
-        counts, rate = score_pii(data, fn)
-        print(f"pii {name}: {rate:.0f} texts/s")
-        for k in PII_TYPES:
-            print(pii_line(k, counts[k]))
-        for label, kinds in (("pattern types", pattern_types), ("all covered", PII_TYPES)):
-            total: Counter[str] = Counter()
-            for k in kinds:
-                total.update(counts[k])
-            print(pii_line(label, total))
-            if name == "detector" and label == "all covered":
-                out = {"f1": span_prf(total)[2], "rate": rate}
+    for split, data in (("dev", dev), ("held-out", held)):
+        print(f"pii: {path.name}, {split} split ({len(data)} texts; split by template id, "
+              f"{PII_HELD_OUT_SHARE:.0%} of templates held out, seed {PII_SPLIT_SEED})")
+        for name, fn in variants:
+            counts, rate = score_pii(data, fn, PII_TYPES)
+            print(f"  {name}: {rate:.0f} texts/s CPU")
+            for k in PII_TYPES:
+                if counts[k]["gold"] or counts[k]["pred"]:
+                    print(pii_line(k, counts[k]))
+            # Street addresses apart: the data labels some addresses whole and others in
+            # pieces (house number, street, unit, postcode), so exact boundaries cap there.
+            no_street = tuple(k for k in PII_TYPES if k != "STREET_ADDRESS")
+            for label, kinds in (("old types", PII_OLD_TYPES), ("new types", PII_NEW_TYPES),
+                                 ("all but addresses", no_street), ("all types", PII_TYPES)):
+                total: Counter[str] = Counter()
+                for k in kinds:
+                    total.update(counts[k])
+                print(pii_line(label, total))
+                if name.startswith("detector, every") and label == "all types":
+                    out[f"{split}_overlap"] = span_prf(total)[2]
+                    out[f"{split}_exact"] = exact_prf(total)[2]
+                    out[f"{split}_rate"] = rate
     return out
 
 
@@ -364,8 +386,12 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=Path("../shared/datasets"))
     parser.add_argument("--full", action="store_true",
                         help="every BIPIA document (not a subsample), PII, and kingfisher")
+    parser.add_argument("--pii", action="store_true", help="only the PII benchmark")
     args = parser.parse_args()
     print(f"load average {os.getloadavg()[0]:.2f} (figures per core, one thread)")
+    if args.pii:
+        bench_pii(args.data / "pii/presidio_synth_v2.jsonl")
+        return
     inj = bench_injection(args.data / "injection/deepset_train.jsonl")
     doc = bench_documents(args.data / "injection/bipia_train.jsonl",
                           args.data / "injection/deepset_train.jsonl", args.full)
@@ -388,8 +414,13 @@ def main() -> None:
          f"recall {held['recall']:.3f}, precision {held['precision']:.3f}"),
     ]
     if pii is not None:
-        checks.append(("PII span F1 >= 0.85 (covered types, overlap)", pii["f1"] >= 0.85,
-                       f"F1 {pii['f1']:.3f}"))
+        checks.append(("PII exact-boundary F1 >= 0.80 (held-out templates, all types)",
+                       pii["held-out_exact"] >= 0.80,
+                       f"exact F1 {pii['held-out_exact']:.3f}, overlap F1 "
+                       f"{pii['held-out_overlap']:.3f} (dev: {pii['dev_exact']:.3f} / "
+                       f"{pii['dev_overlap']:.3f})"))
+        checks.append(("PII throughput >= 1,000 texts/s per core",
+                       pii["held-out_rate"] >= 1000, f"{pii['held-out_rate']:.0f}/s"))
     for label, ok, figures in checks:
         print(f"target {'met    ' if ok else 'MISSED '} {label}: {figures}")
 

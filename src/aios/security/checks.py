@@ -189,7 +189,10 @@ class Check(_Frozen):
         description="Flagged texts to let through: a phrase, or `re:` and a regular "
                     "expression matching the whole flagged text.")
     types: list[str] | None = Field(
-        None, description="Finding types to act on (default: all), e.g. EMAIL_ADDRESS.")
+        None, description="Finding types to act on (default: all the detector reports), e.g. "
+                          "EMAIL_ADDRESS. Checked against the detector's types; for the PII "
+                          "detector, naming a kind that is off by default (GPE, ORGANIZATION) "
+                          "turns it on.")
     classifier_threshold: float | None = Field(
         None, ge=0, le=1,
         description="Score from which the detector's classifier findings count (its "
@@ -292,6 +295,29 @@ def _check_params(field: str, detector: str, params: Mapping[str, Any]) -> None:
                          f"{sorted(params)} ({exc}); it takes: {takes}") from None
 
 
+def _check_types(field: str, detector: str, check: Check) -> dict[str, Any]:
+    """The detector's params, with the check's `types` passed on when the detector takes
+    them (so naming a kind that is off by default turns it on).
+
+    Raises:
+        ValueError: a type the detector declares it never reports (its `finding_types`).
+    """
+    factory = detector_factory(detector)
+    known = getattr(factory, "finding_types", None)
+    params = dict(check.params)
+    for at, types in ((f"{field}.types", check.types),
+                      (f"{field}.params.types", params.get("types"))):
+        if known is None or types is None:
+            continue
+        unknown = sorted(set(types) - set(known))
+        if unknown:
+            raise ValueError(f"{at}: unknown type(s) {unknown} for detector {detector!r}; "
+                             f"its types are {', '.join(known)}")
+    if known is not None and check.types is not None and "types" not in params:
+        params["types"] = sorted(check.types)
+    return params
+
+
 def resolve(name: str, check: Check, settings: DetectorSettings | None = None, *,
             where: str = "checks") -> ResolvedCheck:
     """`check` (named `name`) resolved through the detector registry.
@@ -302,8 +328,9 @@ def resolve(name: str, check: Check, settings: DetectorSettings | None = None, *
         where: the field path used in error messages (`checks`, `agents.mail.checks`).
 
     Raises:
-        ValueError: unknown detector, an action or stage its kind does not have, or
-            parameters the detector does not take (the message names the field).
+        ValueError: unknown detector, an action or stage its kind does not have,
+            parameters the detector does not take, or types it does not report (the message
+            names the field).
     """
     field = f"{where}.{name}"
     detector = check.detector or name
@@ -342,11 +369,12 @@ def resolve(name: str, check: Check, settings: DetectorSettings | None = None, *
         if stage in stages:
             actions[stage.value] = valid(override, f"{field}.actions.{stage.value}")
     _check_params(field, detector, check.params)
+    params = _check_types(field, detector, check)
     own = DetectorSettings(threshold=check.threshold, allow=check.allow)
     return ResolvedCheck(
         name=name, detector=detector, kind=kind.name,
         actions={stage: a for stage, a in actions.items() if a != "off"},
-        params=dict(check.params),
+        params=params,
         settings=(settings or DetectorSettings()).merged(own),
         types=frozenset(check.types) if check.types is not None else None,
         classifier_threshold=check.classifier_threshold,

@@ -118,7 +118,7 @@ class Guardrails:
             if found is None:
                 try:
                     found = detector_factory(check.detector)(**check.params)
-                except (TypeError, ValueError) as exc:
+                except (TypeError, ValueError, ConfigError) as exc:
                     raise ConfigError(
                         f"guardrails.checks.{check.name}.params: detector {check.detector!r} "
                         f"cannot be built with {dict(check.params)!r} ({exc}); fix the "

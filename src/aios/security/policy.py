@@ -219,7 +219,11 @@ class GuardrailPolicy(_Frozen):
                     "completions: redact | block | allow | off.")
     pii_types: list[str] | None = Field(
         None, description="Shorthand for `checks.pii.types`: PII types to act on (default: "
-                          "all, e.g. EMAIL_ADDRESS, US_SSN).")
+                          "all but places and organisations: EMAIL_ADDRESS, US_SSN, "
+                          "CREDIT_CARD, IBAN_CODE, IP_ADDRESS, PHONE_NUMBER, US_DRIVER_LICENSE, "
+                          "PERSON, STREET_ADDRESS, DATE_TIME (dates of birth: `checks.pii.params."
+                          "dates` calendar | all for more); add GPE, ORGANIZATION to mask "
+                          "those too).")
     pseudonymise: bool = Field(
         False, description="Shorthand for `checks.pii.actions.prompt: redact`: replace PII in "
                            "prompts with placeholders such as <EMAIL_1> before the model sees "

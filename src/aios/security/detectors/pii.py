@@ -1,4 +1,5 @@
-"""Personal data: e-mail, phone, US SSN, payment card, IBAN, IP address, person name, address.
+"""Personal data: e-mail, phone, US SSN, payment card, IBAN, IP address, driver's licence,
+person name, street address, place, organisation and date.
 
 Each pattern type is a rule: a regular expression that proposes candidates and, where the
 format has one, a validator that rejects what cannot be real (checksums from `python-stdnum`:
@@ -8,6 +9,12 @@ Luhn for cards, ISO 13616 for IBANs, the SSA rules for SSNs). Type names follow 
 Person names (`pii_names`: cue phrases, honorifics, name shapes, a census gazetteer) and
 street addresses (`pii_address`: the written shapes of street lines) are heuristic: they find
 the common shapes, not every name or address, and are scored lower than validated types.
+So are places, organisations and dates (`pii_context`).
+
+Not every kind is on by default: places (`GPE`) and organisations (`ORGANIZATION`) name the
+world, not a person, and masking every city and company would ruin ordinary answers, so they
+are reported only when asked for (`types=[...]`). Dates are dates of birth by default, not
+every meeting date, log timestamp or "the 2024 budget" (`dates`: birth | calendar | all).
 """
 
 from __future__ import annotations
@@ -24,9 +31,16 @@ from stdnum.us import ssn as std_ssn
 from aios.errors import ConfigError
 from aios.security.detectors.base import Finding, merge_findings, register_detector
 from aios.security.detectors.pii_address import find_address_spans
+from aios.security.detectors.pii_context import (
+    DATE_MODES,
+    find_date_spans,
+    find_org_spans,
+    find_place_spans,
+    load_places,
+)
 from aios.security.detectors.pii_names import find_person_spans, load_gazetteer
 
-__all__ = ["PII_TYPES", "PiiDetector", "PiiRule"]
+__all__ = ["DEFAULT_PII_TYPES", "PII_TYPES", "PiiDetector", "PiiRule"]
 
 
 @dataclass(frozen=True)
@@ -119,10 +133,11 @@ RULES: tuple[PiiRule, ...] = (
         r"(?i)\b(?:ssn|social security(?: number| no\.?)?)\W{0,3}(?:is\W{0,2})?"
         r"(?P<v>\d{9})\b"), 0.85, _valid_ssn),
     PiiRule("CREDIT_CARD", re.compile(
-        r"(?<![\d+-])(?P<v>\d{4}(?:[ -]?\d{4}){2}[ -]?\d{1,7}|\d{4}[ -]?\d{6}[ -]?\d{5}|"
+        r"(?<![\w+-])(?P<v>\d{4}(?:[ -]?\d{4}){2}[ -]?\d{1,7}|\d{4}[ -]?\d{6}[ -]?\d{5}|"
         r"\d{12,19})(?![\d-])"), 0.9, _valid_card),
     PiiRule("IBAN_CODE", re.compile(
-        r"\b(?P<v>[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?)\b"), 0.95,
+        r"\b(?P<v>[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?)\b", re.IGNORECASE),
+        0.95,
         _valid_iban),
     PiiRule("IP_ADDRESS", re.compile(
         r"(?<![\w.])(?P<v>(?:\d{1,3}\.){3}\d{1,3})(?![\w.])"), 0.8, _valid_ip),
@@ -140,37 +155,57 @@ RULES: tuple[PiiRule, ...] = (
             _valid_phone),
     PiiRule("PHONE_NUMBER", re.compile(
         rf"(?i:\b(?:phone|tel|telephone|mobile|cell|fax|desk|office|call me at|text me at|"
-        rf"reach me at|answering at|registered|whatsapp)\b[^\w\n]{{0,3}}"
-        rf"(?:no\.?|number|is|on)?[^\w\n]{{0,2}})"
+        rf"call me on|reach me on|text me on|reach me at|answering at|registered|whatsapp)\b"
+        rf"[^\w\n+(]{{0,3}}\n?(?:no\.?|number|is|on)?[^\w\n+(]{{0,2}})"
         rf"(?P<v>\+?\(?\d[\d \t().-]{{5,18}}\d{_EXT})(?!\w|-\d)"), 0.8, _valid_phone_in_context),
+    # A number labelled after it, as in a signature ("781 1704 office", "+1 555 0100 mobile").
+    PiiRule("PHONE_NUMBER", re.compile(
+        rf"(?<![\w+(])(?P<v>\+?\(?\d[\d \t().-]{{5,18}}\d{_EXT})[ \t]+(?i:office|mobile|"
+        rf"cell|fax|home|work|phone|tel)\b"), 0.75, _valid_phone_in_context),
+    PiiRule("US_DRIVER_LICENSE", re.compile(
+        r"(?i:\b(?:driver'?s?|driving)[ \t]+licen[cs]e(?:[ \t]+(?:number|no\.?|#|id))?"
+        r"[^\w\n]{0,3}(?:is[ \t]+|:[ \t]*)?)(?P<v>[A-Z0-9](?:[A-Z0-9-]{3,18})[A-Z0-9])\b"),
+        0.85, lambda v: any(c.isdigit() for c in v)),
 )
 
 #: Every type this detector can report.
 PII_TYPES: tuple[str, ...] = (*dict.fromkeys(rule.type for rule in RULES), "PERSON",
-                              "STREET_ADDRESS")
+                              "STREET_ADDRESS", "DATE_TIME", "GPE", "ORGANIZATION")
+#: The types reported when none are named: all but places and organisations.
+DEFAULT_PII_TYPES: tuple[str, ...] = tuple(
+    t for t in PII_TYPES if t not in ("GPE", "ORGANIZATION"))
 
 
 @register_detector("pii")
 class PiiDetector:
     """Finds personal data with validated patterns and name and address heuristics.
 
+    Class attributes:
+        finding_types: every type it can report (a check's `types` is validated against it).
+
     Args:
-        types: report only these types (default: all of `PII_TYPES`).
+        types: report only these types (default: `DEFAULT_PII_TYPES`, all but places and
+            organisations).
         min_score: drop findings scored below this (0.7 keeps validated types, cue- and
             gazetteer-backed full names and street lines; lone first names score 0.5).
         gazetteer: use the census name lists to find names without a cue (needs the
             `names` package; False: cues and name shapes only).
+        dates: which dates are DATE_TIME: `birth` (a calendar date after a birth cue, the
+            default), `calendar` (every calendar date and timestamp) or `all` (also bare
+            years and weekdays).
 
     Raises:
-        ConfigError: an unknown type, or the gazetteer is asked for but not installed.
+        ConfigError: an unknown type or date mode, or a name or place list is needed but not
+            installed.
     """
 
     name = "pii"
     kind = "data"
+    finding_types = PII_TYPES
 
     def __init__(self, types: Iterable[str] | None = None, min_score: float = 0.0,
-                 gazetteer: bool = True):
-        wanted = set(types) if types is not None else set(PII_TYPES)
+                 gazetteer: bool = True, dates: str = "birth"):
+        wanted = set(types) if types is not None else set(DEFAULT_PII_TYPES)
         unknown = wanted - set(PII_TYPES)
         if unknown:
             raise ConfigError(f"unknown PII type(s) {sorted(unknown)}; known: "
@@ -179,7 +214,13 @@ class PiiDetector:
         self.min_score = min_score
         self.persons = "PERSON" in wanted
         self.addresses = "STREET_ADDRESS" in wanted
-        self.gazetteer = load_gazetteer() if gazetteer and self.persons else None
+        if dates not in DATE_MODES:
+            raise ConfigError(f"unknown PII date mode {dates!r}; known: {', '.join(DATE_MODES)}")
+        self.wanted = frozenset(wanted)
+        self.dates = dates
+        people = self.persons or wanted & {"GPE", "ORGANIZATION"}
+        self.gazetteer = load_gazetteer() if gazetteer and people else None
+        self.places = load_places() if "GPE" in wanted else None
 
     def detect(self, text: str) -> list[Finding]:
         """Every validated PII span in `text`, overlaps resolved (a card beats a phone)."""
@@ -208,4 +249,20 @@ class PiiDetector:
                       for a, b, score in find_person_spans(text, self.gazetteer)
                       if score >= self.min_score
                       and not any(p.start <= a and b <= p.end for p in places)]
+        found += self._context(text, places)
         return merge_findings(found)
+
+    def _context(self, text: str, places: list[Finding]) -> list[Finding]:
+        """Dates, organisations and places (outside street addresses)."""
+        spans: list[tuple[int, int, float, str]] = []
+        if "DATE_TIME" in self.wanted:
+            spans += [(a, b, s, "DATE_TIME") for a, b, s in find_date_spans(text, self.dates)]
+        if "ORGANIZATION" in self.wanted:
+            spans += [(a, b, s, "ORGANIZATION")
+                      for a, b, s in find_org_spans(text, self.gazetteer)]
+        if self.places is not None:
+            spans += [(a, b, s, "GPE")
+                      for a, b, s in find_place_spans(text, self.places, self.gazetteer)]
+        return [Finding(a, b, kind, score, text[a:b], self.name) for a, b, score, kind in spans
+                if score >= self.min_score
+                and not any(p.start <= a and b <= p.end for p in places)]

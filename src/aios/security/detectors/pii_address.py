@@ -62,8 +62,8 @@ _NUMBER_FIRST_TYPE = (r"(?:Rue|Avenue|Av\.|Boulevard|Bd\.?|Allée|Chemin|Impasse
                       r"Calle|Avenida|Avda\.|Carrer|Via|Viale|Vicolo|Corso|Piazza|Rua|Travessa|"
                       r"(?i:rue|calle|rua|chemin|allée|impasse|quai|carrer|avenida|travessa|"
                       r"piazza|viale|vicolo|corso))")
-_EU_NUMBER_FIRST = (rf"\d{{1,5}}(?:\s?(?:bis|ter|[A-Za-z]))?,?\s+{_NUMBER_FIRST_TYPE}"
-                    rf"(?:\s+[\w'\u2019-]+){{1,5}}")
+_EU_NUMBER_FIRST = (rf"(?:\d{{1,6}}\s+)?\d{{1,5}}(?:\s?(?:bis|ter|[A-Za-z]))?,?\s+"
+                    rf"{_NUMBER_FIRST_TYPE}(?:[ \t]+[\w'\u2019-]+){{1,5}}")
 _MILITARY = (r"(?:(?:PSC|CMR|Unit)\s+\d{3,5},?\s+Box\s+\d{1,5}|(?:USNS|USNV|USS|USCGC)\s+"
              rf"{_W}(?:\s+{_W})?)(?:,?\s*\n?\s*(?:APO|FPO|DPO)\s+A[AEP]\s+\d{{5}})?")
 _PO_BOX = r"(?:P\.?\s?O\.?\s*Box|Post\s?box|Postfach|Apartado|Casella postale)\s+\d{1,6}"
@@ -71,9 +71,17 @@ _PO_BOX = r"(?:P\.?\s?O\.?\s*Box|Post\s?box|Postfach|Apartado|Casella postale)\s
 # when it has a number on both sides of the name, or a unit line right below it.
 _BARE_NUMBERED = rf"\d{{1,6}}\s+(?:{_W}\s+){{1,3}}{_NUM}(?=[ \t]*(?:\n|,|$))"
 _BARE_ABOVE_UNIT = rf"(?:\d{{1,6}}\s+)?(?:{_W}\s+){{1,3}}{_NUM}(?=[ \t]*\n[ \t>?*|-]*{_UNIT})"
+# Or a unit right after it on the same line ("5100 Quadra 104 Suite 845").
+_BARE_BEFORE_UNIT = rf"\d{{1,6}}[ \t]+(?:{_W}[ \t]+){{1,3}}{_NUM}\.?(?:,?[ \t]+{_UNIT})+"
+# "the corner of Dalbraut 99 and Frederikke Coves": the whole phrase is the address.
+_CORNER = (rf"\b[Tt]he[ \t]+corner[ \t]+of[ \t]+(?=[^\n]{{0,40}}\d)(?:[\w'\u2019.-]+[ \t]+){{1,6}}?"
+           rf"and[ \t]+{_W}(?:[ \t]+{_W}){{0,3}}")
 
 #: (pattern, score): the value is the whole match.
 _SHAPES: tuple[tuple[re.Pattern[str], float], ...] = (
+    (re.compile(_CORNER), 0.85),
+    (re.compile(rf"(?<![\w.,-])(?:{_BARE_BEFORE_UNIT}|\d{{1,6}}[ \t]+{_BARE_ABOVE_UNIT})"),
+     0.75),
     (re.compile(rf"(?<![\w.,-]){_US_LINE}"), 0.85),
     (re.compile(rf"(?<![\w.,-])(?:{_EU_SUFFIXED}|{_EU_PREFIXED}|{_EU_NUMBER_FIRST})"
                 rf"(?:,?\s+{_UNIT})*"), 0.75),
@@ -92,15 +100,30 @@ _CUE = re.compile(
     r"\bmoved\s+to|\bcorner\s+of)\s+"
     r"(?P<v>(?=[^\n.;!?]{0,30}\d)[\w#][^\n;!?]{3,80}?)(?=\s*(?:[;!?\n]|\.(?:\s|$)|$))")
 # The rest of an address block, one line each: a unit, `City, ST 12345`, `Country 12345`.
+_PLACE_WORDS = (rf"{_W}(?:[ \t]+(?:{_W}|\([^()\n]{{1,30}}\)|de|del|la|le|du|na|am|upon|"
+                rf"on|sur))*")
+_STATE = r"(?:[A-Z]{1,3}|nan)"
 _TAIL_LINE = re.compile(
-    rf"[ \t]*\n[ \t>?*|-]*(?:{_UNIT}|(?:{_W}[ \t]+){{0,3}}{_W}(?:,?[ \t]*[A-Z]{{2}})?"
-    rf"(?:[ \t]+\d{{4,6}}(?:-\d{{4}})?)?|,?[ \t]*[A-Z]{{2}}(?:[ \t]+\d{{4,6}})?|\d{{4,6}})"
-    r"[ \t]*(?=\n|$)")
+    rf"[ \t]*\n[ \t>?*|-]*(?:{_UNIT}|{_PLACE_WORDS}(?:,?[ \t]*{_STATE})?"
+    rf"(?:[ \t]+\d{{4,6}}(?:-\d{{4}})?)?|,?[ \t]*{_STATE}(?:[ \t]+\d{{4,6}})?|\d{{4,6}})"
+    r"[ \t]*(?=\n|$|[?.!,;:][ \t]*(?:\s|$)|[a-z])")
 _SAME_LINE_TAIL = re.compile(
     rf",?[ \t]+(?:{_W}[ \t]+){{0,2}}{_W},?[ \t]+[A-Z]{{2}}[ \t]+\d{{5}}(?:-\d{{4}})?(?![\w-])")
+# After a unit: the town and country, capitalised, on the same line ("Apt. 615 Moosleerau
+# Switzerland"); up to lower-case text or punctuation.
+_AFTER_UNIT = re.compile(rf"[ \t]+{_PLACE_WORDS}(?:[ \t]+nan)?(?:[ \t]+\d{{4,6}})?"
+                         rf"(?=[ \t]*(?:[.?!;\n]|$)|[ \t]+[a-z])")
+_ENDS_WITH_UNIT = re.compile(rf"{_UNIT}$")
+# Comma-separated town, region, country ("..., Grubbenvorst, Netherlands 04020").
+_COMMA_PART = r"[^\W\d_][\w'\u2019().-]*"
+_COMMA_TAIL = re.compile(
+    rf"(?:,[ \t]*{_COMMA_PART}(?:[ \t]+(?:{_W}|\([^()\n]{{1,30}}\)))*(?:[ \t]+\d{{4,6}})?){{1,3}}"
+    rf"(?=[ \t]*(?:[.?!;\n]|$)|[ \t]+[a-z])")
 
 
 _DIGIT = re.compile(r"\d")
+_LEAD = re.compile(r"(?:[^\n:\d]{0,24}:[ \t]*|(?:of|for)[ \t]+[^\n\d]{1,40}?[ \t]+is[ \t]+|"
+                   r"(?:(?:to|is|it is|with|at|on|the following\??)[ \t]+)+)")
 _POSTAL = re.compile(
     rf"{_UNIT}|\d{{4,6}}|(?<![\w])[A-Z]{{2}}(?![\w])|^[\W]*{UPPER}{{3,}}[\W]*$")
 
@@ -113,17 +136,35 @@ def _extend(text: str, end: int) -> int:
     capitalised line alone may as well be the next paragraph's name.
     """
     tail = _SAME_LINE_TAIL.match(text, end)
+    if tail is None and _ENDS_WITH_UNIT.search(text, max(0, end - 16), end):
+        tail = _AFTER_UNIT.match(text, end)
+    if tail is None:
+        tail = _COMMA_TAIL.match(text, end)
     if tail is not None:
         end = tail.end()
     pos = end
+    unit = False  # below a unit line, the town and country lines count without a postcode
     for _ in range(4):
         line = _TAIL_LINE.match(text, pos)
         if line is None or len(line.group(0).strip()) > 40:
             break
         pos = line.end()
-        if _POSTAL.search(line.group(0).strip()):
+        value = line.group(0).strip()
+        if unit or _POSTAL.search(value):
             end = pos
+        unit = unit or re.match(_UNIT, value) is not None
     return end
+
+
+_SENTENCE_STOP = re.compile(r"[^\W\d_]{4,}\.$")
+
+
+def _trim(text: str, end: int) -> int:
+    """`end` without a full stop that ends the sentence, not an abbreviation (`Cyprus.`, not
+    `St.`, `u.` or the `15.` of a Hungarian house number)."""
+    while end > 0 and text[end - 1] in " \t":
+        end -= 1
+    return end - 1 if _SENTENCE_STOP.search(text, max(0, end - 8), end) else end
 
 
 def find_address_spans(text: str) -> Iterator[tuple[int, int, float]]:
@@ -135,6 +176,13 @@ def find_address_spans(text: str) -> Iterator[tuple[int, int, float]]:
             end = match.end()
             while end > match.start() and text[end - 1] in " ,\t":
                 end -= 1
-            yield match.start(), _extend(text, end) if score >= 0.75 else end, score
+            yield match.start(), _trim(text, _extend(text, end) if score >= 0.75 else end), score
     for match in _CUE.finditer(text):
-        yield match.start("v"), match.end("v"), 0.6
+        # "address to the same: 462 ...", "address with 27534 ...": the value starts after
+        # the connecting words.
+        start = match.start("v")
+        lead = _LEAD.match(text, start, match.end("v"))
+        if lead is not None:
+            start = lead.end()
+        if start < match.end("v"):
+            yield start, _trim(text, _extend(text, match.end("v"))), 0.6

@@ -104,7 +104,7 @@ def _letters(case: Callable[[str], bool]) -> str:
 
 #: One upper-case letter, one lower-case letter (Latin, Greek, Cyrillic).
 UPPER, LOWER = _letters(str.isupper), _letters(str.islower)
-_CAP = rf"{UPPER}{LOWER}+(?:['\u2019-](?:{UPPER}|{LOWER}){LOWER}+)?"
+_CAP = rf"(?:Mc|Mac)?{UPPER}{LOWER}+(?:['\u2019-](?:{UPPER}|{LOWER}){LOWER}+)?"
 _PARTICLE = r"(?:van|von|de|da|del|della|der|den|di|du|la|le|dos|das|bin|ibn|ter|ten)"
 _INITIAL = r"[A-Z]\.?"
 _GAP = r"[ \t]+"
@@ -132,19 +132,38 @@ _CUES: tuple[tuple[re.Pattern[str], float], ...] = (
     (re.compile(rf"\b{_HONORIFIC}{_GAP}(?P<v>{_NAME})"), 0.75),
     (re.compile(
         rf"\b(?P<v>{_CAP}{_GAP}(?:{_INITIAL}{_GAP})?{_CAP})(?={_GAP}(?:was born|is born|"
-        rf"lives|lived|works|worked|said|says|wrote|called|emailed|phoned|\(born|"
+        rf"lives|lived|works|worked|said|says|wrote|called|emailed|phoned|\(born|shouted|"
+        rf"asked|replied|whispered|yelled|told|cried|answered|laughed|smiled|nodded|"
         rf",{_GAP}(?:born|aged|age)\b))"), 0.6),
 )
 # Phrases after which a capitalised name follows, matched on the lower-cased text (seven
 # times faster than a case-insensitive pattern). Group `strong`: a name in any case follows.
+# Dialogue: "said Gladys to Logan", "Enrico shouted at Gary".
+_SPEECH = r"(?:said|asked|shouted|yelled|whispered|replied|cried)"
+_DIALOGUE = re.compile(
+    rf"\b{_SPEECH}(?:{_GAP}(?:at|to))?{_GAP}(?P<v>{_NAME})(?:{_GAP}(?:to|at){_GAP}"
+    rf"(?P<w>{_NAME}))?|(?<![\w.-])(?P<s>{_CAP})(?={_GAP}(?:{_SPEECH}|lives|lived|"
+    rf"spent{_GAP}a|had{_GAP}given|was{_GAP}born)\b)"
+    # Addressed by name at the start: "Warrane, can I please speak to your boss?"
+    rf"|\A[ \t\"\u201c]*(?P<a>{_CAP}),{_GAP}(?:can|could|would|will|please|do|did|are|have)\b")
+# A list of surnames that a cue or a plural verb says are people ("founders: Kónya, Becker
+# and Vasquez", "Marrero and Murphy were ...").
+_SURNAMES = rf"{_CAP}(?:,{_GAP}{_CAP}){{0,8}},?{_GAP}(?:and|&){_GAP}{_CAP}"
+_PEOPLE_LIST = re.compile(
+    rf"\b(?:founders|co-founders|partners|members|authors|owners|brothers|sisters|parents|"
+    rf"children|kids|guests|speakers|winners)\W{{1,3}}(?P<v>{_SURNAMES})"
+    rf"|(?<![\w,] )(?<![\w,])(?P<w>{_SURNAMES})(?={_GAP}(?:were|are|have|had)\b)")
+# A name alone on the first line of a text, as in a signature, a resume or a quoted header.
+_FIRST_LINE = re.compile(rf"\A[ \t>]*(?P<v>{_CAP}(?:{_GAP}{_CAP}){{1,2}})[ \t]*\n")
 _PHRASES = re.compile(
-    r"\b(?:(?P<strong>my name is|my name's|call me|i'm called|i am called|"
+    r"\b(?:(?P<strong>my name is|my name's|call me|i'm called|i am called|named (?:him|her)|"
     r"(?:full |first |last |maiden |sur)name(?: is|:))|my name:|name is|i'm|i am|this is|"
     r"named|(?:full |first |last |maiden |sur)?name(?:\?|:)|signed(?: by)?,?|regards,?|"
     r"sincerely,?|cheers,?|patient|customer|client|employee|contact(?: person)?:?|dear|hi|"
     r"hello|hey|thanks,?|thank you,?|user:|account holder:?|cardholder:?|holder:|says|said|"
     r"asks|asked|replied|explained|according to|was called|is called|starring|featuring|"
-    r"(?:directed|written|authored|signed|sung|performed|painted|produced) by:?)[ \t]+")
+    r"(?:directed|written|authored|signed|sung|performed|painted|produced) by:?|"
+    r"'s name|assistant to|follow up with|speak to|talk to)[ \t]+")
 _NAME_AT = re.compile(_NAME)
 _ANY_CASE_NAME_AT = re.compile(rf"{_WORD}(?:{_GAP}{_WORD}){{0,2}}")
 
@@ -216,6 +235,13 @@ def plausible_name(value: str) -> bool:
         and not any(w in _NOT_PERSON for w in words)
 
 
+def _strongly_cued(value: str) -> bool:
+    """`plausible_name` for a strong cue (dialogue, a list of people): a word-like first
+    name (`Will`, `Gladys`) counts."""
+    words = _words(value)
+    return bool(words) and words[0] not in _STOP and not any(w in _NOT_PERSON for w in words)
+
+
 def _trim(text: str, start: int, end: int) -> int:
     """`end`, moved back over trailing words that cannot end a name ("... Yudina Apt")."""
     words = list(re.finditer(r"\S+", text[start:end]))
@@ -225,6 +251,19 @@ def _trim(text: str, start: int, end: int) -> int:
 
 
 def _cued(text: str) -> Iterator[tuple[int, int, float]]:
+    for match in _DIALOGUE.finditer(text):
+        for group in ("v", "w", "s", "a"):
+            if match.group(group) and _strongly_cued(match.group(group)):
+                yield match.start(group), match.end(group), 0.7
+    for match in _PEOPLE_LIST.finditer(text):
+        group = "v" if match.group("v") else "w"
+        base = match.start(group)
+        for item in re.finditer(_CAP, match.group(group)):
+            if _strongly_cued(item.group(0)):
+                yield base + item.start(), base + item.end(), 0.72
+    first = _FIRST_LINE.match(text)
+    if first is not None and plausible_name(first.group("v")):
+        yield first.start("v"), first.end("v"), 0.6
     for pattern, score in _CUES:
         for match in pattern.finditer(text):
             start, end = match.span("v")
@@ -239,7 +278,8 @@ def _cued(text: str) -> Iterator[tuple[int, int, float]]:
         if name is not None:
             start, end = name.span()
             end = _trim(text, start, end)
-            if plausible_name(text[start:end]):
+            plausible = _strongly_cued if cue.group("strong") else plausible_name
+            if plausible(text[start:end]):
                 yield start, end, 0.65
         elif cue.group("strong") and (loose := _ANY_CASE_NAME_AT.match(text, cue.end())):
             # Keep the words up to the first ordinary one ("eva kleist but everyone ...").
