@@ -246,3 +246,20 @@ async def test_tool_grammar_asks_llama_cpp_for_a_grammar_and_parses_the_call(ser
     assert again["response_format"]["schema"] == {"anyOf": [
         {"type": "object", "properties": {"answer": {"type": "string"}},
          "required": ["answer"]}]}
+
+
+async def test_tool_grammar_for_a_named_tool_choice_admits_only_that_tool(server):
+    other = {"type": "function", "function": {"name": "reboot", "parameters": {
+        "type": "object", "properties": {}}}}
+    model = model_on(server, params={"tool_grammar": True})
+    grammar = OpenAIProvider(model)
+    try:
+        server.script(Reply.ok('{"tool": "lookup", "arguments": {"q": "y"}}'))
+        answer = await grammar.complete(
+            LLMRequest.of("find y", tools=(other, TOOL), tool_choice="lookup"), model)
+    finally:
+        await grammar.aclose()
+    assert [c.name for c in answer.tool_calls] == ["lookup"]
+    schema = server.requests[0]["response_format"]["schema"]
+    # Neither the other tool nor a plain answer: the named tool's call only.
+    assert [o["properties"].get("tool", {}).get("const") for o in schema["anyOf"]] == ["lookup"]
