@@ -112,6 +112,27 @@ def _calls(message: Mapping[str, Any]) -> tuple[ToolCall, ...]:
     return tuple(calls)
 
 
+def _read_chunk(chunk: Any, calls: dict[int, dict[str, str]],
+                finish: str | None) -> tuple[str | None, list[str]]:
+    """A stream event's finish reason (else `finish`) and text pieces; its tool-call
+    fragments are added to `calls` (by index). AttributeError / TypeError: not a chunk."""
+    pieces = []
+    for choice in chunk.get("choices") or ():
+        finish = choice.get("finish_reason") or finish
+        delta = choice.get("delta") or {}
+        for call in delta.get("tool_calls") or ():
+            slot = calls.setdefault(int(call.get("index") or 0),
+                                    {"id": "", "name": "", "arguments": ""})
+            slot["id"] = call.get("id") or slot["id"]
+            function = call.get("function")
+            if function:
+                slot["name"] = function.get("name") or slot["name"]
+                slot["arguments"] += function.get("arguments") or ""
+        if delta.get("content"):
+            pieces.append(str(delta["content"]))
+    return finish, pieces
+
+
 @register_provider("openai")
 class OpenAIProvider(SdkProvider):
     """Chat completions over the official `openai` SDK; retries are off (the reliability
@@ -209,8 +230,9 @@ class OpenAIProvider(SdkProvider):
                 yield chunk
             return
         client = self._connect()
-        kwargs = self._kwargs(request, model)
-        kwargs.update(stream=True, stream_options={"include_usage": True})
+        body = self._kwargs(request, model)
+        body.update(body.pop("extra_body", None) or {})
+        body.update(stream=True, stream_options={"include_usage": True})
         text: list[str] = []
         calls: dict[int, dict[str, str]] = {}
         usage: Usage | None = None
@@ -218,24 +240,20 @@ class OpenAIProvider(SdkProvider):
         response: Any = None
         received = 0
         try:
-            response = await client.chat.completions.create(**kwargs)
+            # The SDK's SSE stream, each event read as JSON (as `complete` does).
+            response = await client.post("/chat/completions", body=body, cast_to=object,
+                                         stream=True, stream_cls=self._sdk.AsyncStream[object])
             async for chunk in response:
                 received += 1
-                if getattr(chunk, "usage", None) is not None:
-                    usage = _usage(chunk.usage)
-                for choice in chunk.choices or ():
-                    finish = choice.finish_reason or finish
-                    delta = choice.delta
-                    for call in (getattr(delta, "tool_calls", None) or ()):
-                        slot = calls.setdefault(call.index, {"id": "", "name": "",
-                                                             "arguments": ""})
-                        slot["id"] = call.id or slot["id"]
-                        if call.function is not None:
-                            slot["name"] = call.function.name or slot["name"]
-                            slot["arguments"] += call.function.arguments or ""
-                    if delta.content:
-                        text.append(delta.content)
-                        yield StreamChunk(text=delta.content)
+                try:
+                    usage = _usage(chunk.get("usage")) or usage
+                    finish, pieces = _read_chunk(chunk, calls, finish)
+                except (AttributeError, TypeError) as exc:  # not the shape of a chunk
+                    raise ValueError(f"a stream event of an unexpected shape ({exc}): "
+                                     f"{chunk!r:.200}") from None
+                for piece in pieces:
+                    text.append(piece)
+                    yield StreamChunk(text=piece)
         except self._errors() as exc:
             raise self._translate(exc, model) from exc
         finally:
