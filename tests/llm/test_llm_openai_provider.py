@@ -263,3 +263,19 @@ async def test_tool_grammar_for_a_named_tool_choice_admits_only_that_tool(server
     schema = server.requests[0]["response_format"]["schema"]
     # Neither the other tool nor a plain answer: the named tool's call only.
     assert [o["properties"].get("tool", {}).get("const") for o in schema["anyOf"]] == ["lookup"]
+
+
+async def test_extra_body_is_merged_into_completions_and_streams(server):
+    model = model_on(server, params={"extra_body": {"reasoning_effort": "low", "top_k": 5}})
+    adapter = OpenAIProvider(model)
+    try:
+        server.script(Reply.ok("one"), Reply.stream(("t", "wo")))
+        assert (await adapter.complete(LLMRequest.of("q"), model)).text == "one"
+        chunks = [c async for c in adapter.stream(LLMRequest.of("q"), model)]
+    finally:
+        await adapter.aclose()
+    assert "".join(c.text for c in chunks) == "two"
+    for body in server.requests:
+        assert (body["reasoning_effort"], body["top_k"]) == ("low", 5)
+        assert "extra_body" not in body
+    assert server.requests[1]["stream"] is True
