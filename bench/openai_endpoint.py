@@ -32,8 +32,14 @@ memory) and no database (so no virtual keys, no spend tracking), no callbacks, t
 and the local model cost map (nothing fetched at start). Without the option, or when the
 proxy does not start, one line says it was not measured and why.
 
+With `--baseline-src DIR` (say `/work/main/src`), one more `aios serve` (key cache 5 s) runs
+the code in DIR instead of this tree's, in the same run and taking turns with the others: a
+change's before and after under the same load. The table's last column is each server
+process's CPU time per request during the one-at-a-time phase (all its threads: the ledger's
+and the spans' writers too), steadier than latency on a busy machine.
+
 Run: .venv/bin/python bench/openai_endpoint.py [--requests 300] [--concurrency 16]
-     [--litellm /path/to/venv/bin/litellm]
+     [--litellm /path/to/venv/bin/litellm] [--baseline-src /path/to/other/src]
 """
 
 from __future__ import annotations
@@ -58,6 +64,7 @@ from aios.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 BARE = "bare proxy (the hop)"
+BASELINE = "endpoint, --baseline-src"
 
 UPSTREAM = """\
 import sys, time
@@ -136,23 +143,39 @@ async def _token(settings: Settings) -> str:
         await store.close()
 
 
-def _sequential(sides: dict[str, tuple[str, dict[str, str]]], n: int) -> dict[str, np.ndarray]:
-    """Latencies in ms of `n` requests one at a time to each side, the sides taking turns."""
+def _cpu_s(pid: int) -> float | None:
+    """CPU seconds (user + system, all threads) process `pid` has used; None without /proc."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _sequential(sides: dict[str, tuple[str, dict[str, str]]], n: int,
+                pids: dict[str, int]) -> tuple[dict[str, np.ndarray], dict[str, float | None]]:
+    """Latencies in ms of `n` requests one at a time to each side, the sides taking turns;
+    and the CPU ms per request of each side's server process (`pids`; None when unknown)."""
     out = {name: np.empty(n) for name in sides}
     clients = {name: httpx.Client(timeout=30) for name in sides}
+    cpu: dict[str, float | None] = {name: None for name in sides}
     try:
         for name, (url, headers) in sides.items():
             for _ in range(20):  # warm-up: connections, lazy imports, first-call caches
                 clients[name].post(url, json=BODY, headers=headers).raise_for_status()
+        before = {name: _cpu_s(pid) for name, pid in pids.items()}
         for i in range(n):
             for name, (url, headers) in sides.items():
                 start = time.perf_counter()
                 clients[name].post(url, json=BODY, headers=headers).raise_for_status()
                 out[name][i] = time.perf_counter() - start
+        for name, pid in pids.items():
+            first, last = before[name], _cpu_s(pid)
+            cpu[name] = None if first is None or last is None else (last - first) * 1000.0 / n
     finally:
         for client in clients.values():
             client.close()
-    return {name: lat * 1000.0 for name, lat in out.items()}
+    return {name: lat * 1000.0 for name, lat in out.items()}, cpu
 
 
 async def _throughput(url: str, headers: dict[str, str], n: int, concurrency: int) -> float:
@@ -244,6 +267,9 @@ def main() -> None:
     parser.add_argument("--litellm", type=Path, default=os.environ.get("AIOS_BENCH_LITELLM"),
                         help="the `litellm` command of a venv with litellm[proxy] "
                              "(default: $AIOS_BENCH_LITELLM); measures its proxy too")
+    parser.add_argument("--baseline-src", type=Path, default=None,
+                        help="also measure an `aios serve` running the code in this src "
+                             "directory (e.g. /work/main/src), interleaved with this tree's")
     args = parser.parse_args()
     litellm_note = "no --litellm given (nor AIOS_BENCH_LITELLM)"
     procs: list[subprocess.Popen[bytes]] = []
@@ -268,13 +294,19 @@ def main() -> None:
             procs.append(bare)
             _wait(f"http://127.0.0.1:{port}/healthz", bare, "the bare proxy")
             sides[BARE] = (f"http://127.0.0.1:{port}/v1/chat/completions", {})
+            pids = {BARE: bare.pid}
             # The same endpoint twice: looking the key up in the store on every request (the
             # code before the key cache), and remembering it for the default 5 s.
-            for name, cache_s in (("endpoint, no key cache", "0"),
-                                  ("endpoint, key cache 5 s", "5")):
+            servers = [("endpoint, no key cache", "0", None),
+                       ("endpoint, key cache 5 s", "5", None)]
+            if args.baseline_src is not None:
+                servers.append((BASELINE, "5", args.baseline_src.resolve()))
+            for name, cache_s, src in servers:
                 port = _free_port()
                 env = {**os.environ, "AIOS_HOME": str(home), "BENCH_OPENAI_KEY": "sk-bench",
                        "AIOS_KEY_CACHE_SECONDS": cache_s}
+                if src is not None:
+                    env["PYTHONPATH"] = str(src)
                 env.pop("AIOS_DATABASE_URL", None)
                 env.pop("AIOS_REDIS_URL", None)
                 server = subprocess.Popen(
@@ -286,6 +318,7 @@ def main() -> None:
                 _wait(endpoint + "/healthz", server, "aios serve")
                 sides[name] = (endpoint + "/v1/chat/completions",
                                {"Authorization": f"Bearer {token}"})
+                pids[name] = server.pid
             if args.litellm is not None:
                 try:
                     litellm_url, litellm_headers, version = _start_litellm(
@@ -295,7 +328,7 @@ def main() -> None:
                 except SystemExit as exc:
                     litellm_note = f"did not start: {str(exc.code)[-600:]}"
             rows = {}
-            latencies = _sequential(sides, args.requests)
+            latencies, cpu = _sequential(sides, args.requests, pids)
             for name, (url, headers) in sides.items():
                 lat = latencies[name]
                 rps = asyncio.run(_throughput(url, headers, args.requests, args.concurrency))
@@ -312,17 +345,23 @@ def main() -> None:
           f"(cores: {os.cpu_count()}); {args.requests} requests per side, "
           f"concurrency {args.concurrency} for req/s")
     print(f"{'':26} {'p50 ms':>8} {'p99 ms':>8} {'req/s':>8}   added p50 / p99 ms, req/s "
-          "vs direct")
+          "vs direct;   server CPU ms/request")
     d50, d99, drps = rows["direct to upstream"]
     for name, (p50, p99, rps) in rows.items():
-        added = "" if name.startswith("direct") else \
+        added = f"{'':28}" if name.startswith("direct") else \
             f"   {p50 - d50:+8.2f} {p99 - d99:+8.2f} {rps / drps:6.2f}x"
-        print(f"{name:26} {p50:8.2f} {p99:8.2f} {rps:8.0f}{added}")
+        used = cpu.get(name)
+        print(f"{name:26} {p50:8.2f} {p99:8.2f} {rps:8.0f}{added}"
+              + (f"   {used:6.2f}" if used is not None else ""))
     b50, b99, brps = rows[BARE]
     for name, (p50, p99, rps) in rows.items():
         if name.startswith("endpoint"):
+            used, bare_used = cpu.get(name), cpu.get(BARE)
+            extra = "" if used is None or bare_used is None else \
+                f", server CPU {used - bare_used:+.2f} ms/request"
             print(f"{name}: beyond the HTTP hop (minus the bare proxy): p50 {p50 - b50:+.2f} "
-                  f"ms, p99 {p99 - b99:+.2f} ms, req/s {rps / brps:.2f}x the bare proxy's")
+                  f"ms, p99 {p99 - b99:+.2f} ms, req/s {rps / brps:.2f}x the bare proxy's"
+                  f"{extra}")
     (o50, _, orps), (c50, _, crps) = rows["endpoint, no key cache"], \
         rows["endpoint, key cache 5 s"]
     print(f"key cache / no key cache: added p50 {(c50 - d50) / (o50 - d50):.2f}x, "

@@ -45,6 +45,16 @@ async def test_complete_maps_system_prompt_and_parameters(server, provider):
     assert "sk-ant-test" in (headers.get("x-api-key", "") + headers.get("authorization", ""))
 
 
+@pytest.mark.parametrize(("choice", "wire"), [
+    ("auto", {"type": "auto"}), ("required", {"type": "any"}), ("none", {"type": "none"}),
+    ("lookup", {"type": "tool", "name": "lookup"})])
+async def test_tool_choice_goes_out_in_anthropic_form(server, provider, choice, wire):
+    tool = {"type": "function", "function": {"name": "lookup", "parameters": {"type": "object"}}}
+    await provider.complete(LLMRequest.of("q", tools=(tool,), tool_choice=choice),
+                            model_on(server))
+    assert server.requests[0]["tool_choice"] == wire
+
+
 async def test_usage_puts_cache_tokens_inside_input_tokens(server, provider):
     server.script(Reply.ok("x", usage=(30, 7), cache_read=200, cache_write=50))
     usage = (await provider.complete(LLMRequest.of("q"), model_on(server))).usage

@@ -246,3 +246,36 @@ async def test_tool_grammar_asks_llama_cpp_for_a_grammar_and_parses_the_call(ser
     assert again["response_format"]["schema"] == {"anyOf": [
         {"type": "object", "properties": {"answer": {"type": "string"}},
          "required": ["answer"]}]}
+
+
+async def test_tool_grammar_for_a_named_tool_choice_admits_only_that_tool(server):
+    other = {"type": "function", "function": {"name": "reboot", "parameters": {
+        "type": "object", "properties": {}}}}
+    model = model_on(server, params={"tool_grammar": True})
+    grammar = OpenAIProvider(model)
+    try:
+        server.script(Reply.ok('{"tool": "lookup", "arguments": {"q": "y"}}'))
+        answer = await grammar.complete(
+            LLMRequest.of("find y", tools=(other, TOOL), tool_choice="lookup"), model)
+    finally:
+        await grammar.aclose()
+    assert [c.name for c in answer.tool_calls] == ["lookup"]
+    schema = server.requests[0]["response_format"]["schema"]
+    # Neither the other tool nor a plain answer: the named tool's call only.
+    assert [o["properties"].get("tool", {}).get("const") for o in schema["anyOf"]] == ["lookup"]
+
+
+async def test_extra_body_is_merged_into_completions_and_streams(server):
+    model = model_on(server, params={"extra_body": {"reasoning_effort": "low", "top_k": 5}})
+    adapter = OpenAIProvider(model)
+    try:
+        server.script(Reply.ok("one"), Reply.stream(("t", "wo")))
+        assert (await adapter.complete(LLMRequest.of("q"), model)).text == "one"
+        chunks = [c async for c in adapter.stream(LLMRequest.of("q"), model)]
+    finally:
+        await adapter.aclose()
+    assert "".join(c.text for c in chunks) == "two"
+    for body in server.requests:
+        assert (body["reasoning_effort"], body["top_k"]) == ("low", 5)
+        assert "extra_body" not in body
+    assert server.requests[1]["stream"] is True

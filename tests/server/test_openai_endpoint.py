@@ -203,6 +203,72 @@ def test_streamed_tool_calls(live: Live) -> None:
     assert chunks[-1].choices[0].finish_reason == "tool_calls"
 
 
+FORECAST = {"type": "function", "function": {
+    "name": "forecast", "description": "Tomorrow's weather in a city.",
+    "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}}
+
+
+def test_tool_choice_naming_a_function_reaches_the_upstream(live: Live) -> None:
+    live.upstream.script(Reply.ok("", tool_calls=[{"id": "call_f", "name": "forecast",
+                                                   "arguments": {"city": "Oslo"}}]))
+    named = {"type": "function", "function": {"name": "forecast"}}
+    answer = live.client().chat.completions.create(
+        model="gpt-4o", messages=[{"role": "user", "content": "weather in Oslo?"}],
+        tools=[*TOOLS, FORECAST], tool_choice=named)  # type: ignore[list-item, arg-type]
+    calls = answer.choices[0].message.tool_calls
+    assert calls is not None and calls[0].function.name == "forecast"  # type: ignore[union-attr]
+    sent = live.upstream.requests[-1]
+    assert sent["tool_choice"] == named
+    assert [t["function"]["name"] for t in sent["tools"]] == ["get_weather", "forecast"]
+
+
+def test_tool_choice_naming_a_function_in_a_stream(live: Live) -> None:
+    live.upstream.script(Reply.ok("", tool_calls=[{"id": "call_s", "name": "forecast",
+                                                   "arguments": {"city": "Rome"}}]))
+    named = {"type": "function", "function": {"name": "forecast"}}
+    chunks = list(live.client().chat.completions.create(
+        model="gpt-4o", messages=[{"role": "user", "content": "weather in Rome?"}],
+        tools=[*TOOLS, FORECAST], tool_choice=named, stream=True))  # type: ignore[list-item, arg-type, call-overload]
+    calls = [tc for c in chunks if c.choices for tc in c.choices[0].delta.tool_calls or ()]
+    assert [c.function.name for c in calls] == ["forecast"]  # type: ignore[union-attr]
+    assert live.upstream.requests[-1]["tool_choice"] == named
+
+
+def test_tool_choice_required_reaches_the_upstream(live: Live) -> None:
+    live.upstream.script(Reply.ok("", tool_calls=[{"id": "call_r", "name": "get_weather",
+                                                   "arguments": {"city": "Bern"}}]))
+    live.client().chat.completions.create(
+        model="gpt-4o", messages=[{"role": "user", "content": "weather?"}], tools=TOOLS,  # type: ignore[arg-type]
+        tool_choice="required")
+    assert live.upstream.requests[-1]["tool_choice"] == "required"
+
+
+def test_tool_choice_naming_a_function_not_among_tools_is_refused(live: Live) -> None:
+    before = len(live.upstream.requests)
+    with pytest.raises(openai.BadRequestError) as refused:
+        live.client().chat.completions.create(
+            model="gpt-4o", messages=HI, tools=TOOLS,  # type: ignore[arg-type]
+            tool_choice={"type": "function", "function": {"name": "reboot"}})
+    error = refused.value.body
+    assert isinstance(error, dict)
+    assert error["param"] == "tool_choice.function.name" and error["code"] == "invalid_value"
+    assert "'reboot'" in error["message"] and "get_weather" in error["message"]
+    assert len(live.upstream.requests) == before
+
+
+@pytest.mark.parametrize(("body", "why"), [
+    ({"tool_choice": "required"}, "only allowed when 'tools'"),
+    ({"tool_choice": {"type": "function", "function": {"name": "get_weather"}}},
+     "only allowed when 'tools'"),
+    ({"tool_choice": "sometimes", "tools": TOOLS}, "'auto', 'none', 'required'"),
+    ({"tool_choice": {"type": "function"}, "tools": TOOLS}, "'auto', 'none', 'required'"),
+])
+def test_a_tool_choice_of_the_wrong_shape_is_refused(live: Live, body: dict[str, Any],
+                                                    why: str) -> None:
+    error = _refused(live, {"model": "gpt-4o", "messages": HI, **body}, 400)
+    assert error["param"] == "tool_choice" and why in error["message"], error
+
+
 def test_response_format_json_object(live: Live) -> None:
     live.upstream.script(Reply.ok('{"answer": 42}'))
     answer = live.client().chat.completions.create(

@@ -60,8 +60,12 @@ __all__ = ["ROUTER_MODULES", "STATUS_CODES", "Services", "create_app"]
 
 log = logging.getLogger("aios.server")
 
-#: Modules with a FastAPI `router`, mounted in this order.
+#: Modules with a FastAPI `router`, mounted in this order. A request is matched against the
+#: routes in order, so the OpenAI-compatible endpoint (the one path applications call at a
+#: high rate, and whose `/v1` prefix no other router uses) comes first.
 ROUTER_MODULES: tuple[str, ...] = (
+    "aios.server.openai_api",
+    "aios.server.openai_embeddings",
     "aios.server.approvals_api",
     "aios.server.slack_api",
     "aios.server.users_api",
@@ -74,8 +78,6 @@ ROUTER_MODULES: tuple[str, ...] = (
     "aios.server.evals_api",
     "aios.server.redteam_api",
     "aios.server.discovery_api",
-    "aios.server.openai_api",
-    "aios.server.openai_embeddings",
     "aios.server.events",
     "aios.server.pages.auth",
     "aios.server.pages.runs",

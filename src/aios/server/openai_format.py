@@ -110,6 +110,19 @@ class ToolDef(_Strict):
     function: FunctionDef
 
 
+class FunctionName(_Strict):
+    """The function a named `tool_choice` forces."""
+
+    name: str
+
+
+class NamedToolChoice(_Strict):
+    """`tool_choice: {"type": "function", "function": {"name": ...}}`: call that function."""
+
+    type: Literal["function"]
+    function: FunctionName
+
+
 class JsonSchemaFormat(_Strict):
     """`response_format.json_schema`."""
 
@@ -147,7 +160,7 @@ class ChatRequest(_Strict):
     seed: int | None = None
     n: int = 1
     tools: list[ToolDef] | None = None
-    tool_choice: Literal["auto", "none"] | None = None
+    tool_choice: Literal["auto", "none", "required"] | NamedToolChoice | None = None
     parallel_tool_calls: bool | None = None
     response_format: ResponseFormat | None = None
     user: str | None = None
@@ -162,13 +175,22 @@ def _param(loc: Sequence[Any]) -> str:
 
 def refusal(exc: ValidationError) -> OpenAIError:
     first = exc.errors()[0]
-    loc = [p for p in first["loc"] if p not in ("str", "list[TextPart]", "function-after")]
+    # Drop the tags pydantic puts in the path of a union's member (`str`, `literal[...]`,
+    # `NamedToolChoice`): the param is the request's field.
+    loc = [p for p in first["loc"] if isinstance(p, int) or not (
+        p in ("str", "function-after") or "[" in p or p[:1].isupper())]
     param = _param(loc)
+    if loc and loc[0] == "tool_choice" and first["type"] != "extra_forbidden":
+        return OpenAIError(400, "Invalid value for 'tool_choice': send 'auto', 'none', "
+                                "'required' or {\"type\": \"function\", \"function\": "
+                                "{\"name\": NAME}} naming one of tools", param="tool_choice",
+                           code="invalid_value")
     if first["type"] == "extra_forbidden":
         return OpenAIError(400, f"Unrecognized request argument supplied: {param} (this "
                                 "endpoint implements model, messages, stream, stream_options, "
                                 "max_tokens, max_completion_tokens, temperature, top_p, stop, "
-                                "seed, n=1, tools, tool_choice auto|none, parallel_tool_calls, "
+                                "seed, n=1, tools, tool_choice (auto, none, required or a named "
+                                "function), parallel_tool_calls, "
                                 "response_format, user)", param=param, code="unknown_parameter")
     return OpenAIError(400, f"Invalid value for {param or 'the body'}: {first['msg']}",
                        param=param or None, code="invalid_value")
@@ -201,6 +223,34 @@ def _check_tools(chat: ChatRequest) -> None:
                               code="invalid_function_parameters")
 
 
+#: `tool_choice` values with a meaning of their own: a function of one of these names cannot be
+#: forced by name (the gateway's `LLMRequest.tool_choice` would read it as the mode).
+_CHOICE_MODES = ("auto", "none", "required")
+
+
+def _check_tool_choice(chat: ChatRequest) -> None:
+    choice = chat.tool_choice
+    if choice is None or choice in ("auto", "none"):
+        return
+    names = [t.function.name for t in chat.tools or ()]
+    if not names:
+        raise OpenAIError(400, "Invalid value for 'tool_choice': 'tool_choice' is only allowed "
+                               "when 'tools' are specified (send tools, or leave tool_choice "
+                               "out)", param="tool_choice", code="invalid_value")
+    if isinstance(choice, NamedToolChoice):
+        name = choice.function.name
+        if name not in names:
+            raise OpenAIError(400, f"Invalid value for 'tool_choice': the function {name!r} is "
+                                   f"not among tools (they are: {', '.join(names)}); name one "
+                                   "of them", param="tool_choice.function.name",
+                              code="invalid_value")
+        if name in _CHOICE_MODES:
+            raise OpenAIError(400, f"Invalid value for 'tool_choice': a function named {name!r} "
+                                   "cannot be forced by name here (it reads as the mode "
+                                   f"{name!r}); rename the function", param="tool_choice",
+                              code="unsupported_value")
+
+
 def parse_chat(body: bytes) -> ChatRequest:
     """The request in `body`, checked.
 
@@ -226,6 +276,7 @@ def parse_chat(body: bytes) -> ChatRequest:
                           code="unsupported_value")
     _check_messages(chat)
     _check_tools(chat)
+    _check_tool_choice(chat)
     return chat
 
 
@@ -257,11 +308,15 @@ def to_request(chat: ChatRequest, *, model: str | None, tier: str | None,
     stop = (chat.stop,) if isinstance(chat.stop, str) else tuple(chat.stop or ())
     tools = () if chat.tool_choice == "none" else tuple(
         t.model_dump(exclude_none=True) for t in chat.tools or ())
+    choice = chat.tool_choice
+    tool_choice = choice.function.name if isinstance(choice, NamedToolChoice) else \
+        (choice if choice == "required" else None)
     return LLMRequest(
         messages=tuple(_message(m) for m in chat.messages), model=model, tier=tier,
         max_tokens=chat.max_completion_tokens or chat.max_tokens,
         temperature=chat.temperature, top_p=chat.top_p, stop=stop, seed=chat.seed,
-        tools=tools, response_format=_response_format(chat), user=user, tenant=tenant,
+        tools=tools, tool_choice=tool_choice, response_format=_response_format(chat),
+        user=user, tenant=tenant,
         api_key=api_key, key_budget=key_budget)
 
 
