@@ -169,9 +169,11 @@ def bench_documents(path: Path, prompts: Path, full: bool) -> dict[str, float]:
     heur = np.array([any(f.score >= DOC_MIN_SCORE for f in scan_heuristics(t)) for t in texts])
     _line(f"heuristics >= {DOC_MIN_SCORE}", "no training", T._metrics(y, heur))
     scores, _ = D.cross_validate_docs(corpus, 5, 0.1, WordLlamaEmbedder())
-    thr = DocumentInjectionModel.load().threshold
+    model = DocumentInjectionModel.load()
+    thr = np.array([model.threshold_for(t) for t in texts])
     split = "5-fold CV grouped by document and by planted text"
-    _line("segment model", split, T._metrics(y, scores >= thr), f"threshold {thr:.3f}")
+    _line("segment model", split, T._metrics(y, scores >= thr),
+          f"thresholds {model.threshold:.3f} (text), {model.code_threshold or 0:.3f} (code)")
     flagged = (scores >= thr) | heur
     det = T._metrics(y, flagged)
     _line("document detector (segments OR heuristics)", split, det)
@@ -180,9 +182,11 @@ def bench_documents(path: Path, prompts: Path, full: bool) -> dict[str, float]:
     for name, v in report.items():
         print(f"    {name:38s} {v['rate']:.3f}  (n={v['n']})")
     clean = y == 0
+    tasks = np.array([r["task"] for r in corpus.docs])
     return {**det, "doc_fpr": float(flagged[clean].mean()),
             "indirect_recall": float(flagged[~clean].mean()),
-            "benign_max": float(scores[clean].max())}
+            "benign_max": float(scores[clean].max()),
+            "code_fpr": float(flagged[clean & (tasks == "code")].mean())}
 
 
 def bench_latency() -> dict[str, float]:
@@ -398,6 +402,8 @@ def main() -> None:
     checks = [
         ("injection: benign documents FPR <= 3%", doc["doc_fpr"] <= 0.03,
          f"FPR {doc['doc_fpr']:.3f}"),
+        ("injection: benign code documents FPR <= 3%", doc["code_fpr"] <= 0.03,
+         f"FPR {doc['code_fpr']:.3f}"),
         ("injection: trigger-word prompts FPR <= 5%", inj["trigger_fpr"] <= 0.05,
          f"FPR {inj['trigger_fpr']:.3f}"),
         ("injection: held-out trigger-word prompts FPR <= 5%", inj["heldout_fpr"] <= 0.05,

@@ -201,7 +201,8 @@ class InjectionDetector:
         min_score: report heuristic findings scored at least this (weaker ones, such as a
             bare "pretend you are", only feed the classifier).
         doc_model_path: another .npz written by `train_injection_doc`.
-        doc_threshold: override the document model's segment threshold.
+        doc_threshold: override the document model's segment thresholds (by default one
+            for code documents, one for other text).
         doc_min_score: the heuristic bar in documents.
     """
 
@@ -220,8 +221,8 @@ class InjectionDetector:
         self.embed: EmbedFn = embed or WordLlamaEmbedder()
         self.min_score = min_score
         self.doc_model = DocumentInjectionModel.load(doc_model_path) if classifier else None
-        self.doc_threshold = doc_threshold if doc_threshold is not None else (
-            self.doc_model.threshold if self.doc_model is not None else 0.5)
+        #: None: the model's own thresholds (one for code documents, one for other text).
+        self.doc_threshold = doc_threshold
         self.doc_min_score = doc_min_score
 
     def detect(self, text: str) -> list[Finding]:
@@ -248,7 +249,9 @@ class InjectionDetector:
         found = [f for f in scan_heuristics(text, self.name) if f.score >= self.doc_min_score]
         if self.doc_model is not None:
             best = self.doc_model.best_segment(text, self.embed)
-            if best is not None and best[2] >= self.doc_threshold:
+            bar = (self.doc_threshold if self.doc_threshold is not None
+                   else self.doc_model.threshold_for(text))
+            if best is not None and best[2] >= bar:
                 start, end, prob = best
                 found.append(Finding(start, end, "planted_instruction", prob,
                                      text[start:end], self.name))

@@ -163,20 +163,13 @@ def _load(path: Path) -> tuple[list[str], npt.NDArray[np.int64]]:
     return texts, np.asarray(labels, dtype=np.int64)
 
 
-def fit_logistic(x: Array, y: npt.NDArray[np.int64], l2: float = 1.0,
-                 row_weights: Array | None = None) -> tuple[Array, float]:
-    """Weights and bias of a class-balanced, L2-regularised logistic regression (L-BFGS).
-
-    `row_weights` (default 1) scale rows inside their class before the classes are balanced.
-    """
+def fit_logistic(x: Array, y: npt.NDArray[np.int64], l2: float = 1.0) -> tuple[Array, float]:
+    """Weights and bias of a class-balanced, L2-regularised logistic regression (L-BFGS)."""
     from scipy.optimize import minimize
 
     n, d = x.shape
-    rw = np.ones(n) if row_weights is None else np.asarray(row_weights, dtype=np.float64)
-    pos_w = max(float(rw[y == 1].sum()), 1e-9)
-    neg_w = max(float(rw[y == 0].sum()), 1e-9)
-    total = pos_w + neg_w
-    sample_w = rw * np.where(y == 1, total / (2 * pos_w), total / (2 * neg_w))
+    pos = max(int(y.sum()), 1)
+    sample_w = np.where(y == 1, n / (2 * pos), n / (2 * max(n - pos, 1)))
 
     def loss(w: Array) -> tuple[float, Array]:
         z = x @ w[:-1] + w[-1]
