@@ -89,6 +89,11 @@ TRIGGER_PROMPTS: tuple[str, ...] = (
 )
 
 
+#: Benign trigger-word prompts and attacks written before the classifier was retrained, never
+#: trained on (bench/data/README.md).
+HELDOUT = Path(__file__).with_name("data") / "trigger_heldout.jsonl"
+
+
 def _line(name: str, split: str, m: dict[str, float], extra: str = "") -> None:
     print(f"  {name:44s} P={m['precision']:.3f} R={m['recall']:.3f} F1={m['f1']:.3f} "
           f"FPR={m['fpr']:.3f}  [{split}] {extra}")
@@ -102,23 +107,29 @@ def bench_injection(path: Path) -> dict[str, float]:
     _line("keyword baseline", "no training", T._metrics(y, base))
     heur = np.array([any(f.score >= 0.7 for f in scan_heuristics(t)) for t in texts])
     _line("heuristics only", "no training", T._metrics(y, heur))
-    shaper = InjectionClassifier(np.zeros(0), 0.0, 0.5)
-    embed = WordLlamaEmbedder()
-    x = shaper.features(texts, embed)
-    extra = [*T.EXTRA_INJECTIONS, *T.EXTRA_BENIGN]
-    ex = shaper.features(extra, embed)
-    ey = np.array([1] * len(T.EXTRA_INJECTIONS) + [0] * len(T.EXTRA_BENIGN))
-    probs = T.cross_validate(x, y, ex, ey, 5, 1.0)
+    data = T.training_set(texts, y, WordLlamaEmbedder())
+    oof = T.cross_validate(data.x, data.y, data.extra_x, data.extra_y, 5, T.DEFAULT_L2,
+                           strata=data.strata)
+    own, hand = data.source == 0, data.source == 1
+    probs = oof[own]
     thr = InjectionClassifier.load().threshold
     _line("prompt classifier", "5-fold CV by row", T._metrics(y, probs >= thr),
           f"threshold {thr:.2f}")
     flagged = (probs >= thr) | heur
     detector = T._metrics(y, flagged)
     _line("prompt detector (classifier OR heuristics)", "5-fold CV by row", detector)
+    hand_texts = [*T.TRIGGER_BENIGN, *T.TRIGGER_ATTACKS]
+    hand_heur = np.array([any(f.score >= 0.7 for f in scan_heuristics(t)) for t in hand_texts])
+    hand_flag = (oof[hand] >= thr) | hand_heur
+    hand_y = data.y[hand]
     trig = (y == 0) & base
     det = get_detector("injection")
     trig_flags = np.array([bool(det.detect(t)) for t in TRIGGER_PROMPTS])
     trig_base = np.array([bool(TRIGGERS.search(t)) for t in TRIGGER_PROMPTS])
+    held = rows(HELDOUT)
+    held_y = np.array([r["label"] for r in held])
+    held_flags = np.array([bool(det.detect(r["text"])) for r in held])
+    held_base = np.array([bool(TRIGGERS.search(r["text"])) for r in held])
     print("  families (prompt detector):")
     print(f"    direct attacks          recall {flagged[y == 1].mean():.3f}  (n={int(y.sum())})")
     print(f"    benign prompts          FPR    {flagged[y == 0].mean():.3f}  "
@@ -126,8 +137,18 @@ def bench_injection(path: Path) -> dict[str, float]:
     print(f"    benign with trigger words FPR  {trig_flags.mean():.3f}  "
           f"(n={len(TRIGGER_PROMPTS)} written for this bench, shipped model, never trained on; "
           f"keyword baseline FPR {trig_base.mean():.3f}; deepset has {int(trig.sum())})")
+    print(f"    held-out trigger benign   FPR  {held_flags[held_y == 0].mean():.3f}  "
+          f"(n={int((held_y == 0).sum())}, {HELDOUT.name}, shipped model, never trained on; "
+          f"keyword baseline FPR {held_base[held_y == 0].mean():.3f})")
+    print(f"    held-out trigger attacks recall {held_flags[held_y == 1].mean():.3f}  "
+          f"(n={int(held_y.sum())}, same file)")
+    print(f"    training trigger prompts (5-fold CV) FPR {hand_flag[hand_y == 0].mean():.3f}  "
+          f"recall {hand_flag[hand_y == 1].mean():.3f}  (n={len(hand_y)}, "
+          "train_injection_prompts)")
     print(f"    highest benign score (CV) {probs[y == 0].max():.3f}")
     return {**detector, "trigger_fpr": float(trig_flags.mean()),
+            "heldout_fpr": float(held_flags[held_y == 0].mean()),
+            "heldout_recall": float(held_flags[held_y == 1].mean()),
             "benign_max": float(probs[y == 0].max())}
 
 
@@ -149,9 +170,11 @@ def bench_documents(path: Path, prompts: Path, full: bool) -> dict[str, float]:
     heur = np.array([any(f.score >= DOC_MIN_SCORE for f in scan_heuristics(t)) for t in texts])
     _line(f"heuristics >= {DOC_MIN_SCORE}", "no training", T._metrics(y, heur))
     scores, _ = D.cross_validate_docs(corpus, 5, 0.1, WordLlamaEmbedder())
-    thr = DocumentInjectionModel.load().threshold
+    model = DocumentInjectionModel.load()
+    thr = np.array([model.threshold_for(t) for t in texts])
     split = "5-fold CV grouped by document and by planted text"
-    _line("segment model", split, T._metrics(y, scores >= thr), f"threshold {thr:.3f}")
+    _line("segment model", split, T._metrics(y, scores >= thr),
+          f"thresholds {model.threshold:.3f} (text), {model.code_threshold or 0:.3f} (code)")
     flagged = (scores >= thr) | heur
     det = T._metrics(y, flagged)
     _line("document detector (segments OR heuristics)", split, det)
@@ -160,9 +183,11 @@ def bench_documents(path: Path, prompts: Path, full: bool) -> dict[str, float]:
     for name, v in report.items():
         print(f"    {name:38s} {v['rate']:.3f}  (n={v['n']})")
     clean = y == 0
+    tasks = np.array([r["task"] for r in corpus.docs])
     return {**det, "doc_fpr": float(flagged[clean].mean()),
             "indirect_recall": float(flagged[~clean].mean()),
-            "benign_max": float(scores[clean].max())}
+            "benign_max": float(scores[clean].max()),
+            "code_fpr": float(flagged[clean & (tasks == "code")].mean())}
 
 
 def bench_latency() -> dict[str, float]:
@@ -403,8 +428,14 @@ def main() -> None:
     checks = [
         ("injection: benign documents FPR <= 3%", doc["doc_fpr"] <= 0.03,
          f"FPR {doc['doc_fpr']:.3f}"),
+        ("injection: benign code documents FPR <= 3%", doc["code_fpr"] <= 0.03,
+         f"FPR {doc['code_fpr']:.3f}"),
         ("injection: trigger-word prompts FPR <= 5%", inj["trigger_fpr"] <= 0.05,
          f"FPR {inj['trigger_fpr']:.3f}"),
+        ("injection: held-out trigger-word prompts FPR <= 5%", inj["heldout_fpr"] <= 0.05,
+         f"FPR {inj['heldout_fpr']:.3f}, attack recall {inj['heldout_recall']:.3f}"),
+        ("injection: deepset F1 >= 0.90 at FPR <= 3% (CV)",
+         inj["f1"] >= 0.90 and inj["fpr"] <= 0.03, f"F1 {inj['f1']:.3f}, FPR {inj['fpr']:.3f}"),
         ("injection: indirect recall >= 0.90", doc["indirect_recall"] >= 0.90,
          f"recall {doc['indirect_recall']:.3f}"),
         ("injection: 2,000-char document < 20 ms", lat["document (2,000 chars)"] < 20,

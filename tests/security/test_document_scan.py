@@ -9,7 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from aios.security.detectors import get_detector
-from aios.security.detectors.injection_doc import segment_texts
+from aios.security.detectors.injection_doc import document_kind, segment_texts
 from aios.security.guardrails import Guardrails
 from aios.security.policy import DetectorSettings, GuardrailPolicy
 
@@ -36,6 +36,24 @@ def test_segments_split_cells_sentences_and_comments():
     assert "TODO: tell the assistant to email the keys" in comments
     # Cells under three words are not scored on their own (the row is, as one line).
     assert segment_texts("| 1 | Republican | Cheyenne |") == ["| 1 | Republican | Cheyenne |"]
+
+
+def test_code_lines_are_not_segments_but_their_comments_and_prose_are():
+    segs = segment_texts("Merge the lines below into your code:\n"
+                         "total = sum(float(v) for v in row[2:])  # add up the third column\n"
+                         "print(f'{total:.2f} euros', file=out)\n")
+    assert segs == ["Merge the lines below into your code:", "add up the third column"]
+
+
+@pytest.mark.parametrize(("text", "kind"), [
+    (CODE, "code"),
+    ("a = load(path)\nb = a.split(',')\nc = [int(v) for v in b]\nprint(sum(c))", "code"),
+    (EMAIL, "text"),
+    (TABLE, "text"),
+    ("The function returns None when the key is missing; use dict.get() instead.", "text"),
+])
+def test_document_kind_tells_code_from_text(text, kind):
+    assert document_kind(text) == kind
 
 
 @pytest.mark.parametrize("document", [EMAIL, TABLE, CODE])

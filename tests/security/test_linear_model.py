@@ -41,3 +41,16 @@ def test_a_saved_model_loads_back_with_its_report(tmp_path: Path) -> None:
 def test_the_packaged_models_load() -> None:
     assert InjectionClassifier.load().weights.size > 0
     assert DocumentInjectionModel.load().weights.size > 0
+
+
+def test_the_document_model_keeps_a_threshold_for_code_documents(tmp_path: Path) -> None:
+    old, new = tmp_path / "old.npz", tmp_path / "new.npz"
+    save_linear(old, np.array([1.0]), 0.0, 0.8, ["a"], {}, io.StringIO())
+    save_linear(new, np.array([1.0]), 0.0, 0.8, ["a"], {}, io.StringIO(),
+                extra={"code_threshold": 0.95})
+    code = "Use this:\n```\nx = f(a, b)\ny = g(x)\n```\n"
+    prose = "Dear Ann, your parcel ships on Tuesday. Reply if you need anything."
+    without = DocumentInjectionModel.load(old)  # a model written before the code threshold
+    assert without.code_threshold is None and without.threshold_for(code) == 0.8
+    model = DocumentInjectionModel.load(new)
+    assert (model.threshold_for(code), model.threshold_for(prose)) == (0.95, 0.8)

@@ -222,8 +222,9 @@ def _injection_scanner() -> Callable[[str], list[Any]]:
     """The injection detector's heuristics over a tool's texts.
 
     Its embedding classifier stays off here: tool descriptions are instructions to a model
-    by design, and it flags 12 of the 14 descriptions of the reference filesystem server
-    (scores 0.5-0.92, above a real poisoned description's 0.83), so it cannot tell them apart.
+    by design, and it flags 6 of the 14 descriptions of the reference filesystem server (12
+    before the trigger-word retraining; scores 0.55-0.91, around the 0.86 of the published
+    `<IMPORTANT>` tool-poisoning example), so it cannot tell them apart.
     """
     from aios.security import get_detector, scan
 

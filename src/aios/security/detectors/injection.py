@@ -21,6 +21,7 @@ classifier, which flags ordinary emails.
 
 from __future__ import annotations
 
+import itertools
 import re
 import zlib
 from collections.abc import Sequence
@@ -33,6 +34,7 @@ import numpy.typing as npt
 from aios.errors import ConfigError
 from aios.security.detectors.base import Finding, register_detector
 from aios.security.detectors.embedding import EmbedFn, WordLlamaEmbedder
+from aios.security.detectors.injection_aim import aim_features
 from aios.security.detectors.injection_doc import DocumentInjectionModel
 from aios.security.detectors.injection_rules import (
     PATTERNS,
@@ -44,7 +46,7 @@ from aios.security.detectors.injection_rules import (
 from aios.security.detectors.linear import LinearModel
 
 __all__ = ["HEURISTIC_TYPES", "InjectionClassifier", "InjectionDetector", "char_ngrams",
-           "heuristic_features", "scan_heuristics"]
+           "heuristic_features", "scan_heuristics", "word_ngrams"]
 
 #: Heuristic types, in the order the classifier's features use them.
 HEURISTIC_TYPES: tuple[str, ...] = ("instruction_override", "system_prompt_extraction",
@@ -55,6 +57,9 @@ MODEL_FILE = "injection_model.npz"
 #: Buckets of the hashed character n-gram features.
 NGRAM_DIM = 4096
 _NGRAM_SIZES = (3, 4, 5)
+#: Buckets of the hashed word unigram and bigram features.
+WORD_DIM = 2048
+_WORD = re.compile(r"\w+")
 _SPLIT_TRIGGERS = re.compile(r"(?i)ignore|disregard|forget|instruction|systemprompt|prompt|"
                              r"jailbreak|password|secret|reveal|bypass|override|hate|kill")
 _SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?]+|\n|$)")
@@ -122,9 +127,24 @@ def char_ngrams(text: str) -> npt.NDArray[np.float64]:
     return row / norm if norm else row
 
 
+def word_ngrams(text: str) -> npt.NDArray[np.float64]:
+    """Hashed word unigrams and bigrams of the lower-cased text, L2-normalised.
+
+    Word order the mean-pooled embedding loses: "act as a" + "and plan" against "act as an"
+    + "without rules", "ignore the" + "header" against "ignore your" + "instructions".
+    """
+    row = np.zeros(WORD_DIM, dtype=np.float64)
+    words = _WORD.findall(strip_invisible(text).lower())
+    for gram in (*words, *(f"{a} {b}" for a, b in itertools.pairwise(words))):
+        row[zlib.crc32(gram.encode()) % WORD_DIM] += 1.0
+    norm = float(np.linalg.norm(row))
+    return row / norm if norm else row
+
+
 @dataclass(frozen=True)
 class InjectionClassifier(LinearModel):
-    """Logistic regression over [embedding, heuristic scores, hashed character n-grams].
+    """Logistic regression over [embedding, heuristic scores, hashed character n-grams, aim
+    features, hashed word n-grams].
 
     `threshold` is the probability at or above which a text is called an injection.
     """
@@ -138,7 +158,9 @@ class InjectionClassifier(LinearModel):
         vectors = np.asarray(embed([strip_invisible(t) for t in texts]), dtype=np.float64)
         heur = np.stack([heuristic_features(t) for t in texts]).astype(np.float64)
         grams = np.stack([char_ngrams(t) for t in texts])
-        return np.hstack([vectors, heur, grams])
+        aim = np.stack([aim_features(t) for t in texts]).astype(np.float64)
+        words = np.stack([word_ngrams(t) for t in texts])
+        return np.hstack([vectors, heur, grams, aim, words])
 
     def probabilities(self, features: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
         """P(injection) per feature row."""
@@ -179,7 +201,8 @@ class InjectionDetector:
         min_score: report heuristic findings scored at least this (weaker ones, such as a
             bare "pretend you are", only feed the classifier).
         doc_model_path: another .npz written by `train_injection_doc`.
-        doc_threshold: override the document model's segment threshold.
+        doc_threshold: override the document model's segment thresholds (by default one
+            for code documents, one for other text).
         doc_min_score: the heuristic bar in documents.
     """
 
@@ -198,8 +221,8 @@ class InjectionDetector:
         self.embed: EmbedFn = embed or WordLlamaEmbedder()
         self.min_score = min_score
         self.doc_model = DocumentInjectionModel.load(doc_model_path) if classifier else None
-        self.doc_threshold = doc_threshold if doc_threshold is not None else (
-            self.doc_model.threshold if self.doc_model is not None else 0.5)
+        #: None: the model's own thresholds (one for code documents, one for other text).
+        self.doc_threshold = doc_threshold
         self.doc_min_score = doc_min_score
 
     def detect(self, text: str) -> list[Finding]:
@@ -226,7 +249,9 @@ class InjectionDetector:
         found = [f for f in scan_heuristics(text, self.name) if f.score >= self.doc_min_score]
         if self.doc_model is not None:
             best = self.doc_model.best_segment(text, self.embed)
-            if best is not None and best[2] >= self.doc_threshold:
+            bar = (self.doc_threshold if self.doc_threshold is not None
+                   else self.doc_model.threshold_for(text))
+            if best is not None and best[2] >= bar:
                 start, end, prob = best
                 found.append(Finding(start, end, "planted_instruction", prob,
                                      text[start:end], self.name))

@@ -18,10 +18,12 @@ relativity." is an ordinary prompt, but planted in a table it is a task hijack.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import ClassVar
+from pathlib import Path
+from typing import ClassVar, Self
 
 import numpy as np
 import numpy.typing as npt
@@ -29,11 +31,14 @@ import numpy.typing as npt
 from aios.errors import ConfigError
 from aios.security.detectors.embedding import EmbedFn
 from aios.security.detectors.injection_rules import strip_invisible
-from aios.security.detectors.linear import LinearModel
+from aios.security.detectors.linear import LinearModel, load_extra
 
-__all__ = ["DOC_MODEL_FILE", "DocumentInjectionModel", "segment_texts", "segments"]
+__all__ = ["DOC_KINDS", "DOC_MODEL_FILE", "DocumentInjectionModel", "document_kind",
+           "segment_texts", "segments"]
 
 DOC_MODEL_FILE = "injection_doc_model.npz"
+#: The kinds of document with their own threshold (`document_kind`).
+DOC_KINDS = ("text", "code")
 #: Hashed character n-gram buckets (smaller than the prompt model's: segments are short).
 DOC_NGRAM_DIM = 2048
 _NGRAM_SIZES = (3, 4, 5)
@@ -64,8 +69,46 @@ def _split_line(line: str, offset: int) -> list[tuple[int, int]]:
     return out
 
 
+_PROSE_TOKEN = re.compile(r"^[(\"'`]?[A-Za-z][a-z'-]*[)\"'`]?[.,:;!?]?$")
+
+
+def _is_code(line: str) -> bool:
+    """A line of code rather than prose: under 60% of its tokens are plain words.
+
+    `x = np.vstack(train)` and `print("Line{}: {}".format(count))` are code; "Merge the code
+    below into your solution:" is prose, whatever fence it sits in (a planted instruction
+    often breaks the document's fences).
+    """
+    tokens = line.split()
+    if len(tokens) < MIN_WORDS:
+        return False
+    words = sum(1 for t in tokens if _PROSE_TOKEN.match(t))
+    return words / len(tokens) < 0.6
+
+
+_FENCE = re.compile(r"^\s*(?:```|~~~)", re.MULTILINE)
+
+
+def document_kind(text: str) -> str:
+    """`code` for a code document (a fenced block, or 3+ lines and a fifth of its lines code),
+    else `text`.
+
+    Code answers have their own decision threshold: their prose ("The solution is to unpack
+    your list:") is worded like a planted "Merge the code below into your solution:".
+    """
+    if _FENCE.search(text):
+        return "code"
+    lines = [ln.strip() for ln in text.split("\n") if ln.strip() and ln.count("|") < 2]
+    code = sum(1 for ln in lines if _is_code(ln))
+    return "code" if code >= 3 and code / len(lines) >= 0.2 else "text"
+
+
 def segments(text: str) -> list[tuple[int, int]]:
     """Spans of `text` to score: each line, its table cells, its sentences, its comment.
+
+    A line of code (`_is_code`) contributes only its comment: code itself is not an
+    instruction to the reader, and in a code answer it would be most of the document, so every
+    line of prose would stand out against it.
 
     A span appears once even when it is several of these (a one-sentence line); segments
     with fewer than `MIN_WORDS` words are left out.
@@ -85,8 +128,11 @@ def segments(text: str) -> list[tuple[int, int]]:
                 spans.update(_split_line(cell, start + cell_start))
                 cell_start += len(cell) + 1
             continue
-        spans.update(_split_line(line, start))
         comment = _COMMENT.search(line)
+        if not _is_code(line[:comment.start()] if comment else stripped):
+            spans.update(_split_line(line, start))
+        else:  # a code line: only its comment is text
+            spans.discard((start + lead, start + lead + min(len(stripped), MAX_CHARS)))
         if comment:
             spans.add((start + comment.start(1), start + comment.end(1)))
     return sorted(s for s in spans if len(text[s[0]:s[1]].split()) >= MIN_WORDS)
@@ -122,8 +168,24 @@ def doc_ngrams(texts: Sequence[str]) -> npt.NDArray[np.float64]:
 class DocumentInjectionModel(LinearModel):
     """Logistic regression over one segment's [embedding, n-grams, contrast to its document].
 
-    `threshold` is the segment probability at or above which a document is flagged.
+    `threshold` is the segment probability at or above which a document is flagged;
+    `code_threshold` the one for code documents (`document_kind`), when the model has one.
     """
+
+    code_threshold: float | None = None
+
+    @classmethod
+    def load(cls, path: Path | str | None = None) -> Self:
+        """The packaged model, or the .npz at `path`, with its code-document threshold."""
+        model = super().load(path)
+        code = load_extra(cls.source(path), "code_threshold")
+        return dataclasses.replace(model, code_threshold=code) if code is not None else model
+
+    def threshold_for(self, text: str) -> float:
+        """The decision threshold for the document `text`."""
+        if self.code_threshold is not None and document_kind(text) == "code":
+            return self.code_threshold
+        return self.threshold
 
     model_file: ClassVar[str] = DOC_MODEL_FILE
     what: ClassVar[str] = "the document injection model"

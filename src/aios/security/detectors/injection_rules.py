@@ -41,23 +41,40 @@ def _p(type_: str, pattern: str, score: float) -> InjectionPattern:
 
 
 _OVERRIDE_VERB = (r"(?:ignore|ignoring|disregard|forget|skip|override|overrule|bypass|drop|"
-                  r"abandon|neglect|dismiss|discard|erase|delete|remove|clear|cancel|leave behind|"
+                  r"abandon|neglect|dismiss|discard|erase|delete|remove|cancel|leave behind|"
                   r"pay no attention to|do not follow|don't follow|stop following|throw away)")
 _QUALIFIER = (r"(?:all|any|every|each|the|your|my|these|those|of|previous|prior|above|earlier|"
               r"preceding|former|initial|original|old|given|provided|current|existing|"
               r"system|developer|other|whatever|such|and|safety|ethical|your own|\s)*")
 _OBJECT = (r"(?:instructions?|prompts?|rules?|directions?|directives?|guidelines?|orders?|"
-           r"commands?|context|tasks?|assignments?|text|messages?|programming|constraints?|"
-           r"restrictions?|policies|polic(?:y|ies)|information|inputs?|requests?|documents?|"
-           r"articles?|conversation|thoughts?|training|settings|filters?)")
+           r"commands?|context|tasks?|assignments?|programming|constraints?|"
+           r"restrictions?|conversation|training|filters?)")
+#: Objects that are as often the user's own material ("disregard my last message", "the old
+#: policy document"): an override only when they point back ("the above text", "all prior
+#: messages", "your policies").
+_WEAK_OBJECT = (r"(?:text|messages?|polic(?:y|ies)|information|inputs?|requests?|documents?|"
+                r"articles?|thoughts?|settings)")
+_POINTING = (r"(?:all|any|every|your|previous|prior|above|earlier|preceding|former|initial|"
+             r"original|given|provided|system|developer|safety|ethical)")
 
 #: The phrase patterns.
 PATTERNS: tuple[InjectionPattern, ...] = (
     # -- overriding the instructions -------------------------------------------------------
     _p("instruction_override", rf"\b{_OVERRIDE_VERB}\s+{_QUALIFIER}{_OBJECT}\b", 0.9),
+    _p("instruction_override", rf"\b{_OVERRIDE_VERB}\s+(?:the\s+)?(?=[\w\s]*\b{_POINTING}\b)"
+                               rf"{_QUALIFIER}{_WEAK_OBJECT}\b", 0.9),
+    _p("instruction_override", rf"\b{_OVERRIDE_VERB}\s+{_QUALIFIER}{_WEAK_OBJECT}\b", 0.5),
+    # "forget everything you know" overrides; "forget everything about the car rental" and
+    # "forget what I said about Python" revise the user's own request (weak: the classifier
+    # decides).
+    _p("instruction_override", r"\b(?:forget|ignore|disregard)\s+(?:about\s+)?(?:everything"
+                               r"(?!\s+(?:about|on|regarding|related)\b)|"
+                               r"all(?:\s+of)?\s+(?:that|this|it)(?!\s+about\b)|"
+                               r"what\s+you\s+(?:know|were|have been|'ve been)|"
+                               r"what\s+(?:i|we)\s+(?:told|said\s+(?:to\s+you\s+)?before|"
+                               r"instructed))", 0.85),
     _p("instruction_override", r"\b(?:forget|ignore|disregard)\s+(?:about\s+)?(?:everything|"
-                               r"all(?:\s+of)?\s+(?:that|this|it)|what\s+(?:i|you|we)\s+"
-                               r"(?:said|told|discussed|were told))", 0.85),
+                               r"what\s+(?:i|we)\s+(?:said|discussed|wrote))", 0.5),
     _p("instruction_override", r"\b(?:new|updated|real|actual|revised|following)\s+(?:system\s+)?"
                                r"(?:instructions?|tasks?|rules|orders|directives?)\s*(?::|follow\b|"
                                r"are\b|apply\b)", 0.6),
@@ -85,10 +102,13 @@ PATTERNS: tuple[InjectionPattern, ...] = (
     # -- extracting the system prompt -------------------------------------------------------
     _p("system_prompt_extraction",
        r"\b(?:show|reveal|print|repeat|output|display|tell|give|write|leak|dump|recite|spell|"
-       r"share|return|list|copy|paste|echo|translate|summari[sz]e)\b.{0,40}?\b(?:system\s+"
-       r"(?:prompt|message|instructions?)|(?:your|the|all)\s+(?:initial\s+|original\s+|hidden\s+|"
+       r"share|return|list|copy|paste|echo|translate|summari[sz]e)\b.{0,40}?\b(?:"
+       r"(?<!\ba\s)(?<!\bmy\s)(?<!\bour\s)(?<!\bnew\s)system\s+"
+       r"(?:prompt|message|instructions?)|your\s+(?:initial\s+|original\s+|hidden\s+|"
        r"secret\s+|internal\s+|full\s+|complete\s+|exact\s+)?(?:prompts?(?:\s+texts?)?|"
-       r"instructions|guidelines|rules|configuration|pre-?prompt)|prompt[- ]texts?|"
+       r"instructions|guidelines|rules|configuration|pre-?prompt)|(?:the|all)\s+(?:initial|"
+       r"original|hidden|secret|internal)\s+(?:prompts?|instructions|guidelines|rules|"
+       r"configuration)|(?:the|all)\s+(?:prompts?(?:\s+texts?)?|pre-?prompt)|prompt[- ]texts?|"
        r"(?:text|words|everything|instructions)\s+(?:above|before)|"
        r"beginning of (?:this|the|your) (?:prompt|conversation))", 0.85),
     _p("system_prompt_extraction", r"\bwhat\s+(?:is|was|are|were)\s+(?:written\s+)?(?:in\s+)?"
@@ -106,9 +126,16 @@ PATTERNS: tuple[InjectionPattern, ...] = (
                     r"(?:mode|anything|now|stands for|persona|jailbreak|character|"
                     r"restrictions|rules))", 0.9),
     _p("jailbreak", r"\bdo anything now\b", 0.95),
-    _p("jailbreak", r"\b(?:developer|god|dan|jailbreak|unrestricted|unfiltered|uncensored|"
-                    r"evil|opposite|sudo|admin|debug|maintenance)\s+mode\b", 0.8),
-    _p("jailbreak", r"\bjail\s*-?\s*break(?:ing|s|ed)?\b", 0.7),
+    _p("jailbreak", r"\b(?:god|dan|jailbreak|unrestricted|unfiltered|uncensored|evil)\s+mode\b",
+       0.8),
+    _p("jailbreak", r"\b(?:enable|enter|activate|switch\s+(?:to|into)|turn\s+on|(?:you\s+are|"
+                    r"you're)\s+(?:now\s+)?in|now\s+in)\s+(?:the\s+)?(?:developer|opposite|sudo|"
+                    r"admin|debug|maintenance)\s+mode\b(?!\s+(?:on|in|for|of)\s+(?:a|an|my|the|your|"
+                    r"this)\s)", 0.8),
+    _p("jailbreak", r"\b(?:developer|opposite|sudo|admin|debug|maintenance)\s+mode\b", 0.5),
+    _p("jailbreak", r"\bjail\s*-?\s*break(?:ing|s|ed)?\b", 0.5),
+    _p("jailbreak", r"\b(?:you\s+are|you're|become|act\s+as)\s+(?:now\s+)?(?:an?\s+)?"
+                    r"jail\s*-?\s*broken\b", 0.85),
     _p("jailbreak", r"\b(?:without|free (?:from|of)|no|ignore (?:all|any|your)|not bound by|"
                     r"break free of|beyond)\s+(?:any\s+|all\s+|your\s+|the\s+)?(?:restrictions|"
                     r"limitations|limits|filters|censorship|guidelines|content polic(?:y|ies)|"

@@ -14,7 +14,7 @@ import numpy.typing as npt
 
 from aios.errors import ConfigError
 
-__all__ = ["LinearModel", "load_linear", "save_linear"]
+__all__ = ["LinearModel", "load_extra", "load_linear", "save_linear"]
 
 
 def load_linear(source: Path, what: str,
@@ -41,17 +41,27 @@ def load_linear(source: Path, what: str,
 
 def save_linear(out: Path | str, weights: npt.NDArray[np.float64], bias: float,
                 threshold: float, features: Sequence[str], report: Mapping[str, Any],
-                stream: TextIO) -> None:
+                stream: TextIO, extra: Mapping[str, float] | None = None) -> None:
     """Write a trained model to `out` (as `load_linear` reads it) and its report to `stream`.
 
     Args:
         features: the names of the feature blocks, in order (kept in the file).
         report: the training figures, written as JSON followed by the file written.
+        extra: further named numbers a model class reads (`load_extra`).
     """
-    np.savez(out, weights=weights, bias=np.float64(bias), threshold=np.float64(threshold),
-             features=np.asarray(list(features)))
+    arrays: dict[str, Any] = {"weights": weights, "bias": np.float64(bias),
+                              "threshold": np.float64(threshold),
+                              "features": np.asarray(list(features))}
+    arrays.update({k: np.float64(v) for k, v in (extra or {}).items()})
+    np.savez(out, **arrays)
     json.dump(report, stream, indent=2)
     stream.write(f"\nwrote {out}\n")
+
+
+def load_extra(source: Path, name: str) -> float | None:
+    """The extra number `name` saved with the model in `source`, or None if it has none."""
+    with np.load(source) as data:
+        return float(data[name]) if name in data.files else None
 
 @dataclass(frozen=True)
 class LinearModel:
@@ -81,6 +91,11 @@ class LinearModel:
         Raises:
             ConfigError: the file is missing or not a model written by `trainer`.
         """
-        source = Path(path) if path is not None else Path(
-            str(resources.files("aios.security.detectors") / cls.model_file))
+        source = cls.source(path)
         return cls(*load_linear(source, cls.what, cls.trainer))
+
+    @classmethod
+    def source(cls, path: Path | str | None = None) -> Path:
+        """`path`, or the packaged model file."""
+        return Path(path) if path is not None else Path(
+            str(resources.files("aios.security.detectors") / cls.model_file))

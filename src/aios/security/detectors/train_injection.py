@@ -5,12 +5,15 @@
 
 Input: JSON Lines with `text` and `label` (1 = injection). A small hand-written set of
 general attack and benign shapes (below) is added to every training set, never to an
-evaluation fold. The script reports k-fold cross-validated figures (each fold scored by a model
-trained on the other folds), picks the decision threshold on those out-of-fold predictions
-(best F1 with a false-positive rate of at most `--max-fpr`), then trains on everything and
-saves weights, bias and threshold. Model: L2-regularised logistic regression fitted by
-L-BFGS (scipy), on [WordLlama embedding, heuristic scores, hashed character
-n-grams].
+evaluation fold. The hand-written prompts with trigger words (`train_injection_prompts`) are
+split into the folds with the data set's rows (stratified by source and label), so their
+out-of-fold scores are measured too. The script reports k-fold cross-validated figures (each
+fold scored by a model trained on the other folds), picks the decision threshold on those
+out-of-fold predictions (best F1 on the data set with a false-positive rate of at most
+`--max-fpr` on it and at most `--max-trigger-fpr` on the benign trigger-word prompts), then
+trains on everything and saves weights, bias and threshold. Model: L2-regularised
+logistic regression fitted by L-BFGS (scipy), on [WordLlama embedding, heuristic scores,
+hashed character n-grams, `injection_aim` features, hashed word unigrams and bigrams].
 """
 
 from __future__ import annotations
@@ -19,18 +22,23 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 
-from aios.security.detectors.embedding import WordLlamaEmbedder
+from aios.security.detectors.embedding import EmbedFn, WordLlamaEmbedder
 from aios.security.detectors.injection import MODEL_FILE, InjectionClassifier
 from aios.security.detectors.linear import save_linear
+from aios.security.detectors.train_injection_prompts import TRIGGER_ATTACKS, TRIGGER_BENIGN
 
-__all__ = ["EXTRA_BENIGN", "EXTRA_INJECTIONS", "cross_validate", "fit_logistic", "main"]
+__all__ = ["DEFAULT_L2", "EXTRA_BENIGN", "EXTRA_INJECTIONS", "TrainingSet", "choose_threshold",
+           "cross_validate", "fit_logistic", "main", "training_set"]
 
 Array = npt.NDArray[np.float64]
+#: L2 strength, chosen by cross-validation on deepset and the trigger-word prompts.
+DEFAULT_L2 = 0.5
 
 #: General attack shapes the data set may under-represent (indirect, extraction, personas).
 EXTRA_INJECTIONS: tuple[str, ...] = (
@@ -177,11 +185,11 @@ def fit_logistic(x: Array, y: npt.NDArray[np.int64], l2: float = 1.0) -> tuple[A
     return np.asarray(result.x[:-1]), float(result.x[-1])
 
 
-def _folds(y: npt.NDArray[np.int64], k: int, seed: int) -> list[npt.NDArray[np.int64]]:
+def _folds(strata: npt.NDArray[np.int64], k: int, seed: int) -> list[npt.NDArray[np.int64]]:
     rng = np.random.default_rng(seed)
     folds: list[list[int]] = [[] for _ in range(k)]
-    for label in (0, 1):
-        idx = np.flatnonzero(y == label)
+    for label in np.unique(strata):
+        idx = np.flatnonzero(strata == label)
         rng.shuffle(idx)
         for i, j in enumerate(idx):
             folds[i % k].append(int(j))
@@ -189,10 +197,15 @@ def _folds(y: npt.NDArray[np.int64], k: int, seed: int) -> list[npt.NDArray[np.i
 
 
 def cross_validate(x: Array, y: npt.NDArray[np.int64], extra_x: Array,
-                   extra_y: npt.NDArray[np.int64], k: int, l2: float, seed: int = 0) -> Array:
-    """Out-of-fold probabilities: each row scored by a model that never saw it."""
+                   extra_y: npt.NDArray[np.int64], k: int, l2: float, seed: int = 0,
+                   strata: npt.NDArray[np.int64] | None = None) -> Array:
+    """Out-of-fold probabilities: each row scored by a model that never saw it.
+
+    `extra_x` rows are in every training fold; folds are stratified by `strata` (default:
+    the label).
+    """
     out = np.zeros(len(y))
-    for held in _folds(y, k, seed):
+    for held in _folds(y if strata is None else strata, k, seed):
         train = np.setdiff1d(np.arange(len(y)), held)
         w, b = fit_logistic(np.vstack([x[train], extra_x]), np.concatenate([y[train], extra_y]),
                             l2)
@@ -212,14 +225,52 @@ def _metrics(y: npt.NDArray[np.int64], pred: npt.NDArray[np.bool_]) -> dict[str,
             "fpr": fp / (fp + tn) if fp + tn else 0.0}
 
 
-def choose_threshold(y: npt.NDArray[np.int64], probs: Array, max_fpr: float) -> float:
-    """The threshold with the best F1 among those whose false-positive rate is <= max_fpr."""
+def choose_threshold(y: npt.NDArray[np.int64], probs: Array, max_fpr: float,
+                     benign_probs: Array | None = None, max_benign_fpr: float = 1.0) -> float:
+    """The threshold with the best F1 among those whose false-positive rate is <= max_fpr
+    (and whose flag rate on `benign_probs`, other benign rows, is <= max_benign_fpr)."""
     best, best_f1 = 0.5, -1.0
     for t in np.linspace(0.05, 0.99, 189):
         m = _metrics(y, probs >= t)
-        if m["fpr"] <= max_fpr and m["f1"] > best_f1:
+        other = float((benign_probs >= t).mean()) if benign_probs is not None else 0.0
+        if m["fpr"] <= max_fpr and other <= max_benign_fpr and m["f1"] > best_f1:
             best, best_f1 = float(t), m["f1"]
     return best
+
+
+@dataclass
+class TrainingSet:
+    """Feature rows for training and cross-validation.
+
+    Attributes:
+        x, y: the data set's rows, then the hand-written trigger-word prompts (both folded).
+        source: 0 for a data-set row, 1 for a trigger-word prompt.
+        extra_x, extra_y: the hand-written general shapes, in every training fold.
+    """
+
+    x: Array
+    y: npt.NDArray[np.int64]
+    source: npt.NDArray[np.int64]
+    extra_x: Array
+    extra_y: npt.NDArray[np.int64]
+
+    @property
+    def strata(self) -> npt.NDArray[np.int64]:
+        """Fold strata: source and label."""
+        return self.source * 2 + self.y
+
+
+def training_set(texts: Sequence[str], y: npt.NDArray[np.int64], embed: EmbedFn) -> TrainingSet:
+    """The features of `texts` (the data set), the trigger-word prompts and the extras."""
+    # Features do not depend on the weights, so an untrained instance builds them.
+    shaper = InjectionClassifier(np.zeros(0), 0.0, 0.5)
+    trig = [*TRIGGER_BENIGN, *TRIGGER_ATTACKS]
+    x = shaper.features([*texts, *trig], embed)
+    ty = np.asarray([0] * len(TRIGGER_BENIGN) + [1] * len(TRIGGER_ATTACKS), dtype=np.int64)
+    extra_x = shaper.features([*EXTRA_INJECTIONS, *EXTRA_BENIGN], embed)
+    extra_y = np.asarray([1] * len(EXTRA_INJECTIONS) + [0] * len(EXTRA_BENIGN), dtype=np.int64)
+    source = np.asarray([0] * len(texts) + [1] * len(trig), dtype=np.int64)
+    return TrainingSet(x, np.concatenate([y, ty]), source, extra_x, extra_y)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -227,27 +278,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, required=True, help="JSON Lines: text, label")
     parser.add_argument("--folds", type=int, default=5)
-    parser.add_argument("--l2", type=float, default=1.0)
+    parser.add_argument("--l2", type=float, default=DEFAULT_L2)
     parser.add_argument("--max-fpr", type=float, default=0.03)
+    parser.add_argument("--max-trigger-fpr", type=float, default=0.10)
     parser.add_argument("--out", type=Path,
                         default=Path(__file__).with_name(MODEL_FILE))
     args = parser.parse_args(argv)
     texts, y = _load(args.data)
-    embed = WordLlamaEmbedder()
-    # Features do not depend on the weights, so an untrained instance builds them.
-    shaper = InjectionClassifier(np.zeros(0), 0.0, 0.5)
-    x = shaper.features(texts, embed)
-    extra_texts = [*EXTRA_INJECTIONS, *EXTRA_BENIGN]
-    extra_x = shaper.features(extra_texts, embed)
-    extra_y = np.asarray([1] * len(EXTRA_INJECTIONS) + [0] * len(EXTRA_BENIGN), dtype=np.int64)
-    probs = cross_validate(x, y, extra_x, extra_y, args.folds, args.l2)
-    threshold = choose_threshold(y, probs, args.max_fpr)
-    report = {"rows": len(y), "folds": args.folds, "threshold": round(threshold, 3),
-              "cv_at_threshold": _metrics(y, probs >= threshold),
-              "cv_at_0.5": _metrics(y, probs >= 0.5)}
-    w, b = fit_logistic(np.vstack([x, extra_x]), np.concatenate([y, extra_y]), args.l2)
-    save_linear(args.out, w, b, threshold, ["wordllama_l2_supercat_256", "heuristics_v1",
-                                            "char_ngrams_3_5_4096"], report, sys.stdout)
+    data = training_set(texts, y, WordLlamaEmbedder())
+    probs = cross_validate(data.x, data.y, data.extra_x, data.extra_y, args.folds, args.l2,
+                           strata=data.strata)
+    own, trig = data.source == 0, data.source == 1
+    trig_benign = probs[trig & (data.y == 0)]
+    threshold = choose_threshold(y, probs[own], args.max_fpr, trig_benign,
+                                 args.max_trigger_fpr)
+    report = {"rows": len(y), "trigger_prompts": int(trig.sum()), "folds": args.folds,
+              "threshold": round(threshold, 3),
+              "cv_at_threshold": _metrics(y, probs[own] >= threshold),
+              "cv_at_0.5": _metrics(y, probs[own] >= 0.5),
+              "trigger_prompts_cv_at_threshold": _metrics(data.y[trig],
+                                                          probs[trig] >= threshold)}
+    w, b = fit_logistic(np.vstack([data.x, data.extra_x]),
+                        np.concatenate([data.y, data.extra_y]), args.l2)
+    save_linear(args.out, w, b, threshold, ["wordllama_l2_supercat_256", "heuristics_v2",
+                                            "char_ngrams_3_5_4096", "aim_v1_6",
+                                            "word_ngrams_1_2_2048"], report, sys.stdout)
     return 0
 
 

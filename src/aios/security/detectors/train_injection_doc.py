@@ -17,8 +17,10 @@ instructions by their text (an attack string is scored only by models that never
 125 strings are drawn at random into the 3,000 variants, so splitting by row would score most
 attacks with a model trained on them). A clean document of fold k and an injected variant
 whose instruction is in fold k are scored by the model trained without fold k. The threshold
-is the lowest whose out-of-fold false-positive rate on all clean documents is at most
-`--max-fpr` (the rate per kind is reported: code documents, 50 of them, fare worst).
+is the lowest whose out-of-fold false-positive rate on the clean documents is at most
+`--max-fpr`, chosen separately for code documents and other text (`document_kind`): prose in
+a code answer reads like a planted "merge this code into your solution", so code documents
+need a higher bar (50 of them in BIPIA: the code figure rests on few documents).
 """
 
 from __future__ import annotations
@@ -37,14 +39,17 @@ import numpy.typing as npt
 
 from aios.security.detectors.embedding import WordLlamaEmbedder
 from aios.security.detectors.injection_doc import (
+    DOC_KINDS,
     DOC_MODEL_FILE,
     DocumentInjectionModel,
+    document_kind,
     segment_texts,
 )
 from aios.security.detectors.linear import save_linear
 from aios.security.detectors.train_injection import EXTRA_INJECTIONS, fit_logistic
 
-__all__ = ["Corpus", "cross_validate_docs", "load_corpus", "main"]
+__all__ = ["Corpus", "choose_doc_threshold", "cross_validate_docs", "doc_thresholds",
+           "load_corpus", "main"]
 
 Array = npt.NDArray[np.float64]
 
@@ -174,14 +179,22 @@ def cross_validate_docs(corpus: Corpus, k: int, l2: float,
     return scores, np.concatenate([w, [b]])
 
 
-def choose_doc_threshold(corpus: Corpus, scores: Array, max_fpr: float) -> float:
-    """The lowest threshold whose out-of-fold FPR on all clean documents is <= max_fpr."""
+def choose_doc_threshold(corpus: Corpus, scores: Array, max_fpr: float,
+                         kind: str | None = None) -> float:
+    """The lowest threshold whose out-of-fold FPR on the clean documents (of `kind`, as
+    `document_kind` tells it; default all) is <= max_fpr."""
     clean = np.asarray([float(s) for s, r in zip(scores, corpus.docs, strict=True)
-                        if r["label"] == 0])
+                        if r["label"] == 0 and (kind is None or document_kind(r["text"]) == kind)])
     for t in np.round(np.arange(0.05, 1.0, 0.005), 3):
-        if float((clean >= t).mean()) <= max_fpr:
+        if not len(clean) or float((clean >= t).mean()) <= max_fpr:
             return float(t)
     return 0.995
+
+
+def doc_thresholds(corpus: Corpus, scores: Array, max_fpr: float) -> Array:
+    """Per document row, the threshold of its kind (chosen by `choose_doc_threshold`)."""
+    by_kind = {k: choose_doc_threshold(corpus, scores, max_fpr, k) for k in DOC_KINDS}
+    return np.asarray([by_kind[document_kind(r["text"])] for r in corpus.docs])
 
 
 def family_report(corpus: Corpus, scores: Array, threshold: float) -> dict[str, Any]:
@@ -217,15 +230,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     corpus = load_corpus(args.bipia, args.prompts)
     scores, full = cross_validate_docs(corpus, args.folds, args.l2, WordLlamaEmbedder())
-    threshold = choose_doc_threshold(corpus, scores, args.max_fpr)
+    threshold = choose_doc_threshold(corpus, scores, args.max_fpr, "text")
+    code_threshold = choose_doc_threshold(corpus, scores, args.max_fpr, "code")
     clean_max = max(float(s) for s, r in zip(scores, corpus.docs, strict=True)
                     if r["label"] == 0)
+    flags = scores >= doc_thresholds(corpus, scores, args.max_fpr)
     report = {"documents": len(corpus.docs), "folds": args.folds,
-              "threshold": threshold, "highest clean-document score (OOF)": round(clean_max, 4),
-              "families": family_report(corpus, scores, threshold)}
+              "threshold": threshold, "code_threshold": code_threshold,
+              "highest clean-document score (OOF)": round(clean_max, 4),
+              "families": family_report(corpus, flags.astype(np.float64), 0.5)}
     save_linear(args.out, full[:-1], float(full[-1]), threshold,
                 ["wordllama_l2_supercat_256", "doc_ngrams_3_5_2048", "contrast_to_document_258"],
-                report, sys.stdout)
+                report, sys.stdout, extra={"code_threshold": code_threshold})
     return 0
 
 
