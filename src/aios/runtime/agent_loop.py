@@ -403,8 +403,9 @@ class AgentLoop:
         step_id = f"t{turn}.{index}:{checked.action}"
         step = Step.model_validate({"action": checked.action, "id": step_id,
                                     "with": checked.args})
+        # `checked` passed `ToolSet.check` (the same schema, the same `params`): not again.
         outcome = await self.runtime._run_step(self.run_id, step, self._publish, self.metadata,
-                                               autonomy=self.spec.autonomy)
+                                               autonomy=self.spec.autonomy, checked=True)
         if outcome.status == "waiting":
             self._waiting.append(step_id)
             return
