@@ -74,10 +74,13 @@ def _sqlite_reset(dbapi_conn: Any, record: Any, state: Any) -> None:
     this thread, no hop): nothing else can be pending, so the rollback is skipped then.
     (A `Connection` closed inside its transaction rolls it back itself before this.)
     """
-    if state.terminate_only or not state.asyncio_safe:
+    if getattr(state, "terminate_only", False) or not getattr(state, "asyncio_safe", True):
         return  # as SQLAlchemy's own reset: the connection is being discarded
-    driver = record.driver_connection
-    if driver is None or getattr(driver, "in_transaction", True):
+    try:
+        open_transaction = bool(record.driver_connection.in_transaction)
+    except (AttributeError, ValueError):  # no driver connection (closed): as SQLAlchemy does
+        open_transaction = True
+    if open_transaction:
         dbapi_conn.rollback()
 
 
