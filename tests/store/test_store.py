@@ -374,3 +374,33 @@ def test_database_errors_are_shown_without_the_statement_or_its_values() -> None
     assert "database or disk is full" in shown
     assert "hunter2" not in shown and "INSERT" not in shown
     assert database_error(OSError()) == "OSError"
+
+
+async def test_a_connection_returned_inside_a_transaction_is_rolled_back(store: Store) -> None:
+    # SQLite skips the pool's rollback after a finished transaction (one hop to the driver's
+    # thread less per commit); a connection given back with a transaction still open must
+    # still be rolled back, or its write lock would block every other writer.
+    await create(RunStore(store), "r0")
+    def behind_its_back(sync_conn: Any) -> None:  # a transaction unknown to the Connection
+        cursor = sync_conn.connection.dbapi_connection.cursor()
+        cursor.execute("UPDATE runs SET status = 'failed' WHERE id = 'r0'")
+        cursor.close()
+
+    async with store.engine.connect() as conn:
+        await conn.run_sync(behind_its_back)
+    async with store.engine.begin() as conn:  # would wait for the lock if it were kept
+        await conn.execute(text("UPDATE runs SET error = 'x' WHERE id = 'r0'"))
+    async with store.engine.connect() as conn:
+        row = (await conn.execute(text("SELECT status, error FROM runs WHERE id = 'r0'"))).one()
+    assert tuple(row) == ("running", "x")
+
+
+async def test_no_rollback_follows_a_committed_transaction_on_sqlite(store: Store) -> None:
+    if store.dialect != "sqlite":
+        pytest.skip("SQLite's pool reset")
+    rollbacks: list[object] = []
+    event.listen(store.engine.sync_engine.pool, "reset",
+                 lambda conn, record, state: rollbacks.append(
+                     record.driver_connection.in_transaction))
+    await create(RunStore(store), "r1")
+    assert rollbacks == [False]  # checked in with nothing open: nothing to roll back

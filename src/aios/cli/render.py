@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console, Group
@@ -104,6 +104,8 @@ def record_to_json(record: RunRecord) -> dict[str, Any]:
         "finished_at": record.finished_at.isoformat() if record.finished_at else None,
         "manifest": record.manifest_path or record.manifest_name,
         "initiator": record.initiator, "resumed_by": list(record.resumed_by),
+        "heartbeat": {"at": record.heartbeat_at.isoformat() if record.heartbeat_at else None,
+                      "host": record.host, "pid": record.pid},
         "steps": [{"step": s.step_id, "action": s.action, "status": s.status,
                    "attempt": s.attempt, "duration_ms": s.duration_ms, "result": s.result,
                    "error": s.error} for s in record.steps],
@@ -144,12 +146,22 @@ def render_runs(console: Console, records: list[RunRecord]) -> None:
     console.print(table)
 
 
+def _heartbeat(record: RunRecord) -> str:
+    """Which process executes (or last executed) the run, and its last heartbeat."""
+    who = f"process {record.pid or '?'} on {escape(record.host or '?')}"
+    if record.heartbeat_at is None:  # a finished run's heartbeat is cleared
+        return f"executed by {who}; no heartbeat (not executing)"
+    age = (datetime.now(UTC) - record.heartbeat_at).total_seconds()
+    return f"executed by {who}; last heartbeat {_when(record.heartbeat_at)} ({age:.0f} s ago)"
+
+
 def render_run(console: Console, record: RunRecord) -> None:
     """The `aios runs show` view: the run and each step's latest state."""
     console.print(f"run [bold]{record.id}[/]  {escape(record.kind)} [bold]"
                   f"{escape(record.target)}[/]  ", status_text(record.status))
     console.print(f"started {_when(record.created_at)}  finished {_when(record.finished_at)}"
                   f"  forensic={record.forensic}")
+    console.print(_heartbeat(record))
     if record.error:
         console.print(f"[red]{escape(record.error)}[/]")
     table = Table(title_justify="left")

@@ -392,8 +392,11 @@ class AgentLoop:
                         f"arguments after {MAX_REPEATS} runs")
                 continue
             runnable.append((index, checked))
-        await asyncio.gather(*(self._execute(turn, index, checked)
-                               for index, checked in runnable))
+        if len(runnable) == 1:  # the usual turn: no task to create and schedule
+            await self._execute(turn, *runnable[0])
+        else:
+            await asyncio.gather(*(self._execute(turn, index, checked)
+                                   for index, checked in runnable))
         if stop is None and self.conv.refused_in_a_row >= MAX_INVALID_IN_A_ROW:
             stop = ("invalid_calls", f"{MAX_INVALID_IN_A_ROW} tool calls in a row named no "
                     "tool or had arguments that do not fit")
@@ -403,8 +406,9 @@ class AgentLoop:
         step_id = f"t{turn}.{index}:{checked.action}"
         step = Step.model_validate({"action": checked.action, "id": step_id,
                                     "with": checked.args})
+        # `checked` passed `ToolSet.check` (the same schema, the same `params`): not again.
         outcome = await self.runtime._run_step(self.run_id, step, self._publish, self.metadata,
-                                               autonomy=self.spec.autonomy)
+                                               autonomy=self.spec.autonomy, checked=True)
         if outcome.status == "waiting":
             self._waiting.append(step_id)
             return

@@ -412,7 +412,12 @@ class Runtime:
 
     async def _run_step(self, run_id: str, step: Step, publish: Any,
                         metadata: Mapping[str, Mapping[str, Any]], *,
-                        autonomy: int | None = None) -> StepOutcome:
+                        autonomy: int | None = None, checked: bool = False) -> StepOutcome:
+        """Run one step through the pipeline and record its outcome.
+
+        `checked`: the caller already validated the arguments (with the action's `params`)
+        against its `inputs` (the agent loop checks every tool call before it runs).
+        """
         spec = self.manifest.action(step.action)
         args = {**spec.params, **step.with_}
         self._emit(StepStarted(run_id, step.step_id, step.action))
@@ -421,7 +426,8 @@ class Runtime:
         result: Any = None
         error: str | None = None
         try:
-            self._validate_args(step.action, spec.inputs, args)
+            if not checked:
+                self._validate_args(step.action, spec.inputs, args)
             # A gateway with `bind` stamps run, agent and action on every call (budgets, ledger).
             llm = (self.llm.bind(run_id=run_id, agent=step.action.partition(".")[0],
                                  action=step.action)

@@ -65,6 +65,25 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _sqlite_reset(dbapi_conn: Any, record: Any, state: Any) -> None:
+    """Return a SQLite connection to the pool rolled back only when a transaction is open.
+
+    SQLAlchemy's default reset rolls back every connection checked in, even right after a
+    committed `engine.begin()` block, which on aiosqlite is one more hop to the driver's
+    thread and back per transaction. The driver knows whether a transaction is open (read on
+    this thread, no hop): nothing else can be pending, so the rollback is skipped then.
+    (A `Connection` closed inside its transaction rolls it back itself before this.)
+    """
+    if getattr(state, "terminate_only", False) or not getattr(state, "asyncio_safe", True):
+        return  # as SQLAlchemy's own reset: the connection is being discarded
+    try:
+        open_transaction = bool(record.driver_connection.in_transaction)
+    except (AttributeError, ValueError):  # no driver connection (closed): as SQLAlchemy does
+        open_transaction = True
+    if open_transaction:
+        dbapi_conn.rollback()
+
+
 class Store:
     """The one persistence layer: an async SQLAlchemy engine plus its migrations.
 
@@ -97,6 +116,7 @@ class Store:
             raise StoreUnreachable(f"store URL {shown!r} is malformed: {exc}") from exc
         kwargs: dict[str, Any] = {"json_serializer": _json_dumps}
         if parsed.get_backend_name() == "sqlite":
+            kwargs["pool_reset_on_return"] = None  # `_sqlite_reset` does it when needed
             database = parsed.database
             if database and database != ":memory:":
                 try:
@@ -115,6 +135,7 @@ class Store:
                 "pip install 'aios[postgres]'") from exc
         if engine.dialect.name == "sqlite":
             event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+            event.listen(engine.sync_engine.pool, "reset", _sqlite_reset)
         store = cls(engine, url)
         try:
             if migrate:

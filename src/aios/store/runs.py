@@ -294,12 +294,14 @@ class RunStore:
                                        "value": value, "at": utcnow()})
 
     async def finish_run(self, run_id: str, status: str, error: str | None = None) -> None:
-        """Flush queued rows, then record the run's final state (this process stops
-        executing it: `release`)."""
-        await self.writer.flush()
-        async with self.store.engine.begin() as conn:
-            await conn.execute(update(runs).where(runs.c.id == run_id).values(
-                status=status, error=error, finished_at=utcnow(), heartbeat_at=None))
+        """Record the run's final state, committed with the rows queued before it in one
+        transaction (this process stops executing it: `release`).
+
+        Raises:
+            StoreError: the store refused the write.
+        """
+        await self.writer.commit(update(runs).where(runs.c.id == run_id).values(
+            status=status, error=error, finished_at=utcnow(), heartbeat_at=None))
         self.heartbeats.stop(run_id)
 
     async def claim(self, key: str, *, run_id: str, step_id: str,

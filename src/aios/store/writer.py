@@ -19,7 +19,7 @@ import asyncio
 import contextlib
 from typing import Any
 
-from sqlalchemy import Table, insert
+from sqlalchemy import Executable, Table, insert
 from sqlalchemy.exc import SQLAlchemyError
 
 from aios.errors import StoreError
@@ -47,6 +47,7 @@ class BatchWriter:
         self._max_batch = max_batch
         self._urgent = asyncio.Event()
         self._pending: list[tuple[Table, dict[str, Any]]] = []
+        self._statements: list[Executable] = []  # run after the next batch's inserts
         self._waiters: list[asyncio.Future[None]] = []
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -80,6 +81,25 @@ class BatchWriter:
             raise self._stopped() from self._failure
         if not self._pending and not self._busy():
             return
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        self._ensure_running()
+        self._urgent.set()
+        self._wake.set()
+        await waiter
+
+    async def commit(self, statement: Executable) -> None:
+        """Run `statement` in the transaction that commits every row queued so far (after
+        their inserts), and return once it is committed: a flush and a write of one's own in
+        one round trip (the end of a run: its last rows and its final state).
+
+        Raises:
+            StoreError: the store refused the batch or the statement; the writer then
+                accepts no more writes, as after any refused batch.
+        """
+        if self._failure is not None:
+            raise self._stopped() from self._failure
+        self._statements.append(statement)
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiters.append(waiter)
         self._ensure_running()
@@ -136,11 +156,12 @@ class BatchWriter:
                 self._due.cancel()
                 self._due = None
             batch, self._pending = self._pending, []
+            statements, self._statements = self._statements, []
             waiters, self._waiters = self._waiters, []
-            self._committing = bool(batch)
+            self._committing = bool(batch or statements)
             try:
-                if batch:
-                    await self._commit(batch)
+                if batch or statements:
+                    await self._commit(batch, statements)
             except (SQLAlchemyError, OSError) as exc:
                 self._committing = False
                 self._failure = exc
@@ -158,7 +179,8 @@ class BatchWriter:
                 if not waiter.done():
                     waiter.set_result(None)
 
-    async def _commit(self, batch: list[tuple[Table, dict[str, Any]]]) -> None:
+    async def _commit(self, batch: list[tuple[Table, dict[str, Any]]],
+                      statements: list[Executable]) -> None:
         # The rows of one table go in one executemany, in the order they were queued (their
         # ids follow it); the batch is one transaction, so the order between tables is not
         # observable (no table references another), and an agent turn's rows (step events,
@@ -170,5 +192,7 @@ class BatchWriter:
         async with self._store.engine.begin() as conn:
             for table, rows in by_table.items():
                 await conn.execute(self._insert(table), rows)
+            for statement in statements:
+                await conn.execute(statement)
         self.rows_written += len(batch)
         self.batches += 1
