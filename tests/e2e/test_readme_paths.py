@@ -44,3 +44,39 @@ def test_aios_run_prints_the_run_line_on_its_own_line_after_the_progress_table(
     assert len(run_lines) == 1, proc.stdout  # not glued to the table's bottom border
     assert run_lines[0].endswith(" succeeded")
     assert lines[lines.index(run_lines[0]) - 1].rstrip().endswith("┘")
+
+
+PAID = """\
+name: paid
+models:
+  gpt:
+    provider: openai
+    model: gpt-4o-mini
+    base_url: "{url}/v1"
+    api_key_env: SCRIPTED_KEY
+"""
+
+
+def test_a_paid_call_of_a_few_tokens_reads_as_its_cost_in_metrics_and_traces(
+        tmp_path: Path) -> None:
+    """gpt-4o-mini at $0.15 / $0.60 per million tokens: 12 in + 5 out cost $0.0000048,
+    which a 4-decimal format would print as $0.0000, a paid call read as free."""
+    from tests.support.scripted_llm import Reply, ScriptedLLMServer
+
+    home = tmp_path / "home"
+    manifest = tmp_path / "paid.yaml"
+    with ScriptedLLMServer(Reply.ok("four", usage=(12, 5))) as server:
+        manifest.write_text(PAID.format(url=server.url))
+        os.environ["SCRIPTED_KEY"] = "x"
+        try:
+            asked = aios("ask", "What is 2+2?", "-m", str(manifest), home=home)
+        finally:
+            os.environ.pop("SCRIPTED_KEY")
+    assert asked.returncode == 0, asked.stderr
+    assert "cost:    $0.0000048" in asked.stdout
+    metrics = aios("metrics", home=home)
+    assert metrics.returncode == 0, metrics.stderr
+    llm_row = next(line for line in metrics.stdout.splitlines() if "│ llm " in line)
+    assert llm_row.rstrip(" │").endswith("$0.0000048"), metrics.stdout
+    traces = aios("traces", home=home)
+    assert "$0.0000048" in traces.stdout, traces.stdout

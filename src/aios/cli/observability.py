@@ -15,6 +15,7 @@ from rich.tree import Tree
 
 from aios.app import open_store
 from aios.cli.common import JsonOpt, console, emit_json, fits, resolve_options, run
+from aios.llm.pricing import usd_text
 from aios.observability.metrics import GroupStats, MetricsReport, compute_metrics
 from aios.observability.traces import (
     SpanNode,
@@ -45,7 +46,7 @@ def _ms(value: float | None) -> str:
 
 
 def _usd(value: float) -> str:
-    return f"${value:.4f}" if value else "-"
+    return usd_text(value) if value else "-"
 
 
 # -- rendering --------------------------------------------------------------------------------
