@@ -80,3 +80,13 @@ def test_a_paid_call_of_a_few_tokens_reads_as_its_cost_in_metrics_and_traces(
     assert llm_row.rstrip(" │").endswith("$0.0000048"), metrics.stdout
     traces = aios("traces", home=home)
     assert "$0.0000048" in traces.stdout, traces.stdout
+
+
+def test_manifest_validate_of_a_missing_file_names_the_file_and_the_argument_given(
+        tmp_path: Path) -> None:
+    proc = aios("manifest", "validate", str(tmp_path / "nope.yaml"), home=tmp_path / "home")
+    assert proc.returncode == 2
+    assert "nope.yaml: file not found" in proc.stderr
+    # The user gave FILE, not --manifest: the hint must not send them to an option they
+    # did not use.
+    assert "given to --manifest" not in proc.stderr
