@@ -78,6 +78,9 @@ def test_a_paid_call_of_a_few_tokens_reads_as_its_cost_in_metrics_and_traces(
     assert metrics.returncode == 0, metrics.stderr
     llm_row = next(line for line in metrics.stdout.splitlines() if "│ llm " in line)
     assert llm_row.rstrip(" │").endswith("$0.0000048"), metrics.stdout
+    # The call was made outside any action, yet the overall "actions" row carries its usage
+    # too: the table says so.
+    assert "usage: every LLM call of the window, on both rows" in metrics.stdout
     traces = aios("traces", home=home)
     assert "$0.0000048" in traces.stdout, traces.stdout
 
