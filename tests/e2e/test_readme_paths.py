@@ -93,3 +93,16 @@ def test_manifest_validate_of_a_missing_file_names_the_file_and_the_argument_giv
     # The user gave FILE, not --manifest: the hint must not send them to an option they
     # did not use.
     assert "given to --manifest" not in proc.stderr
+
+
+def test_an_unknown_pii_kind_names_the_field_and_line_the_user_wrote(tmp_path: Path) -> None:
+    """README: "An unknown kind fails `aios manifest validate` naming the field and listing the
+    kinds". The user wrote `guardrails.pii_types` on line 13; the error must point there, not
+    at `guardrails:` with the internal name `checks.pii.types`."""
+    manifest = tmp_path / "ops.yaml"
+    manifest.write_text(MANIFEST + "guardrails:\n  pii: redact\n  pii_types: [EMAIL, PERSON]\n")
+    proc = aios("manifest", "validate", str(manifest), home=tmp_path / "home")
+    assert proc.returncode == 2
+    assert "ops.yaml:13 [guardrails.pii_types" in proc.stderr, proc.stderr
+    assert "'EMAIL'" in proc.stderr and "did you mean EMAIL_ADDRESS" in proc.stderr
+    assert "GPE" in proc.stderr  # the kinds are listed
