@@ -106,3 +106,18 @@ def test_an_unknown_pii_kind_names_the_field_and_line_the_user_wrote(tmp_path: P
     assert "ops.yaml:13 [guardrails.pii_types" in proc.stderr, proc.stderr
     assert "'EMAIL'" in proc.stderr and "did you mean EMAIL_ADDRESS" in proc.stderr
     assert "GPE" in proc.stderr  # the kinds are listed
+
+
+def test_a_missing_router_classifier_hints_a_command_that_exists(tmp_path: Path) -> None:
+    data = tmp_path / "rows.csv"
+    data.write_text("prompt,a,b,a|total_cost,b|total_cost\nhello,1,0,0.01,0.001\n")
+    proc = aios("router", "evaluate", str(data), "--classifier", str(tmp_path / "nope.npz"),
+                home=tmp_path / "home")
+    assert proc.returncode == 2
+    assert "nope.npz" in proc.stderr
+    hint = proc.stderr.split("`")[1]  # the command the message tells the user to run
+    assert hint.startswith("aios router train ")
+    options = aios("router", "train", "--help", home=tmp_path / "home").stdout
+    for word in hint.split():
+        if word.startswith("--"):
+            assert word in options, (word, hint)
