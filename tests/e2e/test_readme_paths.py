@@ -121,3 +121,12 @@ def test_a_missing_router_classifier_hints_a_command_that_exists(tmp_path: Path)
     for word in hint.split():
         if word.startswith("--"):
             assert word in options, (word, hint)
+
+
+def test_runs_keygen_with_json_prints_json(tmp_path: Path) -> None:
+    """README: "Every command takes `--json`"; keygen took it and printed the bare key."""
+    import json
+
+    proc = aios("runs", "keygen", "--json", home=tmp_path / "home")
+    assert proc.returncode == 0, proc.stderr
+    assert set(json.loads(proc.stdout)) == {"key"}
