@@ -47,6 +47,7 @@ from aios.cli.common import (
 )
 from aios.errors import AiosError, ConfigError
 from aios.llm.ledger import KeySpend
+from aios.llm.pricing import usd_text
 from aios.settings import Settings
 
 __all__ = ["register"]
@@ -151,7 +152,7 @@ def _budget_text(usage: KeyUsage) -> str:
     if policy.budget_usd is None:
         return "-"
     window = "" if policy.budget_period == "total" else f"/{policy.budget_period}"
-    return f"${usage.budget_used_usd or 0.0:.4f} of ${policy.budget_usd:.2f}{window}"
+    return f"{usd_text(usage.budget_used_usd or 0.0)} of ${policy.budget_usd:.2f}{window}"
 
 
 def _keys_table(found: list[KeyUsage], now: datetime, *, compact: bool) -> Table:
@@ -174,7 +175,7 @@ def _keys_table(found: list[KeyUsage], now: datetime, *, compact: bool) -> Table
                  "models": escape(",".join(models)) if models else "any",
                  "budget": _budget_text(usage)}
         table.add_row(info.id, *(cells[h] for h in headers), str(usage.spend.calls),
-                      f"${usage.spend.usd:.4f}")
+                      usd_text(usage.spend.usd))
     return table
 
 

@@ -23,6 +23,7 @@ from aios.cli.common import (
 )
 from aios.errors import ConfigError
 from aios.llm import Gateway, LLMResponse
+from aios.llm.pricing import usd_text
 from aios.llm.providers import resolve_api_key
 from aios.modeltext import repetition
 
@@ -62,7 +63,7 @@ def _footer(response: LLMResponse, gateway: Gateway) -> str:
         f" [dim]- {escape(response.route_reason or '')}[/]",
         f"[dim]tokens:[/]  {usage.input_tokens} in / {usage.output_tokens} out ({how})"
         + (f"; {', '.join(extra)}" if extra else ""),
-        f"[dim]cost:[/]    ${response.cost_usd:.6f}",
+        f"[dim]cost:[/]    {usd_text(response.cost_usd)}",
         f"[dim]latency:[/] {response.latency_s:.2f} s{ttft}",
         f"[dim]cache:[/]   {'hit' if response.cached else 'miss'}",
     ]

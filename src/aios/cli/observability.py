@@ -15,6 +15,7 @@ from rich.tree import Tree
 
 from aios.app import open_store
 from aios.cli.common import JsonOpt, console, emit_json, fits, resolve_options, run
+from aios.llm.pricing import usd_text
 from aios.observability.metrics import GroupStats, MetricsReport, compute_metrics
 from aios.observability.traces import (
     SpanNode,
@@ -45,7 +46,7 @@ def _ms(value: float | None) -> str:
 
 
 def _usd(value: float) -> str:
-    return f"${value:.4f}" if value else "-"
+    return usd_text(value) if value else "-"
 
 
 # -- rendering --------------------------------------------------------------------------------
@@ -151,23 +152,28 @@ def _group_table(title: str, groups: tuple[GroupStats, ...], columns: tuple[str,
 
 
 def _print_groups(out: Console, title: str, groups: tuple[GroupStats, ...], *,
-                  caption: str = "") -> None:
+                  caption: str = "", usage_caption: str = "") -> None:
     """One table of latency and usage; two (latency, then usage) when one would not fit the
     terminal, rather than cutting every figure short."""
-    whole = _group_table(title, groups, _LATENCY + _USAGE, caption=caption)
+    whole = _group_table(title, groups, _LATENCY + _USAGE,
+                         caption="; ".join(c for c in (caption, usage_caption) if c))
     if fits(out, whole):
         out.print(whole)
         return
     out.print(_group_table(f"{title}: latency", groups, _LATENCY, caption=caption))
-    out.print(_group_table(f"{title}: usage", groups, _USAGE))
+    out.print(_group_table(f"{title}: usage", groups, _USAGE, caption=usage_caption))
 
 
 def render_metrics(out: Console, report: MetricsReport) -> None:
     """Summary tables: overall, then by agent, action, model and provider."""
     since = report.since.strftime("%Y-%m-%d %H:%M") if report.since else "the first span"
     out.print(f"metrics from {since} to {report.until:%Y-%m-%d %H:%M} UTC")
+    # Both overall rows carry the usage of every LLM call of the window (an agent's turns and
+    # the endpoint's calls are in no action span): say so, or "actions" reads as if actions
+    # had made them all.
     _print_groups(out, "overall", report.overall,
-                  caption="actions: action spans; llm: LLM call spans")
+                  caption="actions: action spans; llm: LLM call spans",
+                  usage_caption="usage: every LLM call of the window, on both rows")
     for dim, groups in report.by.items():
         if groups:
             _print_groups(out, f"by {dim}", groups)

@@ -54,6 +54,10 @@ class LiveProgress:
     def __exit__(self, *exc: object) -> None:
         self.live.update(self._table())
         self.live.__exit__(None, None, None)
+        if not self.console.is_terminal:
+            # Rich ends the last frame with a newline only on a terminal; without one, the
+            # next line printed (`run ID succeeded`) would be glued to the table's border.
+            self.console.line()
 
     def __call__(self, event: object) -> None:
         if isinstance(event, RunStarted):

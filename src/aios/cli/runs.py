@@ -134,9 +134,13 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(code)
 
     @runs_app.command("keygen")
-    def keygen() -> None:
+    def keygen(ctx: typer.Context, json_out: JsonOpt = False) -> None:
         """Print a new key for AIOS_ARGS_KEY (it encrypts the real values of masked
         arguments that a resume needs); keep it out of the store's host."""
         from aios.security.sealing import generate_key
 
-        typer.echo(generate_key())
+        key = generate_key()
+        if resolve_options(ctx, json_out=json_out).json:
+            emit_json({"key": key})
+        else:
+            typer.echo(key)

@@ -22,6 +22,7 @@ adapters map from: OpenAI's `prompt_tokens` already include `cached_tokens` and 
 from __future__ import annotations
 
 import logging
+import math
 import warnings
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -30,7 +31,7 @@ from typing import Any
 
 from aios.llm.types import ModelInfo, Usage
 
-__all__ = ["FREE", "PriceTable", "Prices", "Rate", "cost_usd"]
+__all__ = ["FREE", "PriceTable", "Prices", "Rate", "cost_usd", "usd_text"]
 
 log = logging.getLogger("aios.llm.pricing")
 
@@ -202,3 +203,12 @@ class PriceTable:
         if any(found.get(k) is not None and overrides[k] is None for k in found):
             sources.append("genai-prices")
         return Prices(source="+".join(sources) or "unknown", **rates)
+
+
+def usd_text(value: float) -> str:
+    """A cost as people read it: 4 decimals, more below a tenth of a cent so that a paid call
+    never reads as free (`$0.0000048`, not `$0.0000`); `$0` only for nothing at all."""
+    if value <= 0:
+        return "$0"
+    decimals = max(4, 1 - math.floor(math.log10(value)))
+    return f"${value:.{decimals}f}"

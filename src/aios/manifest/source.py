@@ -259,8 +259,9 @@ def read_source(path: Path | str, text: str | None = None) -> Source:
                     "a few kilobytes: is this the right file?", file=str(path))])
             text = path.read_text(encoding="utf-8")
         except FileNotFoundError as exc:
-            raise ManifestError([Issue("file not found; check the path given to --manifest",
-                                       file=str(path))]) from exc
+            raise ManifestError([Issue(
+                "file not found; check the path (the FILE argument or --manifest)",
+                file=str(path))]) from exc
         except (OSError, UnicodeDecodeError) as exc:
             raise ManifestError([Issue(f"cannot read file: {exc}", file=str(path))]) from exc
     if len(text) > MAX_BYTES:

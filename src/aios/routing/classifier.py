@@ -226,7 +226,7 @@ class TierClassifier:
                 cost_model = data["cost_model"] if "cost_model" in data.files else None
         except (OSError, KeyError, ValueError) as exc:
             raise ConfigError(f"cannot read the router classifier {path}: {exc}; train one "
-                              "with `aios router train --data DIR --out FILE`") from exc
+                              "with `aios router train FILE... --out FILE`") from exc
         if header.get("format") != _FORMAT or header.get("features") != list(FEATURE_NAMES):
             raise ConfigError(f"router classifier {path} was written by another version of "
                               "Ai:oS (format or features differ); retrain it with "

@@ -34,6 +34,7 @@ normalised the same way and merged over the deployment's checks. Example::
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -51,7 +52,7 @@ from aios.security.checks import (
     resolve,
     unknown_detector,
 )
-from aios.security.detectors.base import detector_kind
+from aios.security.detectors.base import detector_factory, detector_kind
 
 __all__ = ["AgentGuardrails", "Check", "DataAction", "DetectorSettings", "EffectivePolicy",
            "GuardrailPolicy", "InjectionAction", "Stage"]
@@ -71,6 +72,19 @@ def _known_detectors(value: dict[str, DetectorSettings]) -> dict[str, DetectorSe
             detector_kind(name)
         except NotFoundError:
             raise unknown_detector("detectors", name) from None
+    return value
+
+
+def _known_pii_types(value: list[str] | None) -> list[str] | None:
+    """`pii_types` names kinds the `pii` detector reports (checked here, so the error names
+    the field the user wrote, with a did-you-mean)."""
+    known = list(getattr(detector_factory("pii"), "finding_types", None) or ())
+    unknown = [t for t in value or () if known and t not in known]
+    if unknown:
+        hints = [f"{t!r}" + (f" (did you mean {close[0]}?)" if close else "")
+                 for t in unknown for close in [difflib.get_close_matches(t, known, 1, 0.5)]]
+        raise ValueError(f"unknown PII type(s) {', '.join(hints)}; the kinds are "
+                         f"{', '.join(known)}")
     return value
 
 
@@ -247,6 +261,7 @@ class GuardrailPolicy(_Frozen):
         default_factory=dict, description="Per-agent overrides, by agent name.")
 
     _detectors_known = field_validator("detectors")(_known_detectors)
+    _pii_types_known = field_validator("pii_types")(_known_pii_types)
 
     @model_validator(mode="after")
     def _normalise(self) -> GuardrailPolicy:

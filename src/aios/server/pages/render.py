@@ -14,6 +14,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 
 from aios.auth.users import Role
 from aios.errors import AiosError
+from aios.llm.pricing import usd_text
 from aios.server.sessions import Session
 
 __all__ = ["environment", "error_page", "render", "safe_next"]
@@ -47,7 +48,7 @@ def _ms(value: float | None) -> str:
 
 
 def _usd(value: float | None) -> str:
-    return "-" if value is None else f"${value:.4f}"
+    return "-" if value is None else usd_text(value)
 
 
 def _pct(value: float | None) -> str:

@@ -11,6 +11,7 @@ from datetime import datetime
 
 from markupsafe import Markup, escape
 
+from aios.llm.pricing import usd_text
 from aios.observability.traces import SpanNode, TraceTree
 from aios.server.dag import DagNode
 
@@ -121,7 +122,7 @@ def waterfall_svg(tree: TraceTree, *, max_rows: int = 400) -> Markup:
         bw = max(bar_w * node.duration_ms / total, 2.0)
         status = "error" if node.status == "error" else "ok"
         tip = (f"{node.name} ({node.kind}) {node.duration_ms:.1f} ms at +{offset:.1f} ms"
-               + (f"; tokens {node.input_tokens}/{node.output_tokens}, ${node.cost_usd:.5f}"
+               + (f"; tokens {node.input_tokens}/{node.output_tokens}, {usd_text(node.cost_usd)}"
                   if node.kind == "llm" else "")
                + (f"; error: {node.error}" if node.error else ""))
         parts.append(
@@ -138,7 +139,7 @@ def waterfall_svg(tree: TraceTree, *, max_rows: int = 400) -> Markup:
 
 def _fmt(value: float, unit: str) -> str:
     if unit == "usd":
-        return f"${value:.4f}" if value < 1 else f"${value:.2f}"
+        return usd_text(value) if value < 1 else f"${value:.2f}"
     return f"{value:.0f} ms" if value >= 10 else f"{value:.1f} ms"
 
 
