@@ -79,9 +79,11 @@ def test_a_paid_call_of_a_few_tokens_reads_as_its_cost_in_metrics_and_traces(
     # The llm row's last cell, whether latency and usage share a table or are split in two.
     llm_rows = [line.rstrip(" │") for line in metrics.stdout.splitlines() if "│ llm " in line]
     assert any(row.endswith("$0.0000048") for row in llm_rows), metrics.stdout
-    # The call was made outside any action, yet the overall "actions" row carries its usage
-    # too: the table says so.
-    assert "usage: every LLM call of the window, on both rows" in metrics.stdout
+    # The call was made outside any action: the overall "actions" row does not carry it, and
+    # the table says which calls each row counts.
+    assert "actions: LLM calls made inside actions; llm: every LLM call" in metrics.stdout
+    actions_rows = [line for line in metrics.stdout.splitlines() if "│ actions " in line]
+    assert actions_rows and not any("$0.0000048" in row for row in actions_rows)
     traces = aios("traces", home=home)
     assert "$0.0000048" in traces.stdout, traces.stdout
 

@@ -88,6 +88,10 @@ async def test_metrics_overall_and_by_dimension(store: Store, spans_written: Non
     assert llm.tokens == {"input": 1110, "output": 222, "cache_read": 555, "cache_write": 0,
                           "reasoning": 0}
     assert llm.cost_usd == pytest.approx(0.04)
+    # The actions row carries only the LLM calls made inside actions (an agent's turns and the
+    # endpoint's calls belong to none): the third call, outside any action, is on `llm` only.
+    assert actions.llm_calls == 2 and actions.cost_usd == pytest.approx(0.03)
+    assert actions.tokens["input"] == 1100
 
     by_agent = {g.key: g for g in report.by["agent"]}
     assert by_agent["kernel"].calls == 100 and by_agent["kernel"].llm_calls == 0

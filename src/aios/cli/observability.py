@@ -168,12 +168,11 @@ def render_metrics(out: Console, report: MetricsReport) -> None:
     """Summary tables: overall, then by agent, action, model and provider."""
     since = report.since.strftime("%Y-%m-%d %H:%M") if report.since else "the first span"
     out.print(f"metrics from {since} to {report.until:%Y-%m-%d %H:%M} UTC")
-    # Both overall rows carry the usage of every LLM call of the window (an agent's turns and
-    # the endpoint's calls are in no action span): say so, or "actions" reads as if actions
-    # had made them all.
+    # An agent's turns and the endpoint's calls are in no action span: they count on the `llm`
+    # row only, so the `actions` row's usage is what actions spent.
     _print_groups(out, "overall", report.overall,
                   caption="actions: action spans; llm: LLM call spans",
-                  usage_caption="usage: every LLM call of the window, on both rows")
+                  usage_caption="actions: LLM calls made inside actions; llm: every LLM call")
     for dim, groups in report.by.items():
         if groups:
             _print_groups(out, f"by {dim}", groups)

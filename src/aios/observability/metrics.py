@@ -130,7 +130,11 @@ def summarise(rows: Sequence[Sequence[Any]], *, since: datetime | None = None,
     cols = _Columns.of(rows)
     is_action = cols.kind == "action"
     is_llm = cols.kind == "llm"
-    overall = (_stats("actions", is_action, is_llm, cols), _stats("llm", is_llm, is_llm, cols))
+    # The actions row carries the LLM calls made inside actions (they are labelled with it);
+    # an agent's turns and the endpoint's calls belong to no action and count on `llm` only.
+    in_actions = is_llm & (cols.labels["action"] != _NONE)
+    overall = (_stats("actions", is_action, in_actions, cols),
+               _stats("llm", is_llm, is_llm, cols))
     by: dict[str, tuple[GroupStats, ...]] = {}
     for dim, (measured_kind, column) in DIMENSIONS.items():
         labels = cols.labels[column]
