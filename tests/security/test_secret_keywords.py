@@ -108,3 +108,12 @@ def test_a_rule_without_keywords_still_runs(own_rules_only):
 def test_texts_shorter_than_any_finding_have_none():
     det = secrets_module.SecretsDetector()
     assert det.detect("") == [] and det.detect("ok") == [] and det.detect("pw=") == []
+
+
+def test_the_keyword_assignment_rule_runs_only_with_one_of_its_keywords_in_any_case():
+    assert {"pass", "pwd", "secret", "token", "api_key", "apikey"} <= (
+        secrets_module._ASSIGNMENT_KEYWORDS or set())
+    det = secrets_module.SecretsDetector(detect_secrets_plugins=False, engine=False)
+    for text in ('API_KEY = "q8Zt3vNw9LpR2xKc7HsYb4Mf"', 'Api-Key: "q8Zt3vNw9LpR2xKc7HsYb4Mf"',
+                 "PASSWORD='hunter2'", "pa\u017f\u017fword='hunter2'"):
+        assert [f.type for f in det.detect(text)] in (["generic_secret"], ["password"]), text

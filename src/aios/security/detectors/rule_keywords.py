@@ -27,7 +27,7 @@ from ahocorasick_rs import AhoCorasick
 
 __all__ = ["KeywordIndex", "fold", "required_literals"]
 
-_CAP = 32  # most alternatives kept for one node or run
+_CAP = 128  # most alternatives kept for one node or run
 _CLASS_CAP = 8  # largest character class expanded into alternatives
 _FOLD = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s", "\u212a": "k"})
 _ZERO_WIDTH = frozenset({C.AT, C.ASSERT, C.ASSERT_NOT})

@@ -102,6 +102,8 @@ _KEYWORDS = (r"api[_.-]?key|apikey|access[_.-]?key|secret[_.-]?key|private[_.-]?
 # Found in two steps (keyword, then what follows it) because one pattern with a leading
 # `[\w.-]*` backtracks at every position and is a hundred times slower.
 _KEYWORD = re.compile(rf"(?i){_KEYWORDS}")
+#: One of these is in every text `_KEYWORD` finds something in (None: run always).
+_ASSIGNMENT_KEYWORDS = required_literals(_KEYWORD)
 # After the key: an operator (or, for a quoted key, a comma: `setenv("API_KEY", "...")`),
 # then a quoted value (group `qv`; escaped quotes as in `\"x\"`, at most one inner space) or
 # a bare one (group `v`).
@@ -193,7 +195,8 @@ class SecretsDetector:
         self.min_entropy = min_entropy
         self.min_score = min_score
         self._patterns = _patterns(detect_secrets_plugins)
-        self._keywords = KeywordIndex(k for p in self._patterns for k in p.keywords or ())
+        self._keywords = KeywordIndex([k for p in self._patterns for k in p.keywords or ()]
+                                      + list(_ASSIGNMENT_KEYWORDS or ()))
         self._engine = _betterleaks() if engine else None
 
     def detect(self, text: str) -> list[Finding]:
@@ -201,8 +204,10 @@ class SecretsDetector:
         if len(text) < _MIN_FINDING:
             return []
         found = list(self._engine_findings(text)) if self._engine is not None else []
-        found.extend(self._rule_findings(text))
-        found.extend(self._assignment_findings(text))
+        present = self._keywords.found(text)
+        found.extend(self._rule_findings(text, present))
+        if _ASSIGNMENT_KEYWORDS is None or not _ASSIGNMENT_KEYWORDS.isdisjoint(present):
+            found.extend(self._assignment_findings(text))
         return [f for f in merge_findings(found) if f.score >= self.min_score]
 
     def _engine_findings(self, text: str) -> Iterable[Finding]:
@@ -226,8 +231,8 @@ class SecretsDetector:
             score = _ENGINE_SCORES.get(confidence, 0.8)
             yield Finding(start, start + len(value), _snake(rule), score, value, self.name)
 
-    def _rule_findings(self, text: str) -> Iterable[Finding]:
-        present = self._keywords.found(text)
+    def _rule_findings(self, text: str, present: frozenset[str]) -> Iterable[Finding]:
+        """Matches of the patterns one of whose keywords is `present` (or that have none)."""
         for pat in self._patterns:
             if pat.keywords is not None and pat.keywords.isdisjoint(present):
                 continue  # none of its literals is in the text: it cannot match
