@@ -14,6 +14,10 @@ Four sources, merged:
 3. a keyword-assignment rule (`api_key = "..."`, `password: ...`) that keeps a value only if it
    is not a placeholder or a variable reference (detect-secrets' own heuristic filters) and,
    for non-password keys, has enough Shannon entropy to be random.
+
+Sources 1-3 run a regex only if one of its keywords (read from the regex by
+`rule_keywords.required_literals`) is in the text, as gitleaks does; a text under 4 characters
+is not scanned at all.
 """
 
 from __future__ import annotations
