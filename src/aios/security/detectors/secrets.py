@@ -14,6 +14,10 @@ Four sources, merged:
 3. a keyword-assignment rule (`api_key = "..."`, `password: ...`) that keeps a value only if it
    is not a placeholder or a variable reference (detect-secrets' own heuristic filters) and,
    for non-password keys, has enough Shannon entropy to be random.
+
+Sources 1-3 run a regex only if one of its keywords (read from the regex by
+`rule_keywords.required_literals`) is in the text, as gitleaks does; a text under 4 characters
+is not scanned at all.
 """
 
 from __future__ import annotations
@@ -53,6 +57,7 @@ from detect_secrets.plugins.telegram_token import TelegramBotTokenDetector
 from detect_secrets.plugins.twilio import TwilioKeyDetector
 
 from aios.security.detectors.base import Finding, merge_findings, register_detector
+from aios.security.detectors.rule_keywords import KeywordIndex, required_literals
 from aios.security.detectors.secret_rules import EXTRA_RULES, SecretRule
 
 __all__ = ["SecretsDetector", "shannon_entropy"]
@@ -74,6 +79,10 @@ def _betterleaks() -> Callable[[str], list[Any]] | None:
         return None
     scan: Callable[[str], list[Any]] = betterleaks.scan_string
     return scan
+
+#: Shortest finding kept from the engine and the rules; a keyword assignment (key, operator and
+#: a value of at least 3 characters) is longer. So a shorter text has no finding at all.
+_MIN_FINDING = 4
 
 #: detect-secrets plugins used, with the group of each denylist pattern that holds the value
 #: (0 = the whole match). Their `secret_type` becomes the finding type, snake_cased.
@@ -97,6 +106,8 @@ _KEYWORDS = (r"api[_.-]?key|apikey|access[_.-]?key|secret[_.-]?key|private[_.-]?
 # Found in two steps (keyword, then what follows it) because one pattern with a leading
 # `[\w.-]*` backtracks at every position and is a hundred times slower.
 _KEYWORD = re.compile(rf"(?i){_KEYWORDS}")
+#: One of these is in every text `_KEYWORD` finds something in (None: run always).
+_ASSIGNMENT_KEYWORDS = required_literals(_KEYWORD)
 # After the key: an operator (or, for a quoted key, a comma: `setenv("API_KEY", "...")`),
 # then a quoted value (group `qv`; escaped quotes as in `\"x\"`, at most one inner space) or
 # a bare one (group `v`).
@@ -143,6 +154,8 @@ class _Pattern:
     group: int | str
     score: float
     check_jwt: bool = False
+    #: one of these (lower-cased) is in every text the pattern matches; None: always run.
+    keywords: frozenset[str] | None = None
 
 
 def _patterns(include_detect_secrets: bool) -> tuple[_Pattern, ...]:
@@ -153,7 +166,8 @@ def _patterns(include_detect_secrets: bool) -> tuple[_Pattern, ...]:
             # `denylist` is an abstract property that each plugin overrides with a tuple.
             denylist = cast("tuple[re.Pattern[str], ...]", plugin.denylist)
             for regex, group in zip(denylist, groups, strict=True):
-                out.append(_Pattern(kind, regex, group, 0.9, plugin is JwtTokenDetector))
+                out.append(_Pattern(kind, regex, group, 0.9, plugin is JwtTokenDetector,
+                                    required_literals(regex)))
     for rule in EXTRA_RULES:
         out.append(_from_rule(rule))
     return tuple(out)
@@ -161,7 +175,8 @@ def _patterns(include_detect_secrets: bool) -> tuple[_Pattern, ...]:
 
 def _from_rule(rule: SecretRule) -> _Pattern:
     group: int | str = "v" if "v" in rule.pattern.groupindex else 0
-    return _Pattern(rule.type, rule.pattern, group, rule.score)
+    return _Pattern(rule.type, rule.pattern, group, rule.score,
+                    keywords=required_literals(rule.pattern))
 
 
 @register_detector("secrets")
@@ -184,13 +199,19 @@ class SecretsDetector:
         self.min_entropy = min_entropy
         self.min_score = min_score
         self._patterns = _patterns(detect_secrets_plugins)
+        self._keywords = KeywordIndex([k for p in self._patterns for k in p.keywords or ()]
+                                      + list(_ASSIGNMENT_KEYWORDS or ()))
         self._engine = _betterleaks() if engine else None
 
     def detect(self, text: str) -> list[Finding]:
         """Every credential span in `text`, overlapping matches merged."""
+        if len(text) < _MIN_FINDING:
+            return []
         found = list(self._engine_findings(text)) if self._engine is not None else []
-        found.extend(self._rule_findings(text))
-        found.extend(self._assignment_findings(text))
+        present = self._keywords.found(text)
+        found.extend(self._rule_findings(text, present))
+        if _ASSIGNMENT_KEYWORDS is None or not _ASSIGNMENT_KEYWORDS.isdisjoint(present):
+            found.extend(self._assignment_findings(text))
         return [f for f in merge_findings(found) if f.score >= self.min_score]
 
     def _engine_findings(self, text: str) -> Iterable[Finding]:
@@ -209,13 +230,16 @@ class SecretsDetector:
                 continue
             value = str(result.match.value or result.match.full or "")
             start = text.find(value) if value else -1
-            if start < 0 or len(value) < 4:
+            if start < 0 or len(value) < _MIN_FINDING:
                 continue
             score = _ENGINE_SCORES.get(confidence, 0.8)
             yield Finding(start, start + len(value), _snake(rule), score, value, self.name)
 
-    def _rule_findings(self, text: str) -> Iterable[Finding]:
+    def _rule_findings(self, text: str, present: frozenset[str]) -> Iterable[Finding]:
+        """Matches of the patterns one of whose keywords is `present` (or that have none)."""
         for pat in self._patterns:
+            if pat.keywords is not None and pat.keywords.isdisjoint(present):
+                continue  # none of its literals is in the text: it cannot match
             for match in pat.pattern.finditer(text):
                 value = match.group(pat.group)
                 if not value or (pat.check_jwt and not JwtTokenDetector.is_formally_valid(value)):
@@ -226,7 +250,7 @@ class SecretsDetector:
                     start += 1
                 while end > start and text[end - 1] in "\"' \t\r\n":
                     end -= 1
-                if end - start < 4:
+                if end - start < _MIN_FINDING:
                     continue
                 yield Finding(start, end, pat.type, pat.score, text[start:end], self.name)
 
