@@ -17,6 +17,7 @@ half, next to plain cosine on the same embeddings):
 | `added_number` | one side states a number the other does not |
 | `length_ratio` | shorter / longer prompt, in words |
 | `lone_replacement` | all else equal, one word replaced by a non-synonym (start/restart) |
+| `alignment` | BERTScore-like: each content word's best word cosine on the other side, F1 |
 
 The score is P(same request) (0 below `MIN_COSINE`); the cache serves the most similar
 candidate whose score reaches the namespace threshold.
@@ -33,7 +34,6 @@ from aios.routing.guard import (
     TextFacts,
     WordVectors,
     conflict_facts,
-    differing_words,
     facts,
     missing_names,
 )
@@ -53,7 +53,7 @@ SYNONYM_GROUPS = (
     "complete entire whole full", "show display print list", "delete remove erase",
     "get fetch retrieve obtain", "make create generate build", "find search locate look",
     "big large huge", "small little tiny", "fast quick rapid", "error failure fault",
-    "check verify inspect examine", "change modify alter edit update", "use utilize employ",
+    "check verify inspect examine see", "change modify alter edit update", "use utilize employ",
     "help assist", "begin commence start", "stop halt", "end finish", "buy purchase",
     "picture image photo", "car automobile vehicle", "movie film",
     "answer reply response", "correct right", "wrong incorrect", "maybe perhaps",
@@ -78,10 +78,10 @@ SHORT_PROMPT_WORDS = 12
 PAIR_SIMILARITY = 0.13
 
 FEATURES = ("cosine", "swap", "unmatched", "extra", "overlap", "added_name", "swapped_name",
-            "added_number", "length_ratio", "lone_replacement")
+            "added_number", "length_ratio", "lone_replacement", "alignment")
 #: (lowest, highest) value of each feature, for the cosine a threshold needs (`min_cosine`).
 _BOUNDS = ((-1.0, 1.0), (-1.0, 1.0), (0.0, 2.0), (0.0, 2.0), (0.0, 1.0), (0.0, 1.0),
-           (0.0, 1.0), (0.0, 1.0), (0.0, 1.0), (0.0, 1.0))
+           (0.0, 1.0), (0.0, 1.0), (0.0, 1.0), (0.0, 1.0), (0.0, 1.0))
 
 #: Below this cosine a pair is never served (score 0, no features computed: most lookups
 #: that miss stop here). On the calibration half no pair scoring 0.5 or more had a cosine
@@ -92,7 +92,7 @@ MIN_COSINE = 0.4
 #: Logistic weights per feature, then the bias: `python bench/gateway.py --calibrate` fits
 #: them on the calibration half of the paraphrase pairs (WordLlama embeddings) and prints
 #: this line.
-WEIGHTS = (1.568, 2.416, -2.901, -0.083, 1.939, -0.181, -0.147, -0.79, 2.275, 0.475, -2.389)
+WEIGHTS = (1.393, 2.378, -2.765, -0.133, 1.454, -0.202, -0.163, -0.792, 2.262, 0.651, 0.985, -2.714)
 
 
 @dataclass(frozen=True)
@@ -127,41 +127,69 @@ def _pairs(sims: np.ndarray) -> list[tuple[int, int]]:
     return pairs
 
 
+def _alignment(sims: np.ndarray, shared_a: np.ndarray, shared_b: np.ndarray) -> float:
+    """BERTScore-like F1 of the content words: each word's best cosine with the other side's
+    words (a shared stem counts 1), averaged per side, harmonic mean of the two sides."""
+    best_a = np.where(shared_a, 1.0, sims.max(axis=1) if sims.size else 0.0)
+    best_b = np.where(shared_b, 1.0, sims.max(axis=0) if sims.size else 0.0)
+    ra, rb = max(float(best_a.mean()), 0.0), max(float(best_b.mean()), 0.0)
+    return 2 * ra * rb / (ra + rb) if ra + rb > 0 else 0.0
+
+
 def pair_features(fa: TextFacts, fb: TextFacts, cosine: float,
                   vectors: WordVectors | None = None) -> tuple[np.ndarray, tuple[str, ...]]:
     """The `FEATURES` of a pair, and its content words without a related counterpart."""
-    only_a, only_b = differing_words(fa, fb)
+    in_a, in_b = set(fa.content), set(fb.content)
+    shared_a = np.fromiter((stem in in_b for stem in fa.content), dtype=bool,
+                           count=len(fa.content))
+    shared_b = np.fromiter((stem in in_a for stem in fb.content), dtype=bool,
+                           count=len(fb.content))
+    only_a = [form for form, shared in zip(fa.forms, shared_a.tolist(), strict=True)
+              if not shared]
+    only_b = [form for form, shared in zip(fb.forms, shared_b.tolist(), strict=True)
+              if not shared]
     pairs: list[tuple[int, int]] = []
     swap = 0.0
     lone = len(only_a) == len(only_b) == 1
     replaced = float(lone)
-    if only_a and only_b and vectors is not None:
-        matrix = vectors(only_a + only_b)
-        va, vb = matrix[:len(only_a)], matrix[len(only_a):]
-        sims = va @ vb.T
-        pairs = _pairs(sims)
-        if lone:
-            replaced = float(sims[0, 0] < SYNONYM_SIMILARITY and
-                             not _synonyms(only_a[0], only_b[0]))
-            pairs = pairs if not replaced else []
-        mean_a, mean_b = va.sum(axis=0), vb.sum(axis=0)
-        norms = float(mean_a @ mean_a) * float(mean_b @ mean_b)
-        swap = float(mean_a @ mean_b) / math.sqrt(norms) if norms > 0 else 0.0
+    if not fa.content or not fb.content:
+        alignment = float(not fa.content and not fb.content)
+    elif vectors is None:
+        alignment = _alignment(np.zeros((len(fa.content), len(fb.content))), shared_a,
+                               shared_b)
+    else:
+        # One call for every content word of both sides: the alignment needs them all, the
+        # replaced words are their rows and columns that no shared stem covers.
+        matrix = vectors([*fa.forms, *fb.forms])
+        split = len(fa.forms)
+        every = matrix[:split] @ matrix[split:].T
+        alignment = _alignment(every, shared_a, shared_b)
+        if only_a and only_b:
+            va, vb = matrix[:split][~shared_a], matrix[split:][~shared_b]
+            sims = every[np.ix_(~shared_a, ~shared_b)]
+            pairs = _pairs(sims)
+            if lone:
+                replaced = float(sims[0, 0] < SYNONYM_SIMILARITY and
+                                 not _synonyms(only_a[0], only_b[0]))
+                pairs = [] if replaced else [(0, 0)]  # a synonym pairs, whatever its cosine
+            mean_a, mean_b = va.sum(axis=0), vb.sum(axis=0)
+            norms = float(mean_a @ mean_a) * float(mean_b @ mean_b)
+            swap = float(mean_a @ mean_b) / math.sqrt(norms) if norms > 0 else 0.0
     paired_a, paired_b = {i for i, _ in pairs}, {j for _, j in pairs}
     unmatched = tuple([w for i, w in enumerate(only_a) if i not in paired_a] +
                       [w for j, w in enumerate(only_b) if j not in paired_b])
     per_word = 1.0 / max((fa.length + fb.length) / 2, 1.0)
     missing = max(len(only_a), len(only_b)) - len(pairs)
     extra = abs(len(only_a) - len(only_b))
-    union = len(set(fa.content) | set(fb.content))
-    overlap = len(set(fa.content) & set(fb.content)) / union if union else 1.0
+    union = len(in_a | in_b)
+    overlap = len(in_a & in_b) / union if union else 1.0
     names_a, names_b = missing_names(fa, fb)
     added_number = set(fa.numbers) != set(fb.numbers)
     ratio = min(fa.length, fb.length) / max(fa.length, fb.length, 1)
     values = np.array([cosine, swap, min(missing * per_word, 2.0), min(extra * per_word, 2.0),
                        overlap, float(bool(names_a) != bool(names_b)),
                        float(bool(names_a) and bool(names_b)), float(added_number), ratio,
-                       replaced])
+                       replaced, alignment])
     return values, unmatched
 
 
@@ -191,13 +219,21 @@ def _bound(threshold: float, weights: tuple[float, ...]) -> float:
 
 
 def replaced_word(values: np.ndarray, fa: TextFacts, fb: TextFacts) -> bool:
-    """The one hard rule that needs word vectors: in a short prompt, all else equal, one
-    word replaced by a word that is not a synonym ("show disk usage" / "show memory usage",
-    "start" / "restart" the container). In a short command the word is the request's
-    object or verb; in a long sentence a lone reworded word is mostly a paraphrase (on the
-    calibration pairs), so longer prompts are left to the score."""
+    """The one hard rule that needs word vectors: in a short prompt, one word replaced, in
+    the same place, by a word that is not a synonym, the other words written alike and in
+    the same order ("show disk usage" / "show memory usage", "start" / "restart" the
+    container). In a short command that word is the request's object or verb. A reworded
+    prompt ("It doesn't exist in that version" / "That version does not contain it") or a
+    long sentence is left to the score: on the calibration pairs refusing those refused
+    true paraphrases only."""
     return bool(values[FEATURES.index("lone_replacement")]) and \
-        (fa.length + fb.length) / 2 <= SHORT_PROMPT_WORDS
+        (fa.length + fb.length) / 2 <= SHORT_PROMPT_WORDS and _one_place(fa, fb)
+
+
+def _one_place(fa: TextFacts, fb: TextFacts) -> bool:
+    """The content words, in order, differ at exactly one place."""
+    a, b = fa.sequence, fb.sequence
+    return len(a) == len(b) and sum(x != y for x, y in zip(a, b, strict=True)) == 1
 
 
 def match_facts(fa: TextFacts, fb: TextFacts, cosine: float,
