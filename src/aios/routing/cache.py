@@ -52,6 +52,9 @@ __all__ = ["DEFAULT_THRESHOLD", "CacheConfig", "CacheStats", "Candidate", "Names
 
 log = logging.getLogger("aios.routing.cache")
 
+#: Word-vector matrices of recent prompts kept by a cache (`ResponseCache._word_vectors`).
+_WORD_MEMO = 4096
+
 
 @dataclass(frozen=True)
 class NamespacePolicy:
@@ -217,6 +220,7 @@ class ResponseCache:
              "evictions", "expirations"), 0)
         # ModelInfo objects are built once and reused for every call: memoise their identity.
         self._identities: dict[int, tuple[ModelInfo, bytes]] = {}
+        self._word_memo: OrderedDict[tuple[str, ...], np.ndarray] = OrderedDict()
 
     # -- public API -----------------------------------------------------------------------
 
@@ -422,11 +426,23 @@ class ResponseCache:
             if entry.prompt == prompt:
                 yield entry, cosine, Match(cosine)
             else:
-                yield entry, cosine, match_facts(entry.facts, asked, cosine, self._word_vectors)
+                yield entry, cosine, match_facts(entry.facts, asked, cosine, self._word_vectors,
+                                                 threshold=threshold)
 
     def _word_vectors(self, words: Sequence[str]) -> np.ndarray:
+        """The vectors of a prompt's content words (`sameness.pair_features` asks for the
+        query's once per candidate: remembered, bounded, for the lookups to come)."""
         assert self.embedder is not None
-        return self.embedder.embed(words)
+        key = tuple(words)
+        memo = self._word_memo
+        found = memo.get(key)
+        if found is None:
+            found = memo[key] = self.embedder.embed(key)
+            if len(memo) > _WORD_MEMO:
+                memo.popitem(last=False)
+        else:
+            memo.move_to_end(key)
+        return found
 
     # -- internals ------------------------------------------------------------------------
 

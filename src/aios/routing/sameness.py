@@ -92,7 +92,7 @@ MIN_COSINE = 0.4
 #: Logistic weights per feature, then the bias: `python bench/gateway.py --calibrate` fits
 #: them on the calibration half of the paraphrase pairs (WordLlama embeddings) and prints
 #: this line.
-WEIGHTS = (1.393, 2.378, -2.765, -0.133, 1.454, -0.202, -0.163, -0.792, 2.262, 0.651, 0.985, -2.714)
+WEIGHTS = (1.394, 2.378, -2.765, -0.133, 1.454, -0.202, -0.163, -0.792, 2.262, 0.651, 0.986, -2.714)
 
 
 @dataclass(frozen=True)
@@ -110,15 +110,17 @@ class Match:
     unmatched: tuple[str, ...] = ()
 
 
-def _pairs(sims: np.ndarray) -> list[tuple[int, int]]:
+def _pairs(sims: list[list[float]]) -> list[tuple[int, int]]:
     """Rows and columns paired best first, each used once, at PAIR_SIMILARITY or above."""
-    rows, cols = sims.shape
+    most = min(len(sims), len(sims[0]))
+    ranked = sorted(((value, row, col) for row, line in enumerate(sims)
+                     for col, value in enumerate(line) if value >= PAIR_SIMILARITY),
+                    reverse=True)
     used_rows: set[int] = set()
     used_cols: set[int] = set()
     pairs: list[tuple[int, int]] = []
-    for index in np.argsort(sims, axis=None)[::-1].tolist():
-        row, col = divmod(index, cols)
-        if sims[row, col] < PAIR_SIMILARITY or len(pairs) == min(rows, cols):
+    for _, row, col in ranked:
+        if len(pairs) == most:
             break
         if row not in used_rows and col not in used_cols:
             used_rows.add(row)
@@ -127,75 +129,122 @@ def _pairs(sims: np.ndarray) -> list[tuple[int, int]]:
     return pairs
 
 
-def _alignment(sims: np.ndarray, shared_a: np.ndarray, shared_b: np.ndarray) -> float:
-    """BERTScore-like F1 of the content words: each word's best cosine with the other side's
-    words (a shared stem counts 1), averaged per side, harmonic mean of the two sides."""
-    best_a = np.where(shared_a, 1.0, sims.max(axis=1) if sims.size else 0.0)
-    best_b = np.where(shared_b, 1.0, sims.max(axis=0) if sims.size else 0.0)
-    ra, rb = max(float(best_a.mean()), 0.0), max(float(best_b.mean()), 0.0)
-    return 2 * ra * rb / (ra + rb) if ra + rb > 0 else 0.0
+def _side(best: list[float], shared: list[bool]) -> float:
+    """How well one side's content words are covered: each word's best cosine with the
+    other side's words (a shared stem counts 1), averaged."""
+    return max(sum(1.0 if same else value for same, value in zip(shared, best, strict=True))
+               / len(shared), 0.0)
+
+
+#: Rows of a word-by-word product computed per call: numpy's BLAS spreads a product of more
+#: than ~256k multiply-adds over threads, which on a busy host costs milliseconds for
+#: microseconds of work (a 60 x 60 x 256 product: ~1 ms of CPU, 5 ms wall at load 9).
+_PRODUCT_BUDGET = 200_000
+
+
+def _products(va: np.ndarray, vb: np.ndarray) -> list[list[float]]:
+    """`va @ vb.T` as lists, in slices of rows small enough to stay single-threaded."""
+    step = max(1, _PRODUCT_BUDGET // max(vb.shape[0] * vb.shape[1], 1))
+    if va.shape[0] <= step:
+        return (va @ vb.T).tolist()  # type: ignore[no-any-return]
+    out: list[list[float]] = []
+    for start in range(0, va.shape[0], step):
+        out.extend((va[start:start + step] @ vb.T).tolist())
+    return out
 
 
 def pair_features(fa: TextFacts, fb: TextFacts, cosine: float,
                   vectors: WordVectors | None = None) -> tuple[np.ndarray, tuple[str, ...]]:
-    """The `FEATURES` of a pair, and its content words without a related counterpart."""
-    in_a, in_b = set(fa.content), set(fb.content)
-    shared_a = np.fromiter((stem in in_b for stem in fa.content), dtype=bool,
-                           count=len(fa.content))
-    shared_b = np.fromiter((stem in in_a for stem in fb.content), dtype=bool,
-                           count=len(fb.content))
-    only_a = [form for form, shared in zip(fa.forms, shared_a.tolist(), strict=True)
-              if not shared]
-    only_b = [form for form, shared in zip(fb.forms, shared_b.tolist(), strict=True)
-              if not shared]
-    pairs: list[tuple[int, int]] = []
-    swap = 0.0
-    lone = len(only_a) == len(only_b) == 1
-    replaced = float(lone)
-    if not fa.content or not fb.content:
-        alignment = float(not fa.content and not fb.content)
-    elif vectors is None:
-        alignment = _alignment(np.zeros((len(fa.content), len(fb.content))), shared_a,
-                               shared_b)
-    else:
-        # One call for every content word of both sides: the alignment needs them all, the
-        # replaced words are their rows and columns that no shared stem covers.
-        matrix = vectors([*fa.forms, *fb.forms])
-        split = len(fa.forms)
-        every = matrix[:split] @ matrix[split:].T
-        alignment = _alignment(every, shared_a, shared_b)
-        if only_a and only_b:
-            va, vb = matrix[:split][~shared_a], matrix[split:][~shared_b]
-            sims = every[np.ix_(~shared_a, ~shared_b)]
-            pairs = _pairs(sims)
-            if lone:
-                replaced = float(sims[0, 0] < SYNONYM_SIMILARITY and
-                                 not _synonyms(only_a[0], only_b[0]))
-                pairs = [] if replaced else [(0, 0)]  # a synonym pairs, whatever its cosine
-            mean_a, mean_b = va.sum(axis=0), vb.sum(axis=0)
-            norms = float(mean_a @ mean_a) * float(mean_b @ mean_b)
-            swap = float(mean_a @ mean_b) / math.sqrt(norms) if norms > 0 else 0.0
-    paired_a, paired_b = {i for i, _ in pairs}, {j for _, j in pairs}
-    unmatched = tuple([w for i, w in enumerate(only_a) if i not in paired_a] +
-                      [w for j, w in enumerate(only_b) if j not in paired_b])
-    per_word = 1.0 / max((fa.length + fb.length) / 2, 1.0)
-    missing = max(len(only_a), len(only_b)) - len(pairs)
-    extra = abs(len(only_a) - len(only_b))
-    union = len(in_a | in_b)
-    overlap = len(in_a & in_b) / union if union else 1.0
-    names_a, names_b = missing_names(fa, fb)
-    added_number = set(fa.numbers) != set(fb.numbers)
-    ratio = min(fa.length, fb.length) / max(fa.length, fb.length, 1)
-    values = np.array([cosine, swap, min(missing * per_word, 2.0), min(extra * per_word, 2.0),
-                       overlap, float(bool(names_a) != bool(names_b)),
-                       float(bool(names_a) and bool(names_b)), float(added_number), ratio,
-                       replaced, alignment])
+    """The `FEATURES` of a pair, and its content words without a related counterpart.
+
+    `vectors` is called once per side, with that side's `TextFacts.forms` (a tuple: the
+    cache memoises the query's across its candidates)."""
+    values, unmatched, _ = _features(fa, fb, cosine, vectors, None)
     return values, unmatched
+
+
+def _features(fa: TextFacts, fb: TextFacts, cosine: float, vectors: WordVectors | None,
+              bound: tuple[float, tuple[float, ...]] | None
+              ) -> tuple[np.ndarray, tuple[str, ...], float | None]:
+    """`pair_features`, and None, or the highest score the pair could reach when its
+    word-vector features were skipped: with `bound` (a threshold and the weights), they are
+    when even their best values would leave the score below the threshold (the features
+    without them are returned)."""
+    in_a, in_b = set(fa.content), set(fb.content)
+    shared_a = [stem in in_b for stem in fa.content]
+    shared_b = [stem in in_a for stem in fb.content]
+    rows = [i for i, same in enumerate(shared_a) if not same]
+    cols = [j for j, same in enumerate(shared_b) if not same]
+    only_a, only_b = [fa.forms[i] for i in rows], [fb.forms[j] for j in cols]
+    per_word = 1.0 / max((fa.length + fb.length) / 2, 1.0)
+    union = len(in_a | in_b)
+    names_a, names_b = missing_names(fa, fb)
+    lone = len(only_a) == len(only_b) == 1
+    if not fa.content or not fb.content:
+        ra = rb = float(not fa.content and not fb.content)
+    else:  # without word vectors: shared stems only
+        ra, rb = _side([0.0] * len(shared_a), shared_a), _side([0.0] * len(shared_b), shared_b)
+    values = [cosine, 0.0, min(max(len(only_a), len(only_b)) * per_word, 2.0),
+              min(abs(len(only_a) - len(only_b)) * per_word, 2.0),
+              len(in_a & in_b) / union if union else 1.0,
+              float(bool(names_a) != bool(names_b)), float(bool(names_a) and bool(names_b)),
+              float(set(fa.numbers) != set(fb.numbers)),
+              min(fa.length, fb.length) / max(fa.length, fb.length, 1), float(lone),
+              2 * ra * rb / (ra + rb) if ra + rb > 0 else 0.0]
+    unmatched = (*only_a, *only_b)
+    if vectors is None or not fa.content or not fb.content:
+        return np.array(values), unmatched, None
+    if bound is not None:
+        best = _best(values, bool(rows and cols), bound[1])
+        if best < bound[0]:
+            return np.array(values), unmatched, best
+    all_a, all_b = vectors(fa.forms), vectors(fb.forms)
+    across = _products(all_a, all_b)
+    ra = _side([max(line) for line in across], shared_a)
+    rb = _side([max(column) for column in zip(*across, strict=True)], shared_b)
+    values[_ALIGNMENT] = 2 * ra * rb / (ra + rb) if ra + rb > 0 else 0.0
+    if rows and cols:
+        sims = [[across[i][j] for j in cols] for i in rows]
+        pairs = _pairs(sims)
+        if lone:
+            replaced = sims[0][0] < SYNONYM_SIMILARITY and not _synonyms(only_a[0], only_b[0])
+            values[_LONE] = float(replaced)
+            pairs = [] if replaced else [(0, 0)]  # a synonym pairs, whatever its cosine
+        # Cosine of the summed vectors of the replaced words of each side.
+        sum_a, sum_b = all_a[rows].sum(axis=0), all_b[cols].sum(axis=0)
+        norms = float(sum_a @ sum_a) * float(sum_b @ sum_b)
+        values[_SWAP] = sum(map(sum, sims)) / math.sqrt(norms) if norms > 0 else 0.0
+        values[_UNMATCHED] = min((max(len(rows), len(cols)) - len(pairs)) * per_word, 2.0)
+        paired_a, paired_b = {i for i, _ in pairs}, {j for _, j in pairs}
+        unmatched = tuple([w for i, w in enumerate(only_a) if i not in paired_a] +
+                          [w for j, w in enumerate(only_b) if j not in paired_b])
+    return np.array(values), unmatched, None
+
+
+_SWAP, _UNMATCHED, _EXTRA, _LONE, _ALIGNMENT = (FEATURES.index(name) for name in (
+    "swap", "unmatched", "extra", "lone_replacement", "alignment"))
+
+
+def _best(values: list[float], replaced: bool, weights: tuple[float, ...]) -> float:
+    """The highest score the pair can reach whatever its word vectors say: swap anywhere in
+    [-1, 1] (when words were replaced), every replaced word paired (down to the `extra`
+    words), the lone replacement a synonym or not, alignment up to 1."""
+    best = list(values)
+    if replaced:
+        best[_SWAP] = 1.0 if weights[_SWAP] > 0 else -1.0
+        if weights[_UNMATCHED] < 0:
+            best[_UNMATCHED] = values[_EXTRA]
+    if weights[_LONE] < 0:
+        best[_LONE] = 0.0
+    if weights[_ALIGNMENT] > 0:
+        best[_ALIGNMENT] = 1.0
+    z = sum(v * w for v, w in zip(best, weights, strict=False)) + weights[-1]
+    return 1.0 / (1.0 + math.exp(-max(min(z, 30.0), -30.0)))
 
 
 def score(values: np.ndarray, weights: tuple[float, ...] = WEIGHTS) -> float:
     """P(same request) from `pair_features` values."""
-    z = float(np.dot(values, weights[:-1]) + weights[-1])
+    z = sum(v * w for v, w in zip(values.tolist(), weights, strict=False)) + weights[-1]
     return 1.0 / (1.0 + math.exp(-max(min(z, 30.0), -30.0)))
 
 
@@ -238,14 +287,20 @@ def _one_place(fa: TextFacts, fb: TextFacts) -> bool:
 
 def match_facts(fa: TextFacts, fb: TextFacts, cosine: float,
                 vectors: WordVectors | None = None,
-                weights: tuple[float, ...] = WEIGHTS) -> Match:
-    """`match` on facts already extracted."""
+                weights: tuple[float, ...] = WEIGHTS, threshold: float | None = None) -> Match:
+    """`match` on facts already extracted.
+
+    With a `threshold`, a pair that cannot reach it whatever its word vectors say is not
+    given them: its score is then the highest it could have had (below the threshold)."""
     reason = conflict_facts(fa, fb)
     if reason is not None:
         return Match(-1.0, reason)
     if cosine < MIN_COSINE:
         return Match(0.0)
-    values, unmatched = pair_features(fa, fb, cosine, vectors)
+    values, unmatched, best = _features(
+        fa, fb, cosine, vectors, None if threshold is None else (threshold, weights))
+    if best is not None:
+        return Match(best, None, unmatched)
     if replaced_word(values, fa, fb):
         return Match(-1.0, f"replaced word differs ({'/'.join(unmatched)})", unmatched)
     return Match(score(values, weights), None, unmatched)
