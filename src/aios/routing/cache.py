@@ -258,6 +258,9 @@ class ResponseCache:
             vectors = self.embedder.embed([pending[i][0].prompt for i in reembed])
             for i, vector in zip(reembed, vectors, strict=True):
                 pending[i] = (pending[i][0], vector)
+        if self.embedder is not None:  # the words the guard aligns, as `put` does
+            self.embedder.embed(sorted({word for entry, _ in pending if entry.facts is not None
+                                        for word in entry.facts.forms}))
         groups: dict[tuple[str, str], list[tuple[int, np.ndarray]]] = {}
         for entry, vector in pending:
             if vector is not None and entry.bucket is not None:
@@ -301,6 +304,10 @@ class ResponseCache:
         if bucket is not None and self.embedder is not None:
             vector = self.embedder.embed_one(prompt)
             self._index((namespace, bucket)).add(entry.id, vector)
+            if entry.facts is not None:
+                # Its words' vectors now, after a model call, not in a later lookup's budget
+                # (the guard aligns them; the embedder remembers them).
+                self.embedder.embed(entry.facts.forms)
         evicted: list[tuple[str, str]] = []
         while len(self._entries) > self.config.max_entries:
             oldest = next(iter(self._entries))

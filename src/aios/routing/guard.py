@@ -16,8 +16,9 @@ compared by the `RULES`; any one that fires refuses the hit, whatever the simila
 * names: each side names an identifier (host, file, id) the other does not (``web-01`` /
   ``web-02``, ``app.log`` / ``sys.log``; ``pkg.Name`` matches ``Name`` of ``pkg``); swapped
   capitalised names (``Alice`` / ``Bob``) are weighed by the score instead;
-* direction: the same words on the two sides of "to"/"into"/"onto", swapped (``copy alpha
-  to beta`` / ``copy beta to alpha``).
+* direction: words (or numbers) moved across "to"/"into"/"onto" both ways (``copy alpha
+  to beta`` / ``copy beta to alpha``, ``port 8080 to 80`` / ``80 to 8080``); in prompts of
+  more than `DIRECTION_WORDS` words, only when both hold the same content words.
 
 Rules must earn their place: bench/gateway.py section 3 reports, on the calibration pairs,
 the precision each buys at equal hit rate; the cache's score (`aios.routing.sameness`) then

@@ -136,21 +136,12 @@ def _side(best: list[float], shared: list[bool]) -> float:
                / len(shared), 0.0)
 
 
-#: Rows of a word-by-word product computed per call: numpy's BLAS spreads a product of more
-#: than ~256k multiply-adds over threads, which on a busy host costs milliseconds for
-#: microseconds of work (a 60 x 60 x 256 product: ~1 ms of CPU, 5 ms wall at load 9).
-_PRODUCT_BUDGET = 200_000
-
-
 def _products(va: np.ndarray, vb: np.ndarray) -> list[list[float]]:
-    """`va @ vb.T` as lists, in slices of rows small enough to stay single-threaded."""
-    step = max(1, _PRODUCT_BUDGET // max(vb.shape[0] * vb.shape[1], 1))
-    if va.shape[0] <= step:
-        return (va @ vb.T).tolist()  # type: ignore[no-any-return]
-    out: list[list[float]] = []
-    for start in range(0, va.shape[0], step):
-        out.extend((va[start:start + step] @ vb.T).tolist())
-    return out
+    """`va @ vb.T` as lists, by `einsum`'s own loop rather than BLAS: a BLAS product wakes
+    its thread pool, whose threads then spin beside the caller; on a 2-core host that
+    doubled the CPU time of the HNSW search timed after it (`bench/gateway.py --only
+    lookups`: 133 vs 63 us, and 63 with OPENBLAS_NUM_THREADS=1)."""
+    return np.einsum("ik,jk->ij", va, vb).tolist()  # type: ignore[no-any-return]
 
 
 def pair_features(fa: TextFacts, fb: TextFacts, cosine: float,
