@@ -52,8 +52,9 @@ __all__ = ["DEFAULT_THRESHOLD", "CacheConfig", "CacheStats", "Candidate", "Names
 
 log = logging.getLogger("aios.routing.cache")
 
-#: Word-vector matrices of recent prompts kept by a cache (`ResponseCache._word_vectors`).
-_WORD_MEMO = 4096
+#: Word-vector matrices of recent prompts kept by a cache (`ResponseCache._word_vectors`):
+#: the query's serves its other candidates; ~10 KB each.
+_WORD_MEMO = 256
 
 
 @dataclass(frozen=True)
