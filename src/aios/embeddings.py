@@ -24,7 +24,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import numpy as np
 
@@ -209,29 +209,35 @@ class EmbeddingService:
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Vectors of `texts`, shape (len(texts), dim), unit length (zero for empty text)."""
         texts = list(texts)
-        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        found: list[np.ndarray | None] = []
         missing: dict[str, list[int]] = {}
         with self._lock:
+            lru = self._lru
             for row, text in enumerate(texts):
-                cached = self._lru.get(text)
+                cached = lru.get(text)
                 if cached is not None:
-                    self._lru.move_to_end(text)
-                    out[row] = cached
-                    self.hits += 1
+                    lru.move_to_end(text)
                 else:
                     missing.setdefault(text, []).append(row)
-        if missing:
-            unique = list(missing)
-            vectors = _normalise(self.backend.encode(unique))
-            with self._lock:
-                self.misses += len(unique)
+                found.append(cached)
+            self.hits += len(texts) - sum(map(len, missing.values()))
+        if not missing:
+            # All remembered (a cache lookup's words): one copy, not one per row.
+            return np.stack(cast(list[np.ndarray], found)) if found else \
+                np.empty((0, self.dim), dtype=np.float32)
+        unique = list(missing)
+        vectors = _normalise(self.backend.encode(unique))
+        for text, vector in zip(unique, vectors, strict=True):
+            for row in missing[text]:
+                found[row] = vector
+        with self._lock:
+            self.misses += len(unique)
+            if self.cache_size > 0:
                 for text, vector in zip(unique, vectors, strict=True):
-                    out[missing[text]] = vector
-                    if self.cache_size > 0:
-                        self._lru[text] = vector
-                while len(self._lru) > self.cache_size:
-                    self._lru.popitem(last=False)
-        return out
+                    self._lru[text] = vector
+            while len(self._lru) > self.cache_size:
+                self._lru.popitem(last=False)
+        return np.stack(cast(list[np.ndarray], found))
 
     def embed_one(self, text: str) -> np.ndarray:
         """The vector of one text."""

@@ -10,7 +10,7 @@ import pytest
 from aios.embeddings import EmbeddingService
 from aios.routing import DEFAULT_THRESHOLD, VectorIndex, conflict
 from aios.routing.guard import facts
-from aios.routing.sameness import match
+from aios.routing.sameness import match, match_facts
 
 
 @pytest.mark.parametrize(("a", "b", "why"), [
@@ -34,6 +34,11 @@ from aios.routing.sameness import match
     ("Convert celsius to fahrenheit", "How do I turn fahrenheit into celsius?", "direction"),
     ("Copy the logs from staging to production", "Copy the logs from production to staging",
      "direction"),
+    ("Forward port 8080 to port 80", "Forward port 80 to port 8080", "direction"),
+    ("Rename report.txt to summary.txt", "Rename summary.txt to report.txt", "direction"),
+    ("Redirect http to https", "Redirect https to http", "direction"),
+    ("Merge the feature branch into main", "Merge main into the feature branch", "direction"),
+    ("Promote the replica to primary", "Demote the primary to replica", "opposites"),
 ])
 def test_conflicting_pairs_are_refused(a: str, b: str, why: str) -> None:
     reason = conflict(a, b)
@@ -121,6 +126,37 @@ def test_a_lone_replaced_word_in_a_short_prompt_must_be_a_synonym(
     verdict = match("how to start a docker container", "how to restart a docker container",
                     cosine, embedder.embed)
     assert cosine > 0.9 and verdict.reason == "replaced word differs (start/restart)"
+
+
+def test_a_reworded_prompt_is_not_a_lone_replaced_word(embedder: EmbeddingService) -> None:
+    # One content word differs (exist/contain) but the sentence is rebuilt around it: not a
+    # word swapped in place, so the score decides (the rule refused such paraphrases).
+    verdict = match("It doesn't exist in that version.", "That version does not contain it.",
+                    0.9, embedder.embed)
+    assert verdict.reason is None
+    verdict = match("It selects records from a table.", "It retrieves records from a table.",
+                    0.9, embedder.embed)
+    assert verdict.reason == "replaced word differs (selects/retrieves)"  # in place
+
+
+@pytest.mark.parametrize("threshold", [0.5, DEFAULT_THRESHOLD, 0.95])
+def test_a_pair_skipped_for_its_bound_gets_the_same_decision(
+        embedder: EmbeddingService, threshold: float) -> None:
+    pairs = [("Restart the web server", "Restart the web server and clear its logs"),
+             ("How do I list running containers?", "How can I list all the running containers?"),
+             ("Show disk usage", "Show the memory usage of the api pods in staging"),
+             ("List the open ports", "Close every port that is open on the gateway"),
+             ("Delete the old backups", "Remove the backups older than a week"),
+             ("Show the logs of the api", "What time is it in Tokyo?")]
+    skipped = 0
+    for a, b in pairs:
+        cosine = embedder.similarity(a, b)
+        full = match_facts(facts(a), facts(b), cosine, embedder.embed)
+        bounded = match_facts(facts(a), facts(b), cosine, embedder.embed, threshold=threshold)
+        assert (full.score >= threshold) == (bounded.score >= threshold), (a, b)
+        assert bounded.score >= full.score
+        skipped += bounded != full
+    assert skipped or threshold < DEFAULT_THRESHOLD  # "... and clear its logs" is skipped
 
 
 def test_related_rewordings_need_word_vectors(embedder: EmbeddingService) -> None:

@@ -52,6 +52,10 @@ __all__ = ["DEFAULT_THRESHOLD", "CacheConfig", "CacheStats", "Candidate", "Names
 
 log = logging.getLogger("aios.routing.cache")
 
+#: Word-vector matrices of recent prompts kept by a cache (`ResponseCache._word_vectors`):
+#: the query's serves its other candidates; ~10 KB each.
+_WORD_MEMO = 256
+
 
 @dataclass(frozen=True)
 class NamespacePolicy:
@@ -217,6 +221,7 @@ class ResponseCache:
              "evictions", "expirations"), 0)
         # ModelInfo objects are built once and reused for every call: memoise their identity.
         self._identities: dict[int, tuple[ModelInfo, bytes]] = {}
+        self._word_memo: OrderedDict[tuple[str, ...], np.ndarray] = OrderedDict()
 
     # -- public API -----------------------------------------------------------------------
 
@@ -254,6 +259,9 @@ class ResponseCache:
             vectors = self.embedder.embed([pending[i][0].prompt for i in reembed])
             for i, vector in zip(reembed, vectors, strict=True):
                 pending[i] = (pending[i][0], vector)
+        if self.embedder is not None:  # the words the guard aligns, as `put` does
+            self.embedder.embed(sorted({word for entry, _ in pending if entry.facts is not None
+                                        for word in entry.facts.forms}))
         groups: dict[tuple[str, str], list[tuple[int, np.ndarray]]] = {}
         for entry, vector in pending:
             if vector is not None and entry.bucket is not None:
@@ -297,6 +305,10 @@ class ResponseCache:
         if bucket is not None and self.embedder is not None:
             vector = self.embedder.embed_one(prompt)
             self._index((namespace, bucket)).add(entry.id, vector)
+            if entry.facts is not None:
+                # Its words' vectors now, after a model call, not in a later lookup's budget
+                # (the guard aligns them; the embedder remembers them).
+                self.embedder.embed(entry.facts.forms)
         evicted: list[tuple[str, str]] = []
         while len(self._entries) > self.config.max_entries:
             oldest = next(iter(self._entries))
@@ -422,11 +434,23 @@ class ResponseCache:
             if entry.prompt == prompt:
                 yield entry, cosine, Match(cosine)
             else:
-                yield entry, cosine, match_facts(entry.facts, asked, cosine, self._word_vectors)
+                yield entry, cosine, match_facts(entry.facts, asked, cosine, self._word_vectors,
+                                                 threshold=threshold)
 
     def _word_vectors(self, words: Sequence[str]) -> np.ndarray:
+        """The vectors of a prompt's content words (`sameness.pair_features` asks for the
+        query's once per candidate: remembered, bounded, for the lookups to come)."""
         assert self.embedder is not None
-        return self.embedder.embed(words)
+        key = tuple(words)
+        memo = self._word_memo
+        found = memo.get(key)
+        if found is None:
+            found = memo[key] = self.embedder.embed(key)
+            if len(memo) > _WORD_MEMO:
+                memo.popitem(last=False)
+        else:
+            memo.move_to_end(key)
+        return found
 
     # -- internals ------------------------------------------------------------------------
 

@@ -16,8 +16,9 @@ compared by the `RULES`; any one that fires refuses the hit, whatever the simila
 * names: each side names an identifier (host, file, id) the other does not (``web-01`` /
   ``web-02``, ``app.log`` / ``sys.log``; ``pkg.Name`` matches ``Name`` of ``pkg``); swapped
   capitalised names (``Alice`` / ``Bob``) are weighed by the score instead;
-* direction: the same words on the two sides of "to"/"into"/"onto", swapped (``copy alpha
-  to beta`` / ``copy beta to alpha``).
+* direction: words (or numbers) moved across "to"/"into"/"onto" both ways (``copy alpha
+  to beta`` / ``copy beta to alpha``, ``port 8080 to 80`` / ``80 to 8080``); in prompts of
+  more than `DIRECTION_WORDS` words, only when both hold the same content words.
 
 Rules must earn their place: bench/gateway.py section 3 reports, on the calibration pairs,
 the precision each buys at equal hit rate; the cache's score (`aios.routing.sameness`) then
@@ -75,6 +76,8 @@ ANTONYM_PAIRS = (
     ("compress", "decompress"), ("freeze", "unfreeze"), ("pause", "resume"),
     ("suspend", "resume"), ("ascending", "descending"), ("even", "odd"),
     ("yesterday", "today"), ("today", "tomorrow"), ("yesterday", "tomorrow"),
+    ("promote", "demote"), ("approve", "reject"), ("expand", "shrink"), ("grow", "shrink"),
+    ("whitelist", "blacklist"), ("allowlist", "denylist"),
 )
 
 #: English function words: they carry grammar, not the facts a prompt asks about, so the
@@ -194,12 +197,17 @@ class TextFacts:
         content: stems of the content words, sorted.
         forms: the first surface form of each stem in `content`.
         length: number of words and numbers.
-        directed: what goes where, as ``source\0target`` stems of the content words on each
-            side of "to", "into" or "onto" ("string to integer"), sorted.
+        directed: what goes where: the content stems and numerals before the last "to",
+            "into" or "onto", each as ``<stem``, and those after it, as ``>stem``; content
+            words also as written, as ``<=word`` and ``>=word`` (``copy alpha to beta``:
+            ``<alpha``, ``<copy``, ``>beta``, ``<=alpha`` ...), sorted; empty without such
+            a word.
         units: units of measure named, canonical (``minute``, ``gb``), sorted.
         prefixed: ``word\0rest`` for each word that starts with a negating prefix
             (``unhealthy\0healthy``), sorted.
         hyphenated: the words joined by a hyphen (``db-primary``), sorted.
+        sequence: the stems of the content words in the order they are written (``show
+            disk usage`` and ``show memory usage`` differ at one place).
     """
 
     words: str
@@ -214,6 +222,7 @@ class TextFacts:
     units: tuple[str, ...] = ()
     prefixed: tuple[str, ...] = ()
     hyphenated: tuple[str, ...] = ()
+    sequence: tuple[str, ...] = ()
 
 
 def _decimal_text(value: Decimal) -> str:
@@ -306,19 +315,20 @@ def facts(text: str) -> TextFacts:
     entities: set[str] = set()
     polar: set[int] = set()
     forms: dict[str, str] = {}
+    sequence: list[str] = []
     numbers = _Numbers()
     negated = False
     length = 0
-    directed: set[str] = set()
     units: set[str] = set()
     counted = False  # the previous token was a quantity: "5 s", "five seconds"
-    last: str | None = None  # the stem of the latest content word
-    source: str | None = None  # the content word before a direction word, until its target
+    ordered: list[str] = []  # content stems and numerals, in order (for `directed`)
+    cut = -1  # len(ordered) at the last direction word
     for match in _TOKEN.finditer(text):
         token = match.group(0)
         length += 1
         if token[0].isdigit():
             numbers.digits(token)
+            ordered.append(token)
             counted = True
             continue
         lower = token.lower()
@@ -343,14 +353,12 @@ def facts(text: str) -> TextFacts:
         negated = negated or negates
         polar.update(codes)
         if word in _DIRECTIONS:
-            source = last
+            cut = len(ordered)
         for stem, form in content:
             forms.setdefault(stem, form)
-            if source is not None:
-                if stem != source:
-                    directed.add(f"{source}\0{stem}")
-                source = None
-            last = stem
+            sequence.append(stem)
+            ordered.append(stem)
+            ordered.append(f"={form}")  # and as written: http / https share a stem
         rest = token[1:]
         if rest != rest.lower() or (not token.isalpha() and _DIGIT.search(token)) or (
                 token[0].isupper() and base not in STOPWORDS  # "I", a title's "The"
@@ -359,13 +367,15 @@ def facts(text: str) -> TextFacts:
             entities.add(base)  # a name, acronym, version or dotted identifier (t.one)
     numbers.flush()
     stems = tuple(sorted(forms))
+    directed = () if cut < 0 else tuple(sorted(
+        {f"<{item}" for item in ordered[:cut]} | {f">{item}" for item in ordered[cut:]}))
     return TextFacts("\0" + "\0".join(sorted(words)) + "\0", negated,
                      tuple(sorted(numbers.found)), tuple(sorted(entities)),
                      tuple(sorted(polar)), stems, tuple(forms[stem] for stem in stems), length,
-                     tuple(sorted(directed)), tuple(sorted(units)),
+                     directed, tuple(sorted(units)),
                      tuple(sorted(f"{w}\0{w[len(p):]}" for w in words for p in _OPPOSITE_PREFIXES
                                   if w.startswith(p) and len(w) - len(p) >= 3)),
-                     tuple(sorted(w for w in words if "-" in w.strip("-"))))
+                     tuple(sorted(w for w in words if "-" in w.strip("-"))), tuple(sequence))
 
 
 def _named_in(entity: str, words: str) -> bool:
@@ -449,12 +459,35 @@ def _names(fa: TextFacts, fb: TextFacts) -> str | None:
     return None
 
 
+#: Prompts of at most this many words (mean of the two) are checked for swapped directions
+#: even when other words differ too ("convert celsius to fahrenheit" / "how do I turn
+#: fahrenheit into celsius").
+DIRECTION_WORDS = 10
+
+
 def _direction(fa: TextFacts, fb: TextFacts) -> str | None:
-    for pair in fa.directed:
-        first, _, second = pair.partition("\0")
-        reverse = f"{second}\0{first}"
-        if reverse in fb.directed and pair not in fb.directed:
-            return f"direction differs ({first} to {second})"
+    # The same words, one moved from before "to" to after it and another the other way:
+    # "copy alpha to beta" / "copy beta to alpha", "merge the branch into main" / "merge main
+    # into the branch". The same words in another order ("from staging to prod" / "to prod
+    # from staging") move only one way. Long sentences with other words too are left to
+    # the score: on the calibration pairs, an infinitive "to" in reworded sentences made
+    # this refuse true paraphrases only.
+    if not (fa.directed and fb.directed) or (
+            fa.content != fb.content and fa.length + fb.length > 2 * DIRECTION_WORDS):
+        return None
+    forward = _moved(fa.directed, fb.directed)
+    backward = _moved(fb.directed, fa.directed)
+    if forward and backward:
+        return f"direction differs ({forward} to {backward})"
+    return None
+
+
+def _moved(one: Sequence[str], other: Sequence[str]) -> str | None:
+    """An item before "to" in `one` only, after it in `other` only."""
+    for item in one:
+        if item[0] == "<" and f">{item[1:]}" not in one and f">{item[1:]}" in other \
+                and item not in other:
+            return item[1:]
     return None
 
 

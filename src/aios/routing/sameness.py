@@ -17,6 +17,7 @@ half, next to plain cosine on the same embeddings):
 | `added_number` | one side states a number the other does not |
 | `length_ratio` | shorter / longer prompt, in words |
 | `lone_replacement` | all else equal, one word replaced by a non-synonym (start/restart) |
+| `alignment` | BERTScore-like: each content word's best word cosine on the other side, F1 |
 
 The score is P(same request) (0 below `MIN_COSINE`); the cache serves the most similar
 candidate whose score reaches the namespace threshold.
@@ -33,7 +34,6 @@ from aios.routing.guard import (
     TextFacts,
     WordVectors,
     conflict_facts,
-    differing_words,
     facts,
     missing_names,
 )
@@ -53,7 +53,7 @@ SYNONYM_GROUPS = (
     "complete entire whole full", "show display print list", "delete remove erase",
     "get fetch retrieve obtain", "make create generate build", "find search locate look",
     "big large huge", "small little tiny", "fast quick rapid", "error failure fault",
-    "check verify inspect examine", "change modify alter edit update", "use utilize employ",
+    "check verify inspect examine see", "change modify alter edit update", "use utilize employ",
     "help assist", "begin commence start", "stop halt", "end finish", "buy purchase",
     "picture image photo", "car automobile vehicle", "movie film",
     "answer reply response", "correct right", "wrong incorrect", "maybe perhaps",
@@ -78,10 +78,10 @@ SHORT_PROMPT_WORDS = 12
 PAIR_SIMILARITY = 0.13
 
 FEATURES = ("cosine", "swap", "unmatched", "extra", "overlap", "added_name", "swapped_name",
-            "added_number", "length_ratio", "lone_replacement")
+            "added_number", "length_ratio", "lone_replacement", "alignment")
 #: (lowest, highest) value of each feature, for the cosine a threshold needs (`min_cosine`).
 _BOUNDS = ((-1.0, 1.0), (-1.0, 1.0), (0.0, 2.0), (0.0, 2.0), (0.0, 1.0), (0.0, 1.0),
-           (0.0, 1.0), (0.0, 1.0), (0.0, 1.0), (0.0, 1.0))
+           (0.0, 1.0), (0.0, 1.0), (0.0, 1.0), (0.0, 1.0), (0.0, 1.0))
 
 #: Below this cosine a pair is never served (score 0, no features computed: most lookups
 #: that miss stop here). On the calibration half no pair scoring 0.5 or more had a cosine
@@ -92,7 +92,7 @@ MIN_COSINE = 0.4
 #: Logistic weights per feature, then the bias: `python bench/gateway.py --calibrate` fits
 #: them on the calibration half of the paraphrase pairs (WordLlama embeddings) and prints
 #: this line.
-WEIGHTS = (1.568, 2.416, -2.901, -0.083, 1.939, -0.181, -0.147, -0.79, 2.275, 0.475, -2.389)
+WEIGHTS = (1.394, 2.378, -2.765, -0.133, 1.454, -0.202, -0.163, -0.792, 2.262, 0.651, 0.986, -2.714)
 
 
 @dataclass(frozen=True)
@@ -110,15 +110,17 @@ class Match:
     unmatched: tuple[str, ...] = ()
 
 
-def _pairs(sims: np.ndarray) -> list[tuple[int, int]]:
+def _pairs(sims: list[list[float]]) -> list[tuple[int, int]]:
     """Rows and columns paired best first, each used once, at PAIR_SIMILARITY or above."""
-    rows, cols = sims.shape
+    most = min(len(sims), len(sims[0]))
+    ranked = sorted(((value, row, col) for row, line in enumerate(sims)
+                     for col, value in enumerate(line) if value >= PAIR_SIMILARITY),
+                    reverse=True)
     used_rows: set[int] = set()
     used_cols: set[int] = set()
     pairs: list[tuple[int, int]] = []
-    for index in np.argsort(sims, axis=None)[::-1].tolist():
-        row, col = divmod(index, cols)
-        if sims[row, col] < PAIR_SIMILARITY or len(pairs) == min(rows, cols):
+    for _, row, col in ranked:
+        if len(pairs) == most:
             break
         if row not in used_rows and col not in used_cols:
             used_rows.add(row)
@@ -127,47 +129,113 @@ def _pairs(sims: np.ndarray) -> list[tuple[int, int]]:
     return pairs
 
 
+def _side(best: list[float], shared: list[bool]) -> float:
+    """How well one side's content words are covered: each word's best cosine with the
+    other side's words (a shared stem counts 1), averaged."""
+    return max(sum(1.0 if same else value for same, value in zip(shared, best, strict=True))
+               / len(shared), 0.0)
+
+
+def _products(va: np.ndarray, vb: np.ndarray) -> list[list[float]]:
+    """`va @ vb.T` as lists, by `einsum`'s own loop rather than BLAS: a BLAS product wakes
+    its thread pool, whose threads then spin beside the caller; on a 2-core host that
+    doubled the CPU time of the HNSW search timed after it (`bench/gateway.py --only
+    lookups`: 133 vs 63 us, and 63 with OPENBLAS_NUM_THREADS=1)."""
+    return np.einsum("ik,jk->ij", va, vb).tolist()  # type: ignore[no-any-return]
+
+
 def pair_features(fa: TextFacts, fb: TextFacts, cosine: float,
                   vectors: WordVectors | None = None) -> tuple[np.ndarray, tuple[str, ...]]:
-    """The `FEATURES` of a pair, and its content words without a related counterpart."""
-    only_a, only_b = differing_words(fa, fb)
-    pairs: list[tuple[int, int]] = []
-    swap = 0.0
+    """The `FEATURES` of a pair, and its content words without a related counterpart.
+
+    `vectors` is called once per side, with that side's `TextFacts.forms` (a tuple: the
+    cache memoises the query's across its candidates)."""
+    values, unmatched, _ = _features(fa, fb, cosine, vectors, None)
+    return values, unmatched
+
+
+def _features(fa: TextFacts, fb: TextFacts, cosine: float, vectors: WordVectors | None,
+              bound: tuple[float, tuple[float, ...]] | None
+              ) -> tuple[np.ndarray, tuple[str, ...], float | None]:
+    """`pair_features`, and None, or the highest score the pair could reach when its
+    word-vector features were skipped: with `bound` (a threshold and the weights), they are
+    when even their best values would leave the score below the threshold (the features
+    without them are returned)."""
+    in_a, in_b = set(fa.content), set(fb.content)
+    shared_a = [stem in in_b for stem in fa.content]
+    shared_b = [stem in in_a for stem in fb.content]
+    rows = [i for i, same in enumerate(shared_a) if not same]
+    cols = [j for j, same in enumerate(shared_b) if not same]
+    only_a, only_b = [fa.forms[i] for i in rows], [fb.forms[j] for j in cols]
+    per_word = 1.0 / max((fa.length + fb.length) / 2, 1.0)
+    union = len(in_a | in_b)
+    names_a, names_b = missing_names(fa, fb)
     lone = len(only_a) == len(only_b) == 1
-    replaced = float(lone)
-    if only_a and only_b and vectors is not None:
-        matrix = vectors(only_a + only_b)
-        va, vb = matrix[:len(only_a)], matrix[len(only_a):]
-        sims = va @ vb.T
+    if not fa.content or not fb.content:
+        ra = rb = float(not fa.content and not fb.content)
+    else:  # without word vectors: shared stems only
+        ra, rb = _side([0.0] * len(shared_a), shared_a), _side([0.0] * len(shared_b), shared_b)
+    values = [cosine, 0.0, min(max(len(only_a), len(only_b)) * per_word, 2.0),
+              min(abs(len(only_a) - len(only_b)) * per_word, 2.0),
+              len(in_a & in_b) / union if union else 1.0,
+              float(bool(names_a) != bool(names_b)), float(bool(names_a) and bool(names_b)),
+              float(set(fa.numbers) != set(fb.numbers)),
+              min(fa.length, fb.length) / max(fa.length, fb.length, 1), float(lone),
+              2 * ra * rb / (ra + rb) if ra + rb > 0 else 0.0]
+    unmatched = (*only_a, *only_b)
+    if vectors is None or not fa.content or not fb.content:
+        return np.array(values), unmatched, None
+    if bound is not None:
+        best = _best(values, bool(rows and cols), bound[1])
+        if best < bound[0]:
+            return np.array(values), unmatched, best
+    all_a, all_b = vectors(fa.forms), vectors(fb.forms)
+    across = _products(all_a, all_b)
+    ra = _side([max(line) for line in across], shared_a)
+    rb = _side([max(column) for column in zip(*across, strict=True)], shared_b)
+    values[_ALIGNMENT] = 2 * ra * rb / (ra + rb) if ra + rb > 0 else 0.0
+    if rows and cols:
+        sims = [[across[i][j] for j in cols] for i in rows]
         pairs = _pairs(sims)
         if lone:
-            replaced = float(sims[0, 0] < SYNONYM_SIMILARITY and
-                             not _synonyms(only_a[0], only_b[0]))
-            pairs = pairs if not replaced else []
-        mean_a, mean_b = va.sum(axis=0), vb.sum(axis=0)
-        norms = float(mean_a @ mean_a) * float(mean_b @ mean_b)
-        swap = float(mean_a @ mean_b) / math.sqrt(norms) if norms > 0 else 0.0
-    paired_a, paired_b = {i for i, _ in pairs}, {j for _, j in pairs}
-    unmatched = tuple([w for i, w in enumerate(only_a) if i not in paired_a] +
-                      [w for j, w in enumerate(only_b) if j not in paired_b])
-    per_word = 1.0 / max((fa.length + fb.length) / 2, 1.0)
-    missing = max(len(only_a), len(only_b)) - len(pairs)
-    extra = abs(len(only_a) - len(only_b))
-    union = len(set(fa.content) | set(fb.content))
-    overlap = len(set(fa.content) & set(fb.content)) / union if union else 1.0
-    names_a, names_b = missing_names(fa, fb)
-    added_number = set(fa.numbers) != set(fb.numbers)
-    ratio = min(fa.length, fb.length) / max(fa.length, fb.length, 1)
-    values = np.array([cosine, swap, min(missing * per_word, 2.0), min(extra * per_word, 2.0),
-                       overlap, float(bool(names_a) != bool(names_b)),
-                       float(bool(names_a) and bool(names_b)), float(added_number), ratio,
-                       replaced])
-    return values, unmatched
+            replaced = sims[0][0] < SYNONYM_SIMILARITY and not _synonyms(only_a[0], only_b[0])
+            values[_LONE] = float(replaced)
+            pairs = [] if replaced else [(0, 0)]  # a synonym pairs, whatever its cosine
+        # Cosine of the summed vectors of the replaced words of each side.
+        sum_a, sum_b = all_a[rows].sum(axis=0), all_b[cols].sum(axis=0)
+        norms = float(sum_a @ sum_a) * float(sum_b @ sum_b)
+        values[_SWAP] = sum(map(sum, sims)) / math.sqrt(norms) if norms > 0 else 0.0
+        values[_UNMATCHED] = min((max(len(rows), len(cols)) - len(pairs)) * per_word, 2.0)
+        paired_a, paired_b = {i for i, _ in pairs}, {j for _, j in pairs}
+        unmatched = tuple([w for i, w in enumerate(only_a) if i not in paired_a] +
+                          [w for j, w in enumerate(only_b) if j not in paired_b])
+    return np.array(values), unmatched, None
+
+
+_SWAP, _UNMATCHED, _EXTRA, _LONE, _ALIGNMENT = (FEATURES.index(name) for name in (
+    "swap", "unmatched", "extra", "lone_replacement", "alignment"))
+
+
+def _best(values: list[float], replaced: bool, weights: tuple[float, ...]) -> float:
+    """The highest score the pair can reach whatever its word vectors say: swap anywhere in
+    [-1, 1] (when words were replaced), every replaced word paired (down to the `extra`
+    words), the lone replacement a synonym or not, alignment up to 1."""
+    best = list(values)
+    if replaced:
+        best[_SWAP] = 1.0 if weights[_SWAP] > 0 else -1.0
+        if weights[_UNMATCHED] < 0:
+            best[_UNMATCHED] = values[_EXTRA]
+    if weights[_LONE] < 0:
+        best[_LONE] = 0.0
+    if weights[_ALIGNMENT] > 0:
+        best[_ALIGNMENT] = 1.0
+    z = sum(v * w for v, w in zip(best, weights, strict=False)) + weights[-1]
+    return 1.0 / (1.0 + math.exp(-max(min(z, 30.0), -30.0)))
 
 
 def score(values: np.ndarray, weights: tuple[float, ...] = WEIGHTS) -> float:
     """P(same request) from `pair_features` values."""
-    z = float(np.dot(values, weights[:-1]) + weights[-1])
+    z = sum(v * w for v, w in zip(values.tolist(), weights, strict=False)) + weights[-1]
     return 1.0 / (1.0 + math.exp(-max(min(z, 30.0), -30.0)))
 
 
@@ -191,25 +259,39 @@ def _bound(threshold: float, weights: tuple[float, ...]) -> float:
 
 
 def replaced_word(values: np.ndarray, fa: TextFacts, fb: TextFacts) -> bool:
-    """The one hard rule that needs word vectors: in a short prompt, all else equal, one
-    word replaced by a word that is not a synonym ("show disk usage" / "show memory usage",
-    "start" / "restart" the container). In a short command the word is the request's
-    object or verb; in a long sentence a lone reworded word is mostly a paraphrase (on the
-    calibration pairs), so longer prompts are left to the score."""
+    """The one hard rule that needs word vectors: in a short prompt, one word replaced, in
+    the same place, by a word that is not a synonym, the other words written alike and in
+    the same order ("show disk usage" / "show memory usage", "start" / "restart" the
+    container). In a short command that word is the request's object or verb. A reworded
+    prompt ("It doesn't exist in that version" / "That version does not contain it") or a
+    long sentence is left to the score: on the calibration pairs refusing those refused
+    true paraphrases only."""
     return bool(values[FEATURES.index("lone_replacement")]) and \
-        (fa.length + fb.length) / 2 <= SHORT_PROMPT_WORDS
+        (fa.length + fb.length) / 2 <= SHORT_PROMPT_WORDS and _one_place(fa, fb)
+
+
+def _one_place(fa: TextFacts, fb: TextFacts) -> bool:
+    """The content words, in order, differ at exactly one place."""
+    a, b = fa.sequence, fb.sequence
+    return len(a) == len(b) and sum(x != y for x, y in zip(a, b, strict=True)) == 1
 
 
 def match_facts(fa: TextFacts, fb: TextFacts, cosine: float,
                 vectors: WordVectors | None = None,
-                weights: tuple[float, ...] = WEIGHTS) -> Match:
-    """`match` on facts already extracted."""
+                weights: tuple[float, ...] = WEIGHTS, threshold: float | None = None) -> Match:
+    """`match` on facts already extracted.
+
+    With a `threshold`, a pair that cannot reach it whatever its word vectors say is not
+    given them: its score is then the highest it could have had (below the threshold)."""
     reason = conflict_facts(fa, fb)
     if reason is not None:
         return Match(-1.0, reason)
     if cosine < MIN_COSINE:
         return Match(0.0)
-    values, unmatched = pair_features(fa, fb, cosine, vectors)
+    values, unmatched, best = _features(
+        fa, fb, cosine, vectors, None if threshold is None else (threshold, weights))
+    if best is not None:
+        return Match(best, None, unmatched)
     if replaced_word(values, fa, fb):
         return Match(-1.0, f"replaced word differs ({'/'.join(unmatched)})", unmatched)
     return Match(score(values, weights), None, unmatched)
