@@ -153,9 +153,13 @@ class TracingProvider(WrapperProvider):
     async def complete(self, request: LLMRequest, model: ModelInfo) -> LLMResponse:
         """Call `inner.complete` inside an LLM span."""
         attrs = self._attributes(request, model)
-        with self._tracer.start_as_current_span(
-                f"chat {model.model_id}", kind=SpanKind.CLIENT, attributes=attrs,
-                record_exception=False, set_status_on_exception=False) as span:
+        # `start_span` + attach rather than `start_as_current_span`: the same span, made
+        # current the same way, without two generator context managers per call.
+        span = self._tracer.start_span(f"chat {model.model_id}", kind=SpanKind.CLIENT,
+                                       attributes=attrs, record_exception=False,
+                                       set_status_on_exception=False)
+        token = otel_context.attach(trace.set_span_in_context(span))
+        try:
             try:
                 response = await self.inner.complete(request, model)
             except BaseException as exc:  # cancellation (timeouts) too
@@ -182,6 +186,9 @@ class TracingProvider(WrapperProvider):
                     response.text, response.tool_calls, response.finish_reason)
             span.set_attributes(result)
             return response
+        finally:
+            otel_context.detach(token)
+            span.end()
 
     def stream(self, request: LLMRequest, model: ModelInfo) -> AsyncIterator[StreamChunk]:
         """Stream from `inner` inside an LLM span that ends with the stream."""

@@ -55,10 +55,13 @@ def _redact_value(value: Any, redact: Redactor) -> Any:
     return value
 
 
-#: Attributes Ai:oS sets from generated ids and manifest names, never from user input or
-#: results: they are not scanned (most of an action span's strings, every span).
+#: Attributes Ai:oS sets from generated ids, manifest names and fixed words, never from user
+#: input or results: they are not scanned (most of an action span's strings, every span, and
+#: the model's names on each LLM span).
 _TRUSTED = frozenset({"aios.kind", "aios.run_id", "aios.action", "aios.agent", "aios.step_id",
-                      "aios.criticality", "aios.status", "aios.run.kind", "aios.run.target"})
+                      "aios.criticality", "aios.status", "aios.run.kind", "aios.run.target",
+                      "aios.model", "aios.model.tier",
+                      "gen_ai.operation.name", "gen_ai.output.type", "gen_ai.tool.type"})
 
 
 def _redact_mapping(attrs: Mapping[str, Any] | None,
