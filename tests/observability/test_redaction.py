@@ -45,3 +45,33 @@ def test_a_custom_redactor_replaces_the_default(settings: Settings) -> None:
         pass
     assert memory.get_finished_spans()[0].attributes["a"] == "my ***, a@b.io"
     tracing.shutdown()
+
+
+def test_any_mapping_of_attributes_is_redacted_without_being_changed() -> None:
+    """The SDK's read-only views are copied with their `copy()`; a mapping without one too."""
+    from collections.abc import Iterator, Mapping
+    from types import MappingProxyType
+
+    from aios.observability.redaction import _redact_mapping
+
+    class Bare(Mapping[str, object]):
+        def __init__(self, data: dict[str, object]) -> None:
+            self._data = data
+
+        def __getitem__(self, key: str) -> object:
+            return self._data[key]
+
+        def __iter__(self) -> Iterator[str]:
+            return iter(self._data)
+
+        def __len__(self) -> int:
+            return len(self._data)
+
+    data: dict[str, object] = {"aios.agent": "a@b.io", "note": "mail a@b.io", "n": 7,
+                               "list": ("x", "call 4111 1111 1111 1111")}
+    for attrs in (MappingProxyType(dict(data)), Bare(dict(data)), dict(data)):
+        assert _redact_mapping(attrs, default_redactor) == {
+            "aios.agent": "a@b.io", "note": "mail [email]", "n": 7,
+            "list": ("x", "call [number]")}
+        assert dict(attrs) == data  # the original is left alone
+    assert _redact_mapping(MappingProxyType({"note": "nothing here"}), default_redactor) is None

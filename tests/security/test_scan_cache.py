@@ -104,3 +104,42 @@ def test_the_cache_is_bounded_and_returns_what_a_scan_returns() -> None:
     assert not cache.known("m", "a") and cache.known("m", "c")
     assert cache.get("other", "c", scan) and calls == ["a", "b", "c", "c"]  # per mode
     assert ScanCache(size=0).get("m", "a", scan) and calls[-1] == "a"  # disabled
+
+
+async def test_a_turn_hashes_each_text_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Deciding whether a turn has new texts, then scanning it, digests each text once: the
+    digest is remembered with the text object itself (so a text that comes back as the same
+    object, an agent's conversation on its next turn, is not hashed again either)."""
+    from aios.security import scan_cache
+
+    hashed: list[str] = []
+    digest = scan_cache._digest
+
+    def counting(text: str) -> bytes:
+        hashed.append(text)
+        return digest(text)
+
+    monkeypatch.setattr(scan_cache, "_digest", counting)
+    guardrails = Guardrails(detectors={"injection": Counting()})
+    wrapped = GuardrailProvider(ScriptedProvider(default=lambda r: "ok"), guardrails)
+    conversation = list(turn(3))
+    for _ in range(3):
+        await wrapped.complete(LLMRequest(messages=tuple(conversation)), MODEL)
+        scanned = {m.content for m in conversation if m.role in ("user", "tool")}
+        assert sorted(hashed) == sorted(scanned)  # once each, on the first turn only
+    # A new message is hashed when it comes; an equal text in a new object is recognised by
+    # its digest (not scanned again), which costs one hash.
+    conversation.append(Message("tool", "".join(["dis", "k full"]), tool_call_id="c9"))
+    conversation.append(Message("user", "".join(["check the ", "disks"])))
+    hashed.clear()
+    await wrapped.complete(LLMRequest(messages=tuple(conversation)), MODEL)
+    assert sorted(hashed) == ["check the disks", "disk full"]
+
+
+def test_the_digest_memory_is_bounded() -> None:
+    cache = ScanCache(size=4)
+    texts = ["".join(["text ", str(i)]) for i in range(10)]
+    for text in texts:
+        cache.get("m", text, lambda t: [])
+    assert len(cache._digests) <= 4
+    assert cache.get("m", "".join(["text ", "9"]), lambda t: [Finding("x", "t", 0, 1, 1.0)]) == []

@@ -137,9 +137,12 @@ class TracingLayer:
             attributes.update({"gen_ai.operation.name": "execute_tool",
                                "gen_ai.tool.name": ctx.action.replace(".", "__"),
                                "gen_ai.tool.type": "function"})
-        with self._tracer.start_as_current_span(
-                name, attributes=attributes, record_exception=False,
-                set_status_on_exception=False) as span:
+        # `start_span` + attach rather than `start_as_current_span`: the same span, made
+        # current the same way, without two generator context managers per step.
+        span = self._tracer.start_span(name, attributes=attributes, record_exception=False,
+                                       set_status_on_exception=False)
+        token = otel_context.attach(trace.set_span_in_context(span))
+        try:
             try:
                 result = await call_next(call)
             except ActionSkipped as exc:
@@ -159,3 +162,6 @@ class TracingLayer:
                 raise
             span.set_attribute("aios.status", "succeeded")
             return result
+        finally:
+            otel_context.detach(token)
+            span.end()

@@ -55,32 +55,41 @@ def _output_json(text: str, tool_calls: tuple[ToolCall, ...], finish: str | None
     return json.dumps([{"role": "assistant", "parts": parts, "finish_reason": finish or ""}])
 
 
-def request_attributes(request: LLMRequest, model: ModelInfo, *,
-                       capture_content: bool) -> dict[str, Any]:
-    """Span attributes describing the request (GenAI conventions + `aios.*`)."""
-    attrs: dict[str, Any] = {
+def model_attributes(model: ModelInfo) -> dict[str, Any]:
+    """The attributes every call to `model` carries (built once per wrapped model)."""
+    return {
         "aios.kind": "llm",
         gen_ai.GEN_AI_OPERATION_NAME: "chat",
         gen_ai.GEN_AI_PROVIDER_NAME: model.provider,
         gen_ai.GEN_AI_REQUEST_MODEL: model.model_id,
-        gen_ai.GEN_AI_OUTPUT_TYPE: "text" if request.response_format is None else "json",
-        "aios.model": model.name,
-        "aios.model.tier": model.tier,
     }
-    optional = {
-        gen_ai.GEN_AI_REQUEST_MAX_TOKENS: request.max_tokens,
-        gen_ai.GEN_AI_REQUEST_TEMPERATURE: request.temperature,
-        gen_ai.GEN_AI_REQUEST_TOP_P: request.top_p,
-        gen_ai.GEN_AI_REQUEST_SEED: request.seed,
-        gen_ai.GEN_AI_REQUEST_STOP_SEQUENCES: request.stop or None,
-        "aios.request.tier": request.tier,
-        "aios.tenant": request.tenant,
-        "aios.user": request.user,
-        "aios.run_id": request.run_id,
-        "aios.agent": request.agent,
-        "aios.action": request.action,
-    }
-    attrs.update({k: v for k, v in optional.items() if v is not None})
+
+
+def request_attributes(request: LLMRequest, model: ModelInfo, *, capture_content: bool,
+                       static: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Span attributes describing the request (GenAI conventions + `aios.*`).
+
+    `static`: `model_attributes(model)`, when the caller keeps it.
+    """
+    attrs: dict[str, Any] = dict(static if static is not None else model_attributes(model))
+    attrs[gen_ai.GEN_AI_OUTPUT_TYPE] = "text" if request.response_format is None else "json"
+    attrs["aios.model"] = model.name
+    attrs["aios.model.tier"] = model.tier
+    # Set only when given (a None attribute is dropped by the SDK anyway, after a warning).
+    for key, value in (
+            (gen_ai.GEN_AI_REQUEST_MAX_TOKENS, request.max_tokens),
+            (gen_ai.GEN_AI_REQUEST_TEMPERATURE, request.temperature),
+            (gen_ai.GEN_AI_REQUEST_TOP_P, request.top_p),
+            (gen_ai.GEN_AI_REQUEST_SEED, request.seed),
+            (gen_ai.GEN_AI_REQUEST_STOP_SEQUENCES, request.stop or None),
+            ("aios.request.tier", request.tier),
+            ("aios.tenant", request.tenant),
+            ("aios.user", request.user),
+            ("aios.run_id", request.run_id),
+            ("aios.agent", request.agent),
+            ("aios.action", request.action)):
+        if value is not None:
+            attrs[key] = value
     # Calls made by a handler inherit where they come from from the enclosing action span.
     parent_attrs: Mapping[str, Any] = getattr(trace.get_current_span(), "attributes",
                                               None) or {}
@@ -127,6 +136,14 @@ class TracingProvider(WrapperProvider):
         self._tracer = tracer
         self._capture = capture_content
         self._cost = cost
+        self._static: tuple[ModelInfo, dict[str, Any]] | None = None
+
+    def _attributes(self, request: LLMRequest, model: ModelInfo) -> dict[str, Any]:
+        static = self._static
+        if static is None or static[0] is not model:  # the gateway wraps per model: once
+            static = self._static = (model, model_attributes(model))
+        return request_attributes(request, model, capture_content=self._capture,
+                                  static=static[1])
 
     def _cost_of(self, model: ModelInfo, usage: Usage, reported: float, cached: bool) -> float:
         if reported or cached or self._cost is None:
@@ -135,15 +152,21 @@ class TracingProvider(WrapperProvider):
 
     async def complete(self, request: LLMRequest, model: ModelInfo) -> LLMResponse:
         """Call `inner.complete` inside an LLM span."""
-        attrs = request_attributes(request, model, capture_content=self._capture)
-        with self._tracer.start_as_current_span(
-                f"chat {model.model_id}", kind=SpanKind.CLIENT, attributes=attrs,
-                record_exception=False, set_status_on_exception=False) as span:
+        attrs = self._attributes(request, model)
+        # `start_span` + attach rather than `start_as_current_span`: the same span, made
+        # current the same way, without two generator context managers per call.
+        span = self._tracer.start_span(f"chat {model.model_id}", kind=SpanKind.CLIENT,
+                                       attributes=attrs, record_exception=False,
+                                       set_status_on_exception=False)
+        token = otel_context.attach(trace.set_span_in_context(span))
+        try:
             try:
                 response = await self.inner.complete(request, model)
             except BaseException as exc:  # cancellation (timeouts) too
                 record_error(span, exc)
                 raise
+            if not span.is_recording():  # sampled out: nothing would be kept
+                return response
             result: dict[str, Any] = {
                 gen_ai.GEN_AI_RESPONSE_MODEL: response.response_model or model.model_id,
                 "aios.cost_usd": self._cost_of(model, response.usage, response.cost_usd,
@@ -163,13 +186,16 @@ class TracingProvider(WrapperProvider):
                     response.text, response.tool_calls, response.finish_reason)
             span.set_attributes(result)
             return response
+        finally:
+            otel_context.detach(token)
+            span.end()
 
     def stream(self, request: LLMRequest, model: ModelInfo) -> AsyncIterator[StreamChunk]:
         """Stream from `inner` inside an LLM span that ends with the stream."""
         return self._stream(request, model)
 
     async def _stream(self, request: LLMRequest, model: ModelInfo) -> AsyncIterator[StreamChunk]:
-        attrs = request_attributes(request, model, capture_content=self._capture)
+        attrs = self._attributes(request, model)
         attrs[gen_ai.GEN_AI_REQUEST_STREAM] = True
         span = self._tracer.start_span(f"chat {model.model_id}", kind=SpanKind.CLIENT,
                                        attributes=attrs)

@@ -55,10 +55,13 @@ def _redact_value(value: Any, redact: Redactor) -> Any:
     return value
 
 
-#: Attributes Ai:oS sets from generated ids and manifest names, never from user input or
-#: results: they are not scanned (most of an action span's strings, every span).
+#: Attributes Ai:oS sets from generated ids, manifest names and fixed words, never from user
+#: input or results: they are not scanned (most of an action span's strings, every span, and
+#: the model's names on each LLM span).
 _TRUSTED = frozenset({"aios.kind", "aios.run_id", "aios.action", "aios.agent", "aios.step_id",
-                      "aios.criticality", "aios.status", "aios.run.kind", "aios.run.target"})
+                      "aios.criticality", "aios.status", "aios.run.kind", "aios.run.target",
+                      "aios.model", "aios.model.tier",
+                      "gen_ai.operation.name", "gen_ai.output.type", "gen_ai.tool.type"})
 
 
 def _redact_mapping(attrs: Mapping[str, Any] | None,
@@ -66,16 +69,24 @@ def _redact_mapping(attrs: Mapping[str, Any] | None,
     """A redacted copy of `attrs`, or None when nothing changed."""
     if not attrs:
         return None
-    changed: dict[str, Any] | None = None
-    for key, value in attrs.items():
-        if key in _TRUSTED or not isinstance(value, (str, tuple, list)):
+    # A span's attributes are a read-only view of the SDK's mapping, whose `items()` is a
+    # Python generator calling back per key; its `copy()` is the plain dict's, at C speed.
+    copy = getattr(attrs, "copy", None)
+    plain: dict[str, Any] = copy() if copy is not None else dict(attrs)
+    changed = False
+    for key, value in plain.items():
+        if key in _TRUSTED:
             continue
-        new = _redact_value(value, redact)
+        if isinstance(value, str):  # most values: no helper call
+            new: Any = redact(value)
+        elif isinstance(value, (tuple, list)):
+            new = _redact_value(value, redact)
+        else:
+            continue
         if new is not value and new != value:
-            if changed is None:
-                changed = dict(attrs)
-            changed[key] = new
-    return changed
+            plain[key] = new  # a key already there: the dict's size never changes mid-loop
+            changed = True
+    return plain if changed else None
 
 
 class RedactingSpanProcessor(SpanProcessor):

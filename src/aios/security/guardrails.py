@@ -213,14 +213,13 @@ class Guardrails:
     def scanned(self, messages: Iterable[Message], policy: EffectivePolicy) -> bool:
         """Whether `check_messages` would find every text it scans already scanned (so it
         costs no detector work, and can run on the event loop)."""
-        tools = policy.at(Stage.tool_output, "injection")
-        prompts = policy.at(Stage.prompt, "injection")
+        tools = [self._mode(c, True) for c in policy.at(Stage.tool_output, "injection")]
+        prompts = [self._mode(c, False) for c in policy.at(Stage.prompt, "injection")]
         for m in messages:
             if not m.content or (m.role == "tool" and m.trusted):
                 continue
-            checks, document = ((tools, True) if m.role == "tool" else
-                                (prompts, False) if m.role == "user" else ((), False))
-            if not all(self.scans.known(self._mode(c, document), m.content) for c in checks):
+            modes = tools if m.role == "tool" else prompts if m.role == "user" else ()
+            if not all(self.scans.known(mode, m.content) for mode in modes):
                 return False
         return True
 

@@ -10,6 +10,12 @@ result is exactly what a fresh scan would give.
 Keys are BLAKE2b digests of the text (a 16 KB tool result costs 16 bytes of memory), the
 size is bounded (least recently used out first), and it is thread-safe: the guardrails run
 in worker threads.
+
+A turn asks about each text several times (is it known? then its findings, per check), and
+the next turn sends the same message objects again: the digest of a text is remembered with
+the text object itself (by identity, holding a reference, so an id is never mistaken for a
+later object's), for a bounded number of characters, oldest out first. Each text is hashed
+once while it stays in the conversation.
 """
 
 from __future__ import annotations
@@ -22,6 +28,14 @@ from collections.abc import Callable
 from aios.security.detectors.base import Finding
 
 __all__ = ["ScanCache"]
+
+#: Characters of text whose digests are remembered by identity (the texts are kept alive:
+#: at most about this many characters, on top of the conversations that hold them anyway).
+MEMO_CHARS = 1 << 21
+
+
+def _digest(text: str) -> bytes:
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
 
 
 class ScanCache:
@@ -37,11 +51,26 @@ class ScanCache:
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
+        # id(text) -> (text, digest): the reference keeps the id from being reused.
+        self._digests: dict[int, tuple[str, bytes]] = {}
+        self._digest_chars = 0
 
-    @staticmethod
-    def _key(mode: str, text: str) -> tuple[str, bytes]:
-        return mode, hashlib.blake2b(text.encode("utf-8", "surrogatepass"),
-                                     digest_size=16).digest()
+    def _key(self, mode: str, text: str) -> tuple[str, bytes]:
+        known = self._digests.get(id(text))
+        if known is not None and known[0] is text:
+            return mode, known[1]
+        digest = _digest(text)
+        if 0 < len(text) <= MEMO_CHARS and self.size > 0:
+            with self._lock:
+                old = self._digests.pop(id(text), None)
+                if old is not None:
+                    self._digest_chars -= len(old[0])
+                self._digests[id(text)] = (text, digest)
+                self._digest_chars += len(text)
+                while self._digest_chars > MEMO_CHARS or len(self._digests) > self.size:
+                    oldest = next(iter(self._digests))
+                    self._digest_chars -= len(self._digests.pop(oldest)[0])
+        return mode, digest
 
     def known(self, mode: str, text: str) -> bool:
         """Whether `text` was scanned in `mode` (and is still remembered)."""
