@@ -279,3 +279,20 @@ async def test_extra_body_is_merged_into_completions_and_streams(server):
         assert (body["reasoning_effort"], body["top_k"]) == ("low", 5)
         assert "extra_body" not in body
     assert server.requests[1]["stream"] is True
+
+
+async def test_complete_sends_the_sdks_own_headers_and_follows_a_reopened_client(server):
+    made = OpenAIProvider(model_on(server, params={"organization": "org-7"}), api_key="sk-o")
+    server.script(Reply.ok("one"), Reply.ok("two"))
+    try:
+        await made.complete(LLMRequest.of("a"), model_on(server))
+        sent = server.request_headers[0]
+        assert sent["authorization"] == "Bearer sk-o"
+        assert sent["openai-organization"] == "org-7"
+        assert sent["content-type"] == "application/json"
+        assert sent["user-agent"].startswith("AsyncOpenAI/Python")
+        await made.aclose()  # a closed client's pool is gone: the next call opens a new one
+        assert (await made.complete(LLMRequest.of("b"), model_on(server))).text == "two"
+        assert server.requests[1]["messages"] == [{"role": "user", "content": "b"}]
+    finally:
+        await made.aclose()

@@ -23,6 +23,7 @@ from typer.testing import CliRunner
 
 from aios.auth import Role, TokenStore, UserStore
 from aios.cli.main import app as cli
+from aios.server.openai_format import OpenAIError, parse_chat
 from aios.settings import Settings
 from aios.store import Store
 
@@ -326,6 +327,21 @@ HI = [{"role": "user", "content": "hi"}]
 def test_malformed_json(live: Live) -> None:
     error = _refused(live, None, 400, raw=b'{"model": "gpt-4o", "messages": [')
     assert error["code"] == "invalid_json"
+
+
+@pytest.mark.parametrize("raw", [
+    b'{"model": "gpt-4o", "messages": [], "temperature": NaN}',
+    b'{"model": "gpt-4o", "messages": [], "temperature": 1e999}',
+    b'{"model": "gpt-4o", "messages": [{"role": "user", "content": "\\udc00"}]}',
+    b'{"model": "gpt-4o", "messages": [{"role": "user", "content": "\xff"}]}',
+])
+def test_what_json_does_not_allow_is_malformed_json(raw: bytes) -> None:
+    # The strict-JSON middleware refuses these only when the body is sent as JSON; sent as
+    # anything else they reach the endpoint's own parser, which refuses them too.
+    with pytest.raises(OpenAIError) as refused:
+        parse_chat(raw)
+    assert refused.value.status == 400 and refused.value.code == "invalid_json"
+    assert "not valid JSON" in refused.value.message
 
 
 def test_unknown_field(live: Live) -> None:

@@ -16,11 +16,11 @@ gateway with the others. Refusals use OpenAI's error format and statuses (see `o
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
@@ -64,6 +64,7 @@ __all__ = ["AUTO", "Admission", "admit", "error_response", "router"]
 router = APIRouter(prefix="/v1", tags=["openai"])
 
 ROUTE_HEADER = "x-aios-route-reason"
+JSON = "application/json"
 
 
 def error_response(exc: OpenAIError) -> JSONResponse:
@@ -207,7 +208,7 @@ def _header(text: str | None) -> str:
 
 
 def _sse(payload: Any) -> bytes:
-    return f"data: {json.dumps(payload, separators=(',', ':'))}\n\n".encode()
+    return b"data: " + orjson.dumps(payload) + b"\n\n"
 
 
 async def _events(source: AsyncIterator[StreamChunk], first: StreamChunk, completion_id: str,
@@ -283,9 +284,9 @@ async def chat_completions(request: Request) -> Response:
         return error_response(exc)
     except AiosError as exc:
         return error_response(_as_openai(exc))
-    return JSONResponse(completion(response, new_id()),
-                        headers={ROUTE_HEADER: _header(response.route_reason),
-                                 "x-aios-model": _header(response.model)})
+    return Response(orjson.dumps(completion(response, new_id())), media_type=JSON,
+                    headers={ROUTE_HEADER: _header(response.route_reason),
+                             "x-aios-model": _header(response.model)})
 
 
 @router.get("/models", summary="OpenAI-compatible model list")

@@ -8,12 +8,12 @@ param, code}}` body, so OpenAI's SDKs raise their usual exception classes.
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
+import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from aios.llm.types import KeyBudget, LLMRequest, LLMResponse, Message, ToolCall, Usage
@@ -259,8 +259,8 @@ def parse_chat(body: bytes) -> ChatRequest:
             schema that is not an object.
     """
     try:
-        data = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        data = orjson.loads(body)  # refuses NaN, infinities, lone surrogates: not JSON
+    except orjson.JSONDecodeError as exc:
         raise OpenAIError(400, f"The request body is not valid JSON ({exc}); send a JSON "
                                "object with Content-Type: application/json",
                           code="invalid_json") from None
