@@ -63,7 +63,7 @@ def test_ask_shows_model_reason_tokens_cost_latency_and_cache(tmp_path, server, 
     out = result.output
     assert "Paris." in out and "gpt (openai gpt-4o-mini)" in out
     assert "cheapest simple model" in out and "1000 in / 200 out (reported)" in out
-    assert "$0.000270" in out and "latency:" in out and "cache:   miss" in out
+    assert "cost:    $0.00027\n" in out and "latency:" in out and "cache:   miss" in out
     body = server.requests[0]
     assert body["messages"][0] == {"role": "system", "content": "be terse"}
     assert body["max_tokens"] == 20
