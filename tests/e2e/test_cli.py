@@ -220,3 +220,16 @@ def test_a_bad_environment_setting_names_the_variable(home: Path) -> None:
     proc = subprocess.run([*AIOS, "runs"], capture_output=True, text=True, env=env, timeout=60)
     assert proc.returncode == 2
     assert "AIOS_MAX_CONCURRENCY" in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize(("name", "value", "hint"), [
+    ("AIOS_DURABLE_STEPS", "maybe", "use 1 or 0"),
+    ("AIOS_MAX_CONCURRENCY", "many", "use a whole number"),
+    ("AIOS_RUN_HEARTBEAT_SECONDS", "abc", "use a number"),
+])
+def test_a_bad_environment_setting_says_what_values_it_takes(home: Path, name: str, value: str,
+                                                               hint: str) -> None:
+    env = {**os.environ, "AIOS_HOME": str(home), name: value}
+    proc = subprocess.run([*AIOS, "runs"], capture_output=True, text=True, env=env, timeout=60)
+    assert proc.returncode == 2
+    assert f"{name}: " in proc.stderr and f"'{value}'" in proc.stderr and hint in proc.stderr

@@ -68,13 +68,28 @@ class Options:
         try:
             settings = Settings()
         except ValidationError as exc:
-            problems = "; ".join(
-                f"AIOS_{'_'.join(str(p) for p in err['loc']).upper()}: {err['msg']}"
-                for err in exc.errors())
+            problems = "; ".join(_setting_problem(err) for err in exc.errors())
             raise ConfigError(f"bad environment setting: {problems}") from None
         if self.forensic and not settings.forensic:
             settings = settings.model_copy(update={"forensic": True})
         return settings
+
+
+#: What to write instead, by the kind of pydantic error a setting's value raised.
+_SETTING_HINTS = {
+    "bool_parsing": "use 1 or 0 (or true/false, yes/no, on/off)",
+    "int_parsing": "use a whole number",
+    "int_from_float": "use a whole number",
+    "float_parsing": "use a number",
+}
+
+
+def _setting_problem(err: Any) -> str:
+    """`AIOS_NAME: 'value' is not ...; use ...` for one validation error of the settings."""
+    name = "AIOS_" + "_".join(str(p) for p in err["loc"]).upper()
+    given = f" (got {err['input']!r})" if isinstance(err.get("input"), str) else ""
+    hint = _SETTING_HINTS.get(err["type"])
+    return f"{name}: {err['msg']}{given}" + (f"; {hint}" if hint else "")
 
 
 def parse_env(pairs: list[str] | None) -> dict[str, str]:
