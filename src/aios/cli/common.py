@@ -87,9 +87,10 @@ _SETTING_HINTS = {
 def _setting_problem(err: Any) -> str:
     """`AIOS_NAME: 'value' is not ...; use ...` for one validation error of the settings."""
     name = "AIOS_" + "_".join(str(p) for p in err["loc"]).upper()
-    given = f" (got {err['input']!r})" if isinstance(err.get("input"), str) else ""
     hint = _SETTING_HINTS.get(err["type"])
-    return f"{name}: {err['msg']}{given}" + (f"; {hint}" if hint else "")
+    if hint is None:  # the value itself is not repeated: it may be a URL with a password
+        return f"{name}: {err['msg']}"
+    return f"{name}: {err['msg']} (got {err['input']!r}); {hint}"
 
 
 def parse_env(pairs: list[str] | None) -> dict[str, str]:
