@@ -81,12 +81,7 @@ class BatchWriter:
             raise self._stopped() from self._failure
         if not self._pending and not self._busy():
             return
-        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiters.append(waiter)
-        self._ensure_running()
-        self._urgent.set()
-        self._wake.set()
-        await waiter
+        await self._commit_now()
 
     async def commit(self, statement: Executable) -> None:
         """Run `statement` in the transaction that commits every row queued so far (after
@@ -100,6 +95,10 @@ class BatchWriter:
         if self._failure is not None:
             raise self._stopped() from self._failure
         self._statements.append(statement)
+        await self._commit_now()
+
+    async def _commit_now(self) -> None:
+        """Wake the writer for an immediate batch and wait until it has committed."""
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiters.append(waiter)
         self._ensure_running()
