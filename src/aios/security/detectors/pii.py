@@ -30,7 +30,8 @@ from stdnum.us import ssn as std_ssn
 
 from aios.errors import ConfigError
 from aios.security.detectors.base import Finding, merge_findings, register_detector
-from aios.security.detectors.pii_address import find_address_spans
+from aios.security.detectors.pii_address import find_address_spans, resolve_addresses
+from aios.security.detectors.pii_address_parts import address_pieces
 from aios.security.detectors.pii_context import (
     DATE_MODES,
     find_date_spans,
@@ -241,9 +242,9 @@ class PiiDetector:
         # Addresses first: a "name" inside a street line is the street's name (Victor Hugo
         # u. 49), so a person span within an address span is dropped.
         places = [Finding(a, b, "STREET_ADDRESS", score, text[a:b], self.name)
-                  for a, b, score in find_address_spans(text)
+                  for a, b, score in resolve_addresses(list(find_address_spans(text)))
                   if score >= self.min_score] if self.addresses else []
-        found += places
+        found += self._pieces(text, places) if "GPE" in self.wanted else places
         if self.persons:
             found += [Finding(a, b, "PERSON", score, text[a:b], self.name)
                       for a, b, score in find_person_spans(text, self.gazetteer)
@@ -251,6 +252,19 @@ class PiiDetector:
                       and not any(p.start <= a and b <= p.end for p in places)]
         found += self._context(text, places)
         return merge_findings(found)
+
+    def _pieces(self, text: str, places: list[Finding]) -> list[Finding]:
+        """Address blocks, each whole or in pieces (`pii_address_parts`): asked for when
+        places are reported, so a block's town is then a place."""
+        out: list[Finding] = []
+        for place in places:
+            pieces = address_pieces(text, place.start, place.end)
+            if pieces is None:
+                out.append(place)
+            else:
+                out += [Finding(a, b, kind, place.score, text[a:b], self.name)
+                        for a, b, kind in pieces if kind != "GPE" or self.places is not None]
+        return out
 
     def _context(self, text: str, places: list[Finding]) -> list[Finding]:
         """Dates, organisations and places (outside street addresses)."""

@@ -22,7 +22,7 @@ from collections.abc import Iterator
 
 from aios.security.detectors.pii_names import UPPER
 
-__all__ = ["find_address_spans"]
+__all__ = ["UNIT", "find_address_spans", "resolve_addresses"]
 
 _W = rf"{UPPER}[\w'\u2019.-]*"  # a capitalised word
 _NUM = r"\d{1,6}[A-Za-z]?(?:[-/]\d{1,4}[A-Za-z]?)?"
@@ -34,8 +34,26 @@ _SUFFIX = (
     r"Trail|Trl|Route|Rte|Path|Alley|Plaza|Gardens|Gdns|Heights|Hts|Mews|Walk|Crossing|Xing|"
     r"Expressway|Expy|Freeway|Fwy|Pike|Loop|Ridge|Grove|Gr|Green|Hill|Park|View|Vale|Wharf|"
     r"Quay|Esplanade|Promenade|Broadway|Turnpike|Tpke|Causeway|Bypass|Flats|Estate|Str)\b\.?")
-_UNIT = (r"(?i:Apt|Apartment|Suite|Ste|Unit|Flat|Fl|Floor|Room|Rm|Bldg|Building|Box|#)\.?\s*#?"
-         r"\s*[\w-]{1,6}")
+_UNIT_WORD = r"(?i:apt|apartment|suite|ste|unit|flat)\b"
+_UNIT = (r"(?i:(?:Apt|Apartment|Suite|Ste|Unit|Flat|Fl|Floor|Room|Rm|Bldg|Building|Box)\b\.?"
+         r"|#)\s*#?\s*(?=[\w-]{0,5}\d)[\w-]{1,6}(?![\w-])")
+#: A unit: `Apt. 4B`, `Suite 200`, `# 12`.
+UNIT = _UNIT
+#: Street types, the USPS list (plurals too), for a second street name after the first
+#: ("14 Crown Street Kishiev Squares", "Tungata 11 Rott Crossroad").
+_SECOND_TYPE = (
+    r"(?:Alley|Avenue|Branch|Bridge|Brooks?|Burgs?|Bypass|Camp|Canyon|Cape|Causeway|Centers?|"
+    r"Circles?|Cliffs?|Club|Common|Corners?|Course|Courts?|Coves?|Creek|Crescent|Crest|"
+    r"Crossing|Crossroad|Curve|Dale|Dam|Divide|Drives?|Estates?|Expressway|Extensions?|Falls?|"
+    r"Ferry|Fields?|Flats?|Fords?|Forest|Forges?|Forks?|Fort|Freeway|Gardens?|Gateway|Glens?|"
+    r"Greens?|Groves?|Harbors?|Haven|Heights|Highway|Hills?|Hollow|Inlet|Islands?|Isle|"
+    r"Junctions?|Keys?|Knolls?|Lakes?|Land|Landing|Lane|Lights?|Loaf|Locks?|Lodge|Loop|Mall|"
+    r"Manors?|Meadows?|Mews|Mills?|Mission|Motorway|Mount|Mountains?|Neck|Orchard|Oval|"
+    r"Overpass|Parks?|Parkways?|Pass|Passage|Path|Pike|Pines?|Place|Plains?|Plaza|Points?|"
+    r"Ports?|Prairie|Radial|Ramp|Ranch|Rapids?|Rest|Ridges?|River|Roads?|Route|Row|Run|"
+    r"Shoals?|Shores?|Skyway|Springs?|Spurs?|Squares?|Station|Stravenue|Stream|Streets?|"
+    r"Summit|Terrace|Throughway|Trace|Track|Trafficway|Trail|Tunnel|Turnpike|Underpass|"
+    r"Unions?|Valleys?|Viaduct|Views?|Villages?|Ville|Vista|Walks?|Wall|Ways?|Wells?)")
 _US_LINE = (rf"(?:\d{{1,6}}\s+)?{_NUM}\s+(?:{_DIRECTION}\s+)?(?:(?:{_W}|{_ORDINAL})\s+){{1,4}}"
             rf"{_SUFFIX}(?:\s+{_DIRECTION}(?![\w]))?(?:,?\s+{_UNIT})*")
 
@@ -44,12 +62,13 @@ _TYPE_WORD = (
     r"(?i:stra(?:ss|ß)e|str\.|weg|gasse|platz|allee|damm|ufer|chaussee|steig|vej|gade|"
     r"veien|vegen|vei|gata|gatan|vägen|väg|gränd|katu|tie|kuja|polku|laan|straat|steeg|"
     r"plein|gracht|kade|singel|utca|út|útja|tér|köz|ulica|ulice|iela|gatve|cesta|trg|"
-    r"sokak|sokağ\u0131|caddesi|bulvar\u0131|vegur|\s+u\.)")
+    r"sokak|sokağ\u0131|caddesi|bulvar\u0131|vegur|\s+u\.|\s+Str\.)")
 _EU_SUFFIXED = rf"(?:\d{{1,6}}\s+)?(?:{_W}\s+){{0,2}}\w*{_TYPE_WORD}\.?\s+{_NUM}\.?"
 # Capitalised only where the word is also English (Place, Plaza, Avenue); in any case where
 # it is not (rue, calle, ul.).
 _EU_PREFIX = (
     r"(?:Rue|Via|Viale|Vicolo|Piazza|Piazzale|Piazzetta|Corso|Largo|Calle|C/|Carrer|Camino|"
+    r"Avenue|Rúa|"
     r"Carretera|Avenida|Avda\.|Av\.?|Rua|Travessa|Praça|Plaza|Paseo|Chemin|Boulevard|Bd\.?|"
     r"Allée|Place|Quai|Impasse|Ulica|Aleja|Al\.|Pl\.|Οδός|Οδ\.|Πλατεία|Λεωφόρος|Λεωφ\.|"
     r"(?i:rue|calle|rua|travessa|chemin|allée|impasse|carrer|avenida|avda\.|piazza|piazzale|"
@@ -63,19 +82,30 @@ _NUMBER_FIRST_TYPE = (r"(?:Rue|Avenue|Av\.|Boulevard|Bd\.?|Allée|Chemin|Impasse
                       r"(?i:rue|calle|rua|chemin|allée|impasse|quai|carrer|avenida|travessa|"
                       r"piazza|viale|vicolo|corso))")
 _EU_NUMBER_FIRST = (rf"(?:\d{{1,6}}\s+)?\d{{1,5}}(?:\s?(?:bis|ter|[A-Za-z]))?,?\s+"
-                    rf"{_NUMBER_FIRST_TYPE}(?:[ \t]+[\w'\u2019-]+){{1,5}}")
-_MILITARY = (r"(?:(?:PSC|CMR|Unit)\s+\d{3,5},?\s+Box\s+\d{1,5}|(?:USNS|USNV|USS|USCGC)\s+"
-             rf"{_W}(?:\s+{_W})?)(?:,?\s*\n?\s*(?:APO|FPO|DPO)\s+A[AEP]\s+\d{{5}})?")
+                    rf"{_NUMBER_FIRST_TYPE}(?:[ \t]+(?!{_UNIT_WORD})[\w'\u2019-]+){{1,5}}")
+_MILITARY = (r"(?:(?:PSC|CMR|Unit)\s+\d{3,5},?\s+Box\s+\d{1,5}|(?:USNS|USNV|USS|USCGC)[ \t]+"
+             rf"{_W}(?:[ \t]+{_W})?)(?:,?\s*\n?\s*(?:APO|FPO|DPO)\s+A[AEP]\s+\d{{5}})?")
 _PO_BOX = r"(?:P\.?\s?O\.?\s*Box|Post\s?box|Postfach|Apartado|Casella postale)\s+\d{1,6}"
 # A street line without a street type ("4596 Tylova 285", "Buerlia 227"): an address only
 # when it has a number on both sides of the name, or a unit line right below it.
 _BARE_NUMBERED = rf"\d{{1,6}}\s+(?:{_W}\s+){{1,3}}{_NUM}(?=[ \t]*(?:\n|,|$))"
-_BARE_ABOVE_UNIT = rf"(?:\d{{1,6}}\s+)?(?:{_W}\s+){{1,3}}{_NUM}(?=[ \t]*\n[ \t>?*|-]*{_UNIT})"
+_SECOND = rf"[ \t]+(?:{_W}[ \t]+){{1,2}}{_SECOND_TYPE}(?![\w-])"
+_BARE_ABOVE_UNIT = (rf"(?:\d{{1,6}}[ \t]+)?(?:{_W}[ \t]+){{1,3}}{_NUM}(?:{_SECOND})?"
+                    rf"(?=[ \t]*\n[ \t>?*|-]*{_UNIT})")
 # Or a unit right after it on the same line ("5100 Quadra 104 Suite 845").
-_BARE_BEFORE_UNIT = rf"\d{{1,6}}[ \t]+(?:{_W}[ \t]+){{1,3}}{_NUM}\.?(?:,?[ \t]+{_UNIT})+"
+_BARE_BEFORE_UNIT = (rf"\d{{1,6}}[ \t]+(?:{_W}[ \t]+){{1,3}}{_NUM}\.?(?:,?[ \t]+{_UNIT})+"
+                     # or a number-first street without a type ("94941 2505 Heatherleigh
+                     # Suite 620")
+                     rf"|(?:\d{{1,6}}[ \t]+)?\d{{1,6}}[ \t]+{_W}(?:[ \t]+{_W}){{0,2}}"
+                     rf"(?:,?[ \t]+{_UNIT})+")
+# Mid-sentence, a street line without a type, with a postcode on the line below
+# ("5638 Aasa 43\nHumilimont, nan 78618").
+_BARE_ABOVE_POSTCODE = (rf"\d{{1,6}}[ \t]+(?:{_W}[ \t]+){{1,3}}{_NUM}"
+                        rf"(?=[ \t]*\n[^\n\d]{{0,40}}\d{{4,6}}[ \t]*(?:\n|$))")
 # "the corner of Dalbraut 99 and Frederikke Coves": the whole phrase is the address.
 _CORNER = (rf"\b[Tt]he[ \t]+corner[ \t]+of[ \t]+(?=[^\n]{{0,40}}\d)(?:[\w'\u2019.-]+[ \t]+){{1,6}}?"
-           rf"and[ \t]+{_W}(?:[ \t]+{_W}){{0,3}}")
+           rf"and[ \t]+(?:(?:[\w'\u2019.-]+[ \t]+){{1,3}}(?i:{_SECOND_TYPE})(?![\w-])|"
+           rf"{_W}(?:[ \t]+{_W}){{0,3}})")
 
 #: (pattern, score): the value is the whole match.
 _SHAPES: tuple[tuple[re.Pattern[str], float], ...] = (
@@ -83,6 +113,7 @@ _SHAPES: tuple[tuple[re.Pattern[str], float], ...] = (
     (re.compile(rf"(?<![\w.,-])(?:{_BARE_BEFORE_UNIT}|\d{{1,6}}[ \t]+{_BARE_ABOVE_UNIT})"),
      0.75),
     (re.compile(rf"(?<![\w.,-]){_US_LINE}"), 0.85),
+    (re.compile(rf"(?<![\w.,-]){_BARE_ABOVE_POSTCODE}"), 0.75),
     (re.compile(rf"(?<![\w.,-])(?:{_EU_SUFFIXED}|{_EU_PREFIXED}|{_EU_NUMBER_FIRST})"
                 rf"(?:,?\s+{_UNIT})*"), 0.75),
     (re.compile(rf"(?<![\w.-]){_MILITARY}", re.IGNORECASE), 0.8),
@@ -100,13 +131,17 @@ _CUE = re.compile(
     r"\bmoved\s+to|\bcorner\s+of)\s+"
     r"(?P<v>(?=[^\n.;!?]{0,30}\d)[\w#][^\n;!?]{3,80}?)(?=\s*(?:[;!?\n]|\.(?:\s|$)|$))")
 # The rest of an address block, one line each: a unit, `City, ST 12345`, `Country 12345`.
-_PLACE_WORDS = (rf"{_W}(?:[ \t]+(?:{_W}|\([^()\n]{{1,30}}\)|de|del|la|le|du|na|am|upon|"
-                rf"on|sur))*")
+# A word of a town's name: an abbreviation keeps its full stop ("St. Georges"), a whole
+# word does not ("... Poland. It serves ...").
+_PW = rf"{UPPER}(?:\w{{0,2}}\.|[\w'\u2019-]*)"
+_PLACE_WORDS = (rf"{_PW}(?:[ \t]+(?:{_PW}|\([^()\n]{{1,30}}\)|(?:de|del|la|le|du|na|nad|pod|am|"
+                rf"upon|on|sur)\b))*")
 _STATE = r"(?:[A-Z]{1,3}|nan)"
 _TAIL_LINE = re.compile(
     rf"[ \t]*\n[ \t>?*|-]*(?:{_UNIT}|{_PLACE_WORDS}(?:,?[ \t]*{_STATE})?"
-    rf"(?:[ \t]+\d{{4,6}}(?:-\d{{4}})?)?|,?[ \t]*{_STATE}(?:[ \t]+\d{{4,6}})?|\d{{4,6}})"
-    r"[ \t]*(?=\n|$|[?.!,;:][ \t]*(?:\s|$)|[a-z])")
+    rf"(?:[ \t]+\d{{4,6}}(?:-\d{{4}})?)?|,?[ \t]*{_STATE}(?:[ \t]+\d{{4,6}})?|,[ \t]*\d{{1,3}}|"
+    rf"\d{{4,6}})"
+    r"[ \t]*(?=\n|$|[?.!,;][ \t]*(?:\s|$)|[a-z])")
 _SAME_LINE_TAIL = re.compile(
     rf",?[ \t]+(?:{_W}[ \t]+){{0,2}}{_W},?[ \t]+[A-Z]{{2}}[ \t]+\d{{5}}(?:-\d{{4}})?(?![\w-])")
 # After a unit: the town and country, capitalised, on the same line ("Apt. 615 Moosleerau
@@ -114,14 +149,26 @@ _SAME_LINE_TAIL = re.compile(
 _AFTER_UNIT = re.compile(rf"[ \t]+{_PLACE_WORDS}(?:[ \t]+nan)?(?:[ \t]+\d{{4,6}})?"
                          rf"(?=[ \t]*(?:[.?!;\n]|$)|[ \t]+[a-z])")
 _ENDS_WITH_UNIT = re.compile(rf"{_UNIT}$")
+_SECOND_NAME = re.compile(_SECOND)
+_SAME_LINE_UNITS = re.compile(rf"(?:,?[ \t]+{_UNIT})+")
+# "Maarit and Hersnapvej 75": a street named after a crossing street is one address.
+_AND_BEFORE = re.compile(rf"(?<![\w'\u2019-]){UPPER}[\w'\u2019-]*[ \t]+and[ \t]+$")
+# "137 Avenue Teboulbi St.", "74678 midtvollen 130 st.": a street type after a street that
+# is already whole (a number after its name, or a type before it) is not part of it.
+_STRAY_TYPE = re.compile(r"(?:\d\.?|(?i:^\d{1,6}[ \t]+(?:avenue|rue|rua|via|calle)\b.*))"
+                         r"(?P<t>[ \t]+(?i:st)\.?)$")
 # Comma-separated town, region, country ("..., Grubbenvorst, Netherlands 04020").
+# Lower-case words inside a town's name ("Chomutice u Horic v Podkrkonoší").
+_TOWN_LINK = r"(?:u|v|na|nad|pod|de|del|la|di|am|im|sur|upon)"
 _COMMA_PART = r"[^\W\d_][\w'\u2019().-]*"
 _COMMA_TAIL = re.compile(
-    rf"(?:,[ \t]*{_COMMA_PART}(?:[ \t]+(?:{_W}|\([^()\n]{{1,30}}\)))*(?:[ \t]+\d{{4,6}})?){{1,3}}"
+    rf"(?:,[ \t]*{_COMMA_PART}(?:[ \t]+(?:{_W}|\([^()\n]{{1,30}}\)|{_TOWN_LINK}[ \t]+{_W}))*"
+    rf"(?:[ \t]+\d{{4,6}})?){{1,3}}"
     rf"(?=[ \t]*(?:[.?!;\n]|$)|[ \t]+[a-z])")
 
 
 _DIGIT = re.compile(r"\d")
+_ENDS_WITH_POSTCODE = re.compile(r"(?<![\w-])\d{4,6}(?:-\d{4})?$")
 _LEAD = re.compile(r"(?:[^\n:\d]{0,24}:[ \t]*|(?:of|for)[ \t]+[^\n\d]{1,40}?[ \t]+is[ \t]+|"
                    r"(?:(?:to|is|it is|with|at|on|the following\??)[ \t]+)+)")
 _POSTAL = re.compile(
@@ -135,6 +182,12 @@ def _extend(text: str, end: int) -> int:
     has a postal mark (a unit, a postcode, a state code, a city in capitals): a plain
     capitalised line alone may as well be the next paragraph's name.
     """
+    second = _SECOND_NAME.match(text, end)
+    if second is not None:
+        end = second.end()
+        unit_here = _SAME_LINE_UNITS.match(text, end)
+        if unit_here is not None:
+            end = unit_here.end()
     tail = _SAME_LINE_TAIL.match(text, end)
     if tail is None and _ENDS_WITH_UNIT.search(text, max(0, end - 16), end):
         tail = _AFTER_UNIT.match(text, end)
@@ -143,7 +196,8 @@ def _extend(text: str, end: int) -> int:
     if tail is not None:
         end = tail.end()
     pos = end
-    unit = False  # below a unit line, the town and country lines count without a postcode
+    # below a unit line, the town and country lines count without a postcode
+    unit = _ENDS_WITH_UNIT.search(text, max(0, end - 16), end) is not None
     for _ in range(4):
         line = _TAIL_LINE.match(text, pos)
         if line is None or len(line.group(0).strip()) > 40:
@@ -152,11 +206,13 @@ def _extend(text: str, end: int) -> int:
         value = line.group(0).strip()
         if unit or _POSTAL.search(value):
             end = pos
+        if _ENDS_WITH_POSTCODE.search(value):
+            break  # the postcode closes the block
         unit = unit or re.match(_UNIT, value) is not None
     return end
 
 
-_SENTENCE_STOP = re.compile(r"[^\W\d_]{4,}\.$")
+_SENTENCE_STOP = re.compile(r"(?:[^\W\d_]{4,}|(?<![\w.])[A-Z]{2,3})\.$")
 
 
 def _trim(text: str, end: int) -> int:
@@ -176,7 +232,15 @@ def find_address_spans(text: str) -> Iterator[tuple[int, int, float]]:
             end = match.end()
             while end > match.start() and text[end - 1] in " ,\t":
                 end -= 1
-            yield match.start(), _trim(text, _extend(text, end) if score >= 0.75 else end), score
+            start = match.start()
+            stray = _STRAY_TYPE.search(text[start:end])
+            if stray is not None:
+                end = start + stray.start("t")
+            if not text[start].isdigit():
+                crossing = _AND_BEFORE.search(text, max(0, start - 30), start)
+                if crossing is not None:
+                    start = crossing.start()
+            yield start, _trim(text, _extend(text, end) if score >= 0.75 else end), score
     for match in _CUE.finditer(text):
         # "address to the same: 462 ...", "address with 27534 ...": the value starts after
         # the connecting words.
@@ -186,3 +250,16 @@ def find_address_spans(text: str) -> Iterator[tuple[int, int, float]]:
             start = lead.end()
         if start < match.end("v"):
             yield start, _trim(text, _extend(text, match.end("v"))), 0.6
+
+
+def resolve_addresses(spans: list[tuple[int, int, float]]) -> list[tuple[int, int, float]]:
+    """Overlapping candidates resolved: of the shapes (score 0.75 and up) the longest wins,
+    as the shapes find parts of one block (`91211 Koepenicker Str.` inside `91211
+    Koepenicker Str. 74 Suite 980 ...`); a cue's or a lone unit's span only where no shape
+    is."""
+    ranked = sorted(spans, key=lambda s: (s[2] < 0.75, s[0] - s[1], -s[2], s[0]))
+    kept: list[tuple[int, int, float]] = []
+    for span in ranked:
+        if not any(span[0] < k[1] and k[0] < span[1] for k in kept):
+            kept.append(span)
+    return sorted(kept)

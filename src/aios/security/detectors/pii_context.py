@@ -59,7 +59,8 @@ since can god man why once love home world early late pay please thanks dear hel
 
 _PLACE_CUE = re.compile(
     r"(?i:\b(?:grew up|growing up|born|raised|lives?|living|lived|based|located|situated|"
-    r"stationed|am|is|are|was|were|stay(?:ing|ed)?|work(?:s|ing|ed)?|study(?:ing)?|"
+    r"stationed|am|is|are|was|were|stay(?:ing|ed)?|work(?:s|ing|ed)?|study(?:ing)?|coming|"
+    r"going|went|heading|return(?:s|ed|ing)?|originally|"
     r"studied|trip|travel(?:l?ing)?|flew|flying|moved|moving|relocat(?:e|ed|ing)|visit(?:ing|"
     r"ed)?|arriv(?:e|ed|ing)|citizen|resident|native|i'm|we're|came|come|here)\b[ \t]+"
     r"(?:back[ \t]+|here[ \t]+)?(?:in|to|from|of|at)[ \t]+(?:the[ \t]+)?|"
@@ -114,9 +115,20 @@ def load_places() -> PlaceGazetteer:
                           frozenset(countries) - _COMMON)
 
 
+# "a year at Healthpocket Inc in SCHLAGLES", "support Factset in Bjert 6091": the place
+# after a company after an employer cue.
+_COMPANY_IN = re.compile(
+    rf"(?i:\b(?:at|for|with|support|join(?:ed|ing)?)[ \t]+)(?-i:{_CAPW}(?:{_GAP}{_CAPW}){{0,3}})"
+    rf"[ \t]+in[ \t]+(?P<v>{_CAPW}(?:{_GAP}(?:{_LINK}{_GAP})?{_CAPW}){{0,3}})"
+    rf"(?=[ \t]*(?:[,.;:!?]|\d|$)|[ \t]+(?:in|which|where|and|as)\b)")
+
+
 def find_place_spans(text: str, places: PlaceGazetteer,
                      people: NameGazetteer | None) -> Iterator[tuple[int, int, float]]:
     """(start, end, score) of each place name in `text`."""
+    for match in _COMPANY_IN.finditer(text):
+        if match.group("v").split()[0].lower() not in _NOT_PLACE_AFTER_CUE:
+            yield match.start("v"), match.end("v"), 0.6
     for match in _RUN.finditer(text):
         start, end = match.span()
         run = match.group()
@@ -143,13 +155,17 @@ _ORG_WORD = (r"(?:Inc|Incorporated|Ltd|Limited|LLC|LLP|Corp|Corporation|Co|Compa
              r"SA|S\.A|PLC|Plc|NV|BV|Group|Partners|Associates|Holdings|Technologies|"
              r"Technology|Software|Solutions|Systems|Insurance|Bank|Capital|Finance|Markets|"
              r"Labs|Consulting|Industries|Enterprises|Foundation|Institute|Health|Analytics|"
-             r"Media|Networks|Ventures|Transit|Bioscience|Pharmaceuticals|Energy|Global)")
+             r"Media|Networks|Ventures|Transit|Bioscience|Pharmaceuticals|Energy|Global|Research|"
+             r"Agency|Lines|Insights|Ratings)")
 _CAP_OR_AND = rf"(?:{_CAPW}|&|and)"
 _ABBREVIATED = r"(?:Inc|Ltd|Corp|Co|S\.A|Plc)\.(?!\s*$)"
 _ORG_PATTERNS: tuple[tuple[re.Pattern[str], float], ...] = (
     (re.compile(rf"(?<![\w.-])(?!The\b)(?:\d{{1,4}}{_GAP})?(?:{_CAPW}{_GAP}){{1,4}}"
                 rf"(?:{_ABBREVIATED}|{_ORG_WORD}"
                 rf"(?![\w-]))"), 0.75),
+    # "Thomas and Sons", "Smith & Co."
+    (re.compile(rf"(?<![\w.-]){_CAPW}{_GAP}(?:and|&){_GAP}(?:Sons|Daughters|Co\.|Partners)"
+                rf"(?![\w-])"), 0.75),
     (re.compile(rf"(?<![\w.-])(?:University|Bank|Institute|College|Ministry|Museum)"
                 rf"{_GAP}of{_GAP}(?:the{_GAP})?{_CAPW}(?:{_GAP}{_CAPW}){{0,2}}"), 0.75),
 )

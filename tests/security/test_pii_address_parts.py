@@ -1,0 +1,153 @@
+"""Address blocks whole or in pieces, and the address, place and organisation shapes added
+for exact boundaries (issue 19): a positive and a near miss for each, hand-written."""
+
+from __future__ import annotations
+
+import pytest
+
+from aios.security.detectors import PII_TYPES, PiiDetector
+
+
+@pytest.fixture(scope="module")
+def every_kind() -> PiiDetector:
+    return PiiDetector(types=PII_TYPES)
+
+
+@pytest.fixture(scope="module")
+def default() -> PiiDetector:
+    return PiiDetector()
+
+
+def _found(detector: PiiDetector, text: str, kinds: tuple[str, ...] = (
+        "STREET_ADDRESS", "GPE")) -> list[tuple[str, str]]:
+    return [(f.type, f.text) for f in detector.detect(text) if f.type in kinds]
+
+
+BLOCK = "Ola Nordmann\n\n28030 Edeby 55\n Apt. 297\n TYSTBERGA\n Sweden 99178"
+
+
+def test_a_block_on_lines_of_its_own_is_in_pieces_with_its_town_and_country_as_places(
+        every_kind) -> None:
+    assert _found(every_kind, BLOCK) == [
+        ("STREET_ADDRESS", "28030"), ("STREET_ADDRESS", "Edeby 55"),
+        ("STREET_ADDRESS", "Apt. 297"), ("GPE", "TYSTBERGA"), ("GPE", "Sweden"),
+        ("STREET_ADDRESS", "99178")]
+
+
+def test_without_places_the_same_block_is_one_street_address(default) -> None:
+    assert _found(default, BLOCK) == [
+        ("STREET_ADDRESS", "28030 Edeby 55\n Apt. 297\n TYSTBERGA\n Sweden 99178")]
+
+
+def test_a_block_under_a_label_is_one_value(every_kind) -> None:
+    text = "Address:\n28030 Edeby 55\n Apt. 297\n TYSTBERGA\n Sweden 99178"
+    assert _found(every_kind, text) == [
+        ("STREET_ADDRESS", "28030 Edeby 55\n Apt. 297\n TYSTBERGA\n Sweden 99178")]
+
+
+def test_a_building_number_and_street_in_a_sentence_are_two_pieces(every_kind) -> None:
+    assert _found(every_kind, "The restaurant is at 17151 2450 Crown St") == [
+        ("STREET_ADDRESS", "17151"), ("STREET_ADDRESS", "2450 Crown St")]
+    assert _found(every_kind, "his address: 450 Præstevænget 15, København V") == [
+        ("STREET_ADDRESS", "450"), ("STREET_ADDRESS", "Præstevænget 15"),
+        ("GPE", "København V")]
+
+
+def test_a_block_in_a_sentence_with_a_unit_or_lines_below_stays_whole(every_kind) -> None:
+    text = "send it to 1987 74 Diakou Street\n Suite 680\n Kissousa\n Cyprus 36903? Thanks"
+    assert _found(every_kind, text, ("STREET_ADDRESS",)) == [
+        ("STREET_ADDRESS", "1987 74 Diakou Street\n Suite 680\n Kissousa\n Cyprus 36903")]
+    assert _found(every_kind, "the letter went to 742 Evergreen Terrace") == [
+        ("STREET_ADDRESS", "742 Evergreen Terrace")]  # one number: nothing to split
+
+
+@pytest.mark.parametrize(("text", "value"), [
+    # a second street name with a street type after the first
+    ("sent to 14 Crown Street Kishiev Squares\n Suite 321\n LONDON\n United Kingdom 75419",
+     "14 Crown Street Kishiev Squares\n Suite 321\n LONDON\n United Kingdom 75419"),
+    ("a taxi to Tungata 11 Rott Crossroad\n Apt. 322\n Höfn\n Iceland 72399",
+     "Tungata 11 Rott Crossroad\n Apt. 322\n Höfn\n Iceland 72399"),
+    # "United" is not a unit ("Unit" + "ed"): the country line is whole
+    ("to 224 4966 Bond Street\n Suite 413\n Warwick\n United States",
+     "224 4966 Bond Street\n Suite 413\n Warwick\n United States"),
+    # a ship's name and its FPO line
+    ("Meet me at USS Mahler\nFPO AA 70489", "USS Mahler\nFPO AA 70489"),
+    # a street named with a crossing street
+    ("How do I change my address to Maarit and Hersnapvej 75?", "Maarit and Hersnapvej 75"),
+    # a stray street type after a whole street
+    ("Pedestrians must enter on 137 Avenue Teboulbi St. the first months",
+     "137 Avenue Teboulbi"),
+    # a town's full stop ends the sentence, not the town
+    ("It is at 731 ul. Miła 57 Apt. 819 Rzeszów Poland. It serves great food.",
+     "731 ul. Miła 57 Apt. 819 Rzeszów Poland"),
+    # lower-case links inside a town's name
+    ("to 2046 50 Point Walter Road Suite 067, Chomutice u Horic v Podkrkonoší, Czech Republic",
+     "2046 50 Point Walter Road Suite 067, Chomutice u Horic v Podkrkonoší, Czech Republic"),
+    # of two shapes, the longer (the Str. with its number and unit)
+    ("it is 91211 Koepenicker Str. 74 Suite 980 Reichenbach Rheinland-Pfalz",
+     "91211 Koepenicker Str. 74 Suite 980 Reichenbach Rheinland-Pfalz"),
+    # a street without a type, with a postcode on the line below
+    ("meet at 5638 Aasa 43\nHumilimont, nan 78618", "5638 Aasa 43\nHumilimont, nan 78618"),
+    # a number-first street without a type, before a unit
+    ("to 2505 Heatherleigh Suite 620, Paphos", "2505 Heatherleigh Suite 620, Paphos"),
+    # the corner of a street and a lower-case one with a type
+    ("it is the corner of 74 Sikelianou Street and ten Pas Pass",
+     "the corner of 74 Sikelianou Street and ten Pas Pass"),
+])
+def test_address_shapes(default, text, value) -> None:
+    assert _found(default, text, ("STREET_ADDRESS",)) == [("STREET_ADDRESS", value)]
+
+
+@pytest.mark.parametrize(("text", "value"), [
+    ("ship to 14 Crown Street Kishiev said", "14 Crown Street"),   # no second street type
+    ("the 12 Main Street Unite team", "12 Main Street"),            # "Unite": no unit
+    ("Anna and 12 Main Street", "12 Main Street"),                  # a number starts it
+    ("It is on 2450 Crown St", "2450 Crown St"),                    # a real street type
+    ("It is 4 Rue Cler, Paris is lovely", "4 Rue Cler, Paris"),     # "is" is no town link
+    ("it is the corner of 74 Main Street and walk two blocks", "74 Main Street"),
+])
+def test_address_shape_near_misses(default, text, value) -> None:
+    assert _found(default, text, ("STREET_ADDRESS",)) == [("STREET_ADDRESS", value)]
+
+
+@pytest.mark.parametrize("text", [
+    "We read page 3 Chapter 4\nthe end",       # no postcode below
+    "I own 3 Tickets and 4 more",               # no unit after the words
+])
+def test_numbers_and_words_are_not_addresses(default, text) -> None:
+    assert _found(default, text, ("STREET_ADDRESS",)) == []
+
+
+@pytest.mark.parametrize(("text", "value"), [
+    ("I'm originally from Norway", "Norway"),
+    ("we returned to Mill Village by helicopter.", "Mill Village"),
+    ("a year at Healthpocket Inc in SCHLAGLES, which later", "SCHLAGLES"),
+    ("Looking to support Factset in Bjert 6091 in its mission", "Bjert"),
+])
+def test_place_cues(every_kind, text, value) -> None:
+    assert value in [t for k, t in _found(every_kind, text, ("GPE",))]
+
+
+@pytest.mark.parametrize("text", [
+    "we returned to the office by noon.",
+    "Looking to support Factset in its mission",
+    "I work at Acme in marketing.",
+])
+def test_place_cue_near_misses(every_kind, text) -> None:
+    assert _found(every_kind, text, ("GPE",)) == []
+
+
+@pytest.mark.parametrize(("text", "value"), [
+    ("She works at Forrester Research now", "Forrester Research"),
+    ("I bought it from Thomas and Sons yesterday", "Thomas and Sons"),
+])
+def test_organisation_words(every_kind, text, value) -> None:
+    assert value in [t for k, t in _found(every_kind, text, ("ORGANIZATION",))]
+
+
+@pytest.mark.parametrize("text", [
+    "This research agency report is long.",     # lower case: not a name
+    "Thomas and his sons went home.",
+])
+def test_organisation_word_near_misses(every_kind, text) -> None:
+    assert _found(every_kind, text, ("ORGANIZATION",)) == []
