@@ -151,3 +151,64 @@ def test_organisation_words(every_kind, text, value) -> None:
 ])
 def test_organisation_word_near_misses(every_kind, text) -> None:
     assert _found(every_kind, text, ("ORGANIZATION",)) == []
+
+
+@pytest.mark.parametrize(("text", "value"), [
+    # a signature's second line
+    ("Julcsa Kárpáthy\nMhealthcoach\n50668 Kiannonkatu 98 Apt. 105", "Mhealthcoach"),
+    # between "at" and a street line
+    ("We'll meet Monday at Corelogic, 0896 69 Farnell Street", "Corelogic"),
+    # an abbreviation keeps its full stop, at the end of a text too
+    ("I work for Pixia Corp.", "Pixia Corp."),
+])
+def test_organisations_in_signatures_and_before_addresses(every_kind, text, value) -> None:
+    assert value in [t for k, t in _found(every_kind, text, ("ORGANIZATION",))]
+
+
+@pytest.mark.parametrize("text", [
+    "Julcsa Kárpáthy\nEchocardiographer\n50668 Kiannonkatu 98 Apt. 105",  # a job title
+    "Julcsa Kárpáthy\nMhealthcoach\nsee you soon",                       # no address below
+    "We'll meet Monday at noon, 12 of us",                               # lower case
+])
+def test_organisation_near_misses_in_signatures(every_kind, text) -> None:
+    assert _found(every_kind, text, ("ORGANIZATION",)) == []
+
+
+@pytest.mark.parametrize(("text", "values"), [
+    # a possessive ends the name, and the later mention is found too
+    ("the verses from Faina D. Yefremova's Tales. Better than early Yefremova?",
+     ["Faina D. Yefremova", "Yefremova"]),
+    # two words before a speech or story verb; an opener is not part of the name
+    ("Jožef Albin had given me his address", ["Jožef Albin"]),
+    ("Then Gladys said hello", ["Gladys"]),
+    # an initial outside A-Z
+    ("Agatha Á Ottarsdóttir wrote back", ["Agatha Á Ottarsdóttir"]),
+    # a lower-case list of known first names
+    ("they had 6: silvana, adam, christopher, kristina and brian.",
+     ["silvana", "adam", "christopher", "kristina", "brian"]),
+    # a weak cue in an all lower-case text takes a known first name
+    ("follow up with patricia desrosiers in a couple of months.", ["patricia desrosiers"]),
+    # a person added to an account
+    ("I want to add Irenke Sörös as a beneficiary to my account", ["Irenke Sörös"]),
+])
+def test_names_in_lists_dialogue_and_account_requests(default, text, values) -> None:
+    assert [f.text for f in default.detect(text) if f.type == "PERSON"] == values
+
+
+@pytest.mark.parametrize("text", [
+    "we bought apples, pears, plums and figs.",           # a lower-case list of words
+    "follow up with the team in a couple of months.",     # lower case, no known first name
+    "Follow up with sales in a couple of months.",        # not all lower case
+    "add Salt as needed",                                 # not an account role
+    "Then said the king",                                 # no name after the opener
+])
+def test_name_near_misses(default, text) -> None:
+    assert [f.text for f in default.detect(text) if f.type == "PERSON"] == []
+
+
+def test_a_town_alone_on_a_line_is_a_place_not_a_name(every_kind) -> None:
+    found = _found(every_kind, "Agatha Á Ottarsdóttir\n\nLos Angeles\nUnited States",
+                   ("PERSON", "GPE"))
+    assert ("GPE", "Los Angeles") in found and ("PERSON", "Los Angeles") not in found
+    # without places asked for, the line is still a name candidate (nothing says otherwise)
+    assert ("PERSON", "Agatha Á Ottarsdóttir") in found

@@ -249,9 +249,16 @@ class PiiDetector:
             found += [Finding(a, b, "PERSON", score, text[a:b], self.name)
                       for a, b, score in find_person_spans(text, self.gazetteer)
                       if score >= self.min_score
-                      and not any(p.start <= a and b <= p.end for p in places)]
+                      and not any(p.start <= a and b <= p.end for p in places)
+                      and not self._known_place(text[a:b], score)]
         found += self._context(text, places)
         return merge_findings(found)
+
+    def _known_place(self, value: str, score: float) -> bool:
+        """A weakly found "name" that is a known town or country (`Los Angeles` alone on a
+        line), when places are reported."""
+        return (self.places is not None and score < 0.7 and " " in value
+                and value.lower() in self.places.names)
 
     def _pieces(self, text: str, places: list[Finding]) -> list[Finding]:
         """Address blocks, each whole or in pieces (`pii_address_parts`): asked for when

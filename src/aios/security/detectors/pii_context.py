@@ -158,7 +158,7 @@ _ORG_WORD = (r"(?:Inc|Incorporated|Ltd|Limited|LLC|LLP|Corp|Corporation|Co|Compa
              r"Media|Networks|Ventures|Transit|Bioscience|Pharmaceuticals|Energy|Global|Research|"
              r"Agency|Lines|Insights|Ratings)")
 _CAP_OR_AND = rf"(?:{_CAPW}|&|and)"
-_ABBREVIATED = r"(?:Inc|Ltd|Corp|Co|S\.A|Plc)\.(?!\s*$)"
+_ABBREVIATED = r"(?:Inc|Ltd|Corp|Co|S\.A|Plc)\."
 _ORG_PATTERNS: tuple[tuple[re.Pattern[str], float], ...] = (
     (re.compile(rf"(?<![\w.-])(?!The\b)(?:\d{{1,4}}{_GAP})?(?:{_CAPW}{_GAP}){{1,4}}"
                 rf"(?:{_ABBREVIATED}|{_ORG_WORD}"
@@ -194,11 +194,24 @@ _LETTERHEAD = re.compile(
     rf"[ \t]+{UPPER}|PSC|Unit[ \t]+\d|USNS|USS|USCGC|[Tt]he[ \t]+corner)))")
 
 
+# A signature: a name on the first line, the employer on the second, and an address or a
+# phone number further down ("Julcsa Kárpáthy\nMhealthcoach\n50668 Kiannonkatu 98 ...").
+_SIGNATURE = re.compile(
+    rf"\A[ \t>]*{_CAPW}(?:{_GAP}(?:{UPPER}\.?{_GAP})?{_CAPW}){{1,2}}[ \t]*\n[ \t>]*"
+    rf"(?P<v>{_CAPW}(?:{_GAP}{_CAPW}){{0,3}})[ \t]*\n(?=[^\d]{{0,120}}\d)")
+# A job title alone on the signature's second line ("Echocardiographer", "Accountant").
+_JOB = re.compile(r"\w+(?:er|or|ist|ian|ant|ent|ive|ary)$")
+# "meet at Corelogic, 0896 69 Farnell Street": a name between "at" and a street line.
+_AT_BEFORE_ADDRESS = re.compile(rf"\bat[ \t]+(?P<v>{_ORG_RUN}),[ \t]+(?=\d{{1,6}}[ \t]+\w)")
+
+
 def find_org_spans(text: str, people: NameGazetteer | None) -> Iterator[tuple[int, int, float]]:
     """(start, end, score) of each organisation name in `text`."""
-    for match in _LETTERHEAD.finditer(text):
-        if match.group("v").split()[0].lower() not in _NOT_PLACE_AFTER_CUE:
-            yield match.start("v"), match.end("v"), 0.55
+    for pattern in (_LETTERHEAD, _SIGNATURE, _AT_BEFORE_ADDRESS):
+        for match in pattern.finditer(text):
+            value = match.group("v")
+            if value.split()[0].lower() not in _NOT_PLACE_AFTER_CUE and not _JOB.match(value):
+                yield match.start("v"), match.end("v"), 0.55
     for pattern, score in _ORG_PATTERNS:
         for match in pattern.finditer(text):
             yield match.start(), match.end(), score

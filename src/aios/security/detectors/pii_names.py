@@ -106,13 +106,13 @@ def _letters(case: Callable[[str], bool]) -> str:
 UPPER, LOWER = _letters(str.isupper), _letters(str.islower)
 _CAP = rf"(?:Mc|Mac)?{UPPER}{LOWER}+(?:['\u2019-](?:{UPPER}|{LOWER}){LOWER}+)?"
 _PARTICLE = r"(?:van|von|de|da|del|della|der|den|di|du|la|le|dos|das|bin|ibn|ter|ten)"
-_INITIAL = r"[A-Z]\.?"
+_INITIAL = rf"{UPPER}\.?"
 _GAP = r"[ \t]+"
 #: A run of capitalised words, optionally with middle initials and name particles.
 _RUN = re.compile(
     rf"(?<![\w.@/'\u2019-])"
     rf"(?P<run>{_CAP}(?:{_GAP}(?:{_INITIAL}{_GAP}|{_PARTICLE}{_GAP})?{_CAP}){{0,3}})"
-    rf"(?![\w@/]|['\u2019-]\w)")
+    rf"(?![\w@/]|['\u2019-](?!s\b)\w)")  # a possessive 's ends the name
 _INITIAL_SHAPE = re.compile(rf"^{_CAP}{_GAP}{_INITIAL}{_GAP}{_CAP}$")
 _SENTENCE_START = re.compile(r"(?:^|[.!?:;\"“(\[]|\n)[\s>*#?-]*$")
 _LINE_ALONE = re.compile(r"(?:^|\n)[ \t>*#?|-]*$")
@@ -124,12 +124,19 @@ _TRAILING = frozenset({"apt", "apartment", "suite", "ste", "unit", "flat", "room
 #: A list of single capitalised words: "A, B, C and D".
 _LIST = re.compile(rf"(?<![\w,] ){_CAP}(?:,[ \t]+{_CAP}){{1,12}},?[ \t]+(?:and|or|&)[ \t]+{_CAP}"
                    rf"|(?<![\w,] ){_CAP}(?:,[ \t]+{_CAP}){{2,12}}")
+#: The same in lower case, as in a chat message: "they had 6: silvana, adam and brian".
+_LOWER_LIST = re.compile(rf"(?<![\w,] )(?<![\w,]){LOWER}+(?:,[ \t]+{LOWER}+){{2,12}},?[ \t]+"
+                         rf"(?:and|or|&)[ \t]+{LOWER}+(?![\w-])")
 _HONORIFIC = r"(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Sir|Dame|Madam|Herr|Frau|Mme|Mlle|Sr|Sra|Srta)\.?"
 _NAME = rf"{_CAP}(?:{_GAP}(?:{_INITIAL}{_GAP})?{_CAP}){{0,2}}"
 _WORD = r"[^\W\d_]+(?:['\u2019-][^\W\d_]+)?"
 #: (pattern, score): group `v` is the name.
 _CUES: tuple[tuple[re.Pattern[str], float], ...] = (
     (re.compile(rf"\b{_HONORIFIC}{_GAP}(?P<v>{_NAME})"), 0.75),
+    # "add Irenke Sörös as a beneficiary": a person added to an account.
+    (re.compile(rf"\badd{_GAP}(?P<v>{_NAME}){_GAP}as{_GAP}(?:(?:a|an|the|my|our){_GAP})?"
+                rf"(?:beneficiary|guardian|user|member|contact|owner|signatory|authori[sz]ed|"
+                rf"joint|co-?signer|nominee|dependent|driver|admin)"), 0.7),
     (re.compile(
         rf"\b(?P<v>{_CAP}{_GAP}(?:{_INITIAL}{_GAP})?{_CAP})(?={_GAP}(?:was born|is born|"
         rf"lives|lived|works|worked|said|says|wrote|called|emailed|phoned|\(born|shouted|"
@@ -142,7 +149,7 @@ _CUES: tuple[tuple[re.Pattern[str], float], ...] = (
 _SPEECH = r"(?:said|asked|shouted|yelled|whispered|replied|cried)"
 _DIALOGUE = re.compile(
     rf"\b{_SPEECH}(?:{_GAP}(?:at|to))?{_GAP}(?P<v>{_NAME})(?:{_GAP}(?:to|at){_GAP}"
-    rf"(?P<w>{_NAME}))?|(?<![\w.-])(?P<s>{_CAP})(?={_GAP}(?:{_SPEECH}|lives|lived|"
+    rf"(?P<w>{_NAME}))?|(?<![\w.-])(?P<s>{_CAP}(?:{_GAP}{_CAP})?)(?={_GAP}(?:{_SPEECH}|lives|lived|"
     rf"spent{_GAP}a|had{_GAP}given|was{_GAP}born)\b)"
     # Addressed by name at the start: "Warrane, can I please speak to your boss?"
     rf"|\A[ \t\"\u201c]*(?P<a>{_CAP}),{_GAP}(?:can|could|would|will|please|do|did|are|have)\b")
@@ -250,11 +257,16 @@ def _trim(text: str, start: int, end: int) -> int:
     return start + words[-1].end() if words else end
 
 
-def _cued(text: str) -> Iterator[tuple[int, int, float]]:
+def _cued(text: str, gazetteer: NameGazetteer | None) -> Iterator[tuple[int, int, float]]:
     for match in _DIALOGUE.finditer(text):
         for group in ("v", "w", "s", "a"):
-            if match.group(group) and _strongly_cued(match.group(group)):
-                yield match.start(group), match.end(group), 0.7
+            value, start = match.group(group), match.start(group)
+            if value and group == "s" and " " in value and _words(value)[0] in _STOP:
+                # "Then Anna said": the opener is not part of the name
+                cut = len(value) - len(value.split(None, 1)[1])
+                value, start = value[cut:], start + cut
+            if value and _strongly_cued(value):
+                yield start, start + len(value), 0.7
     for match in _PEOPLE_LIST.finditer(text):
         group = "v" if match.group("v") else "w"
         base = match.start(group)
@@ -281,7 +293,13 @@ def _cued(text: str) -> Iterator[tuple[int, int, float]]:
             plausible = _strongly_cued if cue.group("strong") else plausible_name
             if plausible(text[start:end]):
                 yield start, end, 0.65
-        elif cue.group("strong") and (loose := _ANY_CASE_NAME_AT.match(text, cue.end())):
+        elif (cue.group("strong") or (lowered == text and gazetteer is not None)) and (
+                loose := _ANY_CASE_NAME_AT.match(text, cue.end())):
+            # A strong cue takes a name in any case; in an all lower-case text ("follow up
+            # with patricia desrosiers"), a weak one takes a known first name.
+            if not cue.group("strong") and (gazetteer is None or loose.group(0).split()[0]
+                                            not in gazetteer.first):
+                continue
             # Keep the words up to the first ordinary one ("eva kleist but everyone ...").
             kept = 0
             for word in re.finditer(r"\S+", loose.group(0)):
@@ -320,6 +338,16 @@ def _listed(text: str, gazetteer: NameGazetteer) -> Iterator[tuple[int, int, flo
             for a, b, word in items:
                 if word.lower() not in _STOP:
                     yield base + a, base + b, 0.55
+    for match in _LOWER_LIST.finditer(text) if text.count(",") >= 2 else ():
+        items = [(m.start(), m.end(), m.group(0)) for m in re.finditer(r"\w+", match.group(0))
+                 if m.group(0) not in ("and", "or")]
+        known = sum(1 for _, _, word in items if word in gazetteer.lone)
+        # lower case says less than capitals: three in four must be known first names
+        if len(items) >= 4 and known * 4 >= len(items) * 3:
+            base = match.start()
+            for a, b, word in items:
+                if word not in _STOP:
+                    yield base + a, base + b, 0.55
 
 
 def _repeated(text: str, found: list[tuple[int, int, float]]) -> Iterator[
@@ -353,7 +381,7 @@ def find_person_spans(text: str, gazetteer: NameGazetteer | None) -> Iterator[
 
 
 def _spans(text: str, gazetteer: NameGazetteer | None) -> Iterator[tuple[int, int, float]]:
-    yield from _cued(text)
+    yield from _cued(text, gazetteer)
     for match in _RUN.finditer(text):
         tokens = [(m.start(), m.end(), m.group(0))
                   for m in re.finditer(r"\S+", match.group("run"))]
