@@ -39,10 +39,18 @@ def test_without_places_the_same_block_is_one_street_address(default) -> None:
         ("STREET_ADDRESS", "28030 Edeby 55\n Apt. 297\n TYSTBERGA\n Sweden 99178")]
 
 
-def test_a_block_under_a_label_is_one_value(every_kind) -> None:
-    text = "Address:\n28030 Edeby 55\n Apt. 297\n TYSTBERGA\n Sweden 99178"
-    assert _found(every_kind, text) == [
+@pytest.mark.parametrize("above", ["Address:\n", "Rand Corporation\n\n", "Kyruus\n"])
+def test_a_block_under_a_label_or_a_company_is_one_value(every_kind, above) -> None:
+    text = above + "28030 Edeby 55\n Apt. 297\n TYSTBERGA\n Sweden 99178"
+    assert _found(every_kind, text, ("STREET_ADDRESS",)) == [
         ("STREET_ADDRESS", "28030 Edeby 55\n Apt. 297\n TYSTBERGA\n Sweden 99178")]
+
+
+def test_a_block_under_a_name_line_not_found_as_a_name_is_in_pieces(every_kind) -> None:
+    text = ">Gyala Antall\n>3369 24 Clarke Avenue\n>Apt. 805\n>Pines Beach\n>New Zealand 34694"
+    assert _found(every_kind, text, ("STREET_ADDRESS",)) == [
+        ("STREET_ADDRESS", "3369"), ("STREET_ADDRESS", "24 Clarke Avenue"),
+        ("STREET_ADDRESS", "Apt. 805"), ("STREET_ADDRESS", "34694")]
 
 
 def test_a_building_number_and_street_in_a_sentence_are_two_pieces(every_kind) -> None:
@@ -77,6 +85,7 @@ def test_a_block_in_a_sentence_with_a_unit_or_lines_below_stays_whole(every_kind
     # a stray street type after a whole street
     ("Pedestrians must enter on 137 Avenue Teboulbi St. the first months",
      "137 Avenue Teboulbi"),
+    ("The bus drops you off at 13813 3784 Archwood Avenue St.", "13813 3784 Archwood Avenue"),
     # a town's full stop ends the sentence, not the town
     ("It is at 731 ul. Miła 57 Apt. 819 Rzeszów Poland. It serves great food.",
      "731 ul. Miła 57 Apt. 819 Rzeszów Poland"),

@@ -244,13 +244,13 @@ class PiiDetector:
         places = [Finding(a, b, "STREET_ADDRESS", score, text[a:b], self.name)
                   for a, b, score in resolve_addresses(list(find_address_spans(text)))
                   if score >= self.min_score] if self.addresses else []
-        found += self._pieces(text, places) if "GPE" in self.wanted else places
-        if self.persons:
-            found += [Finding(a, b, "PERSON", score, text[a:b], self.name)
-                      for a, b, score in find_person_spans(text, self.gazetteer)
-                      if score >= self.min_score
-                      and not any(p.start <= a and b <= p.end for p in places)
-                      and not self._known_place(text[a:b], score)]
+        people = [Finding(a, b, "PERSON", score, text[a:b], self.name)
+                  for a, b, score in find_person_spans(text, self.gazetteer)
+                  if score >= self.min_score
+                  and not any(p.start <= a and b <= p.end for p in places)
+                  and not self._known_place(text[a:b], score)] if self.persons else []
+        found += people
+        found += self._pieces(text, places, people) if "GPE" in self.wanted else places
         found += self._context(text, places)
         return merge_findings(found)
 
@@ -260,12 +260,14 @@ class PiiDetector:
         return (self.places is not None and score < 0.7 and " " in value
                 and value.lower() in self.places.names)
 
-    def _pieces(self, text: str, places: list[Finding]) -> list[Finding]:
+    def _pieces(self, text: str, places: list[Finding], people: list[Finding]
+                ) -> list[Finding]:
         """Address blocks, each whole or in pieces (`pii_address_parts`): asked for when
         places are reported, so a block's town is then a place."""
         out: list[Finding] = []
         for place in places:
-            pieces = address_pieces(text, place.start, place.end)
+            pieces = address_pieces(text, place.start, place.end,
+                                    [(p.start, p.end) for p in people if p.end <= place.start])
             if pieces is None:
                 out.append(place)
             else:

@@ -155,8 +155,10 @@ _SAME_LINE_UNITS = re.compile(rf"(?:,?[ \t]+{_UNIT})+")
 _AND_BEFORE = re.compile(rf"(?<![\w'\u2019-]){UPPER}[\w'\u2019-]*[ \t]+and[ \t]+$")
 # "137 Avenue Teboulbi St.", "74678 midtvollen 130 st.": a street type after a street that
 # is already whole (a number after its name, or a type before it) is not part of it.
-_STRAY_TYPE = re.compile(r"(?:\d\.?|(?i:^\d{1,6}[ \t]+(?:avenue|rue|rua|via|calle)\b.*))"
-                         r"(?P<t>[ \t]+(?i:st)\.?)$")
+_STRAY_TYPE = re.compile(
+    r"(?:\d\.?|\b(?i:avenue|road|boulevard|lane|drive|court|place|square|terrace)|"
+    r"(?i:^(?:\d{1,6}[ \t]+)+(?:avenue|rue|rua|via|calle|ul\.)[ \t].*))"
+    r"(?P<t>[ \t]+(?i:st|street)\.?)$")
 # Comma-separated town, region, country ("..., Grubbenvorst, Netherlands 04020").
 # Lower-case words inside a town's name ("Chomutice u Horic v Podkrkonoší").
 _TOWN_LINK = r"(?:u|v|na|nad|pod|de|del|la|di|am|im|sur|upon)"
@@ -223,6 +225,12 @@ def _trim(text: str, end: int) -> int:
     return end - 1 if _SENTENCE_STOP.search(text, max(0, end - 8), end) else end
 
 
+def _unstray(text: str, start: int, end: int) -> int:
+    """`end` before a stray street type (`_STRAY_TYPE`)."""
+    stray = _STRAY_TYPE.search(text[start:end])  # sliced: the pattern anchors at `^`
+    return start + stray.start("t") if stray is not None else end
+
+
 def find_address_spans(text: str) -> Iterator[tuple[int, int, float]]:
     """`(start, end, score)` of every street address shape in `text`."""
     if _DIGIT.search(text) is None:  # every shape has a number: skip the scans
@@ -233,9 +241,7 @@ def find_address_spans(text: str) -> Iterator[tuple[int, int, float]]:
             while end > match.start() and text[end - 1] in " ,\t":
                 end -= 1
             start = match.start()
-            stray = _STRAY_TYPE.search(text[start:end])
-            if stray is not None:
-                end = start + stray.start("t")
+            end = _unstray(text, start, end)
             if not text[start].isdigit():
                 crossing = _AND_BEFORE.search(text, max(0, start - 30), start)
                 if crossing is not None:
@@ -248,8 +254,9 @@ def find_address_spans(text: str) -> Iterator[tuple[int, int, float]]:
         lead = _LEAD.match(text, start, match.end("v"))
         if lead is not None:
             start = lead.end()
-        if start < match.end("v"):
-            yield start, _trim(text, _extend(text, match.end("v"))), 0.6
+        end = _unstray(text, start, match.end("v"))
+        if start < end:
+            yield start, _trim(text, _extend(text, end)), 0.6
 
 
 def resolve_addresses(spans: list[tuple[int, int, float]]) -> list[tuple[int, int, float]]:

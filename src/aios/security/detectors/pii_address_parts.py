@@ -6,8 +6,8 @@ postcode), or as its parts, with the town and the country as places. Which one a
 follows its layout, and the PII detector follows the more common labelling per layout
 (measured on the development part of the Presidio synthetic set):
 
-- a block laid out on lines of its own (a letter head, an envelope; not under a label such
-  as `Address:`), starting
+- a block laid out on lines of its own, at the start of the text or right under a person's
+  name (an envelope; not under a label such as `Address:` or a company's name), starting
   with a building number before a numbered street (`28030 Edeby 55\\n Apt. 297\\n TYSTBERGA\\n
   Sweden 99178`), is in pieces;
 - in running text, a building number and a street without a unit or a line break
@@ -24,26 +24,40 @@ from __future__ import annotations
 import re
 
 from aios.security.detectors.pii_address import UNIT
+from aios.security.detectors.pii_names import LOWER, UPPER, plausible_name
 
 __all__ = ["address_pieces"]
 
 _LEAD = re.compile(r"\d{1,6}[ \t]+(?=[^\n]*\d)")
+_NAME_WORD = rf"{UPPER}{LOWER}+(?:-{UPPER}{LOWER}+)?"
+_NAME_LINE = re.compile(rf"{_NAME_WORD}(?:[ \t]+(?:{UPPER}\.?[ \t]+)?{_NAME_WORD}){{1,2}}")
 _LINE_START = re.compile(r"(?:^|\n)[ \t>]*$")
-_LABEL_ABOVE = re.compile(r":[ \t]*\n[ \t\n>]*$")
 _UNIT_AT = re.compile(rf"(?<![\w-]){UNIT}")
 _POSTCODE_END = re.compile(r"(?:^|[ \t]+)(\d{4,6}(?:-\d{4})?)$")
 _PART = re.compile(r"[^\n,]+")
 
 
-def _in_pieces(text: str, start: int, value: str) -> bool:
+def _named_above(text: str, start: int, names: list[tuple[int, int]]) -> bool:
+    """Whether the block starting at `start` opens the text or the nearest line above it
+    that has words ends with a person's name."""
+    above = text[:start].rstrip(" \t>\n")
+    if not above:
+        return True
+    if any(b == len(above) for _, b in names):
+        return True
+    # A line that has the shape of a name, found or not (`Gyala Antall`), and nothing of a
+    # company (`Rand Corporation`, `Amazon Web Services`).
+    line = above[above.rfind("\n") + 1:].strip(" \t>")
+    return _NAME_LINE.fullmatch(line) is not None and plausible_name(line)
+
+
+def _in_pieces(text: str, start: int, value: str, names: list[tuple[int, int]]) -> bool:
     """Whether the block `text[start:start+len(value)]` is labelled in pieces (see above)."""
     if _LEAD.match(value) is None:
         return False
     multi_line = "\n" in value
     if _LINE_START.search(text, max(0, start - 12), start) is not None:
-        if _LABEL_ABOVE.search(text, max(0, start - 12), start) is not None:
-            return False  # under a label ("Address:"), a block is one value
-        return multi_line or "," not in value
+        return _named_above(text, start, names) and (multi_line or "," not in value)
     return not multi_line and _UNIT_AT.search(value) is None
 
 
@@ -74,11 +88,12 @@ def _places(base: int, part: str) -> list[tuple[int, int, str]]:
     return out
 
 
-def address_pieces(text: str, start: int, end: int) -> list[tuple[int, int, str]] | None:
+def address_pieces(text: str, start: int, end: int, names: list[tuple[int, int]]
+                   ) -> list[tuple[int, int, str]] | None:
     """`(start, end, kind)` of the pieces of the address block `text[start:end]`, or None
-    when the block is labelled whole."""
+    when the block is labelled whole. `names`: the spans of the people named before it."""
     value = text[start:end]
-    if not _in_pieces(text, start, value):
+    if not _in_pieces(text, start, value, names):
         return None
     lead = _LEAD.match(value)
     assert lead is not None
