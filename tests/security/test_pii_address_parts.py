@@ -221,3 +221,44 @@ def test_a_town_alone_on_a_line_is_a_place_not_a_name(every_kind) -> None:
     assert ("GPE", "Los Angeles") in found and ("PERSON", "Los Angeles") not in found
     # without places asked for, the line is still a name candidate (nothing says otherwise)
     assert ("PERSON", "Agatha Á Ottarsdóttir") in found
+
+
+@pytest.mark.parametrize(("text", "value"), [
+    # an ordinal is not a house number: a table's street stays whole
+    ("| Metropolitan Building | 308 2nd Avenue South |", "308 2nd Avenue South"),
+    # a suite's number is not the street's
+    ("Contact Support\n655 Montgomery Street  Suite 490", "655 Montgomery Street  Suite 490"),
+    # "Court" is the street's name here, not a stray type
+    ("| Rutland | 10 Court Street | D. Vt. |", "10 Court Street"),
+])
+def test_streets_that_stay_whole_with_places_on(every_kind, text, value) -> None:
+    assert _found(every_kind, text, ("STREET_ADDRESS",)) == [("STREET_ADDRESS", value)]
+
+
+def test_a_date_on_its_own_line_is_not_a_street(every_kind) -> None:
+    assert _found(every_kind, "Due Date\n\n07 Feb 2022\n\nTOTAL", ("STREET_ADDRESS",)) == []
+    assert _found(every_kind, "Home\n\n07 Elm Road 12\n\nTOTAL", ("STREET_ADDRESS",)) == [
+        ("STREET_ADDRESS", "07 Elm Road 12")]
+
+
+@pytest.mark.parametrize("text", [
+    "| Anthony Browne | Alice's Adventures in Wonderland |",
+    "| St. Patrick's | Wexford |",
+])
+def test_a_lone_possessive_first_name_is_a_title_not_a_person(default, text) -> None:
+    assert "Alice" not in [f.text for f in default.detect(text)]
+    assert "Patrick" not in [f.text for f in default.detect(text)]
+
+
+def test_a_full_name_with_a_possessive_is_a_person(default) -> None:
+    assert [f.text for f in default.detect("applied to David Patterson-Cole's account")
+            if f.type == "PERSON"] == ["David Patterson-Cole"]
+
+
+@pytest.mark.parametrize("text", [
+    "The Coming Of The Avengers (Vol 1)",        # "coming of" is no travel
+    "USS\u00a0Lawrence (DD-8) served until 1922",  # a ship, with a no-break space
+])
+def test_place_cue_and_ship_near_misses(every_kind, text) -> None:
+    kinds = [k for k, _ in _found(every_kind, text, ("GPE", "PERSON"))]
+    assert kinds == []

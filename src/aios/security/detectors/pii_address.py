@@ -83,12 +83,13 @@ _NUMBER_FIRST_TYPE = (r"(?:Rue|Avenue|Av\.|Boulevard|Bd\.?|Allée|Chemin|Impasse
                       r"piazza|viale|vicolo|corso))")
 _EU_NUMBER_FIRST = (rf"(?:\d{{1,6}}\s+)?\d{{1,5}}(?:\s?(?:bis|ter|[A-Za-z]))?,?\s+"
                     rf"{_NUMBER_FIRST_TYPE}(?:[ \t]+(?!{_UNIT_WORD})[\w'\u2019-]+){{1,5}}")
-_MILITARY = (r"(?:(?:PSC|CMR|Unit)\s+\d{3,5},?\s+Box\s+\d{1,5}|(?:USNS|USNV|USS|USCGC)[ \t]+"
-             rf"{_W}(?:[ \t]+{_W})?)(?:,?\s*\n?\s*(?:APO|FPO|DPO)\s+A[AEP]\s+\d{{5}})?")
+_MILITARY = (r"(?:(?:PSC|CMR|Unit)\s+\d{3,5},?\s+Box\s+\d{1,5}|(?:USNS|USNV|USS|USCGC)[^\S\n]+"
+             rf"{_W}(?:[^\S\n]+{_W})?)(?:,?\s*\n?\s*(?:APO|FPO|DPO)\s+A[AEP]\s+\d{{5}})?")
 _PO_BOX = r"(?:P\.?\s?O\.?\s*Box|Post\s?box|Postfach|Apartado|Casella postale)\s+\d{1,6}"
 # A street line without a street type ("4596 Tylova 285", "Buerlia 227"): an address only
 # when it has a number on both sides of the name, or a unit line right below it.
-_BARE_NUMBERED = rf"\d{{1,6}}\s+(?:{_W}\s+){{1,3}}{_NUM}(?=[ \t]*(?:\n|,|$))"
+_MONTH_WORD = r"(?i:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s"
+_BARE_NUMBERED = rf"\d{{1,6}}\s+(?!{_MONTH_WORD})(?:{_W}\s+){{1,3}}{_NUM}(?=[ \t]*(?:\n|,|$))"
 _SECOND = rf"[ \t]+(?:{_W}[ \t]+){{1,2}}{_SECOND_TYPE}(?![\w-])"
 _BARE_ABOVE_UNIT = (rf"(?:\d{{1,6}}[ \t]+)?(?:{_W}[ \t]+){{1,3}}{_NUM}(?:{_SECOND})?"
                     rf"(?=[ \t]*\n[ \t>?*|-]*{_UNIT})")
@@ -156,7 +157,7 @@ _AND_BEFORE = re.compile(rf"(?<![\w'\u2019-]){UPPER}[\w'\u2019-]*[ \t]+and[ \t]+
 # "137 Avenue Teboulbi St.", "74678 midtvollen 130 st.": a street type after a street that
 # is already whole (a number after its name, or a type before it) is not part of it.
 _STRAY_TYPE = re.compile(
-    r"(?:\d\.?|\b(?i:avenue|road|boulevard|lane|drive|court|place|square|terrace)|"
+    r"(?:\d\.?|\b(?i:avenue|road|boulevard|drive)|"
     r"(?i:^(?:\d{1,6}[ \t]+)+(?:avenue|rue|rua|via|calle|ul\.)[ \t].*))"
     r"(?P<t>[ \t]+(?i:st|street)\.?)$")
 # Comma-separated town, region, country ("..., Grubbenvorst, Netherlands 04020").

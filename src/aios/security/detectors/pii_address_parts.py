@@ -31,6 +31,8 @@ __all__ = ["address_pieces"]
 _LEAD = re.compile(r"\d{1,6}[ \t]+(?=[^\n]*\d)")
 _NAME_WORD = rf"{UPPER}{LOWER}+(?:-{UPPER}{LOWER}+)?"
 _NAME_LINE = re.compile(rf"{_NAME_WORD}(?:[ \t]+(?:{UPPER}\.?[ \t]+)?{_NAME_WORD}){{1,2}}")
+# A house number in the street (`Edeby 55`, `2450 Crown St`), not an ordinal (`5th Street`).
+_HOUSE_NUMBER = re.compile(r"(?<![\w])\d{1,6}[A-Za-z]?\.?(?![\w])")
 _LINE_START = re.compile(r"(?:^|\n)[ \t>]*$")
 _UNIT_AT = re.compile(rf"(?<![\w-]){UNIT}")
 _POSTCODE_END = re.compile(r"(?:^|[ \t]+)(\d{4,6}(?:-\d{4})?)$")
@@ -51,9 +53,20 @@ def _named_above(text: str, start: int, names: list[tuple[int, int]]) -> bool:
     return _NAME_LINE.fullmatch(line) is not None and plausible_name(line)
 
 
+def _street(value: str, lead: int) -> str:
+    """The street of a block whose building number ends at `lead`: up to the first unit,
+    comma or line break."""
+    line = value[lead:].split("\n", 1)[0]
+    unit = _UNIT_AT.search(line)
+    cut = unit.start() if unit is not None else len(line)
+    comma = line.find(",")
+    return line[:comma if 0 <= comma < cut else cut].rstrip(" ,")
+
+
 def _in_pieces(text: str, start: int, value: str, names: list[tuple[int, int]]) -> bool:
     """Whether the block `text[start:start+len(value)]` is labelled in pieces (see above)."""
-    if _LEAD.match(value) is None:
+    lead = _LEAD.match(value)
+    if lead is None or _HOUSE_NUMBER.search(_street(value, lead.end())) is None:
         return False
     multi_line = "\n" in value
     if _LINE_START.search(text, max(0, start - 12), start) is not None:
@@ -99,20 +112,10 @@ def address_pieces(text: str, start: int, end: int, names: list[tuple[int, int]]
     assert lead is not None
     number_end = start + len(lead.group(0).rstrip())
     pieces = [(start, number_end, "STREET_ADDRESS")]
-    first_end = value.find("\n")
-    first_end = len(value) if first_end < 0 else first_end
-    line = value[lead.end():first_end]
     # The street runs up to the first unit or comma; units and comma parts follow.
-    cut = len(line)
-    unit = _UNIT_AT.search(line)
-    if unit is not None:
-        cut = unit.start()
-    comma = line.find(",")
-    if 0 <= comma < cut:
-        cut = comma
-    street = line[:cut].rstrip(" ,")
+    street = _street(value, lead.end())
     base = start + lead.end()
     pieces.append((base, base + len(street), "STREET_ADDRESS"))
-    for part in _PART.finditer(value, lead.end() + cut):
+    for part in _PART.finditer(value, lead.end() + len(street)):
         pieces += _places(start + part.start(), part.group(0))
     return pieces

@@ -59,12 +59,14 @@ since can god man why once love home world early late pay please thanks dear hel
 
 _PLACE_CUE = re.compile(
     r"(?i:\b(?:grew up|growing up|born|raised|lives?|living|lived|based|located|situated|"
-    r"stationed|am|is|are|was|were|stay(?:ing|ed)?|work(?:s|ing|ed)?|study(?:ing)?|coming|"
-    r"going|went|heading|return(?:s|ed|ing)?|originally|"
+    r"stationed|am|is|are|was|were|stay(?:ing|ed)?|work(?:s|ing|ed)?|study(?:ing)?|"
     r"studied|trip|travel(?:l?ing)?|flew|flying|moved|moving|relocat(?:e|ed|ing)|visit(?:ing|"
     r"ed)?|arriv(?:e|ed|ing)|citizen|resident|native|i'm|we're|came|come|here)\b[ \t]+"
     r"(?:back[ \t]+|here[ \t]+)?(?:in|to|from|of|at)[ \t]+(?:the[ \t]+)?|"
-    r"\bhome[ \t]+(?:city|town|country)[ \t]+(?:of[ \t]+)?)$")
+    r"\bhome[ \t]+(?:city|town|country)[ \t]+(?:of[ \t]+)?|"
+    # going somewhere, or from somewhere: not "the Coming of the Avengers"
+    r"\b(?:coming|going|went|heading|return(?:s|ed|ing)?)[ \t]+(?:back[ \t]+)?to[ \t]+|"
+    r"\boriginally[ \t]+from[ \t]+)$")
 _WEAK_CUE = re.compile(r"(?i:\b(?:in|from|near|to|city|town|of)[ \t]+)$")
 _NOT_PLACE_AFTER_CUE = frozenset(_split(
     "the a an my your our his her their this that it january february march april may june "
@@ -165,7 +167,7 @@ _ORG_PATTERNS: tuple[tuple[re.Pattern[str], float], ...] = (
                 rf"(?![\w-]))"), 0.75),
     # "Thomas and Sons", "Smith & Co."
     (re.compile(rf"(?<![\w.-]){_CAPW}{_GAP}(?:and|&){_GAP}(?:Sons|Daughters|Co\.|Partners)"
-                rf"(?![\w-])"), 0.75),
+                rf"(?:{_GAP}(?:{_ABBREVIATED}|{_ORG_WORD}(?![\w-])))?(?![\w-])"), 0.75),
     (re.compile(rf"(?<![\w.-])(?:University|Bank|Institute|College|Ministry|Museum)"
                 rf"{_GAP}of{_GAP}(?:the{_GAP})?{_CAPW}(?:{_GAP}{_CAPW}){{0,2}}"), 0.75),
 )

@@ -397,6 +397,8 @@ def _spans(text: str, gazetteer: NameGazetteer | None) -> Iterator[tuple[int, in
         if not tokens or words[0] in _TRAILING:
             continue
         start, end = base + tokens[0][0], base + tokens[-1][1]
+        if len(tokens) == 1 and text[end:end + 2] in ("'s", "\u2019s"):
+            continue  # "Alice's Adventures", "St. Patrick's": a lone possessive is a title
         named = sum(1 for t in tokens if re.fullmatch(_CAP, t[2]))
         if len(tokens) >= 3 and _INITIAL_SHAPE.match(text[start:end]):
             yield start, end, 0.75
