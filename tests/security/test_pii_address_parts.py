@@ -262,3 +262,22 @@ def test_a_full_name_with_a_possessive_is_a_person(default) -> None:
 def test_place_cue_and_ship_near_misses(every_kind, text) -> None:
     kinds = [k for k, _ in _found(every_kind, text, ("GPE", "PERSON"))]
     assert kinds == []
+
+
+@pytest.mark.parametrize(("text", "value"), [
+    ("A mandolin coda (not by Hedvig Arvidsson).", "Hedvig Arvidsson"),
+    ("the keynote by Amadeo Vitorović went well", "Amadeo Vitorović"),
+    ("a concert by Zargan Vedzizhev tonight", "Zargan Vedzizhev"),
+])
+def test_unknown_first_names_before_a_surnames_ending(default, text, value) -> None:
+    assert [f.text for f in default.detect(text) if f.type == "PERSON"] == [value]
+
+
+@pytest.mark.parametrize("text", [
+    "the fans of Wigan Athletic sang",          # -ic: an English word
+    "take the Meijō Line to the end",           # -ine
+    "the Regular Season ended",                 # -ason
+    "Andersson won the race",                   # one word: not this rule
+])
+def test_surname_ending_near_misses(default, text) -> None:
+    assert [f.text for f in default.detect(text) if f.type == "PERSON"] == []

@@ -310,6 +310,13 @@ def _cued(text: str, gazetteer: NameGazetteer | None) -> Iterator[tuple[int, int
                 yield loose.start(), loose.start() + kept, 0.65
 
 
+#: Endings of surnames across Europe: -son, -sen, -dóttir, -vić, -ová, -ski, -ov, -eva,
+#: -nen, -escu, -ström, -berg (not the -ic, -ine, -ason of English words: Athletic, Line).
+_SURNAME_SHAPE = re.compile(
+    r"(?:(?<![aeiou])s{1,2}on|s{1,2}en|d[oó]ttir|vi[cćč]|i[ćč]|ov[aá]|sk[iayý]|ck[iay]|[oe]v|"
+    r"[oe]va|enko|nen|escu|str[öo]m|qvist|quist|berg|mann)$")
+
+
 def _gazetteer_score(text: str, start: int, end: int, words: list[str], named: int,
                      gazetteer: NameGazetteer) -> float | None:
     first_known = words[0] in gazetteer.first
@@ -320,6 +327,9 @@ def _gazetteer_score(text: str, start: int, end: int, words: list[str], named: i
     if (named == 2 and words[0] in AMBIGUOUS_FIRST_NAMES and words[-1] in gazetteer.last
             and not _SENTENCE_START.search(text[:start])):
         return 0.6  # "... with Grace Kelly": a word-like first name, then a surname
+    if (named == 2 and _SURNAME_SHAPE.search(words[-1])
+            and not _SENTENCE_START.search(text[:start])):
+        return 0.6  # "... by Hedvig Arvidsson": a surname's European ending
     if 2 <= named <= 3 and alone and words[0] in gazetteer.last and last_known:
         return 0.65  # a name on a line of its own, as in a signature or an address block
     if named == 1 and words[0] in gazetteer.lone and len(words[0]) > 2:
