@@ -281,3 +281,24 @@ def test_unknown_first_names_before_a_surnames_ending(default, text, value) -> N
 ])
 def test_surname_ending_near_misses(default, text) -> None:
     assert [f.text for f in default.detect(text) if f.type == "PERSON"] == []
+
+
+@pytest.mark.parametrize(("text", "value"), [
+    ("We moved here from Cyprus (Greek)", "Cyprus (Greek)"),              # a qualifier
+    ("Maha Cazares\n\nChiclana de la Frontera\nSpain", "Chiclana de la Frontera"),
+    ("Maha Cazares\n\nALFRICK\nUnited Kingdom", "ALFRICK"),               # above a country
+    ("i'm originally from switzerland", "switzerland"),                  # all lower case
+])
+def test_places_with_qualifiers_above_countries_and_in_lower_case(every_kind, text,
+                                                                  value) -> None:
+    assert value in [t for _, t in _found(every_kind, text, ("GPE",))]
+
+
+@pytest.mark.parametrize(("text", "absent"), [
+    ("Teams: Chile (Santiago) and Peru", "Chile (Santiago)"),  # two places, not one
+    ("Maha Cazares\n\nALFRICK\nSales Team", "ALFRICK"),        # not above a country
+    ("I'm originally from switzerland", "switzerland"),        # not all lower case
+    ("i'm from work", "work"),                                 # not a place
+])
+def test_place_near_misses(every_kind, text, absent) -> None:
+    assert absent not in [t for _, t in _found(every_kind, text, ("GPE",))]

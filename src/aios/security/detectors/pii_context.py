@@ -37,7 +37,7 @@ _CAPW = rf"{UPPER}(?:{LOWER}+|{UPPER}+)(?:['\u2019-]{UPPER}?{LOWER}+)?"
 _GAP = r"[ \t]+"
 _LINK = r"(?:de|del|la|le|di|da|do|dos|das|du|am|an|upon|on|of|sur|en)"
 #: A run of capitalised words (up to four), linked by place particles (`Villafranca del Cid`).
-_RUN = re.compile(rf"(?<![\w@/.'\u2019-]){_CAPW}(?:{_GAP}(?:{_LINK}{_GAP})?{_CAPW}){{0,3}}"
+_RUN = re.compile(rf"(?<![\w@/.'\u2019-]){_CAPW}(?:{_GAP}(?:{_LINK}{_GAP}){{0,2}}{_CAPW}){{0,3}}"
                   rf"(?![\w@/]|['\u2019-]\w)")
 
 def _split(words: str) -> list[str]:
@@ -67,6 +67,15 @@ _PLACE_CUE = re.compile(
     # going somewhere, or from somewhere: not "the Coming of the Avengers"
     r"\b(?:coming|going|went|heading|return(?:s|ed|ing)?)[ \t]+(?:back[ \t]+)?to[ \t]+|"
     r"\boriginally[ \t]+from[ \t]+)$")
+#: A one-word qualifier in brackets after a place's name that is not a place itself:
+#: "Cyprus (Greek)", "Mombasa (City)".
+_QUALIFIER = re.compile(rf"[ \t]\((?P<q>{UPPER}{LOWER}{{3,}})\)")
+_ABOVE_COUNTRY = re.compile(
+    rf"(?m:^[ \t>]*(?P<v>{_CAPW}(?:{_GAP}(?:{_LINK}{_GAP}){{0,2}}{_CAPW}){{0,3}})[ \t]*\n"
+    rf"[ \t>]*(?P<c>{_CAPW}(?:{_GAP}{_CAPW}){{0,2}})[ \t]*$)")
+_CUE_ENDS = frozenset(("in", "to", "from", "of", "at", "the", "city", "town", "country"))
+_LOWER_WORD = re.compile(rf"(?<![\w@/.'\u2019-]){LOWER}")
+_LOWER_RUN = re.compile(rf"{LOWER}+(?:[ \t]{LOWER}+){{0,2}}")
 _WEAK_CUE = re.compile(r"(?i:\b(?:in|from|near|to|city|town|of)[ \t]+)$")
 _NOT_PLACE_AFTER_CUE = frozenset(_split(
     "the a an my your our his her their this that it january february march april may june "
@@ -150,7 +159,39 @@ def find_place_spans(text: str, places: PlaceGazetteer,
         one_name = " " not in known and people is not None and name not in \
             places.countries and (name in people.first or name in people.last)
         if not one_name or cued or _WEAK_CUE.search(text, max(0, a - 8), a) is not None:
-            yield a, a + len(known), 0.75 if cued else 0.65
+            # "Cyprus (Greek)", not "Chile (Santiago)": two places
+            qualifier = _QUALIFIER.match(text, a + len(known))
+            b = a + len(known) if qualifier is None or \
+                qualifier.group("q").lower() in places.names else qualifier.end()
+            yield a, b, 0.75 if cued else 0.65
+    yield from _town_above_country(text, places)
+    if text == text.lower():
+        yield from _lower_case(text, places)
+
+
+def _town_above_country(text: str, places: PlaceGazetteer) -> Iterator[tuple[int, int, float]]:
+    """A line of capitalised words right above a line that is a country alone (`Chiclana
+    de la Frontera\nSpain`, `ALFRICK\nUnited Kingdom`): the town and its country."""
+    for match in _ABOVE_COUNTRY.finditer(text):
+        if match.group("c").lower() in places.countries:
+            yield match.start("v"), match.end("v"), 0.6
+
+
+def _lower_case(text: str, places: PlaceGazetteer) -> Iterator[tuple[int, int, float]]:
+    """In an all lower-case text, a known place after a place cue (`i'm from switzerland`)."""
+    for word in _LOWER_WORD.finditer(text):
+        start = word.start()
+        before = text[max(0, start - 9):start].split()
+        if not before or before[-1] not in _CUE_ENDS or \
+                _PLACE_CUE.search(text, max(0, start - 40), start) is None:
+            continue
+        match = _LOWER_RUN.match(text, start)
+        assert match is not None
+        words = match.group().split()
+        for size in range(len(words), 0, -1):
+            if " ".join(words[:size]) in places.names:
+                yield start, start + len(" ".join(words[:size])), 0.6
+                break
 
 
 _ORG_WORD = (r"(?:Inc|Incorporated|Ltd|Limited|LLC|LLP|Corp|Corporation|Co|Company|GmbH|AG|"
