@@ -32,7 +32,15 @@ from typing import Any
 from aios.errors import ConfigError
 from aios.llm.gateway import Gateway
 from aios.llm.tokens import estimate_request_tokens, estimate_tokens
-from aios.llm.types import LLMRequest, LLMResponse, ModelInfo, StreamChunk, ToolCall, Usage
+from aios.llm.types import (
+    LLMRequest,
+    LLMResponse,
+    ModelInfo,
+    StreamChunk,
+    ToolCall,
+    ToolCallDelta,
+    Usage,
+)
 
 __all__ = ["ScriptedProvider", "Turn", "echo"]
 
@@ -59,6 +67,9 @@ class Turn:
         response_model: the model id the "provider" says answered (`complete`).
         stream_usage: False: a stream ends without usage, as some adapters' streams do (the
             gateway then counts the tokens itself).
+        tool_pieces: a stream sends each tool call as the `openai` adapter does: a first
+            piece with its id and name, then its arguments in pieces of this many characters
+            (`StreamChunk.tool_deltas`), then the whole calls; 0: the whole calls only.
     """
 
     text: str = ""
@@ -71,6 +82,7 @@ class Turn:
     wait: asyncio.Event | None = None
     response_model: str | None = None
     stream_usage: bool = True
+    tool_pieces: int = 0
 
     @classmethod
     def of(cls, value: Turn | str | BaseException) -> Turn:
@@ -175,6 +187,12 @@ class ScriptedProvider:
             yield StreamChunk(text=piece)
         if turn.error is not None:
             raise turn.error
+        size = turn.tool_pieces
+        for index, call in enumerate(turn.tool_calls if size else ()):
+            yield StreamChunk(tool_deltas=(ToolCallDelta(index, call.id, call.name),))
+            for at in range(0, len(call.arguments), size):
+                yield StreamChunk(tool_deltas=(
+                    ToolCallDelta(index, arguments=call.arguments[at:at + size]),))
         if turn.tool_calls:
             yield StreamChunk(tool_calls=turn.tool_calls)
         usage = self._usage(turn, request) if turn.stream_usage else None

@@ -206,3 +206,32 @@ async def test_a_cancelled_call_is_recorded_and_releases_its_budget(store: Store
     assert gateway.budgets is not None
     assert gateway.budgets.usage(LLMRequest.of("x", run_id="cx"))[0]["reserved_tokens"] == 0
     await ledger.close()
+
+
+async def test_tool_call_pieces_pass_through_the_gateway_and_a_stopped_one_is_counted(
+        store: Store):
+    """The pieces reach the caller before the end; the response has the whole calls; a
+    reader that stops after a few pieces leaves a `cancelled` row counting what arrived."""
+    from aios.llm.types import ToolCall, ToolCallDelta
+
+    call = ToolCall("c1", "lookup", '{"query": "rivers of the northern plains"}')
+    provider = ScriptedProvider(
+        Turn("", tool_calls=(call,), finish_reason="tool_calls", tool_pieces=5),
+        Turn("", tool_calls=(call,), finish_reason="tool_calls", tool_pieces=5))
+    ledger = CostLedger(store)
+    gateway = Gateway({"m": ModelInfo("m", "openai", "x", input_price=1.0, output_price=2.0)},
+                      providers={"m": provider}, ledger=ledger)
+    chunks = [c async for c in gateway.bind(run_id="tp").stream("find rivers")]
+    pieces = [d for c in chunks for d in c.tool_deltas]
+    assert pieces[0] == ToolCallDelta(0, "c1", "lookup") and len(pieces) > 3
+    assert "".join(p.arguments for p in pieces) == call.arguments
+    final = chunks[-1].response
+    assert final is not None and final.tool_calls == (call,) and final.ttft_s is not None
+
+    source = gateway.bind(run_id="tq").stream("find rivers")
+    for _ in range(4):
+        await anext(source)
+    await source.aclose()
+    (row,) = await ledger.calls(run_id="tq")
+    assert row.status == "cancelled" and row.counted and row.output_tokens > 0
+    await ledger.close()

@@ -296,3 +296,25 @@ async def test_complete_sends_the_sdks_own_headers_and_follows_a_reopened_client
         assert server.requests[1]["messages"] == [{"role": "user", "content": "b"}]
     finally:
         await made.aclose()
+
+
+async def test_a_stream_hands_over_tool_call_pieces_as_they_arrive(server, provider):
+    """Each upstream delta becomes a `tool_deltas` chunk (parallel calls interleaved by
+    index), before the last chunk, which still carries the whole calls."""
+    from aios.llm.types import ToolCallDelta
+
+    server.script(Reply.ok("", tool_calls=[
+        {"id": "c0", "name": "lookup", "arguments": {"q": "rivers"}},
+        {"id": "c1", "name": "lookup", "arguments": {"q": "lakes"}}],
+        arg_pieces=5, interleave=True))
+    chunks = [c async for c in provider.stream(LLMRequest.of("find"), model_on(server))]
+    pieces = [d for c in chunks for d in c.tool_deltas]
+    assert pieces[:2] == [ToolCallDelta(0, "c0", "lookup"), ToolCallDelta(1, "c1", "lookup")]
+    assert len(pieces) > 4 and [p.index for p in pieces[2:4]] == [0, 1]
+    for index, query in ((0, "rivers"), (1, "lakes")):
+        assert "".join(p.arguments for p in pieces if p.index == index) == json.dumps(
+            {"q": query})
+    assert not chunks[-1].tool_deltas
+    assert chunks[-1].tool_calls == (ToolCall("c0", "lookup", '{"q": "rivers"}'),
+                                     ToolCall("c1", "lookup", '{"q": "lakes"}'))
+    assert chunks[-1].finish_reason == "tool_calls"

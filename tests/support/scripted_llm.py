@@ -27,6 +27,8 @@ a non-streaming request as one JSON body with the pieces joined.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import itertools
 import json
 import socket
 import struct
@@ -73,12 +75,17 @@ class Reply:
     reset_after: int | None = None
     seconds: float = 0.0
     finish_reason: str | None = None
+    arg_pieces: int = 0
+    interleave: bool = False
+    hold_after: int | None = None
+    hold: threading.Event | None = field(default=None, compare=False)
 
     @classmethod
     def ok(cls, text: str = "ok", usage: tuple[int, int] | None = None, model: str | None = None,
            tool_calls: Sequence[Mapping[str, Any]] | None = None, *, cache_read: int = 0,
            cache_write: int = 0, reasoning: int = 0,
-           finish_reason: str | None = None) -> Reply:
+           finish_reason: str | None = None, arg_pieces: int = 0, interleave: bool = False,
+           hold_after: int | None = None, hold: threading.Event | None = None) -> Reply:
         """A successful completion.
 
         Args:
@@ -90,10 +97,18 @@ class Reply:
             tool_calls: `{"name", "arguments" (dict or JSON text), "id" (optional)}` each.
             cache_read, cache_write, reasoning: token classes to report in the usage.
             finish_reason: override the finish reason (`length`, ...).
+            arg_pieces: streamed, each tool call comes as OpenAI sends it: a first delta
+                with its index, id, type and name (and empty arguments), then its arguments
+                in pieces of this many characters; 0: each call whole in one delta.
+            interleave: with `arg_pieces`, the calls' deltas alternate (index 0, 1, 0, 1...)
+                instead of one call after the other.
+            hold_after, hold: streamed, after this many tool-call deltas the server waits
+                (up to 10 s) until `hold` is set before sending the rest.
         """
         return cls("ok", text=text, usage=usage, model=model, tool_calls=tuple(tool_calls or ()),
                    cache_read=cache_read, cache_write=cache_write, reasoning=reasoning,
-                   finish_reason=finish_reason)
+                   finish_reason=finish_reason, arg_pieces=arg_pieces, interleave=interleave,
+                   hold_after=hold_after, hold=hold)
 
     @classmethod
     def error(cls, status: int, message: str = "scripted error",
@@ -275,11 +290,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(200, _anthropic_message(joined, body, model) if anthropic
                             else _openai_completion(joined, body, model))
             return
-        stream = reply if reply.kind == "stream" else Reply(
-            "stream", pieces=(reply.text,), usage=reply.usage or True, model=reply.model,
-            tool_calls=reply.tool_calls, cache_read=reply.cache_read,
-            cache_write=reply.cache_write, reasoning=reply.reasoning,
-            finish_reason=reply.finish_reason)
+        stream = reply if reply.kind == "stream" else dataclasses.replace(
+            reply, kind="stream", pieces=(reply.text,), usage=reply.usage or True)
         events = (_anthropic_events(stream, body, model) if anthropic
                   else _openai_events(stream, body, model))
         self._stream(stream, events)
@@ -331,6 +343,28 @@ def _tool_calls(reply: Reply) -> list[dict[str, Any]]:
     return calls
 
 
+def _tool_deltas(reply: Reply, calls: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """The tool-call deltas of a streamed reply (see `Reply.ok`'s `arg_pieces`)."""
+    if not reply.arg_pieces:
+        for i, call in enumerate(calls):
+            yield {"index": i, "id": call["id"], "type": "function",
+                   "function": {"name": call["name"], "arguments": call["arguments"]}}
+        return
+    per_call: list[list[dict[str, Any]]] = []
+    for i, call in enumerate(calls):
+        args, size = call["arguments"], reply.arg_pieces
+        per_call.append([{"index": i, "id": call["id"], "type": "function",
+                          "function": {"name": call["name"], "arguments": ""}}]
+                        + [{"index": i, "function": {"arguments": args[at:at + size]}}
+                           for at in range(0, len(args), size)])
+    if reply.interleave:
+        for row in itertools.zip_longest(*per_call):
+            yield from (delta for delta in row if delta is not None)
+    else:
+        for deltas in per_call:
+            yield from deltas
+
+
 def _openai_usage(reply: Reply, body: Mapping[str, Any]) -> dict[str, Any]:
     prompt, completion = _usage_numbers(reply, body)
     usage: dict[str, Any] = {"prompt_tokens": prompt, "completion_tokens": completion,
@@ -377,10 +411,10 @@ def _openai_events(reply: Reply, body: Mapping[str, Any],
             delta["role"] = "assistant"
         yield chunk(delta), True
     calls = _tool_calls(reply)
-    for i, call in enumerate(calls):
-        yield chunk({"tool_calls": [{"index": i, "id": call["id"], "type": "function",
-                                     "function": {"name": call["name"],
-                                                  "arguments": call["arguments"]}}]}), False
+    for sent, delta in enumerate(_tool_deltas(reply, calls), start=1):
+        yield chunk({"tool_calls": [delta]}), False
+        if reply.hold is not None and sent == reply.hold_after:
+            reply.hold.wait(10)
     yield chunk({}, reply.finish_reason or ("tool_calls" if calls else "stop")), False
     options = body.get("stream_options") or {}
     if reply.usage is not False and options.get("include_usage"):

@@ -41,7 +41,7 @@ class CallOutcome:
         usage: tokens used (from the response, or counted from a stopped stream's text).
         cost_usd: what those tokens cost.
         error: the failure, for `invalid` and `error`.
-        ttft_s: seconds from the call's start to its first text (streams).
+        ttft_s: seconds from the call's start to its first text or tool-call piece (streams).
         stream: True for a stream.
     """
 
@@ -116,10 +116,11 @@ class CallWrapper(WrapperProvider):
         error: BaseException | None = None
         try:
             async for chunk in source:
-                if chunk.text:
+                if chunk.text or chunk.tool_deltas:
                     if ttft is None:
                         ttft = time.perf_counter() - self.started
                     pieces.append(chunk.text)
+                    pieces.extend(d.arguments for d in chunk.tool_deltas)
                 if chunk.response is not None and not done:
                     # The call is over once its whole answer is here: record it before the
                     # reader sees it, whether or not the reader asks for more.

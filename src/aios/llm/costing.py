@@ -75,9 +75,10 @@ class CostProvider(WrapperProvider):
                 usage = chunk.usage or usage
                 finish = chunk.finish_reason or finish
                 calls = chunk.tool_calls or calls
-                if chunk.text or chunk.tool_calls:
+                if chunk.text or chunk.tool_calls or chunk.tool_deltas:
                     pieces.append(chunk.text)
-                    yield StreamChunk(text=chunk.text, tool_calls=chunk.tool_calls)
+                    yield StreamChunk(text=chunk.text, tool_calls=chunk.tool_calls,
+                                      tool_deltas=chunk.tool_deltas)
         finally:
             await aclose_quietly(source)
         text = "".join(pieces)

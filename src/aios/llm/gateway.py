@@ -181,6 +181,9 @@ class Gateway:
                      **kwargs: Any) -> AsyncIterator[StreamChunk]:
         """Stream a completion; the last chunk carries usage and the whole `response`.
 
+        Chunks before it carry text, and the pieces of tool calls as the provider streams
+        them (`tool_deltas`; the response has the whole calls).
+
         Same stack and errors as `complete`. A caller that stops early still has the call
         recorded (status `cancelled`, tokens counted from what was produced).
         """
@@ -189,18 +192,19 @@ class Gateway:
         ttft: float | None = None
         async with closing(self._call(plan, started).stream(plan.request, plan.model)) as source:
             async for chunk in source:
-                if chunk.text and ttft is None:
+                if (chunk.text or chunk.tool_deltas) and ttft is None:
                     ttft = time.perf_counter() - started
                 if chunk.response is None:
-                    if chunk.text:
-                        yield StreamChunk(text=chunk.text)
+                    if chunk.text or chunk.tool_deltas:
+                        yield StreamChunk(text=chunk.text, tool_deltas=chunk.tool_deltas)
                     continue
                 response = chunk.response
                 response = evolve(response, latency_s=time.perf_counter() - started,
                                   route_reason=plan.reason,
                                   ttft_s=response.ttft_s if response.cached else ttft)
                 yield StreamChunk(text=chunk.text, finish_reason=response.finish_reason,
-                                  usage=response.usage, response=response)
+                                  usage=response.usage, response=response,
+                                  tool_deltas=chunk.tool_deltas)
 
 
 class BoundGateway:

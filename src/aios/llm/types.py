@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any, Literal, TypeVar
 
 __all__ = ["KeyBudget", "LLMRequest", "LLMResponse", "Message", "ModelInfo", "StreamChunk",
-           "ToolCall", "Usage", "evolve"]
+           "ToolCall", "ToolCallDelta", "Usage", "evolve"]
 
 _T = TypeVar("_T")
 _FIELDS: dict[type, frozenset[str]] = {}
@@ -45,6 +45,20 @@ class ToolCall:
     id: str
     name: str
     arguments: str  # JSON text, as the providers return it
+
+
+@dataclass(frozen=True)
+class ToolCallDelta:
+    """A piece of a tool call as a stream delivers it (OpenAI's `delta.tool_calls[i]`).
+
+    The first piece of a call names it (`id`, `name`); the next ones add to its `arguments`
+    (JSON text, in fragments). `index` tells parallel calls apart: their pieces may interleave.
+    """
+
+    index: int
+    id: str = ""
+    name: str = ""
+    arguments: str = ""
 
 
 @dataclass(frozen=True)
@@ -200,7 +214,12 @@ class LLMResponse:
 
 @dataclass(frozen=True)
 class StreamChunk:
-    """One piece of a streamed completion; the last one carries `usage` and `finish_reason`."""
+    """One piece of a streamed completion; the last one carries `usage` and `finish_reason`.
+
+    `tool_calls` are whole calls (a provider sends them once it has them all, before or with
+    its last chunk); `tool_deltas` are their pieces as they arrive, from providers that stream
+    them (the whole calls still follow, so a reader may take either).
+    """
 
     text: str = ""
     tool_calls: tuple[ToolCall, ...] = ()
@@ -209,6 +228,7 @@ class StreamChunk:
     #: Set on the last chunk the gateway yields: the whole call as one response (text, model,
     #: usage, cost, latency, time to first token); None on provider chunks.
     response: LLMResponse | None = None
+    tool_deltas: tuple[ToolCallDelta, ...] = ()
 
 
 @dataclass(frozen=True)

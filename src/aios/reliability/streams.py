@@ -21,8 +21,10 @@ __all__ = ["guard_stream", "has_content", "prime", "relay"]
 
 
 def has_content(chunk: StreamChunk) -> bool:
-    """True for a chunk that carries a token, a tool call, or the end of the answer."""
-    return bool(chunk.text or chunk.tool_calls or chunk.finish_reason or chunk.usage)
+    """True for a chunk that carries a token, a tool call (or a piece of one), or the end of
+    the answer."""
+    return bool(chunk.text or chunk.tool_calls or chunk.tool_deltas or chunk.finish_reason
+                or chunk.usage)
 
 
 async def _close(iterator: AsyncIterator[Any]) -> None:

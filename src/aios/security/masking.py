@@ -70,6 +70,13 @@ class Masker:
         """Placeholder -> original value (empty unless pseudonymising)."""
         return dict(self._by_placeholder)
 
+    def spans(self, text: str) -> list[tuple[int, int]]:
+        """Where `text` names this masker's placeholders: what `restore` would replace."""
+        if not self._by_placeholder:
+            return []
+        return [m.span() for m in _PLACEHOLDER.finditer(text)
+                if m.group(0) in self._by_placeholder]
+
     def restore(self, text: str) -> str:
         """Put the original values back where the model repeated their placeholders."""
         if not self._by_placeholder:

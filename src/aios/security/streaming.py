@@ -11,7 +11,11 @@
   (redact / block / allow);
 - streamed answers are buffered just enough to redact across chunk boundaries: text is held
   back until it is `holdback` characters behind the newest chunk and not inside a finding,
-  so a key split over two chunks is still masked whole.
+  so a key split over two chunks is still masked whole;
+- streamed tool calls pass on piece by piece, their arguments through the same buffer only
+  as far as placeholders and blocking checks need (`aios.security.tool_streams`); a tool
+  call whose arguments a data check that blocks at `completion` flags is refused, streamed
+  or not.
 
 `guardrail_wrapper(guardrails)` is the `(provider, model_info) -> Provider` factory the
 gateway's `wrappers=` takes. The composition root puts it outside the fallback and retry
@@ -38,6 +42,7 @@ from aios.security.checks import Stage
 from aios.security.guardrails import Guardrails, map_strings
 from aios.security.masking import Masker
 from aios.security.policy import EffectivePolicy
+from aios.security.tool_streams import ToolCallStreams, blocking_checks, check_tool_calls
 
 __all__ = ["INLINE_CHARS", "GuardrailProvider", "StreamSanitizer", "guardrail_wrapper"]
 
@@ -52,13 +57,18 @@ class StreamSanitizer:
         clean: sanitises a piece of text (redacts; may raise GuardrailTripped).
         detect_spans: spans of findings in a text, to avoid cutting through one.
         holdback: characters kept unsent behind the newest chunk.
+        words: never cut inside a word (for detectors, which a partial token could dodge);
+            False cuts anywhere outside the spans (placeholders in JSON text, which has few
+            spaces).
     """
 
     def __init__(self, clean: Callable[[str], str],
-                 detect_spans: Callable[[str], list[tuple[int, int]]], holdback: int = 96):
+                 detect_spans: Callable[[str], list[tuple[int, int]]], holdback: int = 96,
+                 *, words: bool = True):
         self.clean = clean
         self.detect_spans = detect_spans
         self.holdback = holdback
+        self.words = words
         self._pending = ""
 
     def feed(self, piece: str) -> str:
@@ -70,10 +80,13 @@ class StreamSanitizer:
         for start, end in self.detect_spans(self._pending):
             if start < cut < end:
                 cut = start
-        space = max(self._pending.rfind(" ", 0, cut), self._pending.rfind("\n", 0, cut))
-        if space > 0:
-            cut = space + 1  # never split a word: a partial token could dodge the detectors
-        elif cut < len(self._pending) - self.holdback:
+        if self.words:
+            space = max(self._pending.rfind(" ", 0, cut), self._pending.rfind("\n", 0, cut))
+            if space > 0:
+                cut = space + 1  # never split a word: a partial token could dodge detectors
+            elif cut < len(self._pending) - self.holdback:
+                return ""
+        if cut <= 0:
             return ""
         ready, self._pending = self._pending[:cut], self._pending[cut:]
         return self.clean(ready)
@@ -144,8 +157,11 @@ class GuardrailProvider(WrapperProvider):
                 self.guardrails.sanitize, text, policy, subject=subject, stage=Stage.completion,
                 masker=Masker(), run_id=request.run_id)
             text = sanitize() if len(text) <= INLINE_CHARS else await asyncio.to_thread(sanitize)
-        return dataclasses.replace(response, text=text,
-                                   tool_calls=_restore_calls(response.tool_calls, masker))
+        calls = _restore_calls(response.tool_calls, masker)
+        if calls:  # a tool call carrying what a check blocks is refused, as text would be
+            check_tool_calls(self.guardrails, blocking_checks(policy), calls, subject=subject,
+                             run_id=request.run_id)
+        return dataclasses.replace(response, text=text, tool_calls=calls)
 
     async def stream(self, request: LLMRequest, model: ModelInfo) -> AsyncIterator[StreamChunk]:
         """Like `complete`, chunk by chunk, with a small hold-back buffer."""
@@ -168,6 +184,15 @@ class GuardrailProvider(WrapperProvider):
             return [(f.start, f.end) for group in found.values() for f in group]
 
         sanitizer = StreamSanitizer(clean, spans)
+        calls = ToolCallStreams(self.guardrails, policy, masker, sanitizer=StreamSanitizer,
+                                subject=subject, run_id=request.run_id)
+
+        def whole(raw: tuple[ToolCall, ...]) -> tuple[ToolCall, ...]:
+            """The provider's whole calls as the caller gets them, checked."""
+            done = calls.assembled(raw) if calls.started else _restore_calls(raw, masker)
+            calls.check(done)
+            return done
+
         sent: list[str] = []
         async with closing(self.inner.stream(prepared, model)) as source:
             async for chunk in source:
@@ -176,14 +201,17 @@ class GuardrailProvider(WrapperProvider):
                 if last:
                     text += sanitizer.flush()
                 sent.append(text)
+                deltas = calls.feed(chunk.tool_deltas) if chunk.tool_deltas else ()
+                if chunk.tool_calls or last:  # the provider has sent every piece
+                    deltas += calls.flush()
                 if chunk.tool_calls:
-                    chunk = evolve(chunk, tool_calls=_restore_calls(chunk.tool_calls, masker))
+                    chunk = evolve(chunk, tool_calls=whole(chunk.tool_calls))
                 if chunk.response is not None:  # the whole answer, as the caller gets it
                     chunk = dataclasses.replace(chunk, response=dataclasses.replace(
                         chunk.response, text="".join(sent),
-                        tool_calls=_restore_calls(chunk.response.tool_calls, masker)))
-                if text or last or chunk.tool_calls:
-                    yield dataclasses.replace(chunk, text=text)
+                        tool_calls=whole(chunk.response.tool_calls)))
+                if text or last or chunk.tool_calls or deltas:
+                    yield dataclasses.replace(chunk, text=text, tool_deltas=deltas)
         tail = sanitizer.flush()
         if tail:
             yield StreamChunk(text=tail)

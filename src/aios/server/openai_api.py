@@ -55,6 +55,7 @@ from aios.server.openai_format import (
     parse_chat,
     to_request,
     tool_call_delta,
+    tool_piece_delta,
     usage_json,
 )
 from aios.server.ratelimit import KeyRateLimiter, LimitVerdict
@@ -223,9 +224,13 @@ async def _events(source: AsyncIterator[StreamChunk], first: StreamChunk, comple
         yield piece({"role": "assistant", "content": ""})
         final: LLMResponse | None = None
         current: StreamChunk | None = first
+        streamed = False  # tool calls went out piece by piece
         while current is not None:
             if current.text:
                 yield piece({"content": current.text})
+            for call_piece in current.tool_deltas:
+                streamed = True
+                yield piece(tool_piece_delta(call_piece))
             if current.response is not None:
                 final = current.response
                 break
@@ -233,8 +238,8 @@ async def _events(source: AsyncIterator[StreamChunk], first: StreamChunk, comple
         if final is not None:
             await admission.spend(final.usage)
             model = final.model
-            if final.tool_calls:
-                yield piece(tool_call_delta(final.tool_calls))
+            if final.tool_calls and not streamed:  # a cache hit, a provider that sends
+                yield piece(tool_call_delta(final.tool_calls))  # them whole
             yield piece({}, finish=finish_reason(final))
             if include_usage:
                 yield piece(None, usage=usage_json(final.usage), extra={"aios": aios_json(final)})

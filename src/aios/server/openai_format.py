@@ -16,7 +16,15 @@ from typing import Any, Literal
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from aios.llm.types import KeyBudget, LLMRequest, LLMResponse, Message, ToolCall, Usage
+from aios.llm.types import (
+    KeyBudget,
+    LLMRequest,
+    LLMResponse,
+    Message,
+    ToolCall,
+    ToolCallDelta,
+    Usage,
+)
 
 __all__ = ["ChatRequest", "OpenAIError", "chunk", "completion", "parse_chat", "refusal",
            "to_request", "usage_json"]
@@ -389,3 +397,15 @@ def chunk(completion_id: str, model: str, delta: Mapping[str, Any] | None, *,
 def tool_call_delta(calls: Sequence[ToolCall]) -> dict[str, Any]:
     """The delta carrying a stream's tool calls (whole, in one chunk)."""
     return {"tool_calls": _calls_json(calls, indexed=True)}
+
+
+def tool_piece_delta(piece: ToolCallDelta) -> dict[str, Any]:
+    """The delta carrying a piece of a tool call, as OpenAI streams them: the first names
+    the call (index, id, type, name, the arguments so far), the next add arguments."""
+    call: dict[str, Any] = {"index": piece.index}
+    if piece.id:
+        call.update(id=piece.id, type="function")
+    # Only what this piece carries: clients add the pieces up, a name sent twice would double.
+    call["function"] = {"name": piece.name, "arguments": piece.arguments} if piece.name \
+        else {"arguments": piece.arguments}
+    return {"tool_calls": [call]}

@@ -40,6 +40,7 @@ from aios.llm.types import (
     ModelInfo,
     StreamChunk,
     ToolCall,
+    ToolCallDelta,
     Usage,
 )
 
@@ -114,24 +115,29 @@ def _calls(message: Mapping[str, Any]) -> tuple[ToolCall, ...]:
 
 
 def _read_chunk(chunk: Any, calls: dict[int, dict[str, str]],
-                finish: str | None) -> tuple[str | None, list[str]]:
-    """A stream event's finish reason (else `finish`) and text pieces; its tool-call
-    fragments are added to `calls` (by index). AttributeError / TypeError: not a chunk."""
+                finish: str | None) -> tuple[str | None, list[str], list[ToolCallDelta]]:
+    """A stream event's finish reason (else `finish`), text pieces and tool-call fragments;
+    the fragments are also added to `calls` (by index). AttributeError / TypeError: not a
+    chunk."""
     pieces = []
+    deltas = []
     for choice in chunk.get("choices") or ():
         finish = choice.get("finish_reason") or finish
         delta = choice.get("delta") or {}
         for call in delta.get("tool_calls") or ():
-            slot = calls.setdefault(int(call.get("index") or 0),
-                                    {"id": "", "name": "", "arguments": ""})
-            slot["id"] = call.get("id") or slot["id"]
-            function = call.get("function")
-            if function:
-                slot["name"] = function.get("name") or slot["name"]
-                slot["arguments"] += function.get("arguments") or ""
+            index = int(call.get("index") or 0)
+            slot = calls.setdefault(index, {"id": "", "name": "", "arguments": ""})
+            function = call.get("function") or {}
+            piece = ToolCallDelta(index, str(call.get("id") or ""),
+                                  str(function.get("name") or ""),
+                                  str(function.get("arguments") or ""))
+            slot["id"] = piece.id or slot["id"]
+            slot["name"] = piece.name or slot["name"]
+            slot["arguments"] += piece.arguments
+            deltas.append(piece)
         if delta.get("content"):
             pieces.append(str(delta["content"]))
-    return finish, pieces
+    return finish, pieces, deltas
 
 
 @register_provider("openai")
@@ -264,13 +270,15 @@ class OpenAIProvider(SdkProvider):
                 received += 1
                 try:
                     usage = _usage(chunk.get("usage")) or usage
-                    finish, pieces = _read_chunk(chunk, calls, finish)
+                    finish, pieces, deltas = _read_chunk(chunk, calls, finish)
                 except (AttributeError, TypeError) as exc:  # not the shape of a chunk
                     raise ValueError(f"a stream event of an unexpected shape ({exc}): "
                                      f"{chunk!r:.200}") from None
                 for piece in pieces:
                     text.append(piece)
                     yield StreamChunk(text=piece)
+                if deltas:  # the calls' pieces as they come; the whole calls at the end
+                    yield StreamChunk(tool_deltas=tuple(deltas))
         except self._errors() as exc:
             raise self._translate(exc, model) from exc
         finally:
