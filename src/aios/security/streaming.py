@@ -144,8 +144,10 @@ class GuardrailProvider(WrapperProvider):
                 self.guardrails.sanitize, text, policy, subject=subject, stage=Stage.completion,
                 masker=Masker(), run_id=request.run_id)
             text = sanitize() if len(text) <= INLINE_CHARS else await asyncio.to_thread(sanitize)
-        return dataclasses.replace(response, text=text,
-                                   tool_calls=_restore_calls(response.tool_calls, masker))
+        calls = _restore_calls(response.tool_calls, masker)
+        if text is response.text and calls is response.tool_calls:
+            return response  # nothing restored or redacted: no copy
+        return dataclasses.replace(response, text=text, tool_calls=calls)
 
     async def stream(self, request: LLMRequest, model: ModelInfo) -> AsyncIterator[StreamChunk]:
         """Like `complete`, chunk by chunk, with a small hold-back buffer."""
