@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -189,3 +190,32 @@ async def test_the_gateway_wrapper_records_the_ledger_cost(memory: InMemorySpanE
     assert response.cost_usd > 0
     assert span.attributes["aios.cost_usd"] == pytest.approx(response.cost_usd)
     assert span.attributes["gen_ai.usage.input_tokens"] == response.usage.input_tokens
+
+
+async def test_a_failed_or_cancelled_call_keeps_the_request_attributes(
+        memory: InMemorySpanExporter) -> None:
+    # The request's attributes are set when the call ends (one `set_attributes`): a call that
+    # fails or is cancelled must carry them all the same.
+    error = TransientProviderError("rate limited", provider="openai", status=429)
+    with pytest.raises(TransientProviderError):
+        await _wrap(memory, scripted(fail=error)).complete(REQUEST, MODEL)
+
+    class Cancelled:
+        name = "openai"
+
+        async def complete(self, request: LLMRequest, model: ModelInfo) -> Any:
+            raise asyncio.CancelledError
+
+    with pytest.raises(asyncio.CancelledError):
+        await _wrap(memory, Cancelled()).complete(REQUEST, MODEL)  # type: ignore[arg-type]
+    failed, cancelled = memory.get_finished_spans()
+    for span in (failed, cancelled):
+        assert span.attributes is not None
+        assert span.attributes["gen_ai.request.model"] == "gpt-4o-mini"
+        assert span.attributes["aios.model"] == "fast"
+        assert span.attributes["gen_ai.request.max_tokens"] == 64
+        assert span.attributes["aios.run_id"] == "run1"
+        assert "gen_ai.usage.input_tokens" not in span.attributes
+    assert failed.attributes is not None and cancelled.attributes is not None
+    assert failed.attributes["error.type"] == "TransientProviderError"
+    assert cancelled.attributes["aios.cancelled"] is True

@@ -8,6 +8,8 @@ figures, which replace these for that key (`aios.auth.keys`).
 
 from __future__ import annotations
 
+from functools import cached_property
+
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = ["EndpointSpec", "KeyLimits"]
@@ -42,4 +44,10 @@ class EndpointSpec(BaseModel):
     def limits_of(self, user: str) -> KeyLimits:
         """The limits that apply to each key of `user`."""
         found = self.users.get(user)
-        return found if found is not None else KeyLimits(rpm=self.rpm, tpm=self.tpm)
+        return found if found is not None else self.defaults
+
+    @cached_property
+    def defaults(self) -> KeyLimits:
+        """The limits of keys whose user has no entry under `users:` (built once: the
+        endpoint asks on every request)."""
+        return KeyLimits(rpm=self.rpm, tpm=self.tpm)

@@ -154,27 +154,33 @@ class TracingProvider(WrapperProvider):
         """Call `inner.complete` inside an LLM span."""
         attrs = self._attributes(request, model)
         # `start_span` + attach rather than `start_as_current_span`: the same span, made
-        # current the same way, without two generator context managers per call.
+        # current the same way, without two generator context managers per call. The
+        # request's attributes are set with the answer's, in one `set_attributes` when the
+        # call ends: the SDK checks every value of each mapping it is given, and one given to
+        # `start_span` twice (the sampler's result, then the span's). The exported span is the
+        # same, its attributes in the same order; the sampler is asked without them (the
+        # default, parent-based, does not read them).
         span = self._tracer.start_span(f"chat {model.model_id}", kind=SpanKind.CLIENT,
-                                       attributes=attrs, record_exception=False,
-                                       set_status_on_exception=False)
+                                       record_exception=False, set_status_on_exception=False)
         token = otel_context.attach(trace.set_span_in_context(span))
         try:
             try:
                 response = await self.inner.complete(request, model)
             except BaseException as exc:  # cancellation (timeouts) too
+                span.set_attributes(attrs)
                 record_error(span, exc)
                 raise
             if not span.is_recording():  # sampled out: nothing would be kept
                 return response
-            result: dict[str, Any] = {
+            result: dict[str, Any] = attrs
+            result.update({
                 gen_ai.GEN_AI_RESPONSE_MODEL: response.response_model or model.model_id,
                 "aios.cost_usd": self._cost_of(model, response.usage, response.cost_usd,
                                                response.cached),
                 "aios.cached": response.cached,
                 "aios.latency_s": response.latency_s,
                 **usage_attributes(response.usage),
-            }
+            })
             if response.finish_reason:
                 result[gen_ai.GEN_AI_RESPONSE_FINISH_REASONS] = (response.finish_reason,)
             if response.ttft_s is not None:

@@ -72,6 +72,11 @@ class Guardrails:
         hooks: called with every decision (trace, audit); a failing hook is logged, not raised.
         scans: injection detectors' findings remembered per text (a conversation's earlier
             messages are not scanned again on every turn).
+        data_scans: the same for data detectors that declare themselves `pure` (PII): the
+            findings on a text seen before (a short answer a model gives again and again, a
+            system prompt sent with every request) are not looked for again. Apart from
+            `scans`, so that completions, each new, never push a conversation's injection
+            results out.
 
     Raises:
         ConfigError: a check's detector cannot be built with its `params` (every detector the
@@ -82,6 +87,7 @@ class Guardrails:
     detectors: Mapping[str, Detector] = field(default_factory=dict)
     hooks: Sequence[DecisionHook] = ()
     scans: ScanCache = field(default_factory=ScanCache)
+    data_scans: ScanCache = field(default_factory=ScanCache)
 
     def __post_init__(self) -> None:
         self._built: dict[str, Detector] = dict(self.detectors)
@@ -158,6 +164,9 @@ class Guardrails:
         scan = getattr(detector, "detect_document", None) if document else None
         if check.kind == "injection":
             found = self.scans.get(self._mode(check, document), text, scan or detector.detect)
+        elif getattr(detector, "pure", False) is True:
+            found = self.data_scans.get(self._mode(check, document), text,
+                                        scan or detector.detect)
         else:
             found = (scan or detector.detect)(text)
         if check.types is not None:

@@ -161,6 +161,8 @@ class GuardrailProvider(WrapperProvider):
         if calls:  # a tool call carrying what a check blocks is refused, as text would be
             check_tool_calls(self.guardrails, blocking_checks(policy), calls, subject=subject,
                              run_id=request.run_id)
+        if text is response.text and calls is response.tool_calls:
+            return response  # nothing restored or redacted: no copy
         return dataclasses.replace(response, text=text, tool_calls=calls)
 
     async def stream(self, request: LLMRequest, model: ModelInfo) -> AsyncIterator[StreamChunk]:

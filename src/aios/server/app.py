@@ -185,7 +185,8 @@ def create_app(settings: Settings, *, store: Store | None = None,
                executor: str | None = None,
                resume_interval: float = 1.0,
                watch_interval: float = 1.0,
-               session_hours: float = 12.0) -> FastAPI:
+               session_hours: float = 12.0,
+               on_started: Callable[[], Any] | None = None) -> FastAPI:
     """The Ai:oS HTTP application.
 
     Args:
@@ -204,6 +205,9 @@ def create_app(settings: Settings, *, store: Store | None = None,
         watch_interval: seconds between looks at the store for runs, steps and approval
             changes made by other processes, streamed as live events; 0 disables it.
         session_hours: lifetime of a dashboard log-in.
+        on_started: called once start-up is done (store, runtime, detectors and models
+            loaded), before the first request: `aios serve` freezes what start-up made for the
+            garbage collector there (`aios.gc_tuning.tune_gc`).
 
     Raises:
         ManifestError: the manifest is not valid (raised here, before the server starts).
@@ -247,6 +251,8 @@ def create_app(settings: Settings, *, store: Store | None = None,
                     await watcher.prime()
                     tasks.append(asyncio.create_task(watcher.run()))
                 worker.start_loop()
+                if on_started is not None:
+                    on_started()
                 try:
                     yield
                 finally:

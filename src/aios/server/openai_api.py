@@ -161,7 +161,8 @@ def _limits(key: TokenInfo, user: str, services: Services) -> tuple[KeyLimits, d
     policy = key.policy
     manifest = services.manifest.endpoint.limits_of(user)
     own = "the key's own limit, `aios keys create`"
-    limits = KeyLimits(rpm=policy.rpm or manifest.rpm, tpm=policy.tpm or manifest.tpm)
+    limits = manifest if not (policy.rpm or policy.tpm) else \
+        KeyLimits(rpm=policy.rpm or manifest.rpm, tpm=policy.tpm or manifest.tpm)
     where = "the manifest's endpoint: section"
     return limits, {"requests": own if policy.rpm else where,
                     "tokens": own if policy.tpm else where}

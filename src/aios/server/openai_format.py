@@ -8,8 +8,8 @@ param, code}}` body, so OpenAI's SDKs raise their usual exception classes.
 
 from __future__ import annotations
 
+import os
 import time
-import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
@@ -329,8 +329,9 @@ def to_request(chat: ChatRequest, *, model: str | None, tier: str | None,
 
 
 def new_id() -> str:
-    """A completion id, `chatcmpl-...`."""
-    return f"chatcmpl-{uuid.uuid4().hex}"
+    """A completion id, `chatcmpl-` and 32 random hex digits (as a uuid4's, without building
+    the UUID object)."""
+    return "chatcmpl-" + os.urandom(16).hex()
 
 
 def usage_json(usage: Usage) -> dict[str, Any]:

@@ -74,8 +74,10 @@ class Detector(Protocol):
 
     #: The registered name (`injection`, `pii`, `secrets`, ...).
     name: str
-    # Optional class attributes: `kind` (`injection` or `data`, the default) and
-    # `classifier_types` (finding types `Check.classifier_threshold` applies to).
+    # Optional class attributes: `kind` (`injection` or `data`, the default),
+    # `classifier_types` (finding types `Check.classifier_threshold` applies to) and `pure`
+    # (True: the findings depend on the text alone, always the same for the same text, so the
+    # guardrails may remember them per text; injection detectors are remembered regardless).
 
     def detect(self, text: str) -> list[Finding]:
         """Every span of `text` this detector flags, in order of `start`."""

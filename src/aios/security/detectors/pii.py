@@ -203,6 +203,8 @@ class PiiDetector:
     name = "pii"
     kind = "data"
     finding_types = PII_TYPES
+    #: Findings depend on the text alone (patterns, validators, fixed name and place lists).
+    pure = True
 
     def __init__(self, types: Iterable[str] | None = None, min_score: float = 0.0,
                  gazetteer: bool = True, dates: str = "birth"):
