@@ -351,6 +351,8 @@ def facts(text: str) -> TextFacts:
                      tuple(sorted(numbers.found)), tuple(sorted(entities)),
                      tuple(sorted(polar)), stems, tuple(forms[stem] for stem in stems), length,
                      directed, tuple(sorted(units)),
-                     tuple(sorted(f"{w}\0{w[len(p):]}" for w in words for p in _OPPOSITE_PREFIXES
+                     tuple(sorted(f"{w}\0{w[len(p):]}" for w in words
+                                  if w.startswith(_OPPOSITE_PREFIXES)  # few do: test once
+                                  for p in _OPPOSITE_PREFIXES
                                   if w.startswith(p) and len(w) - len(p) >= 3)),
                      tuple(sorted(w for w in words if "-" in w.strip("-"))), tuple(sequence))
