@@ -12,9 +12,10 @@ names or direction differ; the others are scored by a calibrated P(same request)
 threshold is served. Sampled requests (temperature > 0) skip the semantic step unless their
 namespace allows it. Namespaces (`tenant/user`) never share answers.
 
-Bounds: a TTL per entry and a maximum entry count, evicting the least recently used. Entries
-are persisted in the store (`llm_cache`) and loaded into memory by `load()`, so the cache
-survives restarts; lookups never touch the database.
+Bounds: a TTL per entry and a maximum entry count, evicting the least recently used
+(`aios.routing.cache_config`: bounds, namespace policies, counters). Entries are persisted in
+the store (`llm_cache`, `aios.routing.cache_store`) and loaded into memory by `load()`, so the
+cache survives restarts; lookups never touch the database.
 """
 
 from __future__ import annotations
@@ -23,17 +24,17 @@ import dataclasses
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
 import numpy as np
 
 from aios.embeddings import EmbeddingService
 from aios.errors import ConfigError
-from aios.llm.types import LLMRequest, LLMResponse, ModelInfo, ToolCall, Usage
-from aios.routing.cache_store import CacheRow, CacheTable
+from aios.llm.types import LLMRequest, LLMResponse, ModelInfo
+from aios.routing.cache_config import CacheConfig, CacheStats, NamespacePolicy
+from aios.routing.cache_store import CacheRow, CacheTable, response_from_json, response_to_json
 from aios.routing.guard import TextFacts, facts
 from aios.routing.index import VectorIndex
 from aios.routing.keys import (
@@ -55,101 +56,6 @@ log = logging.getLogger("aios.routing.cache")
 #: Word-vector matrices of recent prompts kept by a cache (`ResponseCache._word_vectors`):
 #: the query's serves its other candidates; ~10 KB each.
 _WORD_MEMO = 256
-
-
-@dataclass(frozen=True)
-class NamespacePolicy:
-    """Semantic-cache settings of one namespace (`tenant/user`, or a whole `tenant`).
-
-    Attributes:
-        threshold: minimum cosine for a semantic hit.
-        semantic: False for exact hits only.
-        sampled: allow semantic hits for requests with temperature > 0.
-        ttl_s: entry lifetime in seconds (None: the cache's default).
-    """
-
-    threshold: float = DEFAULT_THRESHOLD
-    semantic: bool = True
-    sampled: bool = False
-    ttl_s: float | None = None
-
-
-@dataclass(frozen=True)
-class CacheConfig:
-    """Bounds and defaults of a `ResponseCache`.
-
-    Attributes:
-        max_entries: entries kept; the least recently used go first.
-        ttl_s: default entry lifetime in seconds (None: no expiry).
-        default: the policy of namespaces not listed in `namespaces`.
-        namespaces: per-namespace policies, by `tenant/user` or by `tenant`.
-        top_k: semantic candidates examined per lookup.
-        ann_threshold: bucket size from which the HNSW index is used.
-    """
-
-    max_entries: int = 100_000
-    ttl_s: float | None = 7 * 24 * 3600.0
-    default: NamespacePolicy = field(default_factory=NamespacePolicy)
-    namespaces: Mapping[str, NamespacePolicy] = field(default_factory=dict)
-    top_k: int = 4
-    ann_threshold: int = 8192
-
-    def policy(self, namespace: str) -> NamespacePolicy:
-        """The policy for `namespace` (exact name, then its tenant, then the default)."""
-        found = self.namespaces.get(namespace)
-        if found is None:
-            found = self.namespaces.get(namespace.split("/", 1)[0])
-        return found or self.default
-
-
-@dataclass(frozen=True)
-class CacheStats:
-    """Counters since the cache was created."""
-
-    exact_hits: int = 0
-    semantic_hits: int = 0
-    misses: int = 0
-    refused: int = 0
-    saved_usd: float = 0.0
-    entries: int = 0
-    puts: int = 0
-    evictions: int = 0
-    expirations: int = 0
-
-    @property
-    def hits(self) -> int:
-        """Exact plus semantic hits."""
-        return self.exact_hits + self.semantic_hits
-
-    @property
-    def hit_rate(self) -> float:
-        """Hits / lookups (0 before any lookup)."""
-        total = self.hits + self.misses
-        return self.hits / total if total else 0.0
-
-    def as_dict(self) -> dict[str, Any]:
-        """A JSON-able record."""
-        return {**dataclasses.asdict(self), "hits": self.hits,
-                "hit_rate": round(self.hit_rate, 4)}
-
-
-def _response_to_json(response: LLMResponse) -> dict[str, Any]:
-    return {"text": response.text, "model": response.model, "provider": response.provider,
-            "usage": dataclasses.asdict(response.usage),
-            "tool_calls": [dataclasses.asdict(c) for c in response.tool_calls],
-            "finish_reason": response.finish_reason, "latency_s": response.latency_s,
-            "ttft_s": response.ttft_s, "cost_usd": response.cost_usd,
-            "response_model": response.response_model}
-
-
-def _response_from_json(data: Mapping[str, Any]) -> LLMResponse:
-    return LLMResponse(
-        text=data["text"], model=data["model"], provider=data["provider"],
-        usage=Usage(**data.get("usage", {})),
-        tool_calls=tuple(ToolCall(**c) for c in data.get("tool_calls", [])),
-        finish_reason=data.get("finish_reason"), latency_s=data.get("latency_s", 0.0),
-        ttft_s=data.get("ttft_s"), cost_usd=data.get("cost_usd", 0.0),
-        response_model=data.get("response_model"))
 
 
 @dataclass(frozen=True)
@@ -246,7 +152,7 @@ class ResponseCache:
         reembed: list[int] = []
         for row in rows:
             entry = self._remember(row.namespace, row.key, row.bucket if row.semantic else None,
-                                   row.prompt, _response_from_json(row.response),
+                                   row.prompt, response_from_json(row.response),
                                    row.expires_at.timestamp() if row.expires_at else None)
             vector = None
             if entry.bucket is not None and self.embedder is not None:
@@ -318,7 +224,7 @@ class ResponseCache:
         if self.table is not None:
             await self.table.write(CacheRow(
                 namespace=namespace, key=key, bucket=bucket or "", model=model.name,
-                prompt=prompt, response=_response_to_json(stored),
+                prompt=prompt, response=response_to_json(stored),
                 cost_usd=stored.cost_usd, semantic=bucket is not None,
                 embedder=self.embedder.name if vector is not None and self.embedder else None,
                 vector=vector.astype(np.float32).tobytes() if vector is not None else None,

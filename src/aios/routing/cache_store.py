@@ -2,12 +2,14 @@
 
 One row per cached answer, keyed by (namespace, exact key). The vector of the prompt is
 stored with the name of the model that made it, so a restart reloads the in-memory index
-without re-embedding (and re-embeds when the embedding model changed).
+without re-embedding (and re-embeds when the embedding model changed). The answer is stored
+as JSON (`response_to_json`, `response_from_json`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import dataclasses
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -16,11 +18,12 @@ from sqlalchemy import Index, Table, and_, delete, insert, or_, select, tuple_
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from aios.errors import StoreError
+from aios.llm.types import LLMResponse, ToolCall, Usage
 from aios.store import columns as col
 from aios.store.engine import Store, database_error
 from aios.store.tables import metadata
 
-__all__ = ["CacheRow", "CacheTable", "llm_cache"]
+__all__ = ["CacheRow", "CacheTable", "llm_cache", "response_from_json", "response_to_json"]
 
 llm_cache = Table(
     "llm_cache",
@@ -57,6 +60,27 @@ class CacheRow:
     vector: bytes | None
     created_at: datetime
     expires_at: datetime | None
+
+
+def response_to_json(response: LLMResponse) -> dict[str, Any]:
+    """The JSON stored in a row's `response` column."""
+    return {"text": response.text, "model": response.model, "provider": response.provider,
+            "usage": dataclasses.asdict(response.usage),
+            "tool_calls": [dataclasses.asdict(c) for c in response.tool_calls],
+            "finish_reason": response.finish_reason, "latency_s": response.latency_s,
+            "ttft_s": response.ttft_s, "cost_usd": response.cost_usd,
+            "response_model": response.response_model}
+
+
+def response_from_json(data: Mapping[str, Any]) -> LLMResponse:
+    """The response a row's `response` column holds (`response_to_json`)."""
+    return LLMResponse(
+        text=data["text"], model=data["model"], provider=data["provider"],
+        usage=Usage(**data.get("usage", {})),
+        tool_calls=tuple(ToolCall(**c) for c in data.get("tool_calls", [])),
+        finish_reason=data.get("finish_reason"), latency_s=data.get("latency_s", 0.0),
+        ttft_s=data.get("ttft_s"), cost_usd=data.get("cost_usd", 0.0),
+        response_model=data.get("response_model"))
 
 
 class CacheTable:

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -136,12 +137,12 @@ def _side(best: list[float], shared: list[bool]) -> float:
                / len(shared), 0.0)
 
 
-def _products(va: np.ndarray, vb: np.ndarray) -> list[list[float]]:
-    """`va @ vb.T` as lists, by `einsum`'s own loop rather than BLAS: a BLAS product wakes
-    its thread pool, whose threads then spin beside the caller; on a 2-core host that
-    doubled the CPU time of the HNSW search timed after it (`bench/gateway.py --only
-    lookups`: 133 vs 63 us, and 63 with OPENBLAS_NUM_THREADS=1)."""
-    return np.einsum("ik,jk->ij", va, vb).tolist()  # type: ignore[no-any-return]
+def _products(va: np.ndarray, vb: np.ndarray) -> np.ndarray:
+    """`va @ vb.T` by `einsum`'s own loop rather than BLAS: a BLAS product wakes its thread
+    pool, whose threads then spin beside the caller; on a 2-core host that doubled the CPU
+    time of the HNSW search timed after it (`bench/gateway.py --only lookups`: 133 vs 63
+    us, and 63 with OPENBLAS_NUM_THREADS=1)."""
+    return np.einsum("ik,jk->ij", va, vb)  # type: ignore[no-any-return]
 
 
 def pair_features(fa: TextFacts, fb: TextFacts, cosine: float,
@@ -173,8 +174,8 @@ def _features(fa: TextFacts, fb: TextFacts, cosine: float, vectors: WordVectors 
     lone = len(only_a) == len(only_b) == 1
     if not fa.content or not fb.content:
         ra = rb = float(not fa.content and not fb.content)
-    else:  # without word vectors: shared stems only
-        ra, rb = _side([0.0] * len(shared_a), shared_a), _side([0.0] * len(shared_b), shared_b)
+    else:  # without word vectors: shared stems only (`_side` with every cosine 0)
+        ra, rb = sum(shared_a) / len(shared_a), sum(shared_b) / len(shared_b)
     values = [cosine, 0.0, min(max(len(only_a), len(only_b)) * per_word, 2.0),
               min(abs(len(only_a) - len(only_b)) * per_word, 2.0),
               len(in_a & in_b) / union if union else 1.0,
@@ -191,11 +192,13 @@ def _features(fa: TextFacts, fb: TextFacts, cosine: float, vectors: WordVectors 
             return np.array(values), unmatched, best
     all_a, all_b = vectors(fa.forms), vectors(fb.forms)
     across = _products(all_a, all_b)
-    ra = _side([max(line) for line in across], shared_a)
-    rb = _side([max(column) for column in zip(*across, strict=True)], shared_b)
+    # Maxima and the replaced words' block in numpy, then as Python floats: the sums below
+    # stay Python's, in the same order, so every score is the same to the last bit.
+    ra = _side(across.max(axis=1).tolist(), shared_a)
+    rb = _side(across.max(axis=0).tolist(), shared_b)
     values[_ALIGNMENT] = 2 * ra * rb / (ra + rb) if ra + rb > 0 else 0.0
     if rows and cols:
-        sims = [[across[i][j] for j in cols] for i in rows]
+        sims: list[list[float]] = across[rows][:, cols].tolist()
         pairs = _pairs(sims)
         if lone:
             replaced = sims[0][0] < SYNONYM_SIMILARITY and not _synonyms(only_a[0], only_b[0])
@@ -239,6 +242,7 @@ def score(values: np.ndarray, weights: tuple[float, ...] = WEIGHTS) -> float:
     return 1.0 / (1.0 + math.exp(-max(min(z, 30.0), -30.0)))
 
 
+@lru_cache(maxsize=64)  # a few thresholds, asked once per lookup
 def min_cosine(threshold: float, weights: tuple[float, ...] = WEIGHTS) -> float:
     """The lowest cosine at which a pair can still score `threshold` (the cache skips
     candidates below it without computing their features)."""
