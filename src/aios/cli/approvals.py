@@ -328,18 +328,26 @@ def _audit_commands(app: typer.Typer) -> None:
                out: Path | None = typer.Option(None, "--out", "-o",
                                                help="Write here (default: stdout)."),
                json_out: JsonOpt = False) -> None:
-        """Write every record as JSON Lines, in sequence order."""
+        """Write every record as JSON Lines, in sequence order (with --json and no --out:
+        one JSON array of the records)."""
         opts = resolve_options(ctx, json_out=json_out)
+        lines: list[str] = []
 
         async def go(store: Store) -> int:
             if out is None:
-                return await AuditLog(store).export(sys.stdout.write)
+                return await AuditLog(store).export(
+                    lines.append if opts.json else sys.stdout.write)
             with out.open("w", encoding="utf-8") as handle:
                 return await AuditLog(store).export(handle.write)
 
         count = run(with_store(opts.settings(), go))
-        if out is not None:
-            console(opts.json).print(f"wrote {count} audit records to {out}")
+        if out is None:
+            if opts.json:
+                emit_json([json.loads(line) for line in lines])
+        elif opts.json:
+            emit_json({"records": count, "file": str(out)})
+        else:
+            console().print(f"wrote {count} audit records to {out}")
 
 
 def _verify_file(path: Path) -> VerifyReport:

@@ -57,10 +57,12 @@ def register(app: typer.Typer) -> None:
             out.print(f"  {name}  ({spec.criticality.value}){flag}")
 
     @manifest_app.command("schema")
-    def schema(markdown: bool = typer.Option(
-            False, "--markdown", help="Print the reference as Markdown tables instead.")
-               ) -> None:
+    def schema(ctx: typer.Context, markdown: bool = typer.Option(
+            False, "--markdown", help="Print the reference as Markdown tables instead."),
+               json_out: JsonOpt = False) -> None:
         """Print the manifest's JSON Schema (for editors and CI checks)."""
+        if markdown and resolve_options(ctx, json_out=json_out).json:
+            fail("--markdown prints Markdown, not JSON: give one of --markdown and --json")
         if markdown:
             sys.stdout.write(markdown_reference(json_schema()))
             return

@@ -143,12 +143,17 @@ def register(app: typer.Typer) -> None:
               target: str = typer.Argument(..., metavar="SERVER[.TOOL]",
                                            help="The server (all its changed tools) or "
                                                 "one tool, by its upstream name."),
-              manifest: ManifestOpt = None, env: EnvOpt = None) -> None:
+              manifest: ManifestOpt = None, env: EnvOpt = None,
+              json_out: JsonOpt = False) -> None:
         """Accept the changed definition of upstream tools after reviewing it."""
         from aios.approvals.layer import default_requester
 
-        opts = resolve_options(ctx, manifest, env)
-        trusted = run(_trust(opts, target, default_requester()))
+        opts = resolve_options(ctx, manifest, env, json_out=json_out)
+        actor = default_requester()
+        trusted = run(_trust(opts, target, actor))
         server = target.partition(".")[0]
-        names = ", ".join(f"{server}.{tool}" for tool in trusted)
-        console().print(f"trusted the new definition of {names}")
+        actions = [f"{server}.{tool}" for tool in trusted]
+        if opts.json:
+            emit_json({"server": server, "trusted": actions, "by": actor})
+            return
+        console().print(f"trusted the new definition of {', '.join(actions)} (by {actor})")

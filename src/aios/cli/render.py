@@ -18,6 +18,7 @@ from aios.runtime.events import RunStarted, StepFinished, StepStarted
 
 if TYPE_CHECKING:
     from aios.runtime.engine import RunResult
+    from aios.store.run_usage import AgentEnd, RunUsage
     from aios.store.runs import RunRecord
 
 __all__ = ["LiveProgress", "render_report", "render_run", "render_runs", "run_to_json",
@@ -159,15 +160,36 @@ def _heartbeat(record: RunRecord) -> str:
     return f"executed by {who}; last heartbeat {_when(record.heartbeat_at)} ({age:.0f} s ago)"
 
 
-def render_run(console: Console, record: RunRecord) -> None:
-    """The `aios runs show` view: the run and each step's latest state."""
+def _usage(usage: RunUsage) -> str:
+    """`LLM: 2 calls, 120 in + 40 out tokens, $0.00012` (the figures `--json` has)."""
+    if not usage.llm_calls:
+        return "LLM: no calls"
+    from aios.llm.pricing import usd_text  # only for runs that called a model
+
+    calls = f"{usage.llm_calls} call{'s' if usage.llm_calls != 1 else ''}"
+    return (f"LLM: {calls}, {usage.input_tokens} in + {usage.output_tokens} out tokens, "
+            f"{usd_text(usage.cost_usd)}")
+
+
+def render_run(console: Console, record: RunRecord, usage: RunUsage | None = None,
+               end: AgentEnd | None = None) -> None:
+    """The `aios runs show` view: the run, its LLM usage, an agent run's end and answer, and
+    each step's latest state."""
     console.print(f"run [bold]{record.id}[/]  {escape(record.kind)} [bold]"
                   f"{escape(record.target)}[/]  ", status_text(record.status))
     console.print(f"started {_when(record.created_at)}  finished {_when(record.finished_at)}"
                   f"  forensic={record.forensic}")
     console.print(_heartbeat(record))
+    if usage is not None:
+        console.print(_usage(usage), markup=False)
     if record.error:
         console.print(f"[red]{escape(record.error)}[/]")
+    if end is not None:
+        console.print(f"end: {end.end_reason or 'not yet (the run has not ended)'}",
+                      markup=False)
+        if end.answer:
+            console.print("answer:", markup=False)
+            console.print(end.answer, markup=False)
     table = Table(title_justify="left")
     table.add_column("step", no_wrap=True)
     for col in ("status", "attempt", "ms"):

@@ -23,6 +23,7 @@ from aios.errors import ConfigError
 if TYPE_CHECKING:
     from aios.approvals.requests import ApprovalRequest
     from aios.runtime.engine import RunResult
+    from aios.store.run_usage import AgentEnd, RunUsage
     from aios.store.runs import RunRecord
 
 # The application (gateway, tracing, guardrails) is imported by the commands that run
@@ -71,21 +72,26 @@ def register(app: typer.Typer) -> None:
     @runs_app.command("show")
     def show(ctx: typer.Context, run_id: str = typer.Argument(..., help="Run id or prefix."),
              json_out: JsonOpt = False) -> None:
-        """Show one run: each step's state, result or error, and its metadata."""
+        """Show one run: each step's state, result or error, its metadata, its LLM calls' tokens
+        and cost, and an agent run's final answer."""
         opts = resolve_options(ctx, json_out=json_out)
 
-        async def go() -> RunRecord:
+        async def go() -> tuple[RunRecord, RunUsage, AgentEnd | None]:
             from aios.store.open import open_store
+            from aios.store.run_usage import agent_end, run_usage
             from aios.store.runs import RunStore
 
             async with open_store(opts.settings()) as store:
-                return await RunStore(store).get_run(run_id)
+                record = await RunStore(store).get_run(run_id)
+                end = await agent_end(store, record.id) if record.kind == "agent" else None
+                return record, await run_usage(store, record.id), end
 
-        record = run(go())
+        record, usage, end = run(go())
         if opts.json:
-            emit_json(record_to_json(record))
+            emit_json({**record_to_json(record), "usage": usage.to_json(),
+                       **({"agent": end.to_json()} if end is not None else {})})
         else:
-            render_run(console(), record)
+            render_run(console(), record, usage, end)
 
     @runs_app.command("resume")
     def resume(ctx: typer.Context, run_id: str = typer.Argument(..., help="Run id or prefix."),

@@ -92,7 +92,8 @@ def _users_commands(app: typer.Typer) -> None:
         if password and run(with_store(opts.settings(), lambda s: _exists(s, name))):
             fail(f"user {name!r} exists; set their password with `aios users passwd {name}`",
                  ConflictError.exit_code)
-        secret = (typer.prompt("password", hide_input=True, confirmation_prompt=True)
+        secret = (typer.prompt("password", hide_input=True, confirmation_prompt=True,
+                                err=True)
                   if password else None)
         user = run(with_store(opts.settings(),
                                lambda s: UserStore(s).add(name, role, password=secret)))
@@ -149,7 +150,8 @@ def _users_commands(app: typer.Typer) -> None:
         """Set or change a user's password (prompted twice); their tokens stay valid."""
         opts = resolve_options(ctx, json_out=json_out)
         run(with_store(opts.settings(), lambda s: UserStore(s).get(name)))
-        secret = typer.prompt("new password", hide_input=True, confirmation_prompt=True)
+        secret = typer.prompt("new password", hide_input=True, confirmation_prompt=True,
+                              err=True)
         if not secret:
             fail("the password is empty; nothing changed", ConfigError.exit_code)
         user = run(with_store(opts.settings(),

@@ -260,7 +260,8 @@ def read_source(path: Path | str, text: str | None = None) -> Source:
             text = path.read_text(encoding="utf-8")
         except FileNotFoundError as exc:
             raise ManifestError([Issue(
-                "file not found; check the path (the FILE argument or --manifest)",
+                "file not found; check the path (the FILE argument, --manifest or "
+                "AIOS_MANIFEST)",
                 file=str(path))]) from exc
         except (OSError, UnicodeDecodeError) as exc:
             raise ManifestError([Issue(f"cannot read file: {exc}", file=str(path))]) from exc

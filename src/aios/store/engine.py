@@ -131,8 +131,10 @@ class Store:
             engine = create_async_engine(url, **kwargs)
         except (ArgumentError, ImportError) as exc:
             raise StoreUnreachable(
-                f"cannot use store URL {shown!r}: {exc}. For PostgreSQL install the extra: "
-                "pip install 'aios[postgres]'") from exc
+                f"cannot use store URL {shown!r}: {exc}. Check AIOS_DATABASE_URL: the store is "
+                "PostgreSQL (postgresql://USER@HOST/DB; install the extra: pip install "
+                "'aios[postgres]') or SQLite (sqlite+aiosqlite:///PATH; or leave "
+                "AIOS_DATABASE_URL unset for the file under AIOS_HOME)") from exc
         if engine.dialect.name == "sqlite":
             event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
             event.listen(engine.sync_engine.pool, "reset", _sqlite_reset)
